@@ -1,0 +1,160 @@
+// `shadowlab run <scenario>`: run a scenario and check its expectations.
+
+import type { Command } from 'commander';
+import { ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../../isa/arch.js';
+import type { MachineSnapshot } from '../../isa/snapshot.js';
+import { buildMachine } from '../../scenario/build.js';
+import { checkExpectations, type ExpectationFailure } from '../../scenario/expect.js';
+import { loadScenario, type Scenario } from '../../scenario/load.js';
+import { runMachine, type RunResult, type TraceEntry } from '../../scenario/run.js';
+import { heading, hex, keyValues, table } from '../format.js';
+import { UsageError, type Outcome } from '../main.js';
+
+export const SCHEMA_VERSION = 1;
+
+interface RunOptions {
+  json?: boolean;
+  trace?: boolean;
+  steps?: string;
+}
+
+export interface RunData {
+  readonly schemaVersion: number;
+  readonly scenario: { readonly file: string; readonly name: string; readonly description: string };
+  readonly runs: readonly RunColumn[];
+  readonly ok: boolean;
+}
+
+export interface RunColumn {
+  readonly under: string;
+  readonly end: RunResult['end'];
+  readonly retired: number;
+  readonly psw: ReturnType<typeof pswJson>;
+  readonly registers: readonly number[];
+  readonly instructions: Readonly<Record<string, number>>;
+  readonly traps: Readonly<Record<string, number>>;
+  readonly console: string;
+  readonly framesAllocated: number;
+  readonly seconds: number;
+  readonly expectations: { readonly ok: boolean; readonly failures: readonly ExpectationFailure[] };
+  readonly trace?: readonly TraceEntry[];
+  readonly traceTruncated?: boolean;
+}
+
+export function registerRun(program: Command, done: (o: Outcome) => void): void {
+  program
+    .command('run')
+    .description('run a scenario file and check its expectations')
+    .argument('<scenario>', 'scenario file (YAML)')
+    .option('--json', 'print the results as JSON')
+    .option('--trace', 'list every instruction (virtual -> physical addresses) and every trap')
+    .option('--steps <n>', "override the scenario's budget of instructions retired")
+    .action((file: string, opts: RunOptions) => {
+      const data = collectRun(file, opts);
+      process.stdout.write(opts.json ? `${JSON.stringify(data, null, 2)}\n` : printRun(data));
+      done(data.ok ? 'ok' : 'failed');
+    });
+}
+
+/** Loads and runs the scenario; returns plain data (what --json prints). */
+export function collectRun(file: string, opts: RunOptions): RunData {
+  const s = loadScenario(file);
+  const budget = opts.steps === undefined ? s.spec.steps : parseSteps(opts.steps);
+  const m = buildMachine(s);
+  const r = runMachine(m, budget, { trace: opts.trace });
+  const column = runColumn(s, 'bare', r);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    scenario: { file, name: s.name, description: s.description },
+    runs: [column],
+    ok: column.expectations.ok,
+  };
+}
+
+function parseSteps(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--steps: expected a positive integer, got '${text}'`);
+  return n;
+}
+
+export function runColumn(s: Scenario, under: string, r: RunResult): RunColumn {
+  const failures = checkExpectations(s, r);
+  return {
+    under,
+    end: r.end,
+    retired: r.retired,
+    psw: pswJson(r.final, s.profile.modes),
+    registers: r.final.regs.map((v) => v >>> 0),
+    instructions: r.instructions,
+    traps: r.traps,
+    console: r.final.console,
+    framesAllocated: r.framesAllocated,
+    seconds: r.seconds,
+    expectations: { ok: failures.length === 0, failures },
+    ...(r.trace ? { trace: r.trace, traceTruncated: r.traceTruncated } : {}),
+  };
+}
+
+function pswJson(f: MachineSnapshot, modes: readonly string[]) {
+  const st = f.psw.status;
+  return {
+    pc: f.psw.pc,
+    mode: modes[st & ST_MODE_MASK],
+    base: f.psw.base,
+    limit: f.psw.limit,
+    ptbr: f.psw.ptbr,
+    ie: (st & ST_IE) !== 0,
+    pg: (st & ST_PG) !== 0,
+    wp: (st & ST_WP) !== 0,
+    nxe: (st & ST_NXE) !== 0,
+    sum: (st & ST_SUM) !== 0,
+    status: st >>> 0,
+    extra: f.psw.extra >>> 0,
+  };
+}
+
+/** The human-readable report. */
+export function printRun(d: RunData): string {
+  const out: string[] = [`scenario ${d.scenario.name}${d.scenario.description ? ` — ${d.scenario.description}` : ''}`];
+  for (const r of d.runs) {
+    if (r.trace) out.push(heading(`trace (${r.under})`), printTrace(r.trace, r.traceTruncated));
+    out.push(heading(`run (${r.under}): ${r.end} after ${r.retired} instructions retired, ${r.framesAllocated} frames allocated, ${(r.seconds * 1000).toFixed(1)} ms`));
+    const p = r.psw;
+    out.push(
+      keyValues('PSW', [
+        ['pc', hex(p.pc)],
+        ['mode', p.mode],
+        ['base', hex(p.base)],
+        ['limit', hex(p.limit)],
+        ['ptbr', hex(p.ptbr)],
+        ['ie pg wp nxe sum', [p.ie, p.pg, p.wp, p.nxe, p.sum].map((b) => (b ? 1 : 0)).join(' ')],
+      ]),
+    );
+    const regs = r.registers;
+    out.push(table(['reg', 'hex', 'dec', 'reg', 'hex', 'dec'], regs.slice(0, 8).map((v, i) => [`r${i}`, hex(v, 8), v | 0, `r${i + 8}`, hex(regs[i + 8], 8), regs[i + 8] | 0])));
+    out.push(table(['instruction', 'retired'], Object.entries(r.instructions).sort((a, b) => b[1] - a[1])));
+    const traps = Object.entries(r.traps);
+    out.push(traps.length ? table(['trap cause', 'delivered'], traps) : 'traps: none');
+    out.push(r.console ? `console:\n${r.console}${r.console.endsWith('\n') ? '' : '\n'}` : 'console: (empty)');
+    out.push(r.expectations.ok ? 'expectations: all met' : `expectations: ${r.expectations.failures.length} failed`);
+    if (!r.expectations.ok) out.push(table(['field', 'expected', 'actual'], r.expectations.failures.map((f) => [f.field, f.expected, f.actual])));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** One line per instruction (mode, retired count, pc -> pa, text, data access) and per trap. */
+export function printTrace(trace: readonly TraceEntry[], truncated?: boolean): string {
+  const rows = trace.map((e) => {
+    if (e.kind === 'instruction') {
+      const data = e.data ? `  ${e.data.access} ${hex(e.data.va)} -> ${hex(e.data.pa)}` : '';
+      return `${String(e.retired).padStart(6)} ${e.mode}  fetch ${hex(e.pc)} -> ${hex(e.pa)}  ${e.text.padEnd(24)}${data}${e.trapped ? '  (trapped)' : ''}`;
+    }
+    const addr = e.vaddr || e.error ? ` address ${hex(e.vaddr)} error ${hex(e.error)}` : '';
+    const detail = e.detail ? ` detail ${e.detail}` : '';
+    return e.doubleFault
+      ? `       ** double fault: ${e.cause}${addr} while entering a trap handler; machine stopped`
+      : `       ** trap ${e.cause}${addr}${detail}: old PSW (pc ${hex(e.savedPc)}, mode ${e.mode}) -> MEM[1], new PSW from MEM[0] (pc ${hex(e.newPc!)})`;
+  });
+  if (truncated) rows.push('       ... trace truncated');
+  return rows.join('\n');
+}

@@ -1,0 +1,712 @@
+// The Popek–Goldberg third-generation machine: S = (E, M, P, R) with a PSW, a trap that stores
+// the old PSW in MEM[1] and loads the new one from MEM[0], base/bounds relocation and optional
+// paging hardware. The step loop works on typed arrays and plain fields and allocates nothing
+// per instruction; structured, frozen state exists only in snapshots (snapshot.ts).
+
+import {
+  Cause,
+  HDR_ABS,
+  HDR_RESERVED,
+  INSTR_BYTES,
+  LOW_MEMORY_END,
+  PSW_BASE,
+  PSW_BYTES,
+  PSW_LIMIT,
+  PSW_PC,
+  PSW_PROFILE,
+  PSW_PTBR,
+  PSW_STATUS,
+  SLOT_NEW_PSW,
+  SLOT_OLD_PSW,
+  ST_DEFINED,
+  ST_IE,
+  ST_MODE_MASK,
+  ST_NXE,
+  ST_PG,
+  ST_SUM,
+  ST_WP,
+  TRAP_CAUSE,
+  TRAP_DETAIL,
+  TRAP_ERROR,
+  TRAP_VADDR,
+} from './arch.js';
+import { LINK_REGISTER, Op } from './instructions.js';
+import { compileProfile, OP_UNDEFINED, REGION_FAULT, REGION_TRANSLATE, type CompiledProfile, type Profile } from './profile.js';
+import { Access, ERR_FETCH, ERR_USER, ERR_WRITE, memFault, type MemFault } from '../mmu/fault.js';
+import { FRAME_BITS, FRAME_SIZE, PhysicalMemory, type FrameStore } from '../mmu/memory.js';
+import type { Pager } from '../mmu/pager.js';
+import { relocate, type BoundsConvention, type TranslationMode } from '../mmu/segment.js';
+import { TranslationWindow } from '../mmu/window.js';
+
+export interface MachineConfig {
+  readonly profile: Profile;
+  /** bytes of physical memory (at least 128, at most 4 GiB) */
+  readonly memorySize: number;
+  readonly translation?: TranslationMode;
+  readonly bounds?: BoundsConvention;
+  /** true (default): a trap loads B/L/PTBR from the new PSW; false: mode, PC and status only */
+  readonly trapSwitchesAddressSpace?: boolean;
+  /** builds the paging hardware over this machine's memory; needed when translation includes paging */
+  readonly pager?: (mem: PhysicalMemory) => Pager;
+}
+
+/** The PSW as fields. `status` holds mode, IE, paging switches, profile bits and flags (arch.ts). */
+export interface Psw {
+  readonly pc: number;
+  readonly status: number;
+  readonly base: number;
+  readonly limit: number;
+  readonly ptbr: number;
+  readonly extra: number;
+}
+
+export type MachineStatus = 'running' | 'halted' | 'double-fault';
+/** Why `run` returned. 'trap': a trap was delivered and `exitOnTrap` is set; 'step': single step done. */
+export type RunExit = 'halted' | 'double-fault' | 'budget' | 'trap' | 'step';
+
+/** One delivered trap (or the trap that caused a double fault). */
+export interface TrapEvent {
+  readonly cause: number;
+  readonly vaddr: number;
+  readonly error: number;
+  readonly detail: number;
+  /** PC of the instruction that trapped (or the next one for svc and timer) */
+  readonly pc: number;
+  /** PC stored in the old PSW */
+  readonly savedPc: number;
+  readonly mode: number;
+  /** instructions retired before the trap */
+  readonly retired: number;
+  readonly doubleFault: boolean;
+}
+
+const RUNNING = 0;
+const HALTED = 1;
+const DOUBLE_FAULT = 2;
+const STATUS_NAMES: readonly MachineStatus[] = ['running', 'halted', 'double-fault'];
+
+/** svc and timer happen after an instruction retires; every other cause is a fault. */
+export function isFaultCause(cause: number): boolean {
+  return cause !== Cause.Svc && cause !== Cause.Timer;
+}
+
+export class Machine {
+  readonly config: Required<Omit<MachineConfig, 'pager'>> & Pick<MachineConfig, 'pager'>;
+  readonly compiled: CompiledProfile;
+  private readonly opInfo: Int32Array;
+  readonly mem: PhysicalMemory;
+  private readonly store: FrameStore;
+  private readonly memOff: number;
+  readonly pager: Pager | undefined;
+  private readonly useSegment: boolean;
+  private readonly endConvention: boolean;
+
+  // ---- architectural state ----
+  readonly regs = new Int32Array(16);
+  /** banked copies: banks[mode * bankedRegisters.length + j] */
+  readonly banks: Int32Array;
+  readonly control: Int32Array;
+  pc = 0;
+  status = 0;
+  /** 1 << mode, plus OP_UNDEFINED: the opInfo bits that stop an instruction in this mode */
+  private modeBit = 1 | OP_UNDEFINED;
+  base = 0;
+  limit = 0;
+  ptbr = 0;
+  pswExtra = 0;
+  timerReload = 0;
+  timerCount = 0;
+  timerEnabled = false;
+  timerPending = false;
+  /** the last trap entered and no instruction has retired since (a fault now is a double fault) */
+  trapEntry = false;
+  console = '';
+
+  // ---- run state and accounting ----
+  private state = RUNNING;
+  retired = 0;
+  /** retired instructions per opcode */
+  readonly opCounts = new Float64Array(256);
+  /** delivered traps per cause code */
+  readonly trapCounts = new Float64Array(256);
+  /** return from `run` after every delivered trap (the VMM's view of the real machine) */
+  exitOnTrap = false;
+  /** called for every delivered trap and for the trap that double-faults */
+  onTrap: ((t: TrapEvent) => void) | undefined = undefined;
+  lastTrap: TrapEvent | undefined = undefined;
+
+  // ---- last access, recorded when `tracing` (callers reset lastDataVa before a step) ----
+  /** virtual and physical address of the last successful fetch */
+  lastFetchVa = -1;
+  lastFetchPa = 0;
+  lastDataVa = -1;
+  lastDataPa = -1;
+  lastDataAccess: Access = Access.Read;
+
+  // ---- translation windows (see mmu/window.ts) ----
+  /** bumped by every change that can alter a translation (PSW, PTBR, TLB invalidation) */
+  private xlateGen = 0;
+  private readonly fetchWindow = new TranslationWindow();
+  private readonly readWindow = new TranslationWindow();
+  private readonly writeWindow = new TranslationWindow();
+  /** record every access in lastFetch* / lastData* (no windows): for traces */
+  tracing = false;
+
+  /** set by a translation returning -1 */
+  fault: MemFault = memFault('bounds', 0);
+  /** PC the current instruction continues at when it retires (profile exec functions set it) */
+  nextPc = 0;
+
+  constructor(config: MachineConfig, memory?: PhysicalMemory) {
+    if (config.memorySize < LOW_MEMORY_END) throw new RangeError(`Machine: memory of ${config.memorySize} bytes is below the ${LOW_MEMORY_END}-byte low-memory area`);
+    this.config = {
+      translation: 'segment',
+      bounds: 'size',
+      trapSwitchesAddressSpace: true,
+      ...config,
+    };
+    this.compiled = compileProfile(config.profile);
+    this.opInfo = this.compiled.opInfo;
+    this.mem = memory ?? new PhysicalMemory(config.memorySize);
+    if (this.mem.size !== config.memorySize) throw new RangeError(`Machine: memory is ${this.mem.size} bytes, config says ${config.memorySize}`);
+    this.store = this.mem.store;
+    this.memOff = this.mem.offset;
+    const paging = this.config.translation !== 'segment';
+    if (paging && !config.pager) throw new Error(`Machine: translation '${this.config.translation}' needs paging hardware`);
+    this.pager = paging ? config.pager!(this.mem) : undefined;
+    this.useSegment = this.config.translation !== 'paging';
+    this.endConvention = this.config.bounds === 'end';
+    const p = config.profile;
+    this.banks = new Int32Array(p.modes.length * p.bankedRegisters.length);
+    this.control = new Int32Array(p.controlRegisters.map((c) => c.reset));
+  }
+
+  get profile(): Profile {
+    return this.compiled.profile;
+  }
+  get mode(): number {
+    return this.status & ST_MODE_MASK;
+  }
+  get machineStatus(): MachineStatus {
+    return STATUS_NAMES[this.state];
+  }
+  get running(): boolean {
+    return this.state === RUNNING;
+  }
+
+  // ---------------------------------------------------------------- PSW
+
+  /** The current PSW (pc = the next instruction to execute). */
+  psw(): Psw {
+    return { pc: this.pc, status: this.status, base: this.base, limit: this.limit, ptbr: this.ptbr, extra: this.pswExtra };
+  }
+
+  /** Whether `status` names one of the profile's modes and has no reserved bit set. */
+  validStatus(status: number): boolean {
+    return (status & ~ST_DEFINED) === 0 && (status & ST_MODE_MASK) < this.profile.modes.length;
+  }
+
+  /**
+   * Installs `p` as the current PSW (what lpsw and trap entry do). `full = false` keeps B, L and
+   * PTBR (a trap when trapSwitchesAddressSpace is false). Caller has checked validStatus.
+   */
+  loadPsw(p: Psw, full = true): void {
+    this.xlateGen++;
+    this.pc = p.pc >>> 0;
+    this.setStatus(p.status);
+    if (!full) return;
+    this.base = p.base >>> 0;
+    this.limit = p.limit >>> 0;
+    this.pswExtra = p.extra | 0;
+    this.setPtbr(p.ptbr >>> 0);
+  }
+
+  /** Sets the status word, swapping banked registers on a mode change and informing the pager. */
+  setStatus(status: number): void {
+    const old = this.status;
+    this.xlateGen++;
+    this.status = status | 0;
+    const from = old & ST_MODE_MASK;
+    const to = status & ST_MODE_MASK;
+    this.modeBit = (1 << to) | OP_UNDEFINED;
+    if (from !== to) this.swapBanks(from, to);
+    const sw = ST_WP | ST_NXE | ST_SUM;
+    if (this.pager && (old & sw) !== (status & sw)) {
+      this.pager.setSwitches({ wp: (status & ST_WP) !== 0, nxe: (status & ST_NXE) !== 0, sum: (status & ST_SUM) !== 0 });
+    }
+  }
+
+  /** PTBR write: flushes the TLB. */
+  setPtbr(ptbr: number): void {
+    this.xlateGen++;
+    this.ptbr = ptbr >>> 0;
+    this.pager?.setRoot(this.ptbr);
+  }
+
+  private swapBanks(from: number, to: number): void {
+    const banked = this.profile.bankedRegisters;
+    const n = banked.length;
+    for (let j = 0; j < n; j++) {
+      this.banks[from * n + j] = this.regs[banked[j]];
+      this.regs[banked[j]] = this.banks[to * n + j];
+    }
+  }
+
+  /** Reads a PSW image at physical address `pa` (8 words, layout in arch.ts). */
+  readPswImage(pa: number): Psw {
+    return {
+      pc: this.load32(pa + PSW_PC) >>> 0,
+      status: this.load32(pa + PSW_STATUS),
+      base: this.load32(pa + PSW_BASE) >>> 0,
+      limit: this.load32(pa + PSW_LIMIT) >>> 0,
+      ptbr: this.load32(pa + PSW_PTBR) >>> 0,
+      extra: this.load32(pa + PSW_PROFILE),
+    };
+  }
+
+  /** Writes the PSW image of `p` at physical address `pa`. */
+  writePswImage(pa: number, p: Psw): void {
+    this.store32(pa + PSW_PC, p.pc);
+    this.store32(pa + PSW_STATUS, p.status);
+    this.store32(pa + PSW_BASE, p.base);
+    this.store32(pa + PSW_LIMIT, p.limit);
+    this.store32(pa + PSW_PTBR, p.ptbr);
+    this.store32(pa + PSW_PROFILE, p.extra);
+    this.store32(pa + 24, 0);
+    this.store32(pa + 28, 0);
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  /** Physical word read (pa 4-aligned, pa + 4 <= memory size). */
+  load32(pa: number): number {
+    const a = pa + this.memOff;
+    if ((a & 3) !== 0) return this.mem.read32(pa);
+    return this.store.frameForRead(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2];
+  }
+
+  /** Physical word write (pa + 4 <= memory size). */
+  store32(pa: number, v: number): void {
+    const a = pa + this.memOff;
+    if ((a & 3) !== 0) return this.mem.write32(pa, v);
+    this.store.frameForWrite(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2] = v;
+  }
+
+  /**
+   * Translates an access of `n` bytes at `va` (already checked for alignment) in the current
+   * mode. Returns the physical address, or -1 with `this.fault` set.
+   */
+  translate(va: number, n: number, access: Access): number {
+    const region = this.profile.region;
+    if (region) {
+      const r = region(this, va, n, access);
+      if (r !== REGION_TRANSLATE) return r === REGION_FAULT ? -1 : r;
+    }
+    let la = va;
+    const paging = this.pager !== undefined && (this.status & ST_PG) !== 0;
+    if (this.useSegment) {
+      la = relocate(va, n, this.base, this.limit, this.endConvention, paging ? 2 ** 32 : this.mem.size);
+      if (la < 0) return this.boundsFault(va, access);
+    }
+    if (!paging) {
+      if (la + n > this.mem.size) return this.boundsFault(va, access);
+      return la;
+    }
+    const pa = this.pager!.translate(la, access, this.mode !== 0);
+    if (pa < 0) {
+      this.fault = { ...this.pager!.fault, va };
+      return -1;
+    }
+    return pa;
+  }
+
+  private boundsFault(va: number, access: Access): number {
+    this.fault = memFault('bounds', va, accessError(access, this.mode !== 0));
+    return -1;
+  }
+
+  /** For region hooks: record a fault with the profile's cause and return REGION_FAULT. */
+  regionFault(va: number, cause: number, access: Access): number {
+    this.fault = { kind: 'region', va, error: accessError(access, this.mode !== 0), depth: -1, cause };
+    return REGION_FAULT;
+  }
+
+  // ---------------------------------------------------------------- traps
+
+  /**
+   * Delivers a trap: old PSW (with `savedPc`) to MEM[1], cause/address/error/detail to the trap
+   * record, new PSW from MEM[0]. A fault while `trapEntry` is set, or a new PSW that is invalid,
+   * stops the machine with a double fault instead.
+   */
+  trap(cause: number, vaddr: number, error: number, detail: number, savedPc: number): void {
+    const fault = isFaultCause(cause);
+    const event = (doubleFault: boolean): TrapEvent => ({
+      cause,
+      vaddr: vaddr >>> 0,
+      error,
+      detail,
+      pc: this.pc,
+      savedPc: savedPc >>> 0,
+      mode: this.mode,
+      retired: this.retired,
+      doubleFault,
+    });
+    if (fault && this.trapEntry) return this.doubleFault(event(true));
+    const newPsw = this.readPswImage(SLOT_NEW_PSW);
+    if (!this.validStatus(newPsw.status)) return this.doubleFault(event(true));
+    const t = event(false);
+    this.writePswImage(SLOT_OLD_PSW, { ...this.psw(), pc: savedPc >>> 0 });
+    this.store32(TRAP_CAUSE, cause);
+    this.store32(TRAP_VADDR, vaddr);
+    this.store32(TRAP_ERROR, error);
+    this.store32(TRAP_DETAIL, detail);
+    this.loadPsw(newPsw, this.config.trapSwitchesAddressSpace);
+    this.trapEntry = true;
+    this.trapCounts[cause]++;
+    this.lastTrap = t;
+    this.onTrap?.(t);
+  }
+
+  private doubleFault(t: TrapEvent): void {
+    this.state = DOUBLE_FAULT;
+    this.lastTrap = t;
+    this.onTrap?.(t);
+  }
+
+  /** Records an alignment fault for `va` in `fault` and returns -1 (as a failed translation). */
+  alignmentFault(va: number, access: Access): number {
+    this.fault = memFault('alignment', va, accessError(access, this.mode !== 0));
+    return -1;
+  }
+
+  /** The trap cause of the current `fault` (bounds, page fault, alignment or a profile cause). */
+  faultCause(): number {
+    const f = this.fault;
+    return f.kind === 'bounds' ? Cause.Bounds : f.kind === 'alignment' ? Cause.Alignment : f.kind === 'region' ? f.cause! : Cause.PageFault;
+  }
+
+  /** Stops the machine as `halt` does. */
+  halt(): void {
+    this.state = HALTED;
+  }
+
+  /** Counts `n` instructions retired elsewhere (a VMM's direct execution) on this machine's timer. */
+  advanceTimer(n: number): void {
+    if (!this.timerEnabled || n <= 0) return;
+    this.timerCount -= n;
+    if (this.timerCount <= 0) {
+      this.timerPending = true;
+      this.timerCount = this.timerReload - (-this.timerCount % this.timerReload);
+    }
+  }
+
+  // ---------------------------------------------------------------- step loop
+
+  /**
+   * Runs until `budget` more instructions have retired, the machine stops, or (with
+   * `exitOnTrap`) a trap is delivered. With `single`, returns after one instruction or one
+   * trap delivery. A pending timer trap is taken before the next fetch when IE is set.
+   */
+  run(budget: number, single = false): RunExit {
+    const stop = this.retired + budget;
+    for (;;) {
+      if (this.state !== RUNNING) return this.state === HALTED ? 'halted' : 'double-fault';
+      if (this.timerPending && (this.status & ST_IE) !== 0) {
+        this.timerPending = false;
+        this.trap(Cause.Timer, 0, 0, 0, this.pc);
+      } else {
+        if (this.retired >= stop) return 'budget';
+        if (single) {
+          if (this.instruction()) return 'step';
+        } else if (this.runBlock(stop)) continue;
+      }
+      // a trap was delivered, or the machine stopped
+      if (this.state !== RUNNING) return this.state === HALTED ? 'halted' : 'double-fault';
+      if (this.exitOnTrap) return 'trap';
+      if (single) return 'step';
+    }
+  }
+
+  /**
+   * Executes instructions until one traps or stops the machine (returns false), or the budget
+   * is used up or the timer becomes pending (returns true, for `run` to look at).
+   */
+  private runBlock(stop: number): boolean {
+    while (this.instruction()) {
+      if (this.retired >= stop || this.timerPending) return true;
+    }
+    return false;
+  }
+
+  /** Convenience: exactly one instruction or one trap delivery. */
+  step(): RunExit {
+    return this.run(1, true);
+  }
+
+  /**
+   * Fetches, decodes and executes the instruction at PC. Returns true when it retired with no
+   * trap and the machine still runs; false when it trapped (delivered), was an svc, or halted.
+   */
+  private instruction(): boolean {
+    const pc = this.pc;
+    const fw = this.fetchWindow;
+    let w0: number;
+    let imm: number;
+    if ((pc & 7) === 0 && fw.covers(pc, this.xlateGen, this.store.generation)) {
+      const i = fw.wordIndex(pc);
+      w0 = fw.frame[i];
+      imm = fw.frame[i + 1];
+    } else {
+      const fpa = (pc & 7) !== 0 ? this.alignmentFault(pc, Access.Fetch) : this.translate(pc, INSTR_BYTES, Access.Fetch);
+      if (fpa < 0) {
+        this.trap(this.faultCause(), this.fault.va, this.fault.error, 0, pc);
+        return false;
+      }
+      this.lastFetchPa = fpa;
+      this.lastFetchVa = pc;
+      w0 = this.load32(fpa);
+      imm = this.load32(fpa + 4);
+      this.openWindow(fw, pc, fpa, INSTR_BYTES, false);
+    }
+    const op = w0 & 0xff;
+    this.nextPc = (pc + INSTR_BYTES) >>> 0;
+    const cause = this.execute(w0, imm);
+    if (cause !== 0) {
+      if (cause === Cause.Illegal || cause === Cause.Privileged) this.trap(cause, 0, 0, op, pc);
+      else this.trap(cause, this.fault.va, this.fault.error, 0, pc);
+      return false;
+    }
+    this.opCounts[op]++;
+    this.retired++;
+    this.pc = this.nextPc;
+    this.trapEntry = false;
+    if (this.timerEnabled && --this.timerCount === 0) {
+      this.timerPending = true;
+      this.timerCount = this.timerReload;
+    }
+    if (op === Op.Svc) {
+      this.trap(Cause.Svc, 0, 0, imm, this.pc);
+      return false;
+    }
+    if (op === Op.Halt) {
+      this.state = HALTED;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * After `va` translated to `pa` for an access of `n` bytes, opens `w` over the widest run of
+   * virtual addresses around va that surely translate linearly into the same host frame (and
+   * stay legal for n-byte accesses) under the current translation state. With `write`, the
+   * frame is made writable in place first. Not for traces, region hooks or segment+paging.
+   */
+  private openWindow(w: TranslationWindow, va: number, pa: number, n: number, write: boolean): void {
+    const a = pa + this.memOff;
+    if (this.tracing || (a & 3) !== 0 || this.profile.region || this.config.translation === 'segment+paging') return;
+    let lo = va - (a & (FRAME_SIZE - 1));
+    let hi = lo + FRAME_SIZE;
+    if (this.pager && (this.status & ST_PG) !== 0) {
+      const page = this.pager.pageBytes;
+      lo = Math.max(lo, va - (va % page));
+      hi = Math.min(hi, va - (va % page) + page);
+    } else {
+      const bound = this.useSegment ? Math.min(this.endConvention ? this.limit - this.base : this.limit, this.mem.size - this.base) : this.mem.size;
+      lo = Math.max(lo, 0);
+      hi = Math.min(hi, bound - n + 1);
+    }
+    const frame = write ? this.store.frameForWrite(a >>> FRAME_BITS) : this.store.frameForRead(a >>> FRAME_BITS);
+    w.open(lo, hi, pa - (va - lo), frame, (a - (va - lo)) & (FRAME_SIZE - 1), this.xlateGen, this.store.generation);
+  }
+
+  /**
+   * Executes one decoded instruction (header `w0`, immediate `imm`) at PC. Returns 0 when it
+   * retires (with `nextPc` set), or the trap cause (memory causes leave `fault` set).
+   */
+  private execute(w0: number, imm: number): number {
+    const regs = this.regs;
+    const op = w0 & 0xff;
+    const rd = (w0 >>> 8) & 15;
+    const rs = (w0 >>> 12) & 15;
+    const rt = (w0 >>> 16) & 15;
+    const info = this.opInfo[op];
+    if ((info & this.modeBit) !== 0) return (info & OP_UNDEFINED) !== 0 ? Cause.Illegal : Cause.Privileged;
+    if ((w0 & HDR_RESERVED) !== 0) return Cause.Illegal;
+    switch (op) {
+      case Op.Add: regs[rd] = regs[rs] + regs[rt]; return 0;
+      case Op.Sub: regs[rd] = regs[rs] - regs[rt]; return 0;
+      case Op.And: regs[rd] = regs[rs] & regs[rt]; return 0;
+      case Op.Or: regs[rd] = regs[rs] | regs[rt]; return 0;
+      case Op.Xor: regs[rd] = regs[rs] ^ regs[rt]; return 0;
+      case Op.Shl: regs[rd] = regs[rs] << (regs[rt] & 31); return 0;
+      case Op.Shr: regs[rd] = regs[rs] >>> (regs[rt] & 31); return 0;
+      case Op.Sar: regs[rd] = regs[rs] >> (regs[rt] & 31); return 0;
+      case Op.Mul: regs[rd] = Math.imul(regs[rs], regs[rt]); return 0;
+      case Op.Divu: regs[rd] = regs[rt] === 0 ? -1 : (regs[rs] >>> 0) / (regs[rt] >>> 0); return 0;
+      case Op.Remu: regs[rd] = regs[rt] === 0 ? regs[rs] : (regs[rs] >>> 0) % (regs[rt] >>> 0); return 0;
+      case Op.Slt: regs[rd] = regs[rs] < regs[rt] ? 1 : 0; return 0;
+      case Op.Sltu: regs[rd] = regs[rs] >>> 0 < regs[rt] >>> 0 ? 1 : 0; return 0;
+      case Op.Addi: regs[rd] = regs[rs] + imm; return 0;
+      case Op.Andi: regs[rd] = regs[rs] & imm; return 0;
+      case Op.Ori: regs[rd] = regs[rs] | imm; return 0;
+      case Op.Xori: regs[rd] = regs[rs] ^ imm; return 0;
+      case Op.Shli: regs[rd] = regs[rs] << (imm & 31); return 0;
+      case Op.Shri: regs[rd] = regs[rs] >>> (imm & 31); return 0;
+      case Op.Sari: regs[rd] = regs[rs] >> (imm & 31); return 0;
+      case Op.Muli: regs[rd] = Math.imul(regs[rs], imm); return 0;
+      case Op.Slti: regs[rd] = regs[rs] < imm ? 1 : 0; return 0;
+      case Op.Sltiu: regs[rd] = regs[rs] >>> 0 < imm >>> 0 ? 1 : 0; return 0;
+      case Op.Li: regs[rd] = imm; return 0;
+      case Op.Mov: regs[rd] = regs[rs]; return 0;
+      case Op.Ld:
+      case Op.Ldb:
+      case Op.St:
+      case Op.Stb:
+        return this.loadStore(op, rd, this.effectiveAddress(w0, rs, imm));
+      case Op.Beq: if (regs[rs] === regs[rt]) this.nextPc = imm >>> 0; return 0;
+      case Op.Bne: if (regs[rs] !== regs[rt]) this.nextPc = imm >>> 0; return 0;
+      case Op.Blt: if (regs[rs] < regs[rt]) this.nextPc = imm >>> 0; return 0;
+      case Op.Bge: if (regs[rs] >= regs[rt]) this.nextPc = imm >>> 0; return 0;
+      case Op.Bltu: if (regs[rs] >>> 0 < regs[rt] >>> 0) this.nextPc = imm >>> 0; return 0;
+      case Op.Bgeu: if (regs[rs] >>> 0 >= regs[rt] >>> 0) this.nextPc = imm >>> 0; return 0;
+      case Op.Jmp: this.nextPc = imm >>> 0; return 0;
+      case Op.Jr: this.nextPc = regs[rs] >>> 0; return 0;
+      case Op.Call: regs[LINK_REGISTER] = this.nextPc; this.nextPc = imm >>> 0; return 0;
+      case Op.Callr: { const t = regs[rs] >>> 0; regs[LINK_REGISTER] = this.nextPc; this.nextPc = t; return 0; }
+      case Op.Svc: case Op.Nop: case Op.Halt: return 0;
+      default:
+        if (op >= Op.Lpsw && op <= Op.Tlbflush) return this.systemOp(op, rd, rs, this.effectiveAddress(w0, rs, imm), imm);
+        return this.compiled.exec[op]!(this, rd, rs, rt, imm);
+    }
+  }
+
+  /** The memory operand's address: `imm` when the A bit is set, else rs + imm (mod 2^32). */
+  effectiveAddress(w0: number, rs: number, imm: number): number {
+    return (w0 & HDR_ABS) !== 0 ? imm >>> 0 : (this.regs[rs] + imm) >>> 0;
+  }
+
+  /** ld/ldb/st/stb at virtual address `va`. Returns 0 or a trap cause. */
+  private loadStore(op: number, rd: number, va: number): number {
+    const regs = this.regs;
+    const gen = this.xlateGen;
+    const storeGen = this.store.generation;
+    switch (op) {
+      case Op.Ld: {
+        const w = this.readWindow;
+        if ((va & 3) === 0 && w.covers(va, gen, storeGen)) {
+          regs[rd] = w.frame[w.wordIndex(va)];
+          return 0;
+        }
+        break;
+      }
+      case Op.St: {
+        const w = this.writeWindow;
+        if ((va & 3) === 0 && w.covers(va, gen, storeGen)) {
+          w.frame[w.wordIndex(va)] = regs[rd];
+          return 0;
+        }
+        break;
+      }
+    }
+    return this.loadStoreSlow(op, rd, va);
+  }
+
+  /** loadStore through translation; opens the read or write window on success. */
+  private loadStoreSlow(op: number, rd: number, va: number): number {
+    const word = op === Op.Ld || op === Op.St;
+    const access = op === Op.St || op === Op.Stb ? Access.Write : Access.Read;
+    const pa = word && (va & 3) !== 0 ? this.alignmentFault(va, access) : this.translate(va, word ? 4 : 1, access);
+    if (pa < 0) return this.faultCause();
+    this.lastDataVa = va;
+    this.lastDataPa = pa;
+    this.lastDataAccess = access;
+    switch (op) {
+      case Op.Ld: this.regs[rd] = this.load32(pa); break;
+      case Op.Ldb: this.regs[rd] = this.mem.read8(pa); break;
+      case Op.St: this.store32(pa, this.regs[rd]); break;
+      default: this.mem.write8(pa, this.regs[rd]);
+    }
+    if (word) this.openWindow(access === Access.Write ? this.writeWindow : this.readWindow, va, pa, 4, access === Access.Write);
+    return 0;
+  }
+
+  /** The system opcodes 0x60..0x6F (lpsw .. tlbflush). `ea` is the memory operand's address. */
+  private systemOp(op: number, rd: number, rs: number, ea: number, imm: number): number {
+    const regs = this.regs;
+    switch (op) {
+      case Op.Lpsw: {
+        const pa = this.translatePsw(ea, Access.Read);
+        if (pa === undefined) return this.faultCause();
+        const p = this.readVirtualPsw(pa);
+        if (!this.validStatus(p.status)) return Cause.Illegal;
+        this.loadPsw(p);
+        this.nextPc = this.pc;
+        return 0;
+      }
+      case Op.Spsw: {
+        const pa = this.translatePsw(ea, Access.Write);
+        if (pa === undefined) return this.faultCause();
+        const image = { ...this.psw(), pc: this.nextPc };
+        const words = [image.pc, image.status, image.base, image.limit, image.ptbr, image.extra, 0, 0];
+        for (let i = 0; i < 8; i++) this.store32(pa[i], words[i]);
+        return 0;
+      }
+      case Op.Settimer:
+        this.timerReload = regs[rs] >>> 0;
+        this.timerCount = this.timerReload;
+        this.timerEnabled = this.timerReload !== 0;
+        this.timerPending = false;
+        return 0;
+      case Op.Gettimer:
+        regs[rd] = this.timerEnabled ? this.timerCount : 0;
+        return 0;
+      case Op.Out:
+        this.console += imm === 1 ? String(regs[rs]) : String.fromCharCode(regs[rs] & 0xff);
+        return 0;
+      case Op.Setptbr:
+        this.setPtbr(regs[rs] >>> 0);
+        return 0;
+      case Op.Getptbr:
+        regs[rd] = this.ptbr;
+        return 0;
+      case Op.Invlpg:
+        this.xlateGen++;
+        this.pager?.invalidate(regs[rs] >>> 0);
+        return 0;
+      case Op.Tlbflush:
+        this.xlateGen++;
+        this.pager?.flush();
+        return 0;
+      default:
+        return Cause.Illegal;
+    }
+  }
+
+  /**
+   * Translates the 8 words of a PSW image at `va` for `access`, all before any is used (the
+   * access is all-or-nothing). Returns their physical addresses, or undefined with `fault` set.
+   */
+  private translatePsw(va: number, access: Access): number[] | undefined {
+    if ((va & 3) !== 0 && this.alignmentFault(va, access) < 0) return undefined;
+    const pas: number[] = [];
+    for (let i = 0; i < PSW_BYTES; i += 4) {
+      const pa = this.translate((va + i) >>> 0, 4, access);
+      if (pa < 0) return undefined;
+      pas.push(pa);
+    }
+    this.lastDataVa = va;
+    this.lastDataPa = pas[0];
+    this.lastDataAccess = access;
+    return pas;
+  }
+
+  private readVirtualPsw(pas: number[]): Psw {
+    const w = pas.map((pa) => this.load32(pa));
+    return { pc: w[0] >>> 0, status: w[1], base: w[2] >>> 0, limit: w[3] >>> 0, ptbr: w[4] >>> 0, extra: w[5] };
+  }
+}
+
+/** Error-code bits for an access (the present bit is the pager's to add). */
+export function accessError(access: Access, user: boolean): number {
+  return (access === Access.Write ? ERR_WRITE : 0) | (access === Access.Fetch ? ERR_FETCH : 0) | (user ? ERR_USER : 0);
+}

@@ -1,0 +1,12 @@
+// The profiles the lab ships, by name.
+
+import type { Profile } from '../profile.js';
+import { classic } from './classic.js';
+import { pdp10 } from './pdp10.js';
+
+export const PROFILES: ReadonlyMap<string, Profile> = new Map([classic, pdp10].map((p) => [p.name, p]));
+
+/** The profile called `name`, or undefined. */
+export function profileByName(name: string): Profile | undefined {
+  return PROFILES.get(name);
+}

@@ -1,0 +1,164 @@
+// Immutable snapshots of machine state, the virtual view of SPEC §3, and run comparison.
+//
+// A snapshot's structured parts are frozen (immer's deep freeze); its memory is a MemoryImage,
+// immutable by ownership: later writes to the live machine copy the frames they touch, so a
+// snapshot costs O(registers), never a copy of memory.
+
+import { freeze } from 'immer';
+import { ST_FLAGS_MASK } from './arch.js';
+import { Machine, type MachineConfig, type MachineStatus, type Psw, type TrapEvent } from './machine.js';
+import type { MemoryImage } from '../mmu/memory.js';
+
+export interface TimerState {
+  readonly reload: number;
+  readonly count: number;
+  readonly enabled: boolean;
+  readonly pending: boolean;
+}
+
+export interface MachineSnapshot {
+  readonly retired: number;
+  readonly status: MachineStatus;
+  readonly psw: Psw;
+  /** the 16 visible registers (signed 32-bit values) */
+  readonly regs: readonly number[];
+  /** banked register copies, per mode then per banked register */
+  readonly banks: readonly number[];
+  readonly control: readonly number[];
+  readonly timer: TimerState;
+  readonly trapEntry: boolean;
+  readonly console: string;
+  readonly trapsDelivered: number;
+  readonly lastTrap: TrapEvent | undefined;
+  readonly memory: MemoryImage;
+}
+
+/** Captures the machine's state now. The machine may go on; the snapshot never changes. */
+export function snapshot(m: Machine): MachineSnapshot {
+  return freeze(
+    {
+      retired: m.retired,
+      status: m.machineStatus,
+      psw: m.psw(),
+      regs: Array.from(m.regs),
+      banks: Array.from(m.banks),
+      control: Array.from(m.control),
+      timer: { reload: m.timerReload, count: m.timerCount, enabled: m.timerEnabled, pending: m.timerPending },
+      trapEntry: m.trapEntry,
+      console: m.console,
+      trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
+      lastTrap: m.lastTrap,
+      memory: m.mem.image(),
+    },
+    true,
+  );
+}
+
+/**
+ * A live machine whose state is `s` (memory shared copy-on-write with the snapshot). Counters
+ * (opcode and trap counts) start at zero; `retired` continues from the snapshot.
+ */
+export function restore(s: MachineSnapshot, config: MachineConfig): Machine {
+  const m = new Machine(config, s.memory.thaw());
+  m.regs.set(s.regs);
+  m.banks.set(s.banks);
+  m.control.set(s.control);
+  m.loadPsw(s.psw);
+  m.timerReload = s.timer.reload;
+  m.timerCount = s.timer.count;
+  m.timerEnabled = s.timer.enabled;
+  m.timerPending = s.timer.pending;
+  m.trapEntry = s.trapEntry;
+  m.console = s.console;
+  m.retired = s.retired;
+  m.lastTrap = s.lastTrap;
+  if (s.status === 'halted') m.halt();
+  return m;
+}
+
+/** What a guest can observe of its machine (SPEC §3). */
+export interface VirtualView {
+  readonly regs: readonly number[];
+  readonly flags: number;
+  readonly psw: Psw;
+  readonly control: readonly number[];
+  readonly timer: TimerState;
+  readonly status: MachineStatus;
+  readonly console: string;
+  readonly trapsDelivered: number;
+  readonly lastTrap: Pick<TrapEvent, 'cause' | 'vaddr' | 'error' | 'detail'> | undefined;
+  readonly memory: MemoryImage;
+}
+
+/** Projects a snapshot of a machine (bare, or a VM's virtual machine) to the guest's view. */
+export function virtualView(s: MachineSnapshot): VirtualView {
+  const t = s.lastTrap;
+  return {
+    regs: s.regs,
+    flags: s.psw.status & ST_FLAGS_MASK,
+    psw: s.psw,
+    control: s.control,
+    timer: s.timer,
+    status: s.status,
+    console: s.console,
+    trapsDelivered: s.trapsDelivered,
+    lastTrap: t && { cause: t.cause, vaddr: t.vaddr, error: t.error, detail: t.detail },
+    memory: s.memory,
+  };
+}
+
+export interface ViewDifference {
+  /** dotted path of the first differing field, e.g. "regs.3", "psw.pc", "memory[0x1f00]" */
+  readonly field: string;
+  readonly a: unknown;
+  readonly b: unknown;
+}
+
+/** The first field in which two views differ, or undefined when equal. */
+export function compareViews(a: VirtualView, b: VirtualView): ViewDifference | undefined {
+  for (const key of ['status', 'console', 'trapsDelivered', 'flags'] as const) {
+    if (a[key] !== b[key]) return { field: key, a: a[key], b: b[key] };
+  }
+  for (const key of ['regs', 'control'] as const) {
+    const i = a[key].findIndex((v, j) => v !== b[key][j]);
+    if (i >= 0 || a[key].length !== b[key].length) return { field: `${key}.${i}`, a: a[key][i], b: b[key][i] };
+  }
+  for (const group of ['psw', 'timer', 'lastTrap'] as const) {
+    const x = (a[group] ?? {}) as Record<string, unknown>;
+    const y = (b[group] ?? {}) as Record<string, unknown>;
+    for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) {
+      if (x[k] !== y[k]) return { field: `${group}.${k}`, a: x[k], b: y[k] };
+    }
+  }
+  const at = a.memory.firstDifference(b.memory);
+  if (at >= 0) return { field: `memory[0x${at.toString(16)}]`, a: a.memory.read8(at), b: b.memory.read8(at) };
+  if (a.memory.size !== b.memory.size) return { field: 'memory.size', a: a.memory.size, b: b.memory.size };
+  return undefined;
+}
+
+export interface RunDifference extends ViewDifference {
+  /** guest instructions retired at the first differing aligned point */
+  readonly retired: number;
+  readonly left: MachineSnapshot;
+  readonly right: MachineSnapshot;
+}
+
+/**
+ * Compares two runs aligned by instructions retired: at every retired count where both runs
+ * have a snapshot, the last snapshot at that count in each run, and the two final snapshots.
+ * Returns the first difference in the virtual view, or undefined when the runs agree.
+ */
+export function compareRuns(left: readonly MachineSnapshot[], right: readonly MachineSnapshot[]): RunDifference | undefined {
+  const lastAt = (run: readonly MachineSnapshot[]) => new Map(run.map((s) => [s.retired, s]));
+  const l = lastAt(left);
+  const r = lastAt(right);
+  const points = [...l.keys()].filter((k) => r.has(k)).sort((x, y) => x - y);
+  const pairs: [MachineSnapshot, MachineSnapshot][] = points.map((k) => [l.get(k)!, r.get(k)!]);
+  if (left.length && right.length) pairs.push([left[left.length - 1], right[right.length - 1]]);
+  for (const [a, b] of pairs) {
+    if (a.retired !== b.retired) return { field: 'retired', a: a.retired, b: b.retired, retired: Math.min(a.retired, b.retired), left: a, right: b };
+    const d = compareViews(virtualView(a), virtualView(b));
+    if (d) return { ...d, retired: a.retired, left: a, right: b };
+  }
+  return undefined;
+}

@@ -1,0 +1,298 @@
+// Physical memory: byte-addressed, little-endian, 32-bit words, up to 4 GiB.
+//
+// Frames of 4 KiB are allocated on first write behind a two-level frame directory
+// (1024 leaves x 1024 frames), so a 4 GiB machine whose guest touches three pages costs
+// three frames. Reads of a frame never written return zeros without allocating.
+//
+// Snapshots share frames by ownership (path copying): `image()` closes the current epoch,
+// and a later write to a frame, leaf or directory created in an older epoch copies it first.
+// A MemoryImage therefore never changes, and taking one costs O(1).
+//
+// A PhysicalMemory may be a window (offset, size) onto a FrameStore shared with others: the
+// VMM gives each guest's interpreter a window onto the host's memory at `addr0`.
+
+export const FRAME_BITS = 12;
+export const FRAME_SIZE = 1 << FRAME_BITS;
+const FRAME_WORDS = FRAME_SIZE >> 2;
+const LEAF_BITS = 10;
+const LEAF_SIZE = 1 << LEAF_BITS;
+export const MAX_MEMORY = 2 ** 32;
+
+const ZERO_FRAME = new Int32Array(FRAME_WORDS);
+
+class Leaf {
+  readonly frames: (Int32Array | undefined)[];
+  readonly owners: Int32Array;
+  constructor(
+    readonly epoch: number,
+    from?: Leaf,
+  ) {
+    this.frames = from ? from.frames.slice() : new Array<Int32Array | undefined>(LEAF_SIZE).fill(undefined);
+    this.owners = from ? from.owners.slice() : new Int32Array(LEAF_SIZE);
+  }
+}
+
+class Directory {
+  readonly leaves: (Leaf | undefined)[];
+  constructor(
+    readonly epoch: number,
+    from?: Directory,
+  ) {
+    this.leaves = from ? from.leaves.slice() : new Array<Leaf | undefined>(LEAF_SIZE).fill(undefined);
+  }
+}
+
+/** The mutable owner of frames: the current directory and epoch, shared by windows. */
+export class FrameStore {
+  dir: Directory;
+  epoch = 1;
+  /** Frames ever allocated in this store (first writes, not copies). */
+  framesAllocated = 0;
+  /** Frames copied because a snapshot shared them. */
+  framesCopied = 0;
+  /**
+   * Bumped whenever a frame object is replaced or an epoch closes, so cached frame references
+   * (for reading or for writing in place) can be revalidated.
+   */
+  generation = 0;
+
+  constructor(dir?: Directory) {
+    this.dir = dir ?? new Directory(1);
+  }
+
+  /** Returns the frame holding frame number `fn` for reading (the shared zero frame if absent). */
+  frameForRead(fn: number): Int32Array {
+    const leaf = this.dir.leaves[fn >>> LEAF_BITS];
+    return (leaf && leaf.frames[fn & (LEAF_SIZE - 1)]) || ZERO_FRAME;
+  }
+
+  /** Returns frame `fn` owned by the current epoch, allocating or copying it (and its path) first. */
+  frameForWrite(fn: number): Int32Array {
+    const e = this.epoch;
+    let dir = this.dir;
+    const li = fn >>> LEAF_BITS;
+    const fi = fn & (LEAF_SIZE - 1);
+    const leaf0 = dir.leaves[li];
+    if (leaf0 && leaf0.epoch === e && leaf0.owners[fi] === e) return leaf0.frames[fi]!;
+    if (dir.epoch !== e) dir = this.dir = new Directory(e, dir);
+    let leaf = dir.leaves[li];
+    if (!leaf) leaf = dir.leaves[li] = new Leaf(e);
+    else if (leaf.epoch !== e) leaf = dir.leaves[li] = new Leaf(e, leaf);
+    const old = leaf.frames[fi];
+    let frame: Int32Array;
+    if (!old) {
+      frame = new Int32Array(FRAME_WORDS);
+      this.framesAllocated++;
+    } else {
+      frame = old.slice();
+      this.framesCopied++;
+    }
+    leaf.frames[fi] = frame;
+    leaf.owners[fi] = e;
+    this.generation++;
+    return frame;
+  }
+
+  /** Closes the current epoch and returns the directory as it stands (never mutated again). */
+  freeze(): Directory {
+    const d = this.dir;
+    this.epoch++;
+    this.generation++;
+    return d;
+  }
+
+  /** Numbers of the frames present in `dir`, ascending. */
+  static presentFrames(dir: Directory): number[] {
+    const out: number[] = [];
+    dir.leaves.forEach((leaf, li) => {
+      leaf?.frames.forEach((f, fi) => {
+        if (f) out.push((li << LEAF_BITS) | fi);
+      });
+    });
+    return out;
+  }
+}
+
+/** Read access shared by live memory and frozen images. `size` bounds every address. */
+abstract class MemoryReader {
+  constructor(
+    readonly size: number,
+    readonly offset: number,
+  ) {}
+  protected abstract frame(fn: number): Int32Array;
+
+  /** Reads the little-endian word at `pa` (any alignment). Caller guarantees pa + 4 <= size. */
+  read32(pa: number): number {
+    const a = pa + this.offset;
+    if ((a & 3) === 0) return this.frame(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2];
+    return (this.read8(pa) | (this.read8(pa + 1) << 8) | (this.read8(pa + 2) << 16) | (this.read8(pa + 3) << 24)) | 0;
+  }
+
+  /** Reads the byte at `pa`. Caller guarantees pa < size. */
+  read8(pa: number): number {
+    const a = pa + this.offset;
+    const w = this.frame(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2];
+    return (w >>> ((a & 3) << 3)) & 0xff;
+  }
+
+  /** Copies `n` bytes starting at `pa` (clipped to size). */
+  readBytes(pa: number, n: number): Uint8Array {
+    const end = Math.min(this.size, pa + n);
+    const out = new Uint8Array(Math.max(0, end - pa));
+    for (let i = 0; i < out.length; i++) out[i] = this.read8(pa + i);
+    return out;
+  }
+
+  /** Frame numbers (of this view, relative to its offset) that hold data, ascending. */
+  protected abstract directory(): Directory;
+
+  /**
+   * Content hash of the view's bytes (FNV-1a over non-zero words with their addresses).
+   * Equal contents hash equal whether or not zero frames were ever allocated.
+   */
+  hash(): string {
+    let h1 = 0x811c9dc5 | 0;
+    let h2 = 0x01000193 | 0;
+    const first = Math.floor(this.offset / FRAME_SIZE);
+    const last = Math.floor((this.offset + this.size - 1) / FRAME_SIZE);
+    for (const fn of FrameStore.presentFrames(this.directory())) {
+      if (fn < first || fn > last) continue;
+      const lo = Math.max(fn * FRAME_SIZE, this.offset);
+      const hi = Math.min((fn + 1) * FRAME_SIZE, this.offset + this.size);
+      for (let a = lo; a < hi; a += 4) {
+        const pa = a - this.offset;
+        const w = hi - a >= 4 ? this.read32(pa) : this.read8(pa);
+        if (w === 0) continue;
+        h1 = Math.imul(h1 ^ pa, 0x01000193) ^ w;
+        h1 = Math.imul(h1, 0x01000193);
+        h2 = Math.imul(h2 ^ w, 0x5bd1e995) ^ pa;
+        h2 = Math.imul(h2 ^ (h2 >>> 15), 0x85ebca6b);
+      }
+    }
+    return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+  }
+
+  /** Whether every byte equal between two views of the same size (compared word by word). */
+  sameContents(other: MemoryReader): boolean {
+    if (other.size !== this.size) return false;
+    return this.firstDifference(other) === -1;
+  }
+
+  /** The lowest address where the two views differ, or -1. Frames shared by both are skipped. */
+  firstDifference(other: MemoryReader): number {
+    const frames = new Set<number>();
+    for (const v of [this, other]) {
+      for (const fn of FrameStore.presentFrames(v.directory())) {
+        const lo = fn * FRAME_SIZE - v.offset;
+        if (lo + FRAME_SIZE <= 0 || lo >= this.size) continue;
+        frames.add(Math.floor(lo / FRAME_SIZE));
+        frames.add(Math.floor((lo + FRAME_SIZE - 1) / FRAME_SIZE));
+      }
+    }
+    for (const f of [...frames].sort((a, b) => a - b)) {
+      const lo = Math.max(0, f * FRAME_SIZE);
+      const hi = Math.min(this.size, (f + 1) * FRAME_SIZE);
+      if (lo >= hi || this.sharesFrame(other, lo)) continue;
+      for (let pa = lo; pa < hi; pa++) if (this.read8(pa) !== other.read8(pa)) return pa;
+    }
+    return -1;
+  }
+
+  /** Whether both views map the aligned frame holding `pa` to the very same frame object. */
+  private sharesFrame(other: MemoryReader, pa: number): boolean {
+    if ((this.offset | other.offset) & (FRAME_SIZE - 1)) return false;
+    return this.frame((pa + this.offset) >>> FRAME_BITS) === other.frame((pa + other.offset) >>> FRAME_BITS);
+  }
+}
+
+/** A frozen view of memory: never changes, shares frames with the memory it came from. */
+export class MemoryImage extends MemoryReader {
+  constructor(
+    private readonly dir: Directory,
+    size: number,
+    offset: number,
+  ) {
+    super(size, offset);
+  }
+  protected frame(fn: number): Int32Array {
+    const leaf = this.dir.leaves[fn >>> LEAF_BITS];
+    return (leaf && leaf.frames[fn & (LEAF_SIZE - 1)]) || ZERO_FRAME;
+  }
+  protected directory(): Directory {
+    return this.dir;
+  }
+  /** A live memory whose initial contents are this image (the image itself stays unchanged). */
+  thaw(): PhysicalMemory {
+    const store = new FrameStore(this.dir);
+    store.epoch = this.dir.epoch + 1;
+    return new PhysicalMemory(this.size, store, this.offset);
+  }
+}
+
+/** Live physical memory (or a window onto it). */
+export class PhysicalMemory extends MemoryReader {
+  readonly store: FrameStore;
+
+  constructor(size: number, store?: FrameStore, offset = 0) {
+    if (!Number.isInteger(size) || size < 0 || size > MAX_MEMORY) {
+      throw new RangeError(`PhysicalMemory: size ${size} is not an integer in [0, 4 GiB]`);
+    }
+    if (!Number.isInteger(offset) || offset < 0 || offset + size > MAX_MEMORY) {
+      throw new RangeError(`PhysicalMemory: window [${offset}, ${offset + size}) exceeds 4 GiB`);
+    }
+    super(size, offset);
+    this.store = store ?? new FrameStore();
+  }
+
+  protected frame(fn: number): Int32Array {
+    return this.store.frameForRead(fn);
+  }
+  protected directory(): Directory {
+    return this.store.dir;
+  }
+
+  /** A window [offset, offset + size) of this memory, sharing its frames. */
+  window(offset: number, size: number): PhysicalMemory {
+    if (offset + size > this.size) throw new RangeError(`window: [${offset}, ${offset + size}) exceeds memory of ${this.size} bytes`);
+    return new PhysicalMemory(size, this.store, this.offset + offset);
+  }
+
+  /** Writes the word `v` at `pa` (any alignment). Caller guarantees pa + 4 <= size. */
+  write32(pa: number, v: number): void {
+    const a = pa + this.offset;
+    if ((a & 3) === 0) {
+      this.store.frameForWrite(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2] = v;
+      return;
+    }
+    for (let i = 0; i < 4; i++) this.write8(pa + i, v >>> (i * 8));
+  }
+
+  /** Writes the low byte of `v` at `pa`. Caller guarantees pa < size. */
+  write8(pa: number, v: number): void {
+    const a = pa + this.offset;
+    const f = this.store.frameForWrite(a >>> FRAME_BITS);
+    const i = (a & (FRAME_SIZE - 1)) >> 2;
+    const sh = (a & 3) << 3;
+    f[i] = (f[i] & ~(0xff << sh)) | ((v & 0xff) << sh);
+  }
+
+  /** Writes `bytes` starting at `pa`; throws RangeError if they do not fit. */
+  writeBytes(pa: number, bytes: ArrayLike<number>): void {
+    if (pa < 0 || pa + bytes.length > this.size) {
+      throw new RangeError(`writeBytes: [${pa}, ${pa + bytes.length}) is outside memory of ${this.size} bytes`);
+    }
+    for (let i = 0; i < bytes.length; i++) this.write8(pa + i, bytes[i]);
+  }
+
+  /** Freezes the current contents as an image; later writes copy shared frames. */
+  image(): MemoryImage {
+    return new MemoryImage(this.store.freeze(), this.size, this.offset);
+  }
+
+  /** Frames allocated in the backing store (the lazily-allocated cost of this machine). */
+  get framesAllocated(): number {
+    return this.store.framesAllocated;
+  }
+}
+
+export type Memory = MemoryReader;

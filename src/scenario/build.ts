@@ -1,0 +1,66 @@
+// Building the machine a scenario describes: memory contents, programs, PSW and registers.
+
+import { ST_IE, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../isa/arch.js';
+import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
+import type { PswFields } from './schema.js';
+import { resolveValue, type Scenario } from './load.js';
+
+/** The machine configuration of a scenario (without building anything). */
+export function machineConfig(s: Scenario): MachineConfig {
+  const m = s.spec.machine;
+  return {
+    profile: s.profile,
+    memorySize: m.memory,
+    translation: m.translation,
+    bounds: m.bounds,
+    trapSwitchesAddressSpace: m.trapSwitchesAddressSpace,
+  };
+}
+
+/** A fresh machine loaded with the scenario's programs, memory blocks, PSW and registers. */
+export function buildMachine(s: Scenario): Machine {
+  const m = new Machine(machineConfig(s));
+  for (const p of s.programs) {
+    for (const c of p.asm.chunks) m.mem.writeBytes(p.at + c.address, c.bytes);
+  }
+  for (const b of s.spec.memory) {
+    if (b.words) b.words.forEach((w, i) => m.mem.write32(b.at + 4 * i, resolveValue(w, s.symbols)));
+    else m.mem.writeBytes(b.at, hexBytes(b.bytes!));
+  }
+  for (const [name, v] of Object.entries(s.spec.registers)) m.regs[registerIndex(name)] = resolveValue(v, s.symbols);
+  m.loadPsw(initialPsw(s));
+  return m;
+}
+
+/** The scenario's initial PSW, with defaults pc 0x80, mode 0, base 0, limit = memory size. */
+export function initialPsw(s: Scenario): Psw {
+  const p = s.spec.psw;
+  return {
+    pc: resolveValue(p.pc ?? 0x80, s.symbols) >>> 0,
+    status: statusOf(p, s.profile.modes),
+    base: p.base ?? 0,
+    limit: Math.min(p.limit ?? s.spec.machine.memory, 2 ** 32 - 1),
+    ptbr: p.ptbr ?? 0,
+    extra: p.extra === undefined ? 0 : resolveValue(p.extra, s.symbols),
+  };
+}
+
+/** The status word for PSW fields (mode by name, switches as booleans). */
+export function statusOf(p: Pick<PswFields, 'mode' | 'ie' | 'pg' | 'wp' | 'nxe' | 'sum'>, modes: readonly string[]): number {
+  const bit = (on: boolean | undefined, b: number) => (on ? b : 0);
+  return Math.max(0, modes.indexOf(p.mode ?? modes[0])) | bit(p.ie, ST_IE) | bit(p.pg, ST_PG) | bit(p.wp, ST_WP) | bit(p.nxe, ST_NXE) | bit(p.sum, ST_SUM);
+}
+
+/** r0..r15, sp (r15), lr (r14) → index. Caller has validated the name. */
+export function registerIndex(name: string): number {
+  if (name === 'sp') return 15;
+  if (name === 'lr') return 14;
+  return Number(name.slice(1));
+}
+
+function hexBytes(text: string): number[] {
+  const digits = text.replace(/\s+/g, '');
+  const out: number[] = [];
+  for (let i = 0; i + 1 < digits.length; i += 2) out.push(parseInt(digits.slice(i, i + 2), 16));
+  return out;
+}

@@ -1,0 +1,86 @@
+// Checking a scenario's `expect:` block against a run's final state.
+
+import { ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../isa/arch.js';
+import type { MachineSnapshot } from '../isa/snapshot.js';
+import { registerIndex } from './build.js';
+import { resolveAddress, resolveValue, type Scenario } from './load.js';
+import type { RunEnd } from './run.js';
+
+export interface ExpectationFailure {
+  /** dotted path in the scenario's expect block, e.g. "registers.r1" */
+  readonly field: string;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+/** What a run produced that expectations look at. */
+export interface RunOutcome {
+  readonly end: RunEnd;
+  readonly retired: number;
+  readonly final: MachineSnapshot;
+  readonly traps: Readonly<Record<string, number>>;
+}
+
+const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
+const same32 = (a: number, b: number) => a >>> 0 === b >>> 0;
+
+/**
+ * Every way `outcome` differs from the scenario's expectations (empty when it meets them).
+ * A run that used up its budget fails unless `end: budget` is expected.
+ */
+export function checkExpectations(s: Scenario, outcome: RunOutcome): ExpectationFailure[] {
+  const e = s.spec.expect ?? {};
+  const out: ExpectationFailure[] = [];
+  const fail = (field: string, expected: string, actual: string) => out.push({ field, expected, actual });
+  const wantEnd = e.end ?? (outcome.end === 'budget' ? 'halted or double-fault' : outcome.end);
+  if (wantEnd !== outcome.end) fail('end', wantEnd, outcome.end === 'budget' ? `budget (${s.spec.steps} instructions retired without stopping)` : outcome.end);
+  if (e.retired !== undefined && e.retired !== outcome.retired) fail('retired', String(e.retired), String(outcome.retired));
+  const f = outcome.final;
+  for (const [name, v] of Object.entries(e.registers ?? {})) {
+    const want = resolveValue(v, s.symbols);
+    const got = f.regs[registerIndex(name)];
+    if (!same32(want, got)) fail(`registers.${name}`, `${want >>> 0} (${hex(want)})`, `${got >>> 0} (${hex(got)})`);
+  }
+  for (const [field, want, got] of pswChecks(s, f)) if (!same32(want, got)) fail(`psw.${field}`, describe(field, want, s), describe(field, got, s));
+  for (const [key, v] of Object.entries(e.memory ?? {})) {
+    const pa = resolveAddress(key, s.symbols)!;
+    const want = resolveValue(v, s.symbols);
+    const got = pa + 4 <= f.memory.size ? f.memory.read32(pa) : NaN;
+    if (!same32(want, got)) fail(`memory.${key}`, `${want >>> 0} (${hex(want)})`, Number.isNaN(got) ? 'outside memory' : `${got >>> 0} (${hex(got)})`);
+  }
+  if (e.console !== undefined && e.console !== f.console) fail('console', JSON.stringify(e.console), JSON.stringify(f.console));
+  for (const [cause, n] of Object.entries(e.traps ?? {})) {
+    const got = outcome.traps[cause] ?? 0;
+    if (got !== n) fail(`traps.${cause}`, String(n), String(got));
+  }
+  return out;
+}
+
+/** [field, expected, actual] for every PSW field the expectation names. */
+function pswChecks(s: Scenario, f: MachineSnapshot): [string, number, number][] {
+  const p = s.spec.expect?.psw;
+  if (!p) return [];
+  const rows: [string, number | undefined, number][] = [
+    ['pc', p.pc === undefined ? undefined : resolveValue(p.pc, s.symbols), f.psw.pc],
+    ['mode', p.mode === undefined ? undefined : s.profile.modes.indexOf(p.mode), f.psw.status & ST_MODE_MASK],
+    ['base', p.base, f.psw.base],
+    ['limit', p.limit, f.psw.limit],
+    ['ptbr', p.ptbr, f.psw.ptbr],
+    ['extra', p.extra === undefined ? undefined : resolveValue(p.extra, s.symbols), f.psw.extra],
+  ];
+  const flags: [string, boolean | undefined, number][] = [
+    ['ie', p.ie, ST_IE],
+    ['pg', p.pg, ST_PG],
+    ['wp', p.wp, ST_WP],
+    ['nxe', p.nxe, ST_NXE],
+    ['sum', p.sum, ST_SUM],
+  ];
+  for (const [name, want, bit] of flags) rows.push([name, want === undefined ? undefined : want ? 1 : 0, (f.psw.status & bit) !== 0 ? 1 : 0]);
+  return rows.filter((r): r is [string, number, number] => r[1] !== undefined);
+}
+
+function describe(field: string, v: number, s: Scenario): string {
+  if (field === 'mode') return s.profile.modes[v] ?? String(v);
+  if (['ie', 'pg', 'wp', 'nxe', 'sum'].includes(field)) return v ? 'true' : 'false';
+  return `${v >>> 0} (${hex(v)})`;
+}

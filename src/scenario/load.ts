@@ -1,0 +1,205 @@
+// Loading a scenario file: YAML → schema validation → profile, assembled programs, resolved
+// symbols. Every problem is collected with its location and thrown as one InputError.
+
+import { readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { AsmError, assemble, type AsmResult } from '../asm/index.js';
+import { CORE_CAUSES, LOW_MEMORY_END } from '../isa/arch.js';
+import { withOverrides, type Profile } from '../isa/profile.js';
+import { profileByName, PROFILES } from '../isa/profiles/index.js';
+import { InputError, type InputProblem } from './errors.js';
+import { scenarioSchema, type ScenarioFile } from './schema.js';
+import { parseYaml, problemAt, scalarOrigin, type Path, type YamlSource } from './yaml.js';
+
+export interface LoadedProgram {
+  readonly name: string;
+  /** physical address of the program's address 0 */
+  readonly at: number;
+  readonly asm: AsmResult;
+}
+
+export interface Symbol {
+  /** the program address (what code sees under relocation) */
+  readonly value: number;
+  /** where the label lies in physical memory (the program's `at` + value) */
+  readonly physical: number;
+  readonly program: string;
+}
+
+export interface Scenario {
+  readonly file: string;
+  readonly name: string;
+  readonly description: string;
+  readonly spec: ScenarioFile;
+  readonly profile: Profile;
+  readonly programs: readonly LoadedProgram[];
+  readonly symbols: ReadonlyMap<string, Symbol>;
+  /** locates a field of the file, for problems found after loading (e.g. by the runner) */
+  readonly locate: (path: Path, message: string) => InputProblem;
+}
+
+/** Reads and loads the scenario at `path`. Throws InputError (located) on any bad input. */
+export function loadScenario(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError([{ file: path, message: `cannot read the scenario file (${(e as NodeJS.ErrnoException).code ?? String(e)})` }]);
+  }
+  return parseScenario(text, path);
+}
+
+/** Loads a scenario from its text; `file` names it in messages and anchors relative paths. */
+export function parseScenario(text: string, file: string): Scenario {
+  const src = parseYaml(text, file);
+  if (Array.isArray(src)) throw new InputError(src);
+  const parsed = scenarioSchema.safeParse(src.doc.toJS({ maxAliasCount: 100 }) ?? {});
+  if (!parsed.success) throw new InputError(parsed.error.issues.flatMap((i) => issueProblems(src, i)));
+  const spec = parsed.data;
+  const problems: InputProblem[] = [];
+  const report = (path: Path, message: string) => problems.push(problemAt(src, path, message));
+
+  const profile = resolveProfile(spec, report);
+  if (spec.machine.memory < LOW_MEMORY_END || spec.machine.memory > 2 ** 32) {
+    report(['machine', 'memory'], `memory must be between ${LOW_MEMORY_END} bytes and 4 GiB, got ${spec.machine.memory}`);
+  }
+  const programs = profile ? assemblePrograms(src, spec, profile, problems) : [];
+  if (problems.length) throw new InputError(problems);
+
+  const symbols = collectSymbols(programs);
+  checkPlacement(spec, programs, report);
+  checkReferences(spec, profile!, symbols, report);
+  if (problems.length) throw new InputError(problems);
+  return {
+    file,
+    name: spec.name ?? basename(file).replace(/\.ya?ml$/, ''),
+    description: spec.description ?? '',
+    spec,
+    profile: profile!,
+    programs,
+    symbols,
+    locate: (path, message) => problemAt(src, path, message),
+  };
+}
+
+type Issue = { code: string; path: PropertyKey[]; message: string; keys?: string[] };
+
+/** Turns one zod issue into located problems (one per unknown key). */
+function issueProblems(src: YamlSource, issue: Issue): InputProblem[] {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as Path;
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    return issue.keys.map((k) => problemAt(src, path, `unknown field '${k}'`, k));
+  }
+  return [problemAt(src, path, issue.message.replace(/^Invalid input: /, ''))];
+}
+
+function resolveProfile(spec: ScenarioFile, report: (p: Path, m: string) => void): Profile | undefined {
+  const base = profileByName(spec.machine.profile);
+  if (!base) {
+    report(['machine', 'profile'], `unknown profile '${spec.machine.profile}' (known: ${[...PROFILES.keys()].join(', ')})`);
+    return undefined;
+  }
+  try {
+    return withOverrides(base, spec.machine.overrides.map((o) => ({ mnemonic: o.instruction, trapsIn: o.trapsIn })));
+  } catch (e) {
+    report(['machine', 'overrides'], (e as Error).message);
+    return undefined;
+  }
+}
+
+/** Assembles every program; assembler problems are reported at their line in the right file. */
+function assemblePrograms(src: YamlSource, spec: ScenarioFile, profile: Profile, problems: InputProblem[]): LoadedProgram[] {
+  const out: LoadedProgram[] = [];
+  spec.programs.forEach((p, i) => {
+    const fromFile = p.file !== undefined;
+    const file = fromFile ? resolve(dirname(src.file), p.file!) : src.file;
+    let text = p.source ?? '';
+    if (fromFile) {
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        problems.push(problemAt(src, ['programs', i, 'file'], `cannot read '${p.file}' (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+        return;
+      }
+    }
+    const origin = fromFile ? undefined : scalarOrigin(src, ['programs', i, 'source']);
+    try {
+      const asm = assemble(text, { profile, file: fromFile ? file : src.file, firstLine: origin?.line, indent: origin ? origin.column - 1 : 0 });
+      out.push({ name: p.name ?? (fromFile ? basename(p.file!) : `program ${i}`), at: p.at, asm });
+    } catch (e) {
+      if (!(e instanceof AsmError)) throw e;
+      const field = fromFile ? undefined : `programs.${i}.source`;
+      problems.push(...e.diagnostics.map((d) => ({ ...d, field })));
+    }
+  });
+  return out;
+}
+
+function collectSymbols(programs: readonly LoadedProgram[]): Map<string, Symbol> {
+  const out = new Map<string, Symbol>();
+  for (const p of programs) {
+    for (const [name, value] of p.asm.symbols) out.set(name, { value, physical: p.at + value, program: p.name });
+  }
+  return out;
+}
+
+/** Programs and memory blocks must lie inside physical memory. */
+function checkPlacement(spec: ScenarioFile, programs: readonly LoadedProgram[], report: (p: Path, m: string) => void): void {
+  const size = spec.machine.memory;
+  programs.forEach((p, i) => {
+    for (const c of p.asm.chunks) {
+      const end = p.at + c.address + c.bytes.length;
+      if (end > size) {
+        report(['programs', i, 'at'], `program '${p.name}' does not fit: bytes [0x${(p.at + c.address).toString(16)}, 0x${end.toString(16)}) lie beyond memory of 0x${size.toString(16)} bytes`);
+        return;
+      }
+    }
+  });
+  spec.memory.forEach((b, i) => {
+    const n = b.words ? b.words.length * 4 : b.bytes!.replace(/\s+/g, '').length / 2;
+    if (b.bytes && b.bytes.replace(/\s+/g, '').length % 2 !== 0) report(['memory', i, 'bytes'], 'an odd number of hex digits (each byte needs two)');
+    if (b.at + n > size) report(['memory', i, 'at'], `block [0x${b.at.toString(16)}, 0x${(b.at + n).toString(16)}) lies beyond memory of 0x${size.toString(16)} bytes`);
+  });
+}
+
+/** Symbols, mode names and cause names used by the PSW, registers and expectations must exist. */
+function checkReferences(spec: ScenarioFile, profile: Profile, symbols: ReadonlyMap<string, Symbol>, report: (p: Path, m: string) => void): void {
+  const checkValue = (path: Path, v: number | string | undefined) => {
+    if (typeof v === 'string' && !symbols.has(v)) report(path, `undefined symbol '${v}'`);
+  };
+  const checkMode = (path: Path, m: string | undefined) => {
+    if (m !== undefined && !profile.modes.includes(m)) report(path, `unknown mode '${m}' (profile ${profile.name} has ${profile.modes.join(', ')})`);
+  };
+  const checkPsw = (at: Path, psw: ScenarioFile['psw'] | undefined) => {
+    if (!psw) return;
+    checkValue([...at, 'pc'], psw.pc);
+    checkValue([...at, 'extra'], psw.extra);
+    checkMode([...at, 'mode'], psw.mode);
+  };
+  checkPsw(['psw'], spec.psw);
+  for (const [r, v] of Object.entries(spec.registers)) checkValue(['registers', r], v);
+  spec.memory.forEach((b, i) => b.words?.forEach((w, j) => checkValue(['memory', i, 'words', j], w)));
+  const e = spec.expect;
+  if (!e) return;
+  checkPsw(['expect', 'psw'], e.psw);
+  for (const [r, v] of Object.entries(e.registers ?? {})) checkValue(['expect', 'registers', r], v);
+  const causes = new Set([...CORE_CAUSES, ...profile.causes].map((c) => c.name));
+  for (const c of Object.keys(e.traps ?? {})) {
+    if (!causes.has(c)) report(['expect', 'traps', c], `unknown trap cause '${c}' (known: ${[...causes].join(', ')})`);
+  }
+  for (const [k, v] of Object.entries(e.memory ?? {})) {
+    if (resolveAddress(k, symbols) === undefined) report(['expect', 'memory', k], `'${k}' is neither an address nor a symbol`);
+    checkValue(['expect', 'memory', k], v);
+  }
+}
+
+/** A memory-expectation key: an integer, "0x..." or a symbol (its physical address). */
+export function resolveAddress(key: string, symbols: ReadonlyMap<string, Symbol>): number | undefined {
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(key)) return Number(key);
+  return symbols.get(key)?.physical;
+}
+
+/** A value field: an integer, or a symbol's program address. Caller has checked references. */
+export function resolveValue(v: number | string, symbols: ReadonlyMap<string, Symbol>): number {
+  return typeof v === 'number' ? v : symbols.get(v)!.value;
+}

@@ -1,0 +1,145 @@
+// Running a scenario's machine bare: the run loop with optional per-instruction trace, the
+// snapshots taken at every trap, and the counts the CLI prints.
+
+import { disassemble } from '../asm/index.js';
+import { ACCESS_NAMES } from '../mmu/fault.js';
+import type { Machine, TrapEvent } from '../isa/machine.js';
+import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
+import type { CompiledProfile } from '../isa/profile.js';
+
+export type RunEnd = 'halted' | 'double-fault' | 'budget';
+
+export interface InstructionTrace {
+  readonly kind: 'instruction';
+  /** instructions retired before this one */
+  readonly retired: number;
+  readonly mode: string;
+  readonly pc: number;
+  readonly pa: number;
+  readonly text: string;
+  readonly data?: { readonly access: string; readonly va: number; readonly pa: number };
+  /** the instruction trapped instead of retiring */
+  readonly trapped: boolean;
+}
+
+export interface TrapTrace {
+  readonly kind: 'trap';
+  readonly retired: number;
+  readonly cause: string;
+  readonly vaddr: number;
+  readonly error: number;
+  readonly detail: number;
+  readonly mode: string;
+  readonly savedPc: number;
+  /** PC after loading the new PSW (absent on a double fault) */
+  readonly newPc?: number;
+  readonly doubleFault: boolean;
+}
+
+export type TraceEntry = InstructionTrace | TrapTrace;
+
+export interface RunOptions {
+  /** record every instruction and trap (slow path: one step at a time) */
+  readonly trace?: boolean;
+  /** stop recording after this many trace entries (the run goes on) */
+  readonly traceLimit?: number;
+  /** keep a snapshot after every delivered trap (for the checkers) */
+  readonly snapshots?: boolean;
+}
+
+export interface RunResult {
+  readonly end: RunEnd;
+  readonly retired: number;
+  readonly final: MachineSnapshot;
+  /** with `snapshots`: one after every delivered trap; always the final one last */
+  readonly snapshots: readonly MachineSnapshot[];
+  readonly instructions: Readonly<Record<string, number>>;
+  readonly traps: Readonly<Record<string, number>>;
+  readonly framesAllocated: number;
+  readonly trace?: readonly TraceEntry[];
+  readonly traceTruncated?: boolean;
+  readonly seconds: number;
+}
+
+/** Runs `m` for at most `budget` instructions retired; `m` is left in its final state. */
+export function runMachine(m: Machine, budget: number, options: RunOptions = {}): RunResult {
+  const snapshots: MachineSnapshot[] = [];
+  const trace: TraceEntry[] = [];
+  const limit = options.traceLimit ?? 100_000;
+  const modes = m.profile.modes;
+  const previous = m.onTrap;
+  m.onTrap = (t) => {
+    if (options.snapshots && !t.doubleFault) snapshots.push(snapshot(m));
+    if (options.trace && trace.length < limit) trace.push(trapTrace(m, t));
+    previous?.(t);
+  };
+  m.tracing = options.trace === true;
+  const t0 = performance.now();
+  const stop = m.retired + budget;
+  let exit;
+  try {
+    if (options.trace) {
+      do {
+        const before = { pc: m.pc, retired: m.retired, mode: modes[m.mode] };
+        m.lastFetchVa = -1;
+        m.lastDataVa = -1;
+        const at = trace.length;
+        exit = m.run(stop - m.retired, true);
+        if (m.lastFetchVa === before.pc && trace.length < limit) trace.splice(at, 0, instructionTrace(m, before, m.retired === before.retired));
+      } while (exit === 'step');
+    } else {
+      exit = m.run(budget);
+    }
+  } finally {
+    m.onTrap = previous;
+    m.tracing = false;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const final = snapshot(m);
+  snapshots.push(final);
+  return {
+    end: exit === 'halted' || exit === 'double-fault' ? exit : 'budget',
+    retired: m.retired,
+    final,
+    snapshots,
+    instructions: countsByName(m.opCounts, (op) => m.compiled.byOp[op]?.mnemonic ?? `op 0x${op.toString(16)}`),
+    traps: countsByName(m.trapCounts, (c) => causeName(m.compiled, c)),
+    framesAllocated: m.mem.framesAllocated,
+    ...(options.trace ? { trace, traceTruncated: trace.length >= limit } : {}),
+    seconds,
+  };
+}
+
+export function causeName(cp: CompiledProfile, cause: number): string {
+  return cp.causes.get(cause)?.name ?? `cause ${cause}`;
+}
+
+function countsByName(counts: Float64Array, name: (i: number) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  counts.forEach((n, i) => {
+    if (n > 0) out[name(i)] = n;
+  });
+  return out;
+}
+
+function instructionTrace(m: Machine, before: { pc: number; retired: number; mode: string }, trapped: boolean): InstructionTrace {
+  const pa = m.lastFetchPa;
+  const text = disassemble(m.mem.read32(pa), m.mem.read32(pa + 4), m.profile);
+  const data = m.lastDataVa >= 0 ? { access: ACCESS_NAMES[m.lastDataAccess], va: m.lastDataVa, pa: m.lastDataPa } : undefined;
+  return { kind: 'instruction', retired: before.retired, mode: before.mode, pc: before.pc, pa, text, ...(data ? { data } : {}), trapped };
+}
+
+function trapTrace(m: Machine, t: TrapEvent): TrapTrace {
+  return {
+    kind: 'trap',
+    retired: t.retired,
+    cause: causeName(m.compiled, t.cause),
+    vaddr: t.vaddr,
+    error: t.error,
+    detail: t.detail,
+    mode: m.profile.modes[t.mode],
+    savedPc: t.savedPc,
+    ...(t.doubleFault ? {} : { newPc: m.pc }),
+    doubleFault: t.doubleFault,
+  };
+}
