@@ -41,6 +41,8 @@ export class Tlb {
   readonly perms: Uint8Array;
   readonly pageBits: Uint8Array;
   private readonly victims: Int32Array;
+  /** sets - 1 when sets is a power of two (index by mask), else -1 (index by modulo) */
+  private readonly setMask: number;
   /** lookups that found the page / did not */
   hits = 0;
   misses = 0;
@@ -62,12 +64,18 @@ export class Tlb {
     this.perms = new Uint8Array(entries);
     this.pageBits = new Uint8Array(entries);
     this.victims = new Int32Array(this.sets);
+    this.setMask = (this.sets & (this.sets - 1)) === 0 ? this.sets - 1 : -1;
+  }
+
+  /** The set `vpn` maps to. */
+  private setOf(vpn: number): number {
+    return this.setMask >= 0 ? vpn & this.setMask : vpn % this.sets;
   }
 
   /** The slot caching `vpn`, or -1. Counts a hit or a miss. */
   lookup(vpn: number): number {
     if (this.sets > 0) {
-      const first = (vpn % this.sets) * this.ways;
+      const first = this.setOf(vpn) * this.ways;
       for (let i = first; i < first + this.ways; i++) {
         if (this.vpns[i] === vpn) {
           this.hits++;
@@ -92,7 +100,7 @@ export class Tlb {
 
   /** The slot `vpn` goes to: its own, the set's first invalid way, else the round-robin victim. */
   private slotFor(vpn: number): number {
-    const set = vpn % this.sets;
+    const set = this.setOf(vpn);
     const first = set * this.ways;
     let free = -1;
     for (let i = first; i < first + this.ways; i++) {

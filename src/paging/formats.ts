@@ -130,6 +130,19 @@ export const FORMATS: Readonly<Record<string, EntryFormat>> = {
 
 // ---------------------------------------------------------------- bit helpers
 
+const POW2 = Array.from({ length: 65 }, (_, n) => 2 ** n);
+
+/** 2^n for integer n in 0..64 (a table lookup; `**` is slow on the walk path). */
+export function pow2(n: number): number {
+  return POW2[n];
+}
+
+/** x mod 2^n for an integer 0 <= x < 2^53 (bit operations when x fits 32 bits). */
+export function modPow2(x: number, n: number): number {
+  if (x < 4294967296) return n >= 32 ? x : (x & (POW2[n] - 1)) >>> 0;
+  return x % POW2[n];
+}
+
 /** The low `n` bits of the unsigned 32-bit `x` (0 <= n <= 32). */
 export function lowBits(x: number, n: number): number {
   return n >= 32 ? x >>> 0 : (x & ((1 << n) - 1)) >>> 0;
@@ -152,6 +165,22 @@ export function hasFlag(f: EntryFormat, lo: number, hi: number, flag: Flag): boo
   return testBit(lo, hi, f.flags[flag]);
 }
 
+/** Every flag's bit position in one fixed shape (undefined = absent): fast reads on walk paths. */
+export type FlagPositions = { readonly [K in Flag]: number | undefined };
+
+const POSITIONS = new WeakMap<EntryFormat, FlagPositions>();
+
+/** The flag positions of `f` (computed once per format object). */
+export function flagPositions(f: EntryFormat): FlagPositions {
+  let p = POSITIONS.get(f);
+  if (!p) {
+    const { present, writable, user, accessed, dirty, pageSize, noExecute, readable, executable, global } = f.flags;
+    p = Object.freeze({ present, writable, user, accessed, dirty, pageSize, noExecute, readable, executable, global });
+    POSITIONS.set(f, p);
+  }
+  return p;
+}
+
 /**
  * The frame number of (lo, hi): the field of `pfnBits` bits at `pfnShift`, assembled from both
  * halves. Exact (a frame number never exceeds 2^53, see validateGeometry).
@@ -161,12 +190,12 @@ export function readPfn(f: EntryFormat, lo: number, hi: number): number {
   const loPart = f.pfnShift >= 32 ? 0 : lo >>> f.pfnShift;
   if (f.pfnBits <= loWidth) return lowBits(loPart, f.pfnBits);
   const hiPart = f.pfnShift >= 32 ? hi >>> (f.pfnShift - 32) : hi;
-  return loPart + lowBits(hiPart, f.pfnBits - loWidth) * 2 ** loWidth;
+  return loPart + lowBits(hiPart, f.pfnBits - loWidth) * POW2[loWidth];
 }
 
 /** Stores frame number `pfn` into the PFN field of `e` (other bits unchanged). */
 export function putPfn(f: EntryFormat, e: RawEntry, pfn: number): void {
-  for (let b = 0; b < f.pfnBits; b++) putBit(e, f.pfnShift + b, Math.floor(pfn / 2 ** b) % 2 === 1);
+  for (let b = 0; b < f.pfnBits; b++) putBit(e, f.pfnShift + b, Math.floor(pfn / POW2[b]) % 2 === 1);
 }
 
 /** Whether any reserved bit of the format is set in (lo, hi). */

@@ -8,7 +8,7 @@
 // tableBase + i * bytes. The root table is at PTBR; every other table and every frame is at
 // PFN << offsetBits. A leaf at depth d maps a page of 2^pageBitsAt(d) bytes.
 
-import { FLAGS, FORMATS, readPfn, testBit, type EntryFormat, type Flag } from './formats.js';
+import { FLAGS, FORMATS, modPow2, pow2, readPfn, testBit, type EntryFormat, type Flag } from './formats.js';
 
 /** Which architecture's permission rules apply (rules.ts). */
 export type RuleSet = 'x86' | 'riscv' | 'valid-only';
@@ -64,13 +64,12 @@ export function pageBitsAt(g: Geometry, depth: number): number {
 
 /** The table index of `va` at `depth`. */
 export function indexAt(g: Geometry, va: number, depth: number): number {
-  const bits = g.indexBits[depth];
-  return Math.floor(va / 2 ** pageBitsAt(g, depth)) % 2 ** bits;
+  return modPow2(va >>> pageBitsAt(g, depth), g.indexBits[depth]);
 }
 
 /** Bytes of a table at `depth`. */
 export function tableBytes(g: Geometry, depth: number): number {
-  return 2 ** g.indexBits[depth] * g.entry.bytes;
+  return pow2(g.indexBits[depth]) * g.entry.bytes;
 }
 
 /**
@@ -80,21 +79,21 @@ export function tableBytes(g: Geometry, depth: number): number {
 export function misalignedBits(g: Geometry, lo: number, hi: number, depth: number): number {
   const f = g.entry;
   const span = pageBitsAt(g, depth) - g.offsetBits;
-  const low = readPfn(f, lo, hi) % 2 ** span;
+  const low = modPow2(readPfn(f, lo, hi), span);
   const pat = f.largePagePat === undefined ? -1 : f.largePagePat - f.pfnShift;
-  return pat >= 0 && pat < span && testBit(lo, hi, f.largePagePat) ? low - 2 ** pat : low;
+  return pat >= 0 && pat < span && testBit(lo, hi, f.largePagePat) ? low - pow2(pat) : low;
 }
 
 /** The frame a leaf (lo, hi) at `depth` maps, aligned down to its page size. */
 export function leafFrame(g: Geometry, lo: number, hi: number, depth: number): number {
   const span = pageBitsAt(g, depth) - g.offsetBits;
   const pfn = readPfn(g.entry, lo, hi);
-  return (pfn - (pfn % 2 ** span)) * 2 ** g.offsetBits;
+  return (pfn - modPow2(pfn, span)) * pow2(g.offsetBits);
 }
 
 /** Whether `va` lies inside the geometry's virtual address space. */
 export function inVaSpace(g: Geometry, va: number): boolean {
-  return va >= 0 && va < 2 ** g.vaBits;
+  return va >= 0 && va < pow2(g.vaBits);
 }
 
 // ---------------------------------------------------------------- validation

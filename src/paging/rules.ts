@@ -6,7 +6,7 @@
 // cache them and re-check an access against the switches in force.
 
 import { FETCH, READ, WRITE, type AccessKind, type Switches, type WalkFaultKind } from './bus.js';
-import { hasFlag, hasReservedBits, type EntryFormat } from './formats.js';
+import { hasReservedBits, testBit, type FlagPositions } from './formats.js';
 import { levelsOf, misalignedBits, type Geometry, type RuleSet } from './geometry.js';
 
 export const PERM_READ = 1;
@@ -24,12 +24,12 @@ export type EntryRole = 'table' | 'leaf' | Exclude<WalkFaultKind, 'protection' |
 export interface Rules {
   /** combined permissions before the first entry */
   readonly initial: number;
-  /** classifies a present entry (lo, hi) at `depth` */
-  classify(g: Geometry, lo: number, hi: number, depth: number, sw: Switches): EntryRole;
+  /** classifies a present entry (lo, hi) at `depth`; `pos` = flagPositions(g.entry) */
+  classify(g: Geometry, pos: FlagPositions, lo: number, hi: number, depth: number, sw: Switches): EntryRole;
   /** folds a table entry into the combined permissions */
-  foldTable(f: EntryFormat, perms: number, lo: number, hi: number): number;
+  foldTable(pos: FlagPositions, perms: number, lo: number, hi: number): number;
   /** folds the leaf entry into the combined permissions (PERM_DIRTY is the walker's) */
-  foldLeaf(f: EntryFormat, perms: number, lo: number, hi: number): number;
+  foldLeaf(pos: FlagPositions, perms: number, lo: number, hi: number): number;
   /** whether `perms` allow `access` in user or supervisor mode under `sw` */
   permits(perms: number, access: AccessKind, user: boolean, sw: Switches): boolean;
 }
@@ -42,11 +42,10 @@ export interface Rules {
  */
 const X86: Rules = {
   initial: PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
-  classify(g, lo, hi, depth, sw) {
-    const f = g.entry;
-    if (hasReservedBits(f, lo, hi)) return 'reserved';
-    if (!sw.nxe && hasFlag(f, lo, hi, 'noExecute')) return 'reserved';
-    return classifyByPageSize(g, lo, hi, depth);
+  classify(g, pos, lo, hi, depth, sw) {
+    if (hasReservedBits(g.entry, lo, hi)) return 'reserved';
+    if (!sw.nxe && testBit(lo, hi, pos.noExecute)) return 'reserved';
+    return classifyByPageSize(g, pos, lo, hi, depth);
   },
   foldTable: foldX86,
   foldLeaf: foldX86,
@@ -57,10 +56,10 @@ const X86: Rules = {
   },
 };
 
-function foldX86(f: EntryFormat, perms: number, lo: number, hi: number): number {
-  if (!hasFlag(f, lo, hi, 'writable')) perms &= ~PERM_WRITE;
-  if (!hasFlag(f, lo, hi, 'user')) perms &= ~PERM_USER;
-  if (hasFlag(f, lo, hi, 'noExecute')) perms &= ~PERM_EXEC;
+function foldX86(pos: FlagPositions, perms: number, lo: number, hi: number): number {
+  if (!testBit(lo, hi, pos.writable)) perms &= ~PERM_WRITE;
+  if (!testBit(lo, hi, pos.user)) perms &= ~PERM_USER;
+  if (testBit(lo, hi, pos.noExecute)) perms &= ~PERM_EXEC;
   return perms;
 }
 
@@ -68,10 +67,10 @@ function foldX86(f: EntryFormat, perms: number, lo: number, hi: number): number 
  * Leaf when PS is set at a large-page depth with an aligned frame, or at the last level; PS
  * elsewhere, or a misaligned large frame, is reserved.
  */
-function classifyByPageSize(g: Geometry, lo: number, hi: number, depth: number): EntryRole {
+function classifyByPageSize(g: Geometry, pos: FlagPositions, lo: number, hi: number, depth: number): EntryRole {
   const last = depth === levelsOf(g) - 1;
   if (last) return 'leaf';
-  if (!hasFlag(g.entry, lo, hi, 'pageSize')) return 'table';
+  if (!testBit(lo, hi, pos.pageSize)) return 'table';
   const large = g.largePageDepths.includes(depth) && misalignedBits(g, lo, hi, depth) === 0;
   return large ? 'leaf' : 'reserved';
 }
@@ -84,23 +83,22 @@ function classifyByPageSize(g: Geometry, lo: number, hi: number, depth: number):
  */
 const RISCV: Rules = {
   initial: 0,
-  classify(g, lo, hi, depth) {
-    const f = g.entry;
-    if (hasReservedBits(f, lo, hi)) return 'reserved';
-    const r = hasFlag(f, lo, hi, 'readable');
-    if (!r && hasFlag(f, lo, hi, 'writable')) return 'reserved';
-    const leaf = r || hasFlag(f, lo, hi, 'executable');
+  classify(g, pos, lo, hi, depth) {
+    if (hasReservedBits(g.entry, lo, hi)) return 'reserved';
+    const r = testBit(lo, hi, pos.readable);
+    if (!r && testBit(lo, hi, pos.writable)) return 'reserved';
+    const leaf = r || testBit(lo, hi, pos.executable);
     const last = depth === levelsOf(g) - 1;
     if (!leaf) return last ? 'page' : 'table';
     return last || g.largePageDepths.includes(depth) ? 'leaf' : 'reserved';
   },
   foldTable: (_f, perms) => perms,
-  foldLeaf(f, _perms, lo, hi) {
+  foldLeaf(pos, _perms, lo, hi) {
     return (
-      (hasFlag(f, lo, hi, 'readable') ? PERM_READ : 0) |
-      (hasFlag(f, lo, hi, 'writable') ? PERM_WRITE : 0) |
-      (hasFlag(f, lo, hi, 'executable') ? PERM_EXEC : 0) |
-      (hasFlag(f, lo, hi, 'user') ? PERM_USER : 0)
+      (testBit(lo, hi, pos.readable) ? PERM_READ : 0) |
+      (testBit(lo, hi, pos.writable) ? PERM_WRITE : 0) |
+      (testBit(lo, hi, pos.executable) ? PERM_EXEC : 0) |
+      (testBit(lo, hi, pos.user) ? PERM_USER : 0)
     );
   },
   permits(perms, access, user, sw) {
@@ -114,8 +112,8 @@ const RISCV: Rules = {
 /** Valid bit only: every present translation allows everything. */
 const VALID_ONLY: Rules = {
   initial: PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
-  classify(g, lo, hi, depth) {
-    return hasReservedBits(g.entry, lo, hi) ? 'reserved' : classifyByPageSize(g, lo, hi, depth);
+  classify(g, pos, lo, hi, depth) {
+    return hasReservedBits(g.entry, lo, hi) ? 'reserved' : classifyByPageSize(g, pos, lo, hi, depth);
   },
   foldTable: (_f, perms) => perms,
   foldLeaf: (_f, perms) => perms,

@@ -11,7 +11,7 @@
 // final stage-2 translation included): a faulting walk writes nothing at any level.
 
 import { READ, WRITE, NO_SWITCHES, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
-import { decodeFlags, entryHex, hasFlag, putBit, readEntry, readPfn, writeEntryChanges, type Flag, type RawEntry } from './formats.js';
+import { decodeFlags, entryHex, flagPositions, modPow2, pow2, putBit, readEntry, readPfn, testBit, writeEntryChanges, type Flag, type FlagPositions, type RawEntry } from './formats.js';
 import { indexAt, inVaSpace, leafFrame, levelsOf, misalignedBits, pageBitsAt, tableBytes, type Geometry } from './geometry.js';
 import { PERM_DIRTY, RULES, type EntryRole, type Rules } from './rules.js';
 
@@ -123,6 +123,7 @@ export function walk(g: Geometry, bus: ReadBus, ptbr: number, va: number, option
 /** The state of one walk. */
 class Walk {
   readonly rules: Rules;
+  readonly pos: FlagPositions;
   readonly limit: number;
   readonly access: AccessKind;
   readonly user: boolean;
@@ -142,6 +143,7 @@ class Walk {
     readonly opts: WalkOptions,
   ) {
     this.rules = RULES[g.rules];
+    this.pos = flagPositions(g.entry);
     this.limit = opts.physicalSize ?? (opts.stage2 ? 2 ** 32 : bus.size);
     this.access = opts.access ?? READ;
     this.user = opts.user ?? false;
@@ -154,20 +156,20 @@ class Walk {
 
   /** Reads one entry per level from the root table down to the leaf. */
   descend(root: number, va: number): WalkResult {
-    const { g, rules } = this;
+    const { g, rules, pos } = this;
     let table = root;
     let perms = rules.initial;
     for (let depth = 0; depth < levelsOf(g); depth++) {
       const index = indexAt(g, va, depth);
       const e = this.readAt(table + index * g.entry.bytes, depth);
       if (e === undefined) return this.stage2Failure!;
-      const role = hasFlag(g.entry, e.lo, e.hi, 'present') ? rules.classify(g, e.lo, e.hi, depth, this.sw) : 'invalid';
+      const role = testBit(e.lo, e.hi, pos.present) ? rules.classify(g, pos, e.lo, e.hi, depth, this.sw) : 'invalid';
       if (role === 'leaf') return this.finish(va, depth, index, perms);
-      const next = role === 'table' ? readPfn(g.entry, e.lo, e.hi) * 2 ** g.offsetBits : -1;
+      const next = role === 'table' ? readPfn(g.entry, e.lo, e.hi) * pow2(g.offsetBits) : -1;
       this.record(depth, index, role, next);
       if (role === 'invalid') return this.fail('page', depth);
       if (role !== 'table') return this.fail(role, depth);
-      perms = rules.foldTable(g.entry, perms, e.lo, e.hi);
+      perms = rules.foldTable(pos, perms, e.lo, e.hi);
       table = next;
       if (table + tableBytes(g, depth + 1) > this.limit) return this.fail('reserved', depth);
     }
@@ -185,10 +187,10 @@ class Walk {
     const pageBits = pageBitsAt(g, depth);
     const frame = leafFrame(g, e.lo, e.hi, depth);
     this.record(depth, index, 'leaf', frame);
-    const pa = frame + (va % 2 ** pageBits);
-    const basePage = pa - (va % 2 ** g.offsetBits);
-    if (basePage + 2 ** g.offsetBits > this.limit) return this.fail('reserved', depth);
-    perms = rules.foldLeaf(g.entry, perms, e.lo, e.hi) | (this.dirty(e) ? PERM_DIRTY : 0);
+    const pa = frame + modPow2(va, pageBits);
+    const basePage = pa - modPow2(va, g.offsetBits);
+    if (basePage + pow2(g.offsetBits) > this.limit) return this.fail('reserved', depth);
+    perms = rules.foldLeaf(this.pos, perms, e.lo, e.hi) | (this.dirty(e) ? PERM_DIRTY : 0);
     if (!rules.permits(perms, this.access, this.user, this.sw)) return this.fail('protection', depth);
     if (misalignedBits(g, e.lo, e.hi, depth) !== 0) return this.fail('page', depth);
     const hostPa = this.translate(pa, 'final', this.access, levelsOf(g));
@@ -200,7 +202,7 @@ class Walk {
 
   /** The leaf's D bit (a format without one counts as dirty, so writes never re-walk for it). */
   private dirty(e: RawEntry): boolean {
-    return this.g.entry.flags.dirty === undefined || hasFlag(this.g.entry, e.lo, e.hi, 'dirty');
+    return this.pos.dirty === undefined || testBit(e.lo, e.hi, this.pos.dirty);
   }
 
   /**
@@ -229,14 +231,14 @@ class Walk {
 
   /** Sets A at depths 0..leaf and D at the leaf on a write; returns the memory writes made. */
   private setAccessedDirty(leafDepth: number): number {
-    const f = this.g.entry;
+    const { accessed, dirty } = this.pos;
     let writes = 0;
     for (let depth = 0; depth <= leafDepth; depth++) {
       const old = this.entries[depth];
       const e = { lo: old.lo, hi: old.hi };
-      if (f.flags.accessed !== undefined) putBit(e, f.flags.accessed, true);
-      if (depth === leafDepth && this.access === WRITE && f.flags.dirty !== undefined) putBit(e, f.flags.dirty, true);
-      writes += writeEntryChanges(f, this.bus as PhysicalBus, this.hosts[depth], e, old);
+      if (accessed !== undefined) putBit(e, accessed, true);
+      if (depth === leafDepth && this.access === WRITE && dirty !== undefined) putBit(e, dirty, true);
+      writes += writeEntryChanges(this.g.entry, this.bus as PhysicalBus, this.hosts[depth], e, old);
     }
     return writes;
   }

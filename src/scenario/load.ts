@@ -2,7 +2,7 @@
 // symbols. Every problem is collected with its location and thrown as one InputError.
 
 import { readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { AsmError, assemble, type AsmResult } from '../asm/index.js';
 import { CORE_CAUSES, LOW_MEMORY_END } from '../isa/arch.js';
 import { withOverrides, type Profile } from '../isa/profile.js';
@@ -66,9 +66,9 @@ export function parseScenario(text: string, file: string): Scenario {
   const programs = profile ? assemblePrograms(src, spec, profile, problems) : [];
   if (problems.length) throw new InputError(problems);
 
-  const symbols = collectSymbols(programs);
+  const { symbols, ambiguous } = collectSymbols(programs);
   checkPlacement(spec, programs, report);
-  checkReferences(spec, profile!, symbols, report);
+  checkReferences(spec, profile!, symbols, ambiguous, report, (path, key, message) => problems.push(problemAt(src, path, message, key)));
   if (problems.length) throw new InputError(problems);
   return {
     file,
@@ -82,13 +82,17 @@ export function parseScenario(text: string, file: string): Scenario {
   };
 }
 
-type Issue = { code: string; path: PropertyKey[]; message: string; keys?: string[] };
+type Issue = { code: string; path: PropertyKey[]; message: string; keys?: string[]; issues?: readonly { message: string }[] };
 
 /** Turns one zod issue into located problems (one per unknown key). */
 function issueProblems(src: YamlSource, issue: Issue): InputProblem[] {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as Path;
   if (issue.code === 'unrecognized_keys' && issue.keys) {
     return issue.keys.map((k) => problemAt(src, path, `unknown field '${k}'`, k));
+  }
+  if (issue.code === 'invalid_key' && path.length > 0) {
+    const key = String(path[path.length - 1]);
+    return [problemAt(src, path.slice(0, -1), `'${key}': ${issue.issues?.[0]?.message ?? issue.message}`, key)];
   }
   return [problemAt(src, path, issue.message.replace(/^Invalid input: /, ''))];
 }
@@ -124,7 +128,7 @@ function assemblePrograms(src: YamlSource, spec: ScenarioFile, profile: Profile,
     }
     const origin = fromFile ? undefined : scalarOrigin(src, ['programs', i, 'source']);
     try {
-      const asm = assemble(text, { profile, file: fromFile ? file : src.file, firstLine: origin?.line, indent: origin ? origin.column - 1 : 0 });
+      const asm = assemble(text, { profile, file: fromFile ? displayPath(file) : src.file, firstLine: origin?.line, indent: origin ? origin.column - 1 : 0 });
       out.push({ name: p.name ?? (fromFile ? basename(p.file!) : `program ${i}`), at: p.at, asm });
     } catch (e) {
       if (!(e instanceof AsmError)) throw e;
@@ -135,12 +139,22 @@ function assemblePrograms(src: YamlSource, spec: ScenarioFile, profile: Profile,
   return out;
 }
 
-function collectSymbols(programs: readonly LoadedProgram[]): Map<string, Symbol> {
-  const out = new Map<string, Symbol>();
+/** Symbols of all programs; a name two programs define differently is ambiguous (left out). */
+function collectSymbols(programs: readonly LoadedProgram[]): { symbols: Map<string, Symbol>; ambiguous: Map<string, string[]> } {
+  const symbols = new Map<string, Symbol>();
+  const ambiguous = new Map<string, string[]>();
   for (const p of programs) {
-    for (const [name, value] of p.asm.symbols) out.set(name, { value, physical: p.at + value, program: p.name });
+    for (const [name, value] of p.asm.symbols) {
+      const s = { value, physical: p.at + value, program: p.name };
+      const seen = symbols.get(name);
+      if (ambiguous.has(name)) ambiguous.get(name)!.push(p.name);
+      else if (seen && (seen.value !== s.value || seen.physical !== s.physical)) {
+        ambiguous.set(name, [seen.program, p.name]);
+        symbols.delete(name);
+      } else symbols.set(name, s);
+    }
   }
-  return out;
+  return { symbols, ambiguous };
 }
 
 /** Programs and memory blocks must lie inside physical memory. */
@@ -163,9 +177,20 @@ function checkPlacement(spec: ScenarioFile, programs: readonly LoadedProgram[], 
 }
 
 /** Symbols, mode names and cause names used by the PSW, registers and expectations must exist. */
-function checkReferences(spec: ScenarioFile, profile: Profile, symbols: ReadonlyMap<string, Symbol>, report: (p: Path, m: string) => void): void {
+function checkReferences(
+  spec: ScenarioFile,
+  profile: Profile,
+  symbols: ReadonlyMap<string, Symbol>,
+  ambiguous: ReadonlyMap<string, string[]>,
+  report: (p: Path, m: string) => void,
+  reportKey: (p: Path, key: string, m: string) => void,
+): void {
+  const missing = (name: string, otherwise: string) => {
+    const where = ambiguous.get(name);
+    return where ? `symbol '${name}' is defined differently by several programs (${where.join(', ')})` : otherwise;
+  };
   const checkValue = (path: Path, v: number | string | undefined) => {
-    if (typeof v === 'string' && !symbols.has(v)) report(path, `undefined symbol '${v}'`);
+    if (typeof v === 'string' && !symbols.has(v)) report(path, missing(v, `undefined symbol '${v}'`));
   };
   const checkMode = (path: Path, m: string | undefined) => {
     if (m !== undefined && !profile.modes.includes(m)) report(path, `unknown mode '${m}' (profile ${profile.name} has ${profile.modes.join(', ')})`);
@@ -185,12 +210,18 @@ function checkReferences(spec: ScenarioFile, profile: Profile, symbols: Readonly
   for (const [r, v] of Object.entries(e.registers ?? {})) checkValue(['expect', 'registers', r], v);
   const causes = new Set([...CORE_CAUSES, ...profile.causes].map((c) => c.name));
   for (const c of Object.keys(e.traps ?? {})) {
-    if (!causes.has(c)) report(['expect', 'traps', c], `unknown trap cause '${c}' (known: ${[...causes].join(', ')})`);
+    if (!causes.has(c)) reportKey(['expect', 'traps'], c, `unknown trap cause '${c}' (known: ${[...causes].join(', ')})`);
   }
   for (const [k, v] of Object.entries(e.memory ?? {})) {
-    if (resolveAddress(k, symbols) === undefined) report(['expect', 'memory', k], `'${k}' is neither an address nor a symbol`);
+    if (resolveAddress(k, symbols) === undefined) reportKey(['expect', 'memory'], k, missing(k, `'${k}' is neither an address nor a symbol`));
     checkValue(['expect', 'memory', k], v);
   }
+}
+
+/** `path` relative to the working directory when that is shorter (for messages). */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && rel.length < path.length ? rel : path;
 }
 
 /** A memory-expectation key: an integer, "0x..." or a symbol (its physical address). */

@@ -19,24 +19,26 @@ export function parseSize(text: string): number {
 }
 
 const U32 = 2 ** 32;
+const SYMBOL_RE = /^[A-Za-z_.$][\w.$]*$/;
 
 /** A byte count or address: an integer, or a string with an optional unit. */
+const SIZE_ERROR = 'expected a non-negative integer or a size such as "64 KiB" / "0x8000"';
 export const size = z
-  .union([z.number().int().min(0).max(U32), z.string().regex(SIZE_RE)], {
-    error: 'expected a non-negative integer or a size such as "64 KiB" / "0x8000"',
+  .union([z.number({ error: SIZE_ERROR }).int({ error: SIZE_ERROR }).min(0, { error: SIZE_ERROR }).max(U32, { error: 'at most 4 GiB' }), z.string().regex(SIZE_RE, { error: SIZE_ERROR })], {
+    error: SIZE_ERROR,
   })
   .transform((v) => (typeof v === 'number' ? v : parseSize(v)))
   .describe('bytes: an integer (42, 0x8000) or a string with a unit ("64 KiB", "4 MiB", "32k")');
 
 /** A 32-bit value: an integer (negative allowed, taken mod 2^32), or a symbol name. */
 export const value = z
-  .union([z.number().int().min(-(2 ** 31)).max(U32 - 1), z.string().regex(/^[A-Za-z_.$][\w.$]*$/)], {
+  .union([z.number().int().min(-(2 ** 31)).max(U32 - 1), z.string().regex(SYMBOL_RE, { error: 'expected a 32-bit integer or a symbol name from the programs' })], {
     error: 'expected a 32-bit integer or a symbol name from the programs',
   })
   .describe('a 32-bit integer or the name of a program symbol');
 
 const addressOrSymbol = z
-  .union([z.number().int().min(0).max(U32 - 1), z.string().regex(SIZE_RE), z.string().regex(/^[A-Za-z_.$][\w.$]*$/)], {
+  .union([z.number().int().min(0).max(U32 - 1), z.string().regex(SIZE_RE), z.string().regex(SYMBOL_RE, { error: 'expected an address (integer or "0x..." string) or a symbol name' })], {
     error: 'expected an address (integer or "0x..." string) or a symbol name',
   })
   .describe('an address: an integer, a size string, or a program symbol');
@@ -138,7 +140,11 @@ export type ScenarioFile = z.output<typeof scenarioSchema>;
 export type PswFields = z.output<typeof psw>;
 export type Expectation = z.output<typeof expectation>;
 
-/** The JSON Schema published for editors. */
-export function scenarioJsonSchema(): unknown {
-  return z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' });
+/** Where the published JSON Schema lives (relative to the package root). */
+export const SCENARIO_SCHEMA_FILE = 'schema/scenario.schema.json';
+
+/** The JSON Schema published for editors, as the text of SCENARIO_SCHEMA_FILE. */
+export function scenarioSchemaText(): string {
+  const schema = z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' });
+  return `${JSON.stringify({ ...schema, title: 'shadowlab scenario' }, null, 2)}\n`;
 }

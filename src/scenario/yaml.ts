@@ -17,12 +17,10 @@ export function parseYaml(text: string, file: string): YamlSource | InputProblem
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return doc.errors.map((e) => ({
-      file,
-      line: e.linePos?.[0].line,
-      column: e.linePos?.[0].col,
-      message: `YAML: ${e.message.split('\n')[0]}`,
-    }));
+    return doc.errors.map((e) => {
+      const pos = lines.linePos(e.pos[0]);
+      return { file, line: pos.line, column: pos.col, message: `YAML: ${e.message.split('\n')[0]}` };
+    });
   }
   return { file, text, doc, lines };
 }

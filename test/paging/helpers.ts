@@ -33,3 +33,10 @@ export function bumpAllocator(base: number, page = 4096): () => number {
     return a;
   };
 }
+
+/** Every OR-combination of the given single-bit flags (2^n values). */
+export function combos(flags: number[]): number[] {
+  const out: number[] = [];
+  for (let m = 0; m < 1 << flags.length; m++) out.push(flags.reduce((acc, f, i) => ((m >> i) & 1 ? acc | f : acc), 0));
+  return out;
+}

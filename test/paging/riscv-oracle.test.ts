@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { GEOMETRIES, walk, type AccessKind } from '../../src/paging/index.js';
 import { PhysicalMemory } from '../../src/mmu/memory.js';
-import { MiB } from './helpers.js';
+import { combos, MiB } from './helpers.js';
 
 const V = 1, R = 2, W = 4, X = 8, U = 16, A = 64, D = 128;
 const READ = 0, WRITE = 1, FETCH = 2;
@@ -65,12 +65,6 @@ function check(c: Case): void {
   const before = [c.root >>> 0, c.leaf >>> 0];
   const expected = want.ok ? before.map((pte, d) => (d > want.leaf ? pte : (pte | A | (d === want.leaf && c.access === WRITE ? D : 0)) >>> 0)) : before;
   expect(after, label).toEqual(expected);
-}
-
-function combos(flags: number[]): number[] {
-  const out: number[] = [];
-  for (let m = 0; m < 1 << flags.length; m++) out.push(flags.reduce((acc, f, i) => ((m >> i) & 1 ? acc | f : acc), 0));
-  return out;
 }
 
 describe('RISC-V oracle: sv32, exhaustive', () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GEOMETRIES, walk, type AccessKind } from '../../src/paging/index.js';
 import { PhysicalMemory } from '../../src/mmu/memory.js';
-import { MiB } from './helpers.js';
+import { combos, MiB } from './helpers.js';
 
 const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40, PS = 0x80;
 const READ = 0, WRITE = 1, FETCH = 2;
@@ -117,13 +117,6 @@ function entry(format: Case['format'], depth: number, bits: number, hi = 0): Ent
 
 const ACCESSES: AccessKind[] = [READ, WRITE, FETCH];
 const BOOLS = [false, true];
-
-/** All values of the given single-bit flags. */
-function combos(flags: number[]): number[] {
-  const out: number[] = [];
-  for (let m = 0; m < 1 << flags.length; m++) out.push(flags.reduce((acc, f, i) => (m >> i) & 1 ? acc | f : acc, 0));
-  return out;
-}
 
 describe('x86 oracle: x86-32, exhaustive', () => {
   it('P/RW/US/PS at both levels x A/D preset x WP x user x access', () => {

@@ -1,0 +1,81 @@
+// Bad scenario files: each is refused with exit status 2 and one clear, located message —
+// never a stack trace.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli } from '../cli/helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shadowlab-bad-'));
+let n = 0;
+
+/** Writes `text` as a scenario file (and `extra` files beside it); returns its path. */
+function scenario(text: string, extra: Record<string, string> = {}): string {
+  for (const [name, body] of Object.entries(extra)) writeFileSync(join(dir, name), body);
+  const file = join(dir, `s${n++}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+const ok = `machine:\n  memory: 64 KiB\nprograms:\n  - at: 0\n    source: |\n      .org 0x80\n      halt\n`;
+
+const cases: { name: string; text: string; extra?: Record<string, string>; where: string; message: RegExp }[] = [
+  { name: 'malformed YAML', text: 'machine: [1, 2\n', where: ':2:1', message: /YAML/ },
+  { name: 'unknown top-level field', text: `${ok}colour: red\n`, where: ':8:1', message: /colour: unknown field 'colour'/ },
+  { name: 'unknown nested field', text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  colour: red'), where: ':3:3', message: /machine\.colour: unknown field/ },
+  { name: 'wrong type', text: ok.replace('64 KiB', 'lots'), where: ':2:11', message: /machine\.memory: expected a non-negative integer or a size/ },
+  { name: 'memory too small', text: ok.replace('64 KiB', '64'), where: ':2:11', message: /between 128 bytes and 4 GiB/ },
+  { name: 'memory too large', text: ok.replace('64 KiB', '8 GiB'), where: ':2:11', message: /machine\.memory/ },
+  { name: 'unknown profile', text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  profile: vax'), where: ':3:12', message: /unknown profile 'vax'/ },
+  { name: 'unknown translation', text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  translation: magic'), where: ':3:16', message: /machine\.translation/ },
+  { name: 'missing machine', text: 'programs: []\n', where: '', message: /machine/ },
+  { name: 'unknown mnemonic', text: ok.replace('halt', 'hlat'), where: ':7:7', message: /programs\.0\.source: unknown mnemonic 'hlat' \(did you mean 'halt'\?\)/ },
+  { name: 'undefined label', text: ok.replace('halt', 'jmp nowhere'), where: ':7:11', message: /undefined symbol 'nowhere'/ },
+  { name: 'program does not fit', text: ok.replace('at: 0', 'at: 0xFFF0'), where: ':4:9', message: /does not fit/ },
+  { name: 'missing program file', text: 'machine:\n  memory: 64 KiB\nprograms:\n  - file: nothere.s\n', where: ':4:11', message: /cannot read 'nothere.s'/ },
+  { name: 'error inside a program file', text: 'machine:\n  memory: 64 KiB\nprograms:\n  - file: p1.s\n', extra: { 'p1.s': '  .org 0x80\n  add r1, r2\n' }, where: 'p1.s:2:3', message: /'add' expects 3 operands/ },
+  { name: 'both file and source', text: 'machine:\n  memory: 64 KiB\nprograms:\n  - file: p1.s\n    source: nop\n', where: ':4:5', message: /exactly one of `file` or `source`/ },
+  { name: 'unknown mode', text: `${ok}psw: { mode: hyper }\n`, where: ':8:14', message: /unknown mode 'hyper'/ },
+  { name: 'undefined symbol in psw', text: `${ok}psw: { pc: start }\n`, where: ':8:12', message: /undefined symbol 'start'/ },
+  { name: 'bad register name', text: `${ok}registers: { r16: 1 }\n`, where: ':8:14', message: /register name/ },
+  { name: 'unknown trap cause in expect', text: `${ok}expect:\n  traps: { pagefault: 1 }\n`, where: ':9:12', message: /unknown trap cause 'pagefault'/ },
+  { name: 'memory block beyond memory', text: `${ok}memory:\n  - { at: 0xFFFE, words: [1] }\n`, where: ':9:11', message: /beyond memory/ },
+  { name: 'odd hex bytes', text: `${ok}memory:\n  - { at: 0x100, bytes: "abc" }\n`, where: ':9:25', message: /odd number of hex digits/ },
+  { name: 'negative steps', text: `${ok}steps: -3\n`, where: ':8:8', message: /steps/ },
+];
+
+describe('bad scenario input', () => {
+  it.each(cases)('$name → exit 2 with a located message', async ({ text, extra, where, message }) => {
+    const file = scenario(text, extra);
+    const r = await cli('run', file);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain(where);
+    expect(r.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+  });
+
+  it('a missing scenario file → exit 2', async () => {
+    const r = await cli('run', join(dir, 'does-not-exist.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot read the scenario file \(ENOENT\)/);
+  });
+
+  it('a guest that loops forever stops at the budget: exit 1, and says so', async () => {
+    const r = await cli('run', scenario(ok.replace('halt', 'loop: jmp loop') + 'steps: 1000\n'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/budget \(1000 instructions retired without stopping\)/);
+  });
+
+  it('a loop that the scenario expects to hit the budget is fine: exit 0', async () => {
+    const r = await cli('run', scenario(ok.replace('halt', 'loop: jmp loop') + 'steps: 1000\nexpect: { end: budget }\n'));
+    expect(r.code).toBe(0);
+  });
+
+  it('usage errors → exit 2', async () => {
+    expect((await cli('frobnicate')).code).toBe(2);
+    expect((await cli('run')).code).toBe(2);
+    expect((await cli('run', 'x.yaml', '--steps', 'many')).code).toBe(2);
+  });
+});
