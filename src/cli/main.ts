@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../scenario/errors.js';
 import { registerList } from './commands/list.js';
 import { registerRun } from './commands/run.js';
+import { registerWalk } from './commands/walk.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -28,6 +29,7 @@ export function buildProgram(outcome: { value: Outcome }): Command {
     outcome.value = o;
   };
   registerRun(program, done);
+  registerWalk(program, done);
   registerList(program, done);
   return program;
 }

@@ -174,6 +174,7 @@ export class Machine {
     const paging = this.config.translation !== 'segment';
     if (paging && !config.pager) throw new Error(`Machine: translation '${this.config.translation}' needs paging hardware`);
     this.pager = paging ? config.pager!(this.mem) : undefined;
+    if (this.pager) this.pager.onDrop = () => this.xlateGen++;
     this.useSegment = this.config.translation !== 'paging';
     this.endConvention = this.config.bounds === 'end';
     const p = config.profile;
@@ -480,7 +481,8 @@ export class Machine {
     this.retired++;
     this.pc = this.nextPc;
     this.trapEntry = false;
-    if (this.timerEnabled && --this.timerCount === 0) {
+    // settimer's own retirement is not counted: after `settimer n` the count is n
+    if (this.timerEnabled && op !== Op.Settimer && --this.timerCount === 0) {
       this.timerPending = true;
       this.timerCount = this.timerReload;
     }
@@ -670,11 +672,9 @@ export class Machine {
         regs[rd] = this.ptbr;
         return 0;
       case Op.Invlpg:
-        this.xlateGen++;
         this.pager?.invalidate(regs[rs] >>> 0);
         return 0;
       case Op.Tlbflush:
-        this.xlateGen++;
         this.pager?.flush();
         return 0;
       default:

@@ -8,6 +8,7 @@ import { freeze } from 'immer';
 import { ST_FLAGS_MASK } from './arch.js';
 import { Machine, type MachineConfig, type MachineStatus, type Psw, type TrapEvent } from './machine.js';
 import type { MemoryImage } from '../mmu/memory.js';
+import type { TlbState } from '../mmu/tlb.js';
 
 export interface TimerState {
   readonly reload: number;
@@ -31,6 +32,8 @@ export interface MachineSnapshot {
   readonly trapsDelivered: number;
   readonly lastTrap: TrapEvent | undefined;
   readonly memory: MemoryImage;
+  /** valid TLB entries (paging machines only) */
+  readonly tlb: TlbState | undefined;
 }
 
 /** Captures the machine's state now. The machine may go on; the snapshot never changes. */
@@ -49,6 +52,7 @@ export function snapshot(m: Machine): MachineSnapshot {
       trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
       lastTrap: m.lastTrap,
       memory: m.mem.image(),
+      tlb: m.pager?.saveTlb(),
     },
     true,
   );
@@ -64,6 +68,7 @@ export function restore(s: MachineSnapshot, config: MachineConfig): Machine {
   m.banks.set(s.banks);
   m.control.set(s.control);
   m.loadPsw(s.psw);
+  if (s.tlb) m.pager?.restoreTlb(s.tlb);
   m.timerReload = s.timer.reload;
   m.timerCount = s.timer.count;
   m.timerEnabled = s.timer.enabled;

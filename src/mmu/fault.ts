@@ -19,7 +19,7 @@ export interface MemFault {
   kind: MemFaultKind;
   /** the virtual address of the access */
   va: number;
-  /** ERR_* bits (see isa/arch.ts); 0 for bounds and alignment */
+  /** ERR_* bits below: the write/user/fetch bits describe the access; present/reserved only for walk faults */
   error: number;
   /** walk depth where the fault was found (0 = root); -1 when not a walk fault */
   depth: number;

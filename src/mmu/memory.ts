@@ -155,13 +155,16 @@ abstract class MemoryReader {
     let h2 = 0x01000193 | 0;
     const first = Math.floor(this.offset / FRAME_SIZE);
     const last = Math.floor((this.offset + this.size - 1) / FRAME_SIZE);
+    // words are taken at view addresses 0, 4, 8, ... so the hash does not depend on the offset;
+    // `next` is the first word not hashed yet (a word may span two present frames)
+    let next = 0;
     for (const fn of FrameStore.presentFrames(this.directory())) {
       if (fn < first || fn > last) continue;
-      const lo = Math.max(fn * FRAME_SIZE, this.offset);
-      const hi = Math.min((fn + 1) * FRAME_SIZE, this.offset + this.size);
-      for (let a = lo; a < hi; a += 4) {
-        const pa = a - this.offset;
-        const w = hi - a >= 4 ? this.read32(pa) : this.read8(pa);
+      const lo = Math.max(fn * FRAME_SIZE - this.offset, 0);
+      const hi = Math.min((fn + 1) * FRAME_SIZE - this.offset, this.size);
+      for (let pa = Math.max(lo - (lo % 4), next); pa < hi; pa += 4) {
+        next = pa + 4;
+        const w = pa + 4 <= this.size ? this.read32(pa) : this.readTail(pa);
         if (w === 0) continue;
         h1 = Math.imul(h1 ^ pa, 0x01000193) ^ w;
         h1 = Math.imul(h1, 0x01000193);
@@ -170,6 +173,13 @@ abstract class MemoryReader {
       }
     }
     return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+  }
+
+  /** The last, partial word of a view whose size is not a multiple of 4 (little-endian). */
+  private readTail(pa: number): number {
+    let w = 0;
+    for (let i = 0; pa + i < this.size; i++) w |= this.read8(pa + i) << (8 * i);
+    return w;
   }
 
   /** Whether every byte equal between two views of the same size (compared word by word). */
@@ -253,7 +263,7 @@ export class PhysicalMemory extends MemoryReader {
 
   /** A window [offset, offset + size) of this memory, sharing its frames. */
   window(offset: number, size: number): PhysicalMemory {
-    if (offset + size > this.size) throw new RangeError(`window: [${offset}, ${offset + size}) exceeds memory of ${this.size} bytes`);
+    if (!Number.isInteger(offset) || offset < 0 || offset + size > this.size) throw new RangeError(`window: [${offset}, ${offset + size}) exceeds memory of ${this.size} bytes`);
     return new PhysicalMemory(size, this.store, this.offset + offset);
   }
 

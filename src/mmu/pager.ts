@@ -2,6 +2,7 @@
 // calls `translate` on every access while paging is enabled; everything else is cold.
 
 import type { Access, MemFault } from './fault.js';
+import type { TlbState } from './tlb.js';
 
 export interface PagerSwitches {
   /** supervisor writes honour read-only pages */
@@ -31,4 +32,13 @@ export interface Pager {
   invalidate(va: number): void;
   /** `tlbflush`: drop every entry. */
   flush(): void;
+  /**
+   * Called (when set) whenever a cached translation is dropped or may have been replaced
+   * (flush, invalidate, eviction by a fill), so the CPU can drop caches derived from it.
+   */
+  onDrop: (() => void) | undefined;
+  /** The valid TLB entries and replacement state (part of R), for snapshots. */
+  saveTlb(): TlbState;
+  /** Restores what saveTlb returned (same TLB configuration). */
+  restoreTlb(s: TlbState): void;
 }

@@ -67,6 +67,7 @@ export class PagingUnit implements Pager {
   private readonly hotVpn = new Int32Array(SLOTS).fill(-1);
   private readonly hotFrame = new Float64Array(SLOTS);
   private readonly hotTlbSlot = new Int32Array(SLOTS).fill(-1);
+  onDrop: (() => void) | undefined = undefined;
   private hotHits = 0;
   private walks = 0;
   private refreshes = 0;
@@ -122,6 +123,7 @@ export class PagingUnit implements Pager {
     const r = this.walkWith(va, this.walkOptions[s]);
     if (!r.ok) return this.raise(r.fault, va, s);
     const i = this.tlb.fill(vpn, r.pa - (va & this.offsetMask), r.perms, r.pageBits);
+    this.onDrop?.();
     if (i >= 0) {
       this.forgetHot(i);
       this.remember(s, vpn, i);
@@ -162,6 +164,7 @@ export class PagingUnit implements Pager {
   /** Drops TLB slot `i` and every hot entry mirroring it. */
   private dropSlot(i: number): void {
     this.tlb.drop(i);
+    this.onDrop?.();
     this.forgetHot(i);
   }
 
@@ -173,6 +176,7 @@ export class PagingUnit implements Pager {
 
   private clearHot(): void {
     this.hotVpn.fill(-1);
+    this.onDrop?.();
   }
 
   setRoot(ptbr: number): void {

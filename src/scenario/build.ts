@@ -3,7 +3,9 @@
 import { ST_IE, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../isa/arch.js';
 import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
 import type { PswFields } from './schema.js';
-import { resolveValue, type Scenario } from './load.js';
+import { blockAddress, resolveValue, type Scenario } from './load.js';
+import { buildTables, pagerFactory } from './paging.js';
+import { InputError } from './errors.js';
 
 /** The machine configuration of a scenario (without building anything). */
 export function machineConfig(s: Scenario): MachineConfig {
@@ -14,18 +16,27 @@ export function machineConfig(s: Scenario): MachineConfig {
     translation: m.translation,
     bounds: m.bounds,
     trapSwitchesAddressSpace: m.trapSwitchesAddressSpace,
+    pager: s.paging && pagerFactory(s.paging),
   };
 }
 
-/** A fresh machine loaded with the scenario's programs, memory blocks, PSW and registers. */
+/**
+ * A fresh machine loaded with the scenario's programs, memory blocks, page tables, PSW and
+ * registers. Throws InputError (located) when a declared mapping cannot be built.
+ */
 export function buildMachine(s: Scenario): Machine {
   const m = new Machine(machineConfig(s));
   for (const p of s.programs) {
-    for (const c of p.asm.chunks) m.mem.writeBytes(p.at + c.address, c.bytes);
+    for (const c of p.asm.chunks) m.mem.writeBytes(p.at + c.address - p.org, c.bytes);
   }
   for (const b of s.spec.memory) {
-    if (b.words) b.words.forEach((w, i) => m.mem.write32(b.at + 4 * i, resolveValue(w, s.symbols)));
-    else m.mem.writeBytes(b.at, hexBytes(b.bytes!));
+    const at = blockAddress(b, s.paging);
+    if (b.words) b.words.forEach((w, i) => m.mem.write32(at + 4 * i, resolveValue(w, s.symbols)));
+    else m.mem.writeBytes(at, hexBytes(b.bytes!));
+  }
+  if (s.paging) {
+    const problems = buildTables(s.spec, s.paging, m.mem);
+    if (problems.length) throw new InputError(problems.map((p) => s.locate(p.path, p.message)));
   }
   for (const [name, v] of Object.entries(s.spec.registers)) m.regs[registerIndex(name)] = resolveValue(v, s.symbols);
   m.loadPsw(initialPsw(s));
@@ -40,7 +51,7 @@ export function initialPsw(s: Scenario): Psw {
     status: statusOf(p, s.profile.modes),
     base: p.base ?? 0,
     limit: Math.min(p.limit ?? s.spec.machine.memory, 2 ** 32 - 1),
-    ptbr: p.ptbr ?? 0,
+    ptbr: p.ptbr === undefined ? 0 : resolveValue(p.ptbr, s.symbols) >>> 0,
     extra: p.extra === undefined ? 0 : resolveValue(p.extra, s.symbols),
   };
 }

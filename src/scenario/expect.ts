@@ -65,7 +65,7 @@ function pswChecks(s: Scenario, f: MachineSnapshot): [string, number, number][] 
     ['mode', p.mode === undefined ? undefined : s.profile.modes.indexOf(p.mode), f.psw.status & ST_MODE_MASK],
     ['base', p.base, f.psw.base],
     ['limit', p.limit, f.psw.limit],
-    ['ptbr', p.ptbr, f.psw.ptbr],
+    ['ptbr', p.ptbr === undefined ? undefined : resolveValue(p.ptbr, s.symbols), f.psw.ptbr],
     ['extra', p.extra === undefined ? undefined : resolveValue(p.extra, s.symbols), f.psw.extra],
   ];
   const flags: [string, boolean | undefined, number][] = [

@@ -10,18 +10,20 @@ import { profileByName, PROFILES } from '../isa/profiles/index.js';
 import { InputError, type InputProblem } from './errors.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { parseYaml, problemAt, scalarOrigin, type Path, type YamlSource } from './yaml.js';
+import { pagingSetup, type PagingSetup } from './paging.js';
 
 export interface LoadedProgram {
   readonly name: string;
-  /** physical address of the program's address 0 */
+  /** physical address of the program's address `org` */
   readonly at: number;
+  readonly org: number;
   readonly asm: AsmResult;
 }
 
 export interface Symbol {
   /** the program address (what code sees under relocation) */
   readonly value: number;
-  /** where the label lies in physical memory (the program's `at` + value) */
+  /** where the label lies in physical memory (the program's at + value - org) */
   readonly physical: number;
   readonly program: string;
 }
@@ -34,6 +36,8 @@ export interface Scenario {
   readonly profile: Profile;
   readonly programs: readonly LoadedProgram[];
   readonly symbols: ReadonlyMap<string, Symbol>;
+  /** the paging hardware and table layout, when translation includes paging */
+  readonly paging: PagingSetup | undefined;
   /** locates a field of the file, for problems found after loading (e.g. by the runner) */
   readonly locate: (path: Path, message: string) => InputProblem;
 }
@@ -63,11 +67,13 @@ export function parseScenario(text: string, file: string): Scenario {
   if (spec.machine.memory < LOW_MEMORY_END || spec.machine.memory > 2 ** 32) {
     report(['machine', 'memory'], `memory must be between ${LOW_MEMORY_END} bytes and 4 GiB, got ${spec.machine.memory}`);
   }
-  const programs = profile ? assemblePrograms(src, spec, profile, problems) : [];
+  const paging = pagingSetup(spec, report);
+  const roots = paging?.layout.roots ?? new Map<string, number>();
+  const programs = profile ? assemblePrograms(src, spec, profile, roots, problems) : [];
   if (problems.length) throw new InputError(problems);
 
-  const { symbols, ambiguous } = collectSymbols(programs);
-  checkPlacement(spec, programs, report);
+  const { symbols, ambiguous } = collectSymbols(programs, roots);
+  checkPlacement(spec, programs, paging, report);
   checkReferences(spec, profile!, symbols, ambiguous, report, (path, key, message) => problems.push(problemAt(src, path, message, key)));
   if (problems.length) throw new InputError(problems);
   return {
@@ -78,6 +84,7 @@ export function parseScenario(text: string, file: string): Scenario {
     profile: profile!,
     programs,
     symbols,
+    paging,
     locate: (path, message) => problemAt(src, path, message),
   };
 }
@@ -111,8 +118,11 @@ function resolveProfile(spec: ScenarioFile, report: (p: Path, m: string) => void
   }
 }
 
-/** Assembles every program; assembler problems are reported at their line in the right file. */
-function assemblePrograms(src: YamlSource, spec: ScenarioFile, profile: Profile, problems: InputProblem[]): LoadedProgram[] {
+/**
+ * Assembles every program, with the page-table names predefined (so `.psw ptbr=name` works);
+ * assembler problems are reported at their line in the right file.
+ */
+function assemblePrograms(src: YamlSource, spec: ScenarioFile, profile: Profile, predefined: ReadonlyMap<string, number>, problems: InputProblem[]): LoadedProgram[] {
   const out: LoadedProgram[] = [];
   spec.programs.forEach((p, i) => {
     const fromFile = p.file !== undefined;
@@ -128,8 +138,14 @@ function assemblePrograms(src: YamlSource, spec: ScenarioFile, profile: Profile,
     }
     const origin = fromFile ? undefined : scalarOrigin(src, ['programs', i, 'source']);
     try {
-      const asm = assemble(text, { profile, file: fromFile ? displayPath(file) : src.file, firstLine: origin?.line, indent: origin ? origin.column - 1 : 0 });
-      out.push({ name: p.name ?? (fromFile ? basename(p.file!) : `program ${i}`), at: p.at, asm });
+      const asm = assemble(text, {
+        profile,
+        file: fromFile ? displayPath(file) : src.file,
+        firstLine: origin?.line,
+        indent: origin ? origin.column - 1 : 0,
+        symbols: Object.fromEntries(predefined),
+      });
+      out.push({ name: p.name ?? (fromFile ? basename(p.file!) : `program ${i}`), at: p.at, org: p.org, asm });
     } catch (e) {
       if (!(e instanceof AsmError)) throw e;
       const field = fromFile ? undefined : `programs.${i}.source`;
@@ -139,13 +155,21 @@ function assemblePrograms(src: YamlSource, spec: ScenarioFile, profile: Profile,
   return out;
 }
 
-/** Symbols of all programs; a name two programs define differently is ambiguous (left out). */
-function collectSymbols(programs: readonly LoadedProgram[]): { symbols: Map<string, Symbol>; ambiguous: Map<string, string[]> } {
+/**
+ * Symbols of all programs and the page-table names (their roots); a name defined differently
+ * twice is ambiguous (left out).
+ */
+function collectSymbols(programs: readonly LoadedProgram[], roots: ReadonlyMap<string, number>): { symbols: Map<string, Symbol>; ambiguous: Map<string, string[]> } {
   const symbols = new Map<string, Symbol>();
   const ambiguous = new Map<string, string[]>();
-  for (const p of programs) {
-    for (const [name, value] of p.asm.symbols) {
-      const s = { value, physical: p.at + value, program: p.name };
+  const own = (table: ReadonlyMap<string, number>) => new Map([...table].filter(([name]) => !roots.has(name)));
+  const sources = [
+    ...programs.map((p) => ({ name: p.name, delta: p.at - p.org, symbols: own(p.asm.symbols) })),
+    { name: 'pageTables', delta: 0, symbols: roots },
+  ];
+  for (const p of sources) {
+    for (const [name, value] of p.symbols) {
+      const s = { value, physical: p.delta + value, program: p.name };
       const seen = symbols.get(name);
       if (ambiguous.has(name)) ambiguous.get(name)!.push(p.name);
       else if (seen && (seen.value !== s.value || seen.physical !== s.physical)) {
@@ -157,23 +181,45 @@ function collectSymbols(programs: readonly LoadedProgram[]): { symbols: Map<stri
   return { symbols, ambiguous };
 }
 
-/** Programs and memory blocks must lie inside physical memory. */
-function checkPlacement(spec: ScenarioFile, programs: readonly LoadedProgram[], report: (p: Path, m: string) => void): void {
+/**
+ * Programs and memory blocks must lie inside physical memory, and programs outside the
+ * page-table region.
+ */
+function checkPlacement(spec: ScenarioFile, programs: readonly LoadedProgram[], paging: PagingSetup | undefined, report: (p: Path, m: string) => void): void {
   const size = spec.machine.memory;
+  const range = (a: number, b: number) => `[0x${a.toString(16)}, 0x${b.toString(16)})`;
+  const tables = paging && spec.pageTables.length ? { lo: paging.layout.start, hi: paging.layout.end } : undefined;
   programs.forEach((p, i) => {
     for (const c of p.asm.chunks) {
-      const end = p.at + c.address + c.bytes.length;
-      if (end > size) {
-        report(['programs', i, 'at'], `program '${p.name}' does not fit: bytes [0x${(p.at + c.address).toString(16)}, 0x${end.toString(16)}) lie beyond memory of 0x${size.toString(16)} bytes`);
+      const lo = p.at + c.address - p.org;
+      if (lo < 0) {
+        report(['programs', i, 'org'], `program '${p.name}' has bytes at address 0x${c.address.toString(16)}, below its org 0x${p.org.toString(16)}`);
+        return;
+      }
+      const hi = lo + c.bytes.length;
+      if (hi > size) {
+        report(['programs', i, 'at'], `program '${p.name}' does not fit: bytes ${range(lo, hi)} lie beyond memory of 0x${size.toString(16)} bytes`);
+        return;
+      }
+      if (tables && lo < tables.hi && hi > tables.lo) {
+        report(['programs', i, 'at'], `program '${p.name}' bytes ${range(lo, hi)} overlap the page-table region ${range(tables.lo, tables.hi)} (see machine.paging.tables)`);
         return;
       }
     }
   });
   spec.memory.forEach((b, i) => {
-    const n = b.words ? b.words.length * 4 : b.bytes!.replace(/\s+/g, '').length / 2;
-    if (b.bytes && b.bytes.replace(/\s+/g, '').length % 2 !== 0) report(['memory', i, 'bytes'], 'an odd number of hex digits (each byte needs two)');
-    if (b.at + n > size) report(['memory', i, 'at'], `block [0x${b.at.toString(16)}, 0x${(b.at + n).toString(16)}) lies beyond memory of 0x${size.toString(16)} bytes`);
+    const digits = b.bytes?.replace(/\s+/g, '');
+    if (digits && digits.length % 2 !== 0) report(['memory', i, 'bytes'], 'an odd number of hex digits (each byte needs two)');
+    if (b.page !== undefined && !paging) report(['memory', i, 'page'], 'a page number needs the paging hardware (its page size); use `at`');
+    const at = blockAddress(b, paging);
+    const n = b.words ? b.words.length * 4 : (digits?.length ?? 0) / 2;
+    if (at + n > size) report(['memory', i, b.page !== undefined ? 'page' : 'at'], `block ${range(at, at + n)} lies beyond memory of 0x${size.toString(16)} bytes`);
   });
+}
+
+/** Physical address of a memory block (`at`, or `page` times the page size). */
+export function blockAddress(b: ScenarioFile['memory'][number], paging: PagingSetup | undefined): number {
+  return b.at ?? (b.page ?? 0) * (paging?.pageBytes ?? 0);
 }
 
 /** Symbols, mode names and cause names used by the PSW, registers and expectations must exist. */
@@ -199,6 +245,7 @@ function checkReferences(
     if (!psw) return;
     checkValue([...at, 'pc'], psw.pc);
     checkValue([...at, 'extra'], psw.extra);
+    checkValue([...at, 'ptbr'], psw.ptbr);
     checkMode([...at, 'mode'], psw.mode);
   };
   checkPsw(['psw'], spec.psw);

@@ -54,14 +54,16 @@ const program = z
     name: z.string().optional().describe('shown in traces; defaults to the file name or "program N"'),
     file: z.string().optional().describe('assembly file, relative to the scenario file'),
     source: z.string().optional().describe('inline assembly'),
-    at: size.default(0).describe("physical address of the program's address 0 (its .org addresses are added to it)"),
+    at: size.default(0).describe("physical address where the program's address `org` is placed"),
+    org: size.default(0).describe('the program address placed at `at` (default 0): physical = at + address - org'),
   })
   .strict()
   .refine((p) => (p.file === undefined) !== (p.source === undefined), { error: 'give exactly one of `file` or `source`' });
 
 const memoryBlock = z
   .object({
-    at: size.describe('physical address of the first byte'),
+    at: size.optional().describe('physical address of the first byte'),
+    page: z.number().int().min(0).optional().describe('or: the physical page (frame) number, in pages of the paging geometry'),
     words: z.array(value).optional().describe('32-bit little-endian words'),
     bytes: z
       .string()
@@ -70,7 +72,8 @@ const memoryBlock = z
       .describe('hexadecimal bytes; whitespace is ignored'),
   })
   .strict()
-  .refine((b) => (b.words === undefined) !== (b.bytes === undefined), { error: 'give exactly one of `words` or `bytes`' });
+  .refine((b) => (b.words === undefined) !== (b.bytes === undefined), { error: 'give exactly one of `words` or `bytes`' })
+  .refine((b) => (b.at === undefined) !== (b.page === undefined), { error: 'give exactly one of `at` or `page`' });
 
 const psw = z
   .object({
@@ -78,7 +81,7 @@ const psw = z
     mode: modeName.optional(),
     base: size.optional(),
     limit: size.optional(),
-    ptbr: size.optional(),
+    ptbr: value.optional().describe('physical address of the root table, or the name of a pageTables entry'),
     ie: z.boolean().optional().describe('interrupts (the timer) enabled'),
     pg: z.boolean().optional().describe('paging enabled'),
     wp: z.boolean().optional().describe('supervisor writes honour read-only pages'),
@@ -95,6 +98,60 @@ const override = z
   })
   .strict();
 
+const geometryRow = z
+  .object({
+    name: z.string().min(1),
+    indexBits: z.array(z.number().int().min(1).max(31)).min(1).describe('index bits per level, root first'),
+    offsetBits: z.number().int().min(0).max(31).describe('page-offset bits (page size = 2^offsetBits)'),
+    entry: z.string().describe("an entry format by name: 'tiny', 'x86-32', 'sv32' or 'four-level'"),
+    rules: z.enum(['x86', 'riscv', 'valid-only']).optional().describe("permission rules (default: the entry format's)"),
+    largePageDepths: z.array(z.number().int().min(0)).optional().describe('depths above the last level where a leaf makes a large page'),
+  })
+  .strict()
+  .describe('a custom geometry');
+
+const paging = z
+  .object({
+    geometry: z.union([z.string(), geometryRow]).default('x86-32').describe("a preset ('tiny', 'x86-32', 'sv32', 'four-level') or a custom row"),
+    tlb: z
+      .object({
+        entries: z.number().int().min(0).max(4096).default(16).describe('0: no TLB'),
+        ways: z.number().int().min(1).max(4096).default(4),
+      })
+      .strict()
+      .default({ entries: 16, ways: 4 }),
+    tables: z
+      .object({ at: size, size })
+      .strict()
+      .optional()
+      .describe('physical memory the loader allocates page tables from (default: the top quarter of memory, at most 256 KiB)'),
+  })
+  .strict();
+
+const mapping = z
+  .object({
+    va: size.describe('first virtual address (page-aligned)'),
+    pa: size.optional().describe('first physical address (page-aligned)'),
+    frame: z.number().int().min(0).optional().describe('or: the first physical page number'),
+    size: size.describe('bytes (a multiple of the page size)'),
+    perms: z
+      .string()
+      .regex(/^[rwxugad-]*$/, { error: 'expected permission letters among r w x u g a d (e.g. "rwu")' })
+      .default('r')
+      .describe('r read, w write, x execute, u user, g global, a accessed, d dirty'),
+    large: z.boolean().default(false).describe('use large pages where the format and alignment allow'),
+  })
+  .strict()
+  .refine((m) => (m.pa === undefined) !== (m.frame === undefined), { error: 'give exactly one of `pa` or `frame`' });
+
+const pageTable = z
+  .object({
+    name: z.string().regex(SYMBOL_RE, { error: 'expected a name (letters, digits, _)' }).describe('usable as a value: psw.ptbr, registers, memory words'),
+    root: size.optional().describe('physical address of the root table (default: allocated)'),
+    map: z.array(mapping).default([]),
+  })
+  .strict();
+
 const machine = z
   .object({
     memory: size.describe('physical memory size (128 bytes .. 4 GiB)'),
@@ -103,6 +160,7 @@ const machine = z
     bounds: z.enum(['size', 'end']).default('size').describe('size: legal iff va + n <= L; end: iff B + va + n <= L'),
     trapSwitchesAddressSpace: z.boolean().default(true).describe('false: a trap changes mode, PC and status only'),
     overrides: z.array(override).default([]).describe('change in which modes instructions trap'),
+    paging: paging.optional().describe('the paging hardware (needed when translation includes paging)'),
   })
   .strict();
 
@@ -128,6 +186,7 @@ export const scenarioSchema = z
     machine,
     programs: z.array(program).default([]),
     memory: z.array(memoryBlock).default([]).describe('raw data placed in physical memory'),
+    pageTables: z.array(pageTable).default([]).describe('page tables the loader builds in memory from declarative mappings'),
     psw: psw.default({}).describe('initial PSW (defaults: pc 0x80, mode s, base 0, limit = memory size)'),
     registers: registers.default({}),
     steps: z.number().int().min(1).max(1e10).default(1_000_000).describe('budget of instructions retired'),
@@ -139,6 +198,8 @@ export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type ScenarioFile = z.output<typeof scenarioSchema>;
 export type PswFields = z.output<typeof psw>;
 export type Expectation = z.output<typeof expectation>;
+export type PagingSpec = z.output<typeof paging>;
+export type MappingSpec = z.output<typeof mapping>;
 
 /** Where the published JSON Schema lives (relative to the package root). */
 export const SCENARIO_SCHEMA_FILE = 'schema/scenario.schema.json';

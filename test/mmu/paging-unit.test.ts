@@ -163,7 +163,7 @@ describe('PagingUnit against the allowed set (property)', () => {
     | { op: 'invlpg'; page: number }
     | { op: 'flush' }
     | { op: 'access'; page: number; offset: number; access: Access; user: boolean };
-  const opArb = fc.oneof(
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
     fc.record({ op: fc.constant('set' as const), page: fc.nat(3), frame: fc.nat(3), bits: fc.nat(0xff) }),
     fc.record({ op: fc.constant('invlpg' as const), page: fc.nat(3) }),
     fc.record({ op: fc.constant('flush' as const) }),

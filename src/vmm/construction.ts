@@ -1,0 +1,152 @@
+// The trap-and-emulate construction of SPEC §5.1 as pure functions — the proof by construction,
+// one step per function. The monitor (monitor.ts) only sequences these steps around the real
+// machine's run loop; nothing here touches a Machine.
+//
+//   step 1  only the VMM runs in supervisor mode: the real machine's MEM[0] holds the VMM's
+//           entry PSW (hostLayout), every guest PSW is installed in realModeOf[vM] (realStatus)
+//   step 2  the VMM keeps memory no guest can reach: [0, reserve) (hostLayout)
+//   step 3  each VM gets vmsize bytes at addr0, disjoint from the reserve and the other VMs
+//   step 4  before resuming: M' = realModeOf[vM], B' / L' composed from the vPSW (composeSegment)
+//   step 5  on every exit: vPSW.PC = PSW.PC (monitor.ts, from host MEM[1])
+//   step 6  privileged-instruction with vM = s → emulate on the virtual CPU (exitReason)
+//   step 7  any other trap → reflect into the guest, in guest terms (exitReason, guestError)
+//   step 8  the real timer is the VMM's: programmed with min(quantum, the guest's deliverable
+//           virtual-timer count) (realTimerCount)
+
+import { Cause, LOW_MEMORY_END, ST_IE, ST_MODE_MASK } from '../isa/arch.js';
+import type { Psw } from '../isa/machine.js';
+import type { CompiledProfile } from '../isa/profile.js';
+import { ERR_USER } from '../mmu/fault.js';
+import { FRAME_SIZE } from '../mmu/memory.js';
+import type { BoundsConvention } from '../mmu/segment.js';
+
+/** Where a VM's guest-physical memory lies in host-physical memory. */
+export interface Allocation {
+  /** host-physical address of guest-physical 0 */
+  readonly addr0: number;
+  /** bytes of guest-physical memory */
+  readonly vmsize: number;
+}
+
+/** The real machine's memory map: the VMM's reserve, then one allocation per VM. */
+export interface HostLayout {
+  /** [0, reserve) belongs to the VMM: its trap slots, its entry PSW, its (canary) data */
+  readonly reserve: number;
+  readonly allocations: readonly Allocation[];
+  /** real memory size: the end of the last allocation */
+  readonly memorySize: number;
+}
+
+/** Where the VMM's entry PSW points (inside the reserve; never executed: the VMM is TypeScript). */
+export const VMM_ENTRY = LOW_MEMORY_END;
+/** Fill pattern of the VMM's data in its reserve (xor the address): any change to it is visible. */
+export const VMM_CANARY = 0x564d4d21;
+/** Bytes the VMM keeps for itself at the bottom of real memory. */
+export const VMM_RESERVE = FRAME_SIZE;
+
+const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
+
+/**
+ * Steps 2–3: lays out real memory for VMs of the given sizes — the reserve first, then each VM
+ * frame-aligned and disjoint. Throws RangeError when a size is below the low-memory area or the
+ * whole does not fit in 4 GiB.
+ */
+export function hostLayout(vmsizes: readonly number[], reserve = VMM_RESERVE): HostLayout {
+  const allocations: Allocation[] = [];
+  let next = roundUp(reserve, FRAME_SIZE);
+  for (const vmsize of vmsizes) {
+    if (!Number.isInteger(vmsize) || vmsize < LOW_MEMORY_END) throw new RangeError(`hostLayout: vmsize ${vmsize} is below the ${LOW_MEMORY_END}-byte low-memory area`);
+    allocations.push({ addr0: next, vmsize });
+    next = roundUp(next + vmsize, FRAME_SIZE);
+  }
+  const memorySize = allocations.length ? allocations[allocations.length - 1].addr0 + allocations[allocations.length - 1].vmsize : next;
+  if (memorySize > 2 ** 32) throw new RangeError(`hostLayout: the VMs need ${memorySize} bytes of real memory, more than 4 GiB`);
+  return { reserve: roundUp(reserve, FRAME_SIZE), allocations, memorySize };
+}
+
+/** Step 1: the PSW the real machine traps into — the VMM's, supervisor mode, interrupts off. */
+export function vmmEntryPsw(layout: HostLayout): Psw {
+  return { pc: VMM_ENTRY, status: 0, base: 0, limit: layout.reserve, ptbr: 0, extra: 0 };
+}
+
+/**
+ * Step 4 (mode part, and the timer's control substitution): the real status word for a guest
+ * whose virtual status is `vstatus` — mode replaced by the profile's real mode for it, IE forced
+ * on (the real timer belongs to the VMM); every other bit as the guest set it.
+ */
+export function realStatus(vstatus: number, realModeOf: readonly number[]): number {
+  return (vstatus & ~ST_MODE_MASK) | realModeOf[vstatus & ST_MODE_MASK] | ST_IE;
+}
+
+/**
+ * Step 4 (relocation part): the real (B', L') for virtual (vB, vL) in allocation `a`.
+ * Size convention: B' = addr0 + vB, L' = min(vL, vmsize − vB). End convention: the end is
+ * clamped the same way, L' = addr0 + min(vL, vmsize). A base at or past vmsize gives L' = 0
+ * (B' = addr0, so nothing overflows 32 bits): every access traps, as on the bare guest.
+ * The real accesses this allows are exactly addr0 + (the guest's legal accesses).
+ */
+export function composeSegment(vbase: number, vlimit: number, a: Allocation, bounds: BoundsConvention): { base: number; limit: number } {
+  const vb = vbase >>> 0;
+  const vl = vlimit >>> 0;
+  if (vb >= a.vmsize) return { base: a.addr0, limit: 0 };
+  if (bounds === 'size') return { base: a.addr0 + vb, limit: Math.min(vl, a.vmsize - vb) };
+  return { base: a.addr0 + vb, limit: a.addr0 + Math.min(vl, a.vmsize) };
+}
+
+/** A function with composeSegment's contract (tests substitute broken ones to see the checker fail). */
+export type SegmentComposer = typeof composeSegment;
+
+/** Step 4 whole: the real PSW that runs a guest whose virtual PSW is `v`. */
+export function realPsw(v: Psw, a: Allocation, bounds: BoundsConvention, realModeOf: readonly number[], compose: SegmentComposer = composeSegment): Psw {
+  const { base, limit } = compose(v.base, v.limit, a, bounds);
+  return { pc: v.pc, status: realStatus(v.status, realModeOf), base, limit, ptbr: v.ptbr, extra: v.extra };
+}
+
+/**
+ * The host-physical interval [lo, hi) that a real segment (B', L') can reach in a real memory of
+ * `memorySize` bytes (empty when lo >= hi). The safety checker proves it lies in the allocation.
+ */
+export function reachable(base: number, limit: number, bounds: BoundsConvention, memorySize: number): { lo: number; hi: number } {
+  const hi = bounds === 'size' ? Math.min(base + limit, memorySize) : Math.min(limit, memorySize);
+  return { lo: base, hi: Math.max(base, hi) };
+}
+
+/** What the VMM does about one exit of the real machine. */
+export type ExitReason =
+  /** the VMM's own real timer: scheduling and virtual-timer accounting only */
+  | 'timer'
+  /** a privileged instruction trapped while the guest is in virtual supervisor mode */
+  | 'emulate'
+  /** every other trap: the guest would have taken it on bare hardware */
+  | 'reflect';
+
+/**
+ * Steps 6–7: classifies a real trap of cause `cause` taken while the guest's virtual mode is
+ * `vmode`. The real timer is never the guest's (IE is forced on for the VMM's quantum; the
+ * guest's virtual timer is accounted separately and delivered by the monitor).
+ */
+export function exitReason(cause: number, vmode: number): ExitReason {
+  if (cause === Cause.Timer) return 'timer';
+  if (cause === Cause.Privileged && vmode === 0) return 'emulate';
+  return 'reflect';
+}
+
+/**
+ * Step 7, in guest terms: the error code the guest would have seen. The real access ran in the
+ * real (user) mode, so a memory trap's user bit is replaced by the virtual mode's; every other
+ * bit (write, fetch, present, reserved) is the access's own. Non-memory causes carry no error.
+ */
+export function guestError(cause: number, realError: number, vmode: number, profile: CompiledProfile): number {
+  if (!profile.causes.get(cause)?.memory) return realError;
+  return (realError & ~ERR_USER) | (vmode !== 0 ? ERR_USER : 0);
+}
+
+/**
+ * Step 8: the real timer count for the next direct run — the quantum left, or sooner the
+ * guest's virtual timer when its expiry would be delivered (enabled, not already pending,
+ * interrupts on in the vPSW), so the virtual trap fires at the very instruction it would bare.
+ */
+export function realTimerCount(quantumLeft: number, vtimer: { enabled: boolean; pending: boolean; count: number }, vstatus: number): number {
+  const deliverable = vtimer.enabled && !vtimer.pending && (vstatus & ST_IE) !== 0;
+  return Math.max(1, deliverable ? Math.min(quantumLeft, vtimer.count) : quantumLeft);
+}

@@ -1,0 +1,110 @@
+// A guest: the machine it believes it has (configuration with memorySize = vmsize), how to put
+// its programs into guest-physical memory, its initial PSW and registers, and its budget of
+// guest instructions retired. The same image runs bare, under the VMM, under the hybrid VMM and
+// under the VMM-in-assembly, so every run of it starts from the same state.
+
+import { assemble } from '../asm/index.js';
+import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
+import type { Profile } from '../isa/profile.js';
+import type { MemoryImage, PhysicalMemory } from '../mmu/memory.js';
+import type { BoundsConvention } from '../mmu/segment.js';
+
+export interface GuestImage {
+  readonly name: string;
+  /** the guest's machine: profile, memorySize = vmsize, translation 'segment', bounds */
+  readonly config: MachineConfig;
+  /** writes the guest's programs and data into guest-physical memory (a window of vmsize bytes) */
+  load(mem: PhysicalMemory): void;
+  readonly psw: Psw;
+  /** r0..r15 at the start (missing ones are 0) */
+  readonly regs: readonly number[];
+  /** guest instructions retired before the run is stopped ('budget') */
+  readonly budget: number;
+}
+
+/**
+ * A fresh bare machine in the guest's initial state (memory loaded, registers and PSW set).
+ * Throws RangeError for a configuration the segment VMM cannot host either (see checkGuest).
+ */
+export function bareMachine(g: GuestImage): Machine {
+  checkGuest(g);
+  const m = new Machine(g.config);
+  g.load(m.mem);
+  m.regs.set(g.regs.slice(0, 16));
+  m.loadPsw(g.psw);
+  return m;
+}
+
+/**
+ * Rejects guests outside what this VMM covers: paging translation, a trap that does not switch
+ * address space, profiles with banked registers or an address-region hook, an initial PSW that
+ * a trap could not load. Throws RangeError naming the guest and the reason.
+ */
+export function checkGuest(g: GuestImage): void {
+  const c = g.config;
+  const fail = (why: string) => {
+    throw new RangeError(`guest '${g.name}': ${why}`);
+  };
+  if ((c.translation ?? 'segment') !== 'segment') fail(`translation '${c.translation}' (the segment VMM hosts segment guests only)`);
+  if (c.trapSwitchesAddressSpace === false) fail('trapSwitchesAddressSpace = false needs address space compression (SPEC §5.4)');
+  if (c.profile.bankedRegisters.length > 0) fail(`profile ${c.profile.name} banks registers, which this VMM does not carry yet`);
+  if (c.profile.region) fail(`profile ${c.profile.name} has an address-region hook, which base and bounds alone cannot confine`);
+  if (!Number.isInteger(g.budget) || g.budget < 0) fail(`budget ${g.budget} is not a non-negative integer`);
+  if ((g.psw.status & 0xf) >= c.profile.modes.length) fail(`initial PSW mode ${g.psw.status & 0xf} is not a mode of ${c.profile.name}`);
+}
+
+/** Copies every non-zero word of `image` into `mem` (same size). */
+export function copyImage(image: MemoryImage, mem: PhysicalMemory): void {
+  const n = Math.min(image.size, mem.size) & ~3;
+  for (let pa = 0; pa < n; pa += 4) {
+    const w = image.read32(pa);
+    if (w !== 0) mem.write32(pa, w);
+  }
+}
+
+/**
+ * The guest whose initial state is `m`'s current state (memory, registers, PSW) — e.g. a
+ * scenario's machine as `buildMachine` returns it. `m` may go on; the guest keeps an image.
+ */
+export function guestFromMachine(name: string, m: Machine, budget: number): GuestImage {
+  const image = m.mem.image();
+  const c = m.config;
+  return {
+    name,
+    config: { profile: m.profile, memorySize: c.memorySize, translation: c.translation, bounds: c.bounds, trapSwitchesAddressSpace: c.trapSwitchesAddressSpace },
+    load: (mem) => copyImage(image, mem),
+    psw: m.psw(),
+    regs: Array.from(m.regs),
+    budget,
+  };
+}
+
+export interface ProgramSource {
+  readonly source: string;
+  /** guest-physical address of the program's address 0 */
+  readonly at: number;
+}
+
+export interface GuestSpec {
+  readonly name: string;
+  readonly profile: Profile;
+  readonly vmsize: number;
+  readonly bounds?: BoundsConvention;
+  readonly programs: readonly ProgramSource[];
+  readonly psw: Psw;
+  readonly regs?: readonly number[];
+  readonly budget: number;
+}
+
+/** A guest assembled from sources. Throws AsmError (with line numbers) for bad source. */
+export function guestFromSources(spec: GuestSpec): GuestImage {
+  const chunks = spec.programs.flatMap((p) => assemble(p.source, { profile: spec.profile, file: `${spec.name}@0x${p.at.toString(16)}` }).chunks.map((c) => ({ at: p.at + c.address, bytes: c.bytes })));
+  return {
+    name: spec.name,
+    config: { profile: spec.profile, memorySize: spec.vmsize, translation: 'segment', bounds: spec.bounds ?? 'size' },
+    load: (mem) => chunks.forEach((c) => mem.writeBytes(c.at, c.bytes)),
+    psw: spec.psw,
+    regs: spec.regs ?? [],
+    budget: spec.budget,
+  };
+}

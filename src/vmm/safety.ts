@@ -1,0 +1,175 @@
+// Resource control, instrumented (SPEC §5.1, the paper's safety property): what a guest runs
+// directly can reach nothing outside its allocation, and nothing of it runs in real supervisor
+// mode.
+//
+// Two levels, both on the real machine:
+//  - 'resume': at every resume, prove that the real segment (B', L') reaches only the VM's
+//    allocation and that M' is not supervisor; at every exit, check that the PSW the hardware
+//    saved still has a non-supervisor mode and the installed B'/L'; and compare real memory
+//    outside the allocation (the VMM's reserve — minus the trap record the exit itself writes —
+//    other VMs, padding) before and after the direct run, through copy-on-write images (only
+//    frames written during the run are compared). This is sound for the segment machine: in a
+//    non-supervisor mode every fetch and data access goes through relocate(B', L') and the real
+//    memory size (the profile has no region hook — checkGuest), B/L/PTBR change only by lpsw
+//    or a trap, lpsw traps outside supervisor mode, and a trap ends the direct run (exit).
+//    Reads are covered by the proof, writes by the proof and the comparison.
+//  - 'trace': additionally steps every directly executed instruction with `tracing` on and
+//    checks the physical range of each fetch (8 bytes) and data access, and the real mode
+//    before each instruction. Independent of the proof; slow; used by the property tests.
+
+import { Op } from '../isa/instructions.js';
+import { INSTR_BYTES, PSW_BYTES, SLOT_OLD_PSW, ST_MODE_MASK, TRAP_DETAIL } from '../isa/arch.js';
+import type { Machine, Psw, RunExit } from '../isa/machine.js';
+import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
+import { FRAME_SIZE, type MemoryImage } from '../mmu/memory.js';
+import type { BoundsConvention } from '../mmu/segment.js';
+import { reachable, type Allocation, type HostLayout } from './construction.js';
+
+export type SafetyLevel = 'off' | 'resume' | 'trace';
+
+export interface SafetyViolation {
+  readonly kind: 'segment' | 'supervisor' | 'exit-psw' | 'access' | 'memory';
+  readonly vm: number;
+  /** the VM's guest instructions retired at the resume where it happened */
+  readonly retired: number;
+  readonly detail: string;
+  /** real machine before the direct run and at the violation */
+  readonly before?: MachineSnapshot;
+  readonly after?: MachineSnapshot;
+}
+
+export interface SafetyReport {
+  readonly level: SafetyLevel;
+  readonly resumes: number;
+  /** instructions whose accesses were checked one by one ('trace') */
+  readonly tracedInstructions: number;
+  readonly violations: readonly SafetyViolation[];
+}
+
+/** The byte range an instruction's data access covers, by opcode (ld/st 4, ldb/stb 1, PSW 32). */
+function dataBytes(op: number): number {
+  if (op === Op.Ldb || op === Op.Stb) return 1;
+  if (op === Op.Lpsw || op === Op.Spsw) return PSW_BYTES;
+  return 4;
+}
+
+/** Real-memory intervals a guest of allocation `a` must never change during a direct run. */
+function protectedRanges(layout: HostLayout, a: Allocation): [number, number][] {
+  const out: [number, number][] = [
+    [0, SLOT_OLD_PSW],
+    [TRAP_DETAIL + 4, a.addr0],
+    [a.addr0 + a.vmsize, layout.memorySize],
+  ];
+  return out.filter(([lo, hi]) => hi > lo);
+}
+
+/**
+ * The lowest offset where two same-window images differ, or -1. Frame-aligned windows skip the
+ * frames both still share; others (the reserve around the trap record) are compared word-wise.
+ */
+function firstChange(a: MemoryImage, b: MemoryImage): number {
+  if ((a.offset & (FRAME_SIZE - 1)) === 0) return a.firstDifference(b);
+  const words = a.size & ~3;
+  for (let i = 0; i < words; i += 4) {
+    if (a.read32(i) !== b.read32(i)) {
+      for (let j = i; j < i + 4; j++) if (a.read8(j) !== b.read8(j)) return j;
+    }
+  }
+  for (let j = words; j < a.size; j++) if (a.read8(j) !== b.read8(j)) return j;
+  return -1;
+}
+
+export class SafetyMonitor {
+  private readonly violations: SafetyViolation[] = [];
+  private resumes = 0;
+  private traced = 0;
+  private before: MachineSnapshot | undefined;
+  private guarded: { range: [number, number]; image: MemoryImage }[] = [];
+  private installed: Psw | undefined;
+  private current = { vm: -1, retired: 0, alloc: { addr0: 0, vmsize: 0 } as Allocation };
+
+  constructor(
+    readonly level: SafetyLevel,
+    private readonly host: Machine,
+    private readonly layout: HostLayout,
+    private readonly bounds: BoundsConvention,
+  ) {}
+
+  get enabled(): boolean {
+    return this.level !== 'off';
+  }
+
+  private violate(kind: SafetyViolation['kind'], detail: string): void {
+    if (this.violations.length >= 20) return;
+    this.violations.push({ kind, vm: this.current.vm, retired: this.current.retired, detail, before: this.before, after: snapshot(this.host) });
+  }
+
+  /** Proves the resume of VM `vm` (allocation `a`) with real PSW `real` confined; images the rest. */
+  beforeRun(vm: number, retired: number, a: Allocation, real: Psw): void {
+    if (!this.enabled) return;
+    this.resumes++;
+    this.current = { vm, retired, alloc: a };
+    this.installed = real;
+    this.before = snapshot(this.host);
+    if ((real.status & ST_MODE_MASK) === 0) this.violate('supervisor', `resume installs mode 0 (supervisor) for the guest`);
+    const r = reachable(real.base, real.limit, this.bounds, this.layout.memorySize);
+    if (r.hi > r.lo && (r.lo < a.addr0 || r.hi > a.addr0 + a.vmsize)) {
+      this.violate('segment', `real segment B'=0x${real.base.toString(16)} L'=0x${real.limit.toString(16)} reaches [0x${r.lo.toString(16)}, 0x${r.hi.toString(16)}) outside the allocation [0x${a.addr0.toString(16)}, 0x${(a.addr0 + a.vmsize).toString(16)})`);
+    }
+    this.guarded = protectedRanges(this.layout, a).map((range) => ({ range, image: this.host.mem.window(range[0], range[1] - range[0]).image() }));
+  }
+
+  /** Runs the real machine for the direct run: plainly, or instruction by instruction in 'trace'. */
+  run(budget: number): RunExit {
+    if (this.level !== 'trace') return this.host.run(budget);
+    const host = this.host;
+    host.tracing = true;
+    try {
+      for (let left = budget; left > 0; left--) {
+        const pc = host.pc;
+        if (host.mode === 0) this.violate('supervisor', `a guest instruction at pc 0x${pc.toString(16)} is about to run in real supervisor mode`);
+        host.lastFetchVa = -1;
+        host.lastDataVa = -1;
+        const exit = host.run(1, true);
+        if (host.lastFetchVa === pc) {
+          this.traced++;
+          this.checkAccess('fetch', host.lastFetchPa, INSTR_BYTES);
+          if (host.lastDataVa >= 0) this.checkAccess('data', host.lastDataPa, dataBytes(host.load32(host.lastFetchPa) & 0xff));
+        }
+        if (exit !== 'step') return exit;
+      }
+      return 'budget';
+    } finally {
+      host.tracing = false;
+    }
+  }
+
+  private checkAccess(what: string, pa: number, n: number): void {
+    const a = this.current.alloc;
+    if (pa < a.addr0 || pa + n > a.addr0 + a.vmsize) {
+      this.violate('access', `${what} of ${n} bytes at real 0x${pa.toString(16)} lies outside the allocation [0x${a.addr0.toString(16)}, 0x${(a.addr0 + a.vmsize).toString(16)})`);
+    }
+  }
+
+  /** After the exit: the saved PSW kept a non-supervisor mode and B'/L'; nothing outside changed. */
+  afterRun(exited: boolean): void {
+    if (!this.enabled) return;
+    const host = this.host;
+    const saved = exited ? host.readPswImage(SLOT_OLD_PSW) : host.psw();
+    const want = this.installed!;
+    if ((saved.status & ST_MODE_MASK) === 0) this.violate('supervisor', `the guest was running in real supervisor mode at its exit (pc 0x${saved.pc.toString(16)})`);
+    if (saved.base !== want.base || saved.limit !== want.limit) {
+      this.violate('exit-psw', `the real segment changed during the direct run: installed B'=0x${want.base.toString(16)} L'=0x${want.limit.toString(16)}, at exit B=0x${saved.base.toString(16)} L=0x${saved.limit.toString(16)}`);
+    }
+    for (const { range, image } of this.guarded) {
+      const now = host.mem.window(range[0], range[1] - range[0]).image();
+      const at = firstChange(image, now);
+      if (at >= 0) this.violate('memory', `real byte 0x${(range[0] + at).toString(16)} outside the allocation changed (0x${image.read8(at).toString(16)} → 0x${now.read8(at).toString(16)})`);
+    }
+    this.guarded = [];
+  }
+
+  report(): SafetyReport {
+    return { level: this.level, resumes: this.resumes, tracedInstructions: this.traced, violations: this.violations };
+  }
+}
