@@ -30,6 +30,8 @@ export interface MachineSnapshot {
   readonly trapEntry: boolean;
   readonly console: string;
   readonly trapsDelivered: number;
+  /** delivered traps per cause code as [cause, count], causes never delivered left out */
+  readonly trapCounts: readonly (readonly [number, number])[];
   readonly lastTrap: TrapEvent | undefined;
   readonly memory: MemoryImage;
   /** valid TLB entries (paging machines only) */
@@ -50,6 +52,7 @@ export function snapshot(m: Machine): MachineSnapshot {
       trapEntry: m.trapEntry,
       console: m.console,
       trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
+      trapCounts: Array.from(m.trapCounts.entries()).filter(([, n]) => n !== 0),
       lastTrap: m.lastTrap,
       memory: m.mem.image(),
       tlb: m.pager?.saveTlb(),
@@ -59,15 +62,16 @@ export function snapshot(m: Machine): MachineSnapshot {
 }
 
 /**
- * A live machine whose state is `s` (memory shared copy-on-write with the snapshot). Counters
- * (opcode and trap counts) start at zero; `retired` continues from the snapshot.
+ * A live machine whose state is `s` (memory shared copy-on-write with the snapshot; `config`
+ * may give it more memory than the snapshot's, reading as zero). Opcode counts start at zero;
+ * `retired` and the trap counts continue from the snapshot.
  */
 export function restore(s: MachineSnapshot, config: MachineConfig): Machine {
-  const m = new Machine(config, s.memory.thaw());
+  const m = new Machine(config, s.memory.thaw(config.memorySize));
+  m.loadPsw(s.psw); // first: entering the snapshot's mode swaps banked registers
   m.regs.set(s.regs);
   m.banks.set(s.banks);
   m.control.set(s.control);
-  m.loadPsw(s.psw);
   if (s.tlb) m.pager?.restoreTlb(s.tlb);
   m.timerReload = s.timer.reload;
   m.timerCount = s.timer.count;
@@ -77,7 +81,9 @@ export function restore(s: MachineSnapshot, config: MachineConfig): Machine {
   m.console = s.console;
   m.retired = s.retired;
   m.lastTrap = s.lastTrap;
+  for (const [cause, n] of s.trapCounts) m.trapCounts[cause] = n;
   if (s.status === 'halted') m.halt();
+  if (s.status === 'double-fault') m.stopWithDoubleFault();
   return m;
 }
 

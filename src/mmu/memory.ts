@@ -231,11 +231,14 @@ export class MemoryImage extends MemoryReader {
   protected directory(): Directory {
     return this.dir;
   }
-  /** A live memory whose initial contents are this image (the image itself stays unchanged). */
-  thaw(): PhysicalMemory {
+  /**
+   * A live memory whose initial contents are this image (the image itself stays unchanged),
+   * optionally larger than the image (the extra bytes read as zero).
+   */
+  thaw(size = this.size): PhysicalMemory {
     const store = new FrameStore(this.dir);
     store.epoch = this.dir.epoch + 1;
-    return new PhysicalMemory(this.size, store, this.offset);
+    return new PhysicalMemory(size, store, this.offset);
   }
 }
 

@@ -8,6 +8,8 @@ import { checkExpectations, type ExpectationFailure } from '../../scenario/expec
 import { loadScenario, type Scenario } from '../../scenario/load.js';
 import { runMachine, type RunResult, type TraceEntry } from '../../scenario/run.js';
 import { heading, hex, keyValues, table } from '../format.js';
+import { compareSegmentWithPaging } from '../../checker/segment-paging.js';
+import { GEOMETRIES } from '../../paging/index.js';
 import { UsageError, type Outcome } from '../main.js';
 
 export const SCHEMA_VERSION = 1;
@@ -16,13 +18,29 @@ interface RunOptions {
   json?: boolean;
   trace?: boolean;
   steps?: string;
+  compare?: string;
+  geometry: string;
 }
 
 export interface RunData {
   readonly schemaVersion: number;
   readonly scenario: { readonly file: string; readonly name: string; readonly description: string };
   readonly runs: readonly RunColumn[];
+  /** with --compare segment: the paging twin check (SPEC §3, comparison 1) */
+  readonly compare?: CompareJson;
   readonly ok: boolean;
+}
+
+export interface CompareJson {
+  readonly against: 'paging';
+  readonly holds: boolean;
+  readonly geometry: string;
+  readonly stretches: number;
+  readonly instructions: number;
+  readonly boundsMatched: number;
+  readonly skipped: number;
+  readonly skipReasons: readonly string[];
+  readonly firstDifference?: { readonly retired: number; readonly pc: number; readonly field: string; readonly segment: unknown; readonly paging: unknown };
 }
 
 export interface RunColumn {
@@ -49,6 +67,8 @@ export function registerRun(program: Command, done: (o: Outcome) => void): void 
     .option('--json', 'print the results as JSON')
     .option('--trace', 'list every instruction (virtual -> physical addresses) and every trap')
     .option('--steps <n>', "override the scenario's budget of instructions retired")
+    .option('--compare <machine>', "'segment': re-run every user stretch of this segment scenario on a paging machine mapping [0, L) at B, and compare step by step")
+    .option('--geometry <name>', 'the paging geometry for --compare', 'x86-32')
     .action((file: string, opts: RunOptions) => {
       const data = collectRun(file, opts);
       process.stdout.write(opts.json ? `${JSON.stringify(data, null, 2)}\n` : printRun(data));
@@ -63,11 +83,34 @@ export function collectRun(file: string, opts: RunOptions): RunData {
   const m = buildMachine(s);
   const r = runMachine(m, budget, { trace: opts.trace });
   const column = runColumn(s, 'bare', r);
+  const compare = opts.compare === undefined ? undefined : compareJson(s, budget, opts);
   return {
     schemaVersion: SCHEMA_VERSION,
     scenario: { file, name: s.name, description: s.description },
     runs: [column],
-    ok: column.expectations.ok,
+    ...(compare ? { compare } : {}),
+    ok: column.expectations.ok && (compare?.holds ?? true),
+  };
+}
+
+/** --compare segment: the scenario's user stretches against their paging twins. */
+function compareJson(s: Scenario, budget: number, opts: RunOptions): CompareJson {
+  if (opts.compare !== 'segment') throw new UsageError(`--compare: expected 'segment', got '${opts.compare}'`);
+  if (s.spec.machine.translation !== 'segment') throw new UsageError(`--compare segment needs a segment scenario; ${s.name} uses '${s.spec.machine.translation}'`);
+  const geometry = GEOMETRIES[opts.geometry];
+  if (!geometry) throw new UsageError(`--geometry: unknown geometry '${opts.geometry}' (presets: ${Object.keys(GEOMETRIES).join(', ')})`);
+  const r = compareSegmentWithPaging(buildMachine(s), budget, { geometry });
+  const d = r.firstDifference;
+  return {
+    against: 'paging',
+    holds: r.holds,
+    geometry: r.geometry,
+    stretches: r.stretches,
+    instructions: r.instructions,
+    boundsMatched: r.boundsMatched,
+    skipped: r.skipped,
+    skipReasons: r.skipReasons,
+    ...(d ? { firstDifference: { retired: d.retired, pc: d.pc, field: d.field, segment: d.segment, paging: d.paging } } : {}),
   };
 }
 
@@ -139,7 +182,18 @@ export function printRun(d: RunData): string {
     out.push(r.expectations.ok ? 'expectations: all met' : `expectations: ${r.expectations.failures.length} failed`);
     if (!r.expectations.ok) out.push(table(['field', 'expected', 'actual'], r.expectations.failures.map((f) => [f.field, f.expected, f.actual])));
   }
+  if (d.compare) out.push(heading('compare: segment vs paging'), printCompare(d.compare));
   return `${out.join('\n')}\n`;
+}
+
+export function printCompare(c: CompareJson): string {
+  const lines = [
+    `geometry ${c.geometry}: ${c.stretches} user stretches, ${c.instructions} instructions in lockstep, ${c.boundsMatched} bounds traps met by page faults at the same instruction`,
+  ];
+  if (c.skipped) lines.push(`skipped ${c.skipped} stretches: ${c.skipReasons.join('; ')}`);
+  const d = c.firstDifference;
+  lines.push(c.holds ? 'equivalent: the same registers, PC, accesses and memory at every step' : `DIFFERENT at instruction ${d!.retired} (pc ${hex(d!.pc)}): ${d!.field}: segment ${String(d!.segment)}, paging ${String(d!.paging)}`);
+  return lines.join('\n');
 }
 
 /** One line per instruction (mode, retired count, pc -> pa, text, data access) and per trap. */
