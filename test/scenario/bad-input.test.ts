@@ -79,3 +79,43 @@ describe('bad scenario input', () => {
     expect((await cli('run', 'x.yaml', '--steps', 'many')).code).toBe(2);
   });
 });
+
+const paged = (extra: string) =>
+  `machine:\n  memory: 64 KiB\n  translation: paging\n  paging:\n    geometry: x86-32\n${extra}`;
+
+const pagingCases: { name: string; text: string; where: string; message: RegExp }[] = [
+  { name: 'unknown geometry', text: paged('').replace('geometry: x86-32', 'geometry: five-level'), where: ':5:15', message: /unknown geometry 'five-level'/ },
+  {
+    name: 'custom geometry whose bits do not add up past 32',
+    text: paged('').replace('geometry: x86-32', 'geometry: { name: odd, indexBits: [20, 20], offsetBits: 12, entry: x86-32 }'),
+    where: ':5:15',
+    message: /vaBits/,
+  },
+  { name: 'unknown entry format', text: paged('').replace('geometry: x86-32', 'geometry: { name: odd, indexBits: [10, 10], offsetBits: 12, entry: vax }'), where: ':5:72', message: /unknown entry format 'vax'/ },
+  { name: 'page image of the wrong length', text: paged('memory:\n  - { page: 3, bytes: "00 11" }\n'), where: ':7:23', message: /exactly one page \(4096 bytes\), got 2 bytes/ },
+  { name: 'mapping not page-aligned', text: paged('pageTables:\n  - name: t\n    map:\n      - { va: 0x1001, pa: 0x2000, size: 4096, perms: rw }\n'), where: ':9:9', message: /multiples of the 4096-byte page/ },
+  { name: 'mapping past the VA space', text: paged('pageTables:\n  - name: t\n    map:\n      - { va: 0xfffff000, pa: 0x2000, size: 8192, perms: rw }\n'), where: ':9:9', message: /outside the 32-bit VA space/ },
+  { name: 'mapping that starts beyond memory', text: paged('pageTables:\n  - name: t\n    map:\n      - { va: 0, pa: 0x100000, size: 4096 }\n'), where: ':9:9', message: /starts beyond physical memory/ },
+  { name: 'bad permission letters', text: paged('pageTables:\n  - name: t\n    map:\n      - { va: 0, pa: 0, size: 4096, perms: rwz }\n'), where: ':9:44', message: /permission letters/ },
+  { name: 'page tables on a segment machine', text: 'machine:\n  memory: 64 KiB\npageTables:\n  - { name: t }\n', where: ':4:3', message: /need a machine whose translation includes paging/ },
+];
+
+describe('bad paging input', () => {
+  it.each(pagingCases)('$name → exit 2 with a located message', async ({ text, where, message }) => {
+    const r = await cli('run', scenario(text));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain(where);
+  });
+
+  it('walk: an address wider than the VA space → exit 2', async () => {
+    const r = await cli('walk', 'scenarios/paging/tiny-exercise.yaml', '0x8000');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/wider than the 15-bit virtual address space/);
+  });
+
+  it('walk: a malformed address → exit 2', async () => {
+    const r = await cli('walk', 'scenarios/paging/tiny-exercise.yaml', '12z');
+    expect(r.code).toBe(2);
+  });
+});
