@@ -7,7 +7,7 @@ import { buildMachine } from '../../scenario/build.js';
 import { checkExpectations, type ExpectationFailure } from '../../scenario/expect.js';
 import { loadScenario, type Scenario } from '../../scenario/load.js';
 import { runMachine, type RunResult, type TraceEntry } from '../../scenario/run.js';
-import { heading, hex, keyValues, table } from '../format.js';
+import { heading, hex, table } from '../format.js';
 import { compareSegmentWithPaging } from '../../checker/segment-paging.js';
 import { GEOMETRIES } from '../../paging/index.js';
 import { UsageError, type Outcome } from '../main.js';
@@ -159,31 +159,55 @@ function pswJson(f: MachineSnapshot, modes: readonly string[]) {
 /** The human-readable report. */
 export function printRun(d: RunData): string {
   const out: string[] = [`scenario ${d.scenario.name}${d.scenario.description ? ` — ${d.scenario.description}` : ''}`];
+  for (const r of d.runs) if (r.trace) out.push(heading(`trace (${r.under})`), printTrace(r.trace, r.traceTruncated));
+  out.push('', printRunColumns(d.runs));
   for (const r of d.runs) {
-    if (r.trace) out.push(heading(`trace (${r.under})`), printTrace(r.trace, r.traceTruncated));
-    out.push(heading(`run (${r.under}): ${r.end} after ${r.retired} instructions retired, ${r.framesAllocated} frames allocated, ${(r.seconds * 1000).toFixed(1)} ms`));
-    const p = r.psw;
-    out.push(
-      keyValues('PSW', [
-        ['pc', hex(p.pc)],
-        ['mode', p.mode],
-        ['base', hex(p.base)],
-        ['limit', hex(p.limit)],
-        ['ptbr', hex(p.ptbr)],
-        ['ie pg wp nxe sum', [p.ie, p.pg, p.wp, p.nxe, p.sum].map((b) => (b ? 1 : 0)).join(' ')],
-      ]),
-    );
-    const regs = r.registers;
-    out.push(table(['reg', 'hex', 'dec', 'reg', 'hex', 'dec'], regs.slice(0, 8).map((v, i) => [`r${i}`, hex(v, 8), v | 0, `r${i + 8}`, hex(regs[i + 8], 8), regs[i + 8] | 0])));
-    out.push(table(['instruction', 'retired'], Object.entries(r.instructions).sort((a, b) => b[1] - a[1])));
-    const traps = Object.entries(r.traps);
-    out.push(traps.length ? table(['trap cause', 'delivered'], traps) : 'traps: none');
-    out.push(r.console ? `console:\n${r.console}${r.console.endsWith('\n') ? '' : '\n'}` : 'console: (empty)');
-    out.push(r.expectations.ok ? 'expectations: all met' : `expectations: ${r.expectations.failures.length} failed`);
+    const label = d.runs.length > 1 ? ` (${r.under})` : '';
+    out.push(heading(`instructions retired, by kind${label}`), printCounts(r.instructions));
+    out.push(heading(`console${label}:`), r.console ? r.console.replace(/\n?$/, '') : '(empty)');
+  }
+  for (const r of d.runs) {
+    const label = d.runs.length > 1 ? ` (${r.under})` : '';
+    out.push('', r.expectations.ok ? `expectations${label}: all met` : `expectations${label}: ${r.expectations.failures.length} failed`);
     if (!r.expectations.ok) out.push(table(['field', 'expected', 'actual'], r.expectations.failures.map((f) => [f.field, f.expected, f.actual])));
   }
   if (d.compare) out.push(heading('compare: segment vs paging'), printCompare(d.compare));
   return `${out.join('\n')}\n`;
+}
+
+/** The final state of every run side by side: one column per run. */
+function printRunColumns(runs: readonly RunColumn[]): string {
+  const causes = [...new Set(runs.flatMap((r) => Object.keys(r.traps)))];
+  const row = (name: string, f: (r: RunColumn) => string | number) => [name, ...runs.map(f)];
+  const flags = (r: RunColumn) => [r.psw.ie, r.psw.pg, r.psw.wp, r.psw.nxe, r.psw.sum].map((b) => (b ? 1 : 0)).join(' ');
+  const rows = [
+    row('end', (r) => r.end),
+    row('instructions retired', (r) => r.retired),
+    row('pc', (r) => hex(r.psw.pc)),
+    row('mode', (r) => r.psw.mode),
+    row('base / limit', (r) => `${hex(r.psw.base)} / ${hex(r.psw.limit)}`),
+    row('ptbr', (r) => hex(r.psw.ptbr)),
+    row('ie pg wp nxe sum', flags),
+    ...r16().map((i) => row(`r${i}`, (r) => `${hex(r.registers[i], 8)} ${r.registers[i] | 0}`)),
+    ...(causes.length ? causes.map((c) => row(`traps: ${c}`, (r) => r.traps[c] ?? 0)) : [row('traps', () => 'none')]),
+    row('frames allocated', (r) => r.framesAllocated),
+    row('time', (r) => `${(r.seconds * 1000).toFixed(1)} ms`),
+  ];
+  return table(['', ...runs.map((r) => r.under)], rows);
+}
+
+function r16(): number[] {
+  return Array.from({ length: 16 }, (_, i) => i);
+}
+
+/** Counts by name, most frequent first, four pairs per line. */
+function printCounts(counts: Readonly<Record<string, number>>): string {
+  const cells = Object.entries(counts)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, v]) => `${k.padEnd(9)} ${String(v).padStart(8)}`);
+  const lines: string[] = [];
+  for (let i = 0; i < cells.length; i += 4) lines.push(`  ${cells.slice(i, i + 4).join('    ')}`);
+  return lines.join('\n') || '  (none)';
 }
 
 export function printCompare(c: CompareJson): string {
