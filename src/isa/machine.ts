@@ -391,6 +391,11 @@ export class Machine {
     this.state = HALTED;
   }
 
+  /** Stops the machine as a double fault does (for restoring a snapshot of a stopped machine). */
+  stopWithDoubleFault(): void {
+    this.state = DOUBLE_FAULT;
+  }
+
   /** Counts `n` instructions retired elsewhere (a VMM's direct execution) on this machine's timer. */
   advanceTimer(n: number): void {
     if (!this.timerEnabled || n <= 0) return;
@@ -507,7 +512,7 @@ export class Machine {
     const a = pa + this.memOff;
     if (this.tracing || (a & 3) !== 0 || this.profile.region || this.config.translation === 'segment+paging') return;
     let lo = va - (a & (FRAME_SIZE - 1));
-    let hi = lo + FRAME_SIZE;
+    let hi = lo + FRAME_SIZE - n + 1; // the whole n-byte access inside the frame (pa may be 4 mod 8)
     if (this.pager && (this.status & ST_PG) !== 0) {
       const page = this.pager.pageBytes;
       lo = Math.max(lo, va - (va % page));

@@ -159,6 +159,16 @@ describe('memory traps', () => {
     expect(trapRecord(b.m).cause).toBe(Cause.Svc);
   });
 
+  it('lpsw and spsw are all-or-nothing: a PSW image straddling the limit traps and nothing is read or written', () => {
+    for (const op of ['lpsw', 'spsw']) {
+      const m = boot(`${HALT_KERNEL}\n        .org 0x1000\nstart:  ${op} 0x1ff0\n        .org 0x1ff0\n        .word 0x1234, 0, 0, 0\n`, { psw: { limit: 0x2000 } });
+      m.run(10);
+      expect(trapRecord(m), op).toEqual({ cause: Cause.Bounds, vaddr: 0x2000, error: op === 'spsw' ? ERR_WRITE : 0, detail: 0 });
+      expect(oldPsw(m)).toMatchObject({ pc: 0x1000, status: 0, base: 0, limit: 0x2000 });
+      expect([m.mem.read32(0x1ff0), m.mem.read32(0x1ff4), m.mem.read32(0x2000)]).toEqual([0x1234, 0, 0]);
+    }
+  });
+
   it('a misaligned lpsw operand traps alignment', () => {
     const m = boot(`${HALT_KERNEL}\nstart:  lpsw 0x202\n`);
     m.step();
