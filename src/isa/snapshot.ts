@@ -131,8 +131,9 @@ export function compareViews(a: VirtualView, b: VirtualView): ViewDifference | u
     if (a[key] !== b[key]) return { field: key, a: a[key], b: b[key] };
   }
   for (const key of ['regs', 'control'] as const) {
+    if (a[key].length !== b[key].length) return { field: `${key}.length`, a: a[key].length, b: b[key].length };
     const i = a[key].findIndex((v, j) => v !== b[key][j]);
-    if (i >= 0 || a[key].length !== b[key].length) return { field: `${key}.${i}`, a: a[key][i], b: b[key][i] };
+    if (i >= 0) return { field: `${key}.${i}`, a: a[key][i], b: b[key][i] };
   }
   for (const group of ['psw', 'timer', 'lastTrap'] as const) {
     const x = (a[group] ?? {}) as Record<string, unknown>;
@@ -155,16 +156,20 @@ export interface RunDifference extends ViewDifference {
 }
 
 /**
- * Compares two runs aligned by instructions retired: at every retired count where both runs
- * have a snapshot, the last snapshot at that count in each run, and the two final snapshots.
+ * Compares two runs aligned by instructions retired: at every point (instructions retired,
+ * traps delivered) where both runs have a snapshot, the last snapshot at that point in each
+ * run, and the two final snapshots. Keying on traps delivered too keeps a snapshot taken just
+ * before a trap from being paired with one taken just after it at the same count (a run
+ * that delivers a trap the other does not still differs at the next common point or the end).
  * Returns the first difference in the virtual view, or undefined when the runs agree.
  */
 export function compareRuns(left: readonly MachineSnapshot[], right: readonly MachineSnapshot[]): RunDifference | undefined {
-  const lastAt = (run: readonly MachineSnapshot[]) => new Map(run.map((s) => [s.retired, s]));
+  const key = (s: MachineSnapshot) => `${s.retired}:${s.trapsDelivered}`;
+  const lastAt = (run: readonly MachineSnapshot[]) => new Map(run.map((s) => [key(s), s]));
   const l = lastAt(left);
   const r = lastAt(right);
-  const points = [...l.keys()].filter((k) => r.has(k)).sort((x, y) => x - y);
-  const pairs: [MachineSnapshot, MachineSnapshot][] = points.map((k) => [l.get(k)!, r.get(k)!]);
+  const points = [...l.values()].filter((s) => r.has(key(s))).sort((x, y) => x.retired - y.retired || x.trapsDelivered - y.trapsDelivered);
+  const pairs: [MachineSnapshot, MachineSnapshot][] = points.map((s) => [s, r.get(key(s))!]);
   if (left.length && right.length) pairs.push([left[left.length - 1], right[right.length - 1]]);
   for (const [a, b] of pairs) {
     if (a.retired !== b.retired) return { field: 'retired', a: a.retired, b: b.retired, retired: Math.min(a.retired, b.retired), left: a, right: b };
