@@ -43,15 +43,18 @@ export interface RunOptions {
   readonly trace?: boolean;
   /** stop recording after this many trace entries (the run goes on) */
   readonly traceLimit?: number;
-  /** keep a snapshot after every delivered trap (for the checkers) */
-  readonly snapshots?: boolean;
+  /**
+   * Snapshots to keep besides the final one: 'traps' after every delivered trap, 'instructions'
+   * after every instruction and every trap (check mode: one step at a time, much slower).
+   */
+  readonly snapshots?: 'none' | 'traps' | 'instructions';
 }
 
 export interface RunResult {
   readonly end: RunEnd;
   readonly retired: number;
   readonly final: MachineSnapshot;
-  /** with `snapshots`: one after every delivered trap; always the final one last */
+  /** as `snapshots` asked (in execution order); always the final one last */
   readonly snapshots: readonly MachineSnapshot[];
   readonly instructions: Readonly<Record<string, number>>;
   readonly traps: Readonly<Record<string, number>>;
@@ -69,7 +72,7 @@ export function runMachine(m: Machine, budget: number, options: RunOptions = {})
   const modes = m.profile.modes;
   const previous = m.onTrap;
   m.onTrap = (t) => {
-    if (options.snapshots && !t.doubleFault) snapshots.push(snapshot(m));
+    if (options.snapshots === 'traps' && !t.doubleFault) snapshots.push(snapshot(m));
     if (options.trace && trace.length < limit) trace.push(trapTrace(m, t));
     previous?.(t);
   };
@@ -78,14 +81,15 @@ export function runMachine(m: Machine, budget: number, options: RunOptions = {})
   const stop = m.retired + budget;
   let exit;
   try {
-    if (options.trace) {
+    if (options.trace || options.snapshots === 'instructions') {
       do {
         const before = { pc: m.pc, retired: m.retired, mode: modes[m.mode] };
         m.lastFetchVa = -1;
         m.lastDataVa = -1;
         const at = trace.length;
         exit = m.run(stop - m.retired, true);
-        if (m.lastFetchVa === before.pc && trace.length < limit) trace.splice(at, 0, instructionTrace(m, before, m.retired === before.retired));
+        if (options.trace && m.lastFetchVa === before.pc && trace.length < limit) trace.splice(at, 0, instructionTrace(m, before, m.retired === before.retired));
+        if (options.snapshots === 'instructions' && exit === 'step') snapshots.push(snapshot(m));
       } while (exit === 'step');
     } else {
       exit = m.run(budget);
