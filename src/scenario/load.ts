@@ -182,13 +182,15 @@ function collectSymbols(programs: readonly LoadedProgram[], roots: ReadonlyMap<s
 }
 
 /**
- * Programs and memory blocks must lie inside physical memory, and programs outside the
- * page-table region.
+ * Programs and memory blocks must lie inside physical memory, programs outside the page-table
+ * region and apart from each other. (Memory blocks may overwrite program bytes: that is how a
+ * scenario patches data into a program image.)
  */
 function checkPlacement(spec: ScenarioFile, programs: readonly LoadedProgram[], paging: PagingSetup | undefined, report: (p: Path, m: string) => void): void {
   const size = spec.machine.memory;
   const range = (a: number, b: number) => `[0x${a.toString(16)}, 0x${b.toString(16)})`;
   const tables = paging && spec.pageTables.length ? { lo: paging.layout.start, hi: paging.layout.end } : undefined;
+  const placed: { lo: number; hi: number; i: number }[] = [];
   programs.forEach((p, i) => {
     for (const c of p.asm.chunks) {
       const lo = p.at + c.address - p.org;
@@ -205,6 +207,14 @@ function checkPlacement(spec: ScenarioFile, programs: readonly LoadedProgram[], 
         report(['programs', i, 'at'], `program '${p.name}' bytes ${range(lo, hi)} overlap the page-table region ${range(tables.lo, tables.hi)} (see machine.paging.tables)`);
         return;
       }
+      placed.push({ lo, hi, i });
+    }
+  });
+  placed.sort((a, b) => a.lo - b.lo);
+  placed.forEach((c, k) => {
+    const prev = placed[k - 1];
+    if (prev && c.lo < prev.hi && prev.i !== c.i) {
+      report(['programs', c.i, 'at'], `program '${programs[c.i].name}' bytes ${range(c.lo, c.hi)} overlap program '${programs[prev.i].name}' ${range(prev.lo, prev.hi)}`);
     }
   });
   spec.memory.forEach((b, i) => {

@@ -119,3 +119,19 @@ describe('bad paging input', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('more bad input', () => {
+  it.each([
+    { name: 'an empty file', text: '', message: /machine: expected object/ },
+    { name: 'a list at the top', text: '- a\n- b\n', message: /:1:1: expected object, received array/ },
+    { name: 'a duplicate key', text: 'machine:\n  memory: 64 KiB\n  memory: 32 KiB\n', message: /:3:3: YAML: Map keys must be unique/ },
+    { name: 'tabs', text: 'machine:\n\tmemory: 64 KiB\n', message: /:2:1: YAML: Tabs/ },
+    { name: 'overlapping programs', text: 'machine:\n  memory: 64 KiB\nprograms:\n  - { at: 0x100, source: "nop" }\n  - { at: 0x100, source: "halt" }\n', message: /:5:11: programs\.1\.at: program 'program 1' bytes \[0x100, 0x108\) overlap program 'program 0'/ },
+    { name: 'a fractional budget', text: 'machine: { memory: 64 KiB }\nsteps: 5.5\n', message: /:2:8: steps: expected int/ },
+    { name: 'a register value over 32 bits', text: 'machine: { memory: 64 KiB }\nregisters: { r1: 0x1ffffffff }\n', message: /:2:18: registers\.r1/ },
+  ])('$name → exit 2, located', async ({ text, message }) => {
+    const r = await cli('run', scenario(text));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
