@@ -2,21 +2,15 @@
 ;   boot:   install the trap vector, create two processes (allocate a base-and-bounds region
 ;           for each, copy its program image from "disk" into it), start the timer, and
 ;           return from trap into the first one;
-;   trap:   save the interrupted process, then handle a system call (putc, exit), a timer
-;           interrupt (switch to the next ready process) or a fault (kill the process);
-;           switching restores the next process's registers and its PSW, base and bounds
-;           included, from the process table;
+;   trap:   save the interrupted process (common/procs.s), then handle a system call (putc,
+;           puts, exit), a timer interrupt (switch to the next ready process) or a fault (kill
+;           the process); switching restores the next process's registers and its PSW, base
+;           and bounds included, from the process table;
 ;   exit:   reclaim the process's region; when no process is left, print a summary and halt.
 ;
 ; Kernel data lives at physical addresses (the kernel runs with base 0, limit = all memory).
 
         .equ PSW_NEW,   0x00            ; MEM[0]
-        .equ PSW_OLD,   0x20            ; MEM[1]
-        .equ T_CAUSE,   0x40
-        .equ T_VADDR,   0x44
-        .equ T_DETAIL,  0x4c
-        .equ C_SVC,     5
-        .equ C_TIMER,   6
         .equ ST_USER,   0x101           ; status: mode u (1), interrupts enabled (bit 8)
         .equ MEMSIZE,   0x10000
         .equ QUANTUM,   1000            ; instructions per time slice
@@ -27,11 +21,7 @@
         .equ IMAGE_A,   0x4000          ; program images ("disk")
         .equ IMAGE_B,   0x4800
         .equ IMAGE_SZ,  0x400
-        .equ ENTRY,     0x80            ; process-table entry:
-        .equ P_STATE,   0               ;   0 unused, 1 ready, 2 exited
-        .equ P_REGION,  4               ;   region index
-        .equ P_PSW,     32              ;   saved PSW (32 bytes)
-        .equ P_REGS,    64              ;   saved r0..r15 (64 bytes)
+        .equ P_REGION,  4               ; process-table entry: the region index
         .equ SYS_EXIT,  0
         .equ SYS_PUTC,  1
         .equ SYS_PUTS,  2
@@ -91,45 +81,8 @@ al_got: li   r11, 1
         ret
 al_none: halt
 
-; memcpy: copy r9 bytes (a multiple of 4) from r8 to r7. Clobbers r7, r8, r9, r11.
-memcpy: beq  r9, r0, mc_done
-        ld   r11, 0(r8)
-        st   r11, 0(r7)
-        addi r7, r7, 4
-        addi r8, r8, 4
-        addi r9, r9, -4
-        jmp  memcpy
-mc_done: ret
-
-; ---- every trap enters here: mode s, base 0, limit MEMSIZE, interrupts off ----
-trap:   st   r0, scratch+0              ; save the interrupted registers (absolute stores)
-        st   r1, scratch+4
-        st   r2, scratch+8
-        st   r3, scratch+12
-        st   r4, scratch+16
-        st   r5, scratch+20
-        st   r6, scratch+24
-        st   r7, scratch+28
-        st   r8, scratch+32
-        st   r9, scratch+36
-        st   r10, scratch+40
-        st   r11, scratch+44
-        st   r12, scratch+48
-        st   r13, scratch+52
-        st   r14, scratch+56
-        st   r15, scratch+60
-        li   r0, 0
-        ld   r10, current
-        muli r3, r10, ENTRY
-        addi r3, r3, ptable
-        addi r7, r3, P_PSW              ; the old PSW from MEM[1] into the entry
-        li   r8, PSW_OLD
-        li   r9, 32
-        call memcpy
-        addi r7, r3, P_REGS             ; the registers into the entry
-        li   r8, scratch
-        li   r9, 64
-        call memcpy
+; ---- a trap, once the interrupted process is saved: r3 = its entry ----
+dispatch:
         ld   r1, T_CAUSE
         li   r2, C_SVC
         beq  r1, r2, syscall
@@ -170,76 +123,13 @@ pu_1:   beq  r2, r0, resume
         jmp  pu_1
 badptr: li   r1, '?'                    ; a bad pointer kills the caller
         out  r1, 0
-        jmp  exit
 
-tick:   call next                       ; round robin
-        jmp  switch
-
-exit:   li   r1, 2                      ; the process is done: reclaim its region
-        st   r1, P_STATE(r3)
-        ld   r4, P_REGION(r3)
+exit:   ld   r4, P_REGION(r3)           ; the process is done: reclaim its region
         shli r4, r4, 2
         st   r0, used(r4)
-        call next
-        li   r1, -1
-        beq  r10, r1, shutdown
-        jmp  switch
+        jmp  finish
 
-; next: r10 = the next ready process after `current` (round robin), or -1 if none.
-next:   ld   r4, current
-        li   r5, NPROC
-nx_1:   addi r4, r4, 1
-        remu r4, r4, r5                 ; 1.. NPROC steps, current last
-        muli r6, r4, ENTRY
-        addi r6, r6, ptable
-        ld   r6, P_STATE(r6)
-        li   r11, 1
-        beq  r6, r11, nx_got
-        ld   r6, current
-        bne  r4, r6, nx_1
-        li   r10, -1
-        ret
-nx_got: mov  r10, r4
-        ret
-
-; switch: start a new time slice for process r10.  resume: continue process r10.
-switch: li   r1, 1
-        st   r1, rearm
-resume: st   r10, current
-        muli r3, r10, ENTRY
-        addi r3, r3, ptable
-        li   r7, resume_psw
-        addi r8, r3, P_PSW
-        li   r9, 32
-        call memcpy
-        li   r7, scratch
-        addi r8, r3, P_REGS
-        li   r9, 64
-        call memcpy
-        ld   r1, rearm                  ; a new slice starts now, so that the kernel's own
-        beq  r1, r0, rs_go              ; instructions do not use it up
-        li   r1, QUANTUM
-        settimer r1
-        st   r0, rearm
-rs_go:  ld   r0, scratch+0              ; restore every register (absolute loads)
-        ld   r1, scratch+4
-        ld   r2, scratch+8
-        ld   r3, scratch+12
-        ld   r4, scratch+16
-        ld   r5, scratch+20
-        ld   r6, scratch+24
-        ld   r7, scratch+28
-        ld   r8, scratch+32
-        ld   r9, scratch+36
-        ld   r10, scratch+40
-        ld   r11, scratch+44
-        ld   r12, scratch+48
-        ld   r13, scratch+52
-        ld   r14, scratch+56
-        ld   r15, scratch+60
-        lpsw resume_psw                 ; return from trap: user mode, its base and bounds
-
-shutdown:
+alldone:
         li   r4, 0                      ; count the free regions
         li   r5, 0
         li   r6, NREGION
@@ -261,11 +151,9 @@ sd_4:   out  r5, 1
         out  r1, 0
         halt
 
+        .include "../common/procs.s"
+
 done_msg: .asciz "\nall processes done; free regions: "
         .align 4
-current:    .word 0
-rearm:      .word 0
 used:       .space NREGION * 4
-scratch:    .space 64
-resume_psw: .space 32
 ptable:     .space NPROC * ENTRY

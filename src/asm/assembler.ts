@@ -7,7 +7,7 @@ import { INSTR_BYTES } from '../isa/arch.js';
 import type { Profile } from '../isa/profile.js';
 import { Diagnostics, SourceError } from './errors.js';
 import { hex } from './operands.js';
-import { parseProgram } from './parser.js';
+import { parseProgram, type IncludeReader } from './parser.js';
 import { asmProfile } from './profile-view.js';
 import { evaluator, type Evaluator, type Placement, type Statement } from './statement.js';
 import { SymbolTable } from './symbols.js';
@@ -24,6 +24,11 @@ export interface AsmOptions {
   readonly firstLine?: number;
   /** columns the text is indented by in its enclosing file (default 0) */
   readonly indent?: number;
+  /**
+   * Reads the file named by `.include "path"` (`from`: the including file, undefined for the
+   * text being assembled). Without it, `.include` is an error.
+   */
+  readonly include?: IncludeReader;
 }
 
 /** Contiguous output bytes at the program's own addresses (the loader adds its load offset). */
@@ -74,7 +79,8 @@ export function assemble(source: string, options: AsmOptions): AsmResult {
   const view = asmProfile(options.profile);
   const symbols = new SymbolTable(options.symbols ?? {}, diags);
   const lines = { firstLine: options.firstLine ?? 1, indent: options.indent ?? 0 };
-  const statements = parseProgram(source, { view, symbols }, diags, lines);
+  const sources = new Map<string, readonly string[]>();
+  const statements = parseProgram(source, { view, symbols }, diags, lines, { read: options.include, sources, stack: [] });
   const ev = evaluator(symbols);
   const placements = layout(statements, origin, ev, diags);
   const pieces = emit(statements, placements, ev, diags);
@@ -83,7 +89,7 @@ export function assemble(source: string, options: AsmOptions): AsmResult {
   return {
     chunks: mergeChunks(pieces),
     ...symbols.table(),
-    sourceMap: sourceMap(pieces, source, file, lines.firstLine),
+    sourceMap: sourceMap(pieces, sources, file, lines.firstLine),
   };
 }
 
@@ -131,7 +137,8 @@ function checkOverlaps(pieces: readonly Piece[], diags: Diagnostics): void {
   for (const p of sorted) {
     if (reach && p.start < end(reach)) {
       const [later, earlier] = p.statement.pos.line >= reach.statement.pos.line ? [p, reach] : [reach, p];
-      diags.add(later.statement.pos, `output at ${range(later)} overlaps output of line ${earlier.statement.pos.line} (${range(earlier)})`);
+      const where = earlier.statement.pos.file === later.statement.pos.file ? 'line ' : `${earlier.statement.pos.file ?? diags.file}:`;
+      diags.add(later.statement.pos, `output at ${range(later)} overlaps output of ${where}${earlier.statement.pos.line} (${range(earlier)})`);
     }
     if (!reach || end(p) > end(reach)) reach = p;
   }
@@ -170,10 +177,12 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-function sourceMap(pieces: readonly Piece[], source: string, file: string, firstLine: number): SourceLine[] {
-  const lines = source.split('\n');
+/** One entry per instruction: where it came from (included files by their own name and lines). */
+function sourceMap(pieces: readonly Piece[], sources: ReadonlyMap<string, readonly string[]>, file: string, firstLine: number): SourceLine[] {
   return byAddress(pieces.filter((p) => p.statement.instruction && p.bytes.length === INSTR_BYTES)).map((p) => {
-    const line = p.statement.pos.line;
-    return { address: p.start, file, line, text: lines[line - firstLine].trim() };
+    const { line, file: included } = p.statement.pos;
+    const lines = sources.get(included ?? '')!;
+    const text = lines[line - (included === undefined ? firstLine : 1)].trim();
+    return { address: p.start, file: included ?? file, line, text };
   });
 }

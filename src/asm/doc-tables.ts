@@ -5,6 +5,7 @@
 import { compileProfile, type Profile } from '../isa/profile.js';
 import type { InstructionDef } from '../isa/instructions.js';
 import { DIRECTIVES } from './directives.js';
+import { INCLUDE_DIRECTIVE } from './parser.js';
 import { PSW_KEYS, shiftOf } from './psw.js';
 
 /**
@@ -35,7 +36,7 @@ export function renderEncodingTable(profiles: readonly Profile[]): string {
 export function renderDirectiveTable(): string {
   return table(
     ['directive', 'meaning'],
-    [...DIRECTIVES.values()].map((d) => [code(d.syntax), d.summary]),
+    [...DIRECTIVES.values(), INCLUDE_DIRECTIVE].map((d) => [code(d.syntax), d.summary]),
   );
 }
 

@@ -7,6 +7,8 @@
 export interface Pos {
   readonly line: number;
   readonly column: number;
+  /** the file, when not the one being assembled (an included file) */
+  readonly file?: string;
 }
 
 export interface AsmDiagnostic {
@@ -58,7 +60,7 @@ export class Diagnostics {
   constructor(readonly file: string) {}
 
   add(pos: Pos, message: string): void {
-    if (this.list.length < MAX_DIAGNOSTICS) this.list.push({ file: this.file, line: pos.line, column: pos.column, message });
+    if (this.list.length < MAX_DIAGNOSTICS) this.list.push({ file: pos.file ?? this.file, line: pos.line, column: pos.column, message });
     else this.dropped++;
   }
 
@@ -80,10 +82,14 @@ export class Diagnostics {
     return this.list.length + this.dropped;
   }
 
-  /** Throws AsmError when anything was recorded, the diagnostics sorted by line and column. */
+  /**
+   * Throws AsmError when anything was recorded: the diagnostics of each file sorted by line and
+   * column, files in the order they first had one.
+   */
   throwIfAny(): void {
     if (this.count === 0) return;
-    const sorted = [...this.list].sort((a, b) => a.line - b.line || a.column - b.column);
+    const files = [...new Set(this.list.map((d) => d.file))];
+    const sorted = [...this.list].sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.column - b.column);
     if (this.dropped > 0) {
       const last = sorted[sorted.length - 1];
       sorted.push({ ...last, message: `too many errors: ${this.dropped} more not shown` });

@@ -27,10 +27,10 @@ const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
 const WORD = /[0-9][A-Za-z0-9_]*/y;
 
 /**
- * Tokens of `text`, line `line`; the first character is at column `firstColumn`.
- * Throws SourceError at the first malformed token.
+ * Tokens of `text`, line `line` of `file` (undefined: the file being assembled); the first
+ * character is at column `firstColumn`. Throws SourceError at the first malformed token.
  */
-export function tokenizeLine(text: string, line: number, firstColumn = 1): Token[] {
+export function tokenizeLine(text: string, line: number, firstColumn = 1, file?: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < text.length) {
@@ -38,7 +38,7 @@ export function tokenizeLine(text: string, line: number, firstColumn = 1): Token
     if (ch === ' ' || ch === '\t' || ch === '\r') i++;
     else if (ch === ';' || ch === '#') break;
     else {
-      const token = readToken(text, i, { line, column: firstColumn + i });
+      const token = readToken(text, i, file === undefined ? { line, column: firstColumn + i } : { line, column: firstColumn + i, file });
       tokens.push(token);
       i += token.end - token.pos.column;
     }
@@ -86,7 +86,7 @@ function readString(text: string, start: number, pos: Pos): Token {
   const bytes: number[] = [];
   let i = start + 1;
   while (i < text.length && text[i] !== '"') {
-    const c = readCharacter(text, i, pos.line, pos.column - start);
+    const c = readCharacter(text, i, pos, pos.column - start);
     bytes.push(c.byte);
     i = c.next;
   }
@@ -97,15 +97,15 @@ function readString(text: string, start: number, pos: Pos): Token {
 /** A character literal `'a'` or `'\n'`: a number token. */
 function readChar(text: string, start: number, pos: Pos): Token {
   if (start + 1 >= text.length || text[start + 1] === "'") throw new SourceError(pos, "character expected after '");
-  const c = readCharacter(text, start + 1, pos.line, pos.column - start);
+  const c = readCharacter(text, start + 1, pos, pos.column - start);
   if (text[c.next] !== "'") throw new SourceError(pos, "unterminated character literal (missing closing ')");
   return token('number', text.slice(start, c.next + 1), pos, c.byte);
 }
 
-/** One (possibly escaped) character at `text[i]`; `base` is the column of `text[0]`. */
-function readCharacter(text: string, i: number, line: number, base: number): { byte: number; next: number } {
+/** One (possibly escaped) character at `text[i]` of the line at `pos`; `base` is the column of `text[0]`. */
+function readCharacter(text: string, i: number, pos: Pos, base: number): { byte: number; next: number } {
   const ch = text[i];
-  const at = { line, column: base + i };
+  const at = { ...pos, column: base + i };
   if (ch !== '\\') {
     const code = ch.codePointAt(0)!;
     if (code > 0x7e || (code < 0x20 && code !== 9)) throw new SourceError(at, `character '${ch}' is not printable ASCII (use \\xNN)`);

@@ -17,17 +17,60 @@ export interface SourceOptions {
   readonly firstLine: number;
   /** columns each line is indented by in its enclosing file (default 0) */
   readonly indent: number;
+  /** the included file this text is (undefined: the file being assembled) */
+  readonly file?: string;
 }
 
-/** The statements of `source`, in order; problems go to `diags`. */
-export function parseProgram(source: string, ctx: ParseContext, diags: Diagnostics, opts: SourceOptions): Statement[] {
+/** Reads an included file: its name for messages and its text, or throws Error (unreadable). */
+export type IncludeReader = (path: string, from: string | undefined) => { readonly file: string; readonly text: string };
+
+export interface IncludeContext {
+  readonly read?: IncludeReader;
+  /** every file's lines, by file name ('' = the file being assembled), for the source map */
+  readonly sources: Map<string, readonly string[]>;
+  /** the chain of files being included (to refuse cycles) */
+  readonly stack: string[];
+}
+
+/** How `.include` is written and what it does (for the docs). */
+export const INCLUDE_DIRECTIVE = { syntax: '.include "file"', summary: 'assemble the named file here, as if its lines stood in place of this one (path relative to the including file)' };
+const MAX_INCLUDE_DEPTH = 16;
+
+/** The statements of `source`, in order, included files spliced in; problems go to `diags`. */
+export function parseProgram(source: string, ctx: ParseContext, diags: Diagnostics, opts: SourceOptions, inc: IncludeContext): Statement[] {
   const out: Statement[] = [];
+  inc.sources.set(opts.file ?? '', source.split('\n'));
   source.split('\n').forEach((text, i) => {
     const line = opts.firstLine + i;
-    const tokens = diags.guard(() => tokenizeLine(text, line, 1 + opts.indent));
-    if (tokens) parseLine(new LineReader(text, line, 1 + opts.indent, tokens), ctx, diags, out);
+    const tokens = diags.guard(() => tokenizeLine(text, line, 1 + opts.indent, opts.file));
+    if (!tokens) return;
+    const r = new LineReader(text, line, 1 + opts.indent, tokens, opts.file);
+    if (tokens[0]?.kind === 'directive' && tokens[0].text.toLowerCase() === '.include') out.push(...(diags.guard(() => include(r, ctx, diags, opts, inc)) ?? []));
+    else parseLine(r, ctx, diags, out);
   });
   return out;
+}
+
+/** `.include "file"`: the statements of that file. Throws SourceError (unreadable, cycle, too deep). */
+function include(r: LineReader, ctx: ParseContext, diags: Diagnostics, opts: SourceOptions, inc: IncludeContext): Statement[] {
+  const head = r.next()!;
+  const name = r.next();
+  if (name?.kind !== 'string' || !r.atEnd()) throw new SourceError(name?.pos ?? r.endPos, `.include expects one quoted file name, e.g. .include "lib.s"`);
+  if (!inc.read) throw new SourceError(head.pos, '.include is not available here (the caller gave no way to read files)');
+  const path = String.fromCharCode(...name.bytes!);
+  let source: { file: string; text: string };
+  try {
+    source = inc.read(path, opts.file);
+  } catch (e) {
+    throw new SourceError(name.pos, `cannot include '${path}' (${(e as Error).message})`);
+  }
+  if (inc.stack.includes(source.file) || inc.stack.length >= MAX_INCLUDE_DEPTH) throw new SourceError(name.pos, `'${path}' includes itself (${[...inc.stack, source.file].join(' -> ')})`);
+  inc.stack.push(source.file);
+  try {
+    return parseProgram(source.text, ctx, diags, { firstLine: 1, indent: 0, file: source.file }, inc);
+  } finally {
+    inc.stack.pop();
+  }
 }
 
 /** One line's tokens plus what is needed to quote operand text. */
@@ -37,8 +80,10 @@ class LineReader extends TokenCursor {
     readonly line: number,
     readonly firstColumn: number,
     tokens: Token[],
+    file?: string,
   ) {
-    super(tokens, { line, column: tokens.length > 0 ? tokens[tokens.length - 1].end : firstColumn });
+    const column = tokens.length > 0 ? tokens[tokens.length - 1].end : firstColumn;
+    super(tokens, file === undefined ? { line, column } : { line, column, file });
   }
 
   /** The source text from token `a` through token `b`. */
@@ -119,7 +164,7 @@ function resolveMnemonic(head: Token, args: OperandText[], ctx: ParseContext): {
 
 /** An operand an alias supplies, located at the alias's mnemonic. */
 function aliasOperand(text: string, head: Token): OperandText {
-  const tokens = tokenizeLine(text, head.pos.line).map((t) => ({ ...t, pos: head.pos, end: head.end }));
+  const tokens = tokenizeLine(text, head.pos.line, 1, head.pos.file).map((t) => ({ ...t, pos: head.pos, end: head.end }));
   return { tokens, pos: head.pos, endPos: head.pos, endText: 'end of line', text };
 }
 

@@ -26,6 +26,8 @@ interface Entry {
   readonly name: string;
   readonly kind: SymbolKind;
   readonly line?: number;
+  /** the included file it was defined in (undefined: the file being assembled) */
+  readonly file?: string;
   /** constants: the defining expression (undefined when it did not parse) */
   readonly expr?: Expr;
   /** label address, or constant `.` (the location counter at its definition) once placed */
@@ -48,19 +50,19 @@ export class SymbolTable {
 
   /** Declares label `name` at `pos`. Throws SourceError for a register name or a duplicate. */
   declareLabel(name: string, pos: Pos): void {
-    this.declare({ name, kind: 'label', line: pos.line, state: 'unplaced' }, pos);
+    this.declare({ name, kind: 'label', line: pos.line, file: pos.file, state: 'unplaced' }, pos);
   }
 
   /** Declares constant `name = expr`; `expr` undefined marks it broken (already reported). */
   declareConstant(name: string, pos: Pos, expr: Expr | undefined): void {
-    this.declare({ name, kind: 'constant', line: pos.line, expr, state: expr ? 'unplaced' : 'failed' }, pos);
+    this.declare({ name, kind: 'constant', line: pos.line, file: pos.file, expr, state: expr ? 'unplaced' : 'failed' }, pos);
   }
 
   private declare(entry: Entry, pos: Pos): void {
     if (isRegisterName(entry.name)) throw new SourceError(pos, `'${entry.name}' is a register name and cannot name a ${entry.kind}`);
     const first = this.entries.get(entry.name);
     if (first) {
-      const where = first.line === undefined ? 'predefined by the caller' : `first defined at line ${first.line}`;
+      const where = first.line === undefined ? 'predefined by the caller' : `first defined at ${first.file !== pos.file ? `${first.file ?? this.diags.file}:` : 'line '}${first.line}`;
       throw new SourceError(pos, `duplicate ${entry.kind} '${entry.name}' (${where})`);
     }
     this.entries.set(entry.name, entry);

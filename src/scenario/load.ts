@@ -144,6 +144,14 @@ function assemblePrograms(src: YamlSource, spec: ScenarioFile, profile: Profile,
         firstLine: origin?.line,
         indent: origin ? origin.column - 1 : 0,
         symbols: Object.fromEntries(predefined),
+        include: (path, from) => {
+          const target = resolve(dirname(from ?? file), path);
+          try {
+            return { file: displayPath(target), text: readFileSync(target, 'utf8') };
+          } catch (e) {
+            throw new Error((e as NodeJS.ErrnoException).code ?? String(e));
+          }
+        },
       });
       out.push({ name: p.name ?? (fromFile ? basename(p.file!) : `program ${i}`), at: p.at, org: p.org, asm });
     } catch (e) {
