@@ -8,7 +8,7 @@ import { checkExpectations, type ExpectationFailure } from '../../scenario/expec
 import { loadScenario, type Scenario } from '../../scenario/load.js';
 import { runMachine, type RunResult, type TraceEntry } from '../../scenario/run.js';
 import { heading, hex, table } from '../format.js';
-import { compareSegmentWithPaging } from '../../checker/segment-paging.js';
+import { compareSegmentWithPaging, type SegmentPagingDifference, type SegmentPagingResult } from '../../checker/segment-paging.js';
 import { GEOMETRIES } from '../../paging/index.js';
 import { UsageError, type Outcome } from '../main.js';
 
@@ -31,17 +31,11 @@ export interface RunData {
   readonly ok: boolean;
 }
 
-export interface CompareJson {
+/** The segment-vs-paging result without the two snapshots of the first difference. */
+export type CompareJson = Omit<SegmentPagingResult, 'firstDifference'> & {
   readonly against: 'paging';
-  readonly holds: boolean;
-  readonly geometry: string;
-  readonly stretches: number;
-  readonly instructions: number;
-  readonly boundsMatched: number;
-  readonly skipped: number;
-  readonly skipReasons: readonly string[];
-  readonly firstDifference?: { readonly retired: number; readonly pc: number; readonly field: string; readonly segment: unknown; readonly paging: unknown };
-}
+  readonly firstDifference?: Omit<SegmentPagingDifference, 'segmentState' | 'pagingState'>;
+};
 
 export interface RunColumn {
   readonly under: string;
@@ -99,19 +93,10 @@ function compareJson(s: Scenario, budget: number, opts: RunOptions): CompareJson
   if (s.spec.machine.translation !== 'segment') throw new UsageError(`--compare segment needs a segment scenario; ${s.name} uses '${s.spec.machine.translation}'`);
   const geometry = GEOMETRIES[opts.geometry];
   if (!geometry) throw new UsageError(`--geometry: unknown geometry '${opts.geometry}' (presets: ${Object.keys(GEOMETRIES).join(', ')})`);
-  const r = compareSegmentWithPaging(buildMachine(s), budget, { geometry });
-  const d = r.firstDifference;
-  return {
-    against: 'paging',
-    holds: r.holds,
-    geometry: r.geometry,
-    stretches: r.stretches,
-    instructions: r.instructions,
-    boundsMatched: r.boundsMatched,
-    skipped: r.skipped,
-    skipReasons: r.skipReasons,
-    ...(d ? { firstDifference: { retired: d.retired, pc: d.pc, field: d.field, segment: d.segment, paging: d.paging } } : {}),
-  };
+  const { firstDifference, ...r } = compareSegmentWithPaging(buildMachine(s), budget, { geometry });
+  if (!firstDifference) return { against: 'paging', ...r };
+  const { segmentState: _s, pagingState: _p, ...d } = firstDifference;
+  return { against: 'paging', ...r, firstDifference: d };
 }
 
 function parseSteps(text: string): number {
