@@ -201,7 +201,8 @@ export function printCompare(c: CompareJson): string {
   ];
   if (c.skipped) lines.push(`skipped ${c.skipped} stretches: ${c.skipReasons.join('; ')}`);
   const d = c.firstDifference;
-  lines.push(c.holds ? 'equivalent: the same registers, PC, accesses and memory at every step' : `DIFFERENT at instruction ${d!.retired} (pc ${hex(d!.pc)}): ${d!.field}: segment ${String(d!.segment)}, paging ${String(d!.paging)}`);
+  const verdict = c.stretches === 0 ? 'nothing compared: no user stretch could be mapped' : 'equivalent: the same registers, PC, accesses and memory at every step';
+  lines.push(c.holds ? verdict : `DIFFERENT at instruction ${d!.retired} (pc ${hex(d!.pc)}): ${d!.field}: segment ${String(d!.segment)}, paging ${String(d!.paging)}`);
   return lines.join('\n');
 }
 
