@@ -203,8 +203,19 @@ abstract class MemoryReader {
       const lo = Math.max(0, f * FRAME_SIZE);
       const hi = Math.min(this.size, (f + 1) * FRAME_SIZE);
       if (lo >= hi || this.sharesFrame(other, lo)) continue;
-      for (let pa = lo; pa < hi; pa++) if (this.read8(pa) !== other.read8(pa)) return pa;
+      const at = this.firstDifferenceIn(other, lo, hi);
+      if (at >= 0) return at;
     }
+    return -1;
+  }
+
+  /** The first differing address in [lo, hi), comparing word by word where both views are 4-aligned. */
+  private firstDifferenceIn(other: MemoryReader, lo: number, hi: number): number {
+    let pa = lo;
+    if ((((lo + this.offset) | (lo + other.offset)) & 3) === 0) {
+      for (; pa + 4 <= hi; pa += 4) if (this.read32(pa) !== other.read32(pa)) break;
+    }
+    for (; pa < hi; pa++) if (this.read8(pa) !== other.read8(pa)) return pa;
     return -1;
   }
 
