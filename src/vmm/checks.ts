@@ -13,7 +13,8 @@
 // Each verdict comes from executed runs; a failure carries the first diverging event with both
 // snapshots.
 
-import { virtualView, compareViews, type MachineSnapshot } from '../isa/snapshot.js';
+import { virtualView, compareViews, type MachineSnapshot, type ViewDifference } from '../isa/snapshot.js';
+import type { MemoryImage } from '../mmu/memory.js';
 import type { GuestEvent, GuestEventKind } from './events.js';
 import type { ExitReason } from './construction.js';
 import type { SafetyReport, SafetyViolation } from './safety.js';
@@ -38,6 +39,26 @@ export interface EquivalenceVerdict {
   readonly first?: Divergence;
 }
 
+/** Whether two memory images of the same size hold the same bytes (word by word: exact, and fast). */
+function sameMemory(a: MemoryImage, b: MemoryImage): boolean {
+  if (a.size !== b.size) return false;
+  const words = a.size & ~3;
+  for (let pa = 0; pa < words; pa += 4) if (a.read32(pa) !== b.read32(pa)) return false;
+  for (let pa = words; pa < a.size; pa++) if (a.read8(pa) !== b.read8(pa)) return false;
+  return true;
+}
+
+/**
+ * compareViews on two snapshots' virtual views. Memory is first compared word by word; when it
+ * is equal the views are compared with one shared image (compareViews' byte-wise scan of
+ * unshared frames would dominate the checker's time), otherwise compareViews locates the byte.
+ */
+export function compareSnapshots(a: MachineSnapshot, b: MachineSnapshot): ViewDifference | undefined {
+  const va = virtualView(a);
+  const vb = virtualView(b);
+  return compareViews(va, sameMemory(a.memory, b.memory) ? { ...vb, memory: va.memory } : vb);
+}
+
 const describeEvent = (e: GuestEvent | undefined) => (e ? `${e.kind}${e.cause === undefined ? '' : ` (cause ${e.cause})`} at ${e.retired}` : 'no event');
 
 /**
@@ -54,7 +75,7 @@ export function checkEquivalence(bare: readonly GuestEvent[], actual: readonly G
     if (!a || !b || a.kind !== b.kind || a.retired !== b.retired || a.cause !== b.cause) {
       return { holds: false, compared: i, first: { ...base, field: 'event', bare: describeEvent(a), actual: describeEvent(b) } };
     }
-    const d = compareViews(virtualView(a.snapshot), virtualView(b.snapshot));
+    const d = compareSnapshots(a.snapshot, b.snapshot);
     if (d) return { holds: false, compared: i + 1, first: { ...base, field: d.field, bare: d.a, actual: d.b } };
   }
   return { holds: true, compared: n };

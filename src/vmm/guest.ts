@@ -4,6 +4,7 @@
 // under the VMM-in-assembly, so every run of it starts from the same state.
 
 import { assemble } from '../asm/index.js';
+import { ST_MODE_MASK } from '../isa/arch.js';
 import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
 import type { Profile } from '../isa/profile.js';
 import type { MemoryImage, PhysicalMemory } from '../mmu/memory.js';
@@ -50,7 +51,7 @@ export function checkGuest(g: GuestImage): void {
   if (c.profile.bankedRegisters.length > 0) fail(`profile ${c.profile.name} banks registers, which this VMM does not carry yet`);
   if (c.profile.region) fail(`profile ${c.profile.name} has an address-region hook, which base and bounds alone cannot confine`);
   if (!Number.isInteger(g.budget) || g.budget < 0) fail(`budget ${g.budget} is not a non-negative integer`);
-  if ((g.psw.status & 0xf) >= c.profile.modes.length) fail(`initial PSW mode ${g.psw.status & 0xf} is not a mode of ${c.profile.name}`);
+  if ((g.psw.status & ST_MODE_MASK) >= c.profile.modes.length) fail(`initial PSW mode ${g.psw.status & ST_MODE_MASK} is not a mode of ${c.profile.name}`);
 }
 
 /** Copies every non-zero word of `image` into `mem` (same size). */

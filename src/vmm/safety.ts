@@ -112,7 +112,10 @@ export class SafetyMonitor {
     this.installed = real;
     this.before = snapshot(this.host);
     if ((real.status & ST_MODE_MASK) === 0) this.violate('supervisor', `resume installs mode 0 (supervisor) for the guest`);
-    const r = reachable(real.base, real.limit, this.bounds, this.layout.memorySize);
+    if (real.base !== real.base >>> 0 || real.limit !== real.limit >>> 0) {
+      this.violate('segment', `real segment B'=${real.base} L'=${real.limit} is not a pair of 32-bit values (the hardware would wrap it)`);
+    }
+    const r = reachable(real.base >>> 0, real.limit >>> 0, this.bounds, this.layout.memorySize);
     if (r.hi > r.lo && (r.lo < a.addr0 || r.hi > a.addr0 + a.vmsize)) {
       this.violate('segment', `real segment B'=0x${real.base.toString(16)} L'=0x${real.limit.toString(16)} reaches [0x${r.lo.toString(16)}, 0x${r.hi.toString(16)}) outside the allocation [0x${a.addr0.toString(16)}, 0x${(a.addr0 + a.vmsize).toString(16)})`);
     }

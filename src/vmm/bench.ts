@@ -1,0 +1,101 @@
+// Figures for `npm run bench`: the VMM's speed on a user-mode-dominated guest (the bench loop
+// dropped into by a kernel) against bare, and its per-exit cost on a syscall-heavy guest.
+// The guests' sources are scenarios/vmm/bench/*.s (also runnable as scenarios/vmm/bench-*.yaml).
+
+import { readFileSync } from 'node:fs';
+import type { Profile } from '../isa/profile.js';
+import { classic } from '../isa/profiles/classic.js';
+import { guestFromSources, type GuestImage } from './guest.js';
+import { runGuest, type GuestRun } from './run.js';
+
+const BENCH_DIR = new URL('../../scenarios/vmm/bench/', import.meta.url);
+const source = (file: string) => readFileSync(new URL(file, BENCH_DIR), 'utf8');
+
+/** The bench loop (6 instructions per iteration) in user mode under a kernel that halts at its svc. */
+export function benchLoopGuest(iterations: number, profile: Profile = classic): GuestImage {
+  return guestFromSources({
+    name: 'bench-loop',
+    profile,
+    vmsize: 0x10000,
+    programs: [
+      { source: source('loop-kernel.s'), at: 0 },
+      { source: source('loop.s'), at: 0x8000 },
+    ],
+    psw: { pc: 0x80, status: 0, base: 0, limit: 0x10000, ptbr: 0, extra: 0 },
+    regs: [0, 0, 0, 0, 0, iterations],
+    budget: 6 * iterations + 100,
+  });
+}
+
+/** A process making a system call every 4 instructions, under a kernel that returns at once. */
+export function syscallGuest(iterations: number, profile: Profile = classic): GuestImage {
+  return guestFromSources({
+    name: 'bench-syscall',
+    profile,
+    vmsize: 0x10000,
+    programs: [
+      { source: source('syscall-kernel.s'), at: 0 },
+      { source: source('syscall.s'), at: 0x8000 },
+    ],
+    psw: { pc: 0x80, status: 0, base: 0, limit: 0x10000, ptbr: 0, extra: 0 },
+    regs: [0, 0, 0, 0, 0, iterations],
+    budget: 8 * iterations + 100,
+  });
+}
+
+export interface VmmBench {
+  /** guest instructions per second, bare and under the VMM (median of the runs) */
+  readonly bareIps: number;
+  readonly vmmIps: number;
+  /** vmmIps / bareIps */
+  readonly ratio: number;
+  /** share of the loop guest's instructions executed directly */
+  readonly directShare: number;
+  readonly loopExitsPer1000: number;
+  /** the syscall-heavy guest under the VMM */
+  readonly syscall: {
+    readonly retired: number;
+    readonly exits: number;
+    readonly exitsPer1000: number;
+    readonly usPerExit: number;
+    readonly actionsPerExit: number;
+    readonly directShare: number;
+  };
+}
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/**
+ * Measures the VMM without checks (no events, no safety instrumentation): `instructions` guest
+ * instructions of the loop guest bare and under the VMM, `runs` times each, and the syscall
+ * guest for `syscalls` system calls. Deterministic counts; times are wall-clock.
+ */
+export function benchVmm(o: { instructions?: number; runs?: number; syscalls?: number } = {}): VmmBench {
+  const runs = o.runs ?? 5;
+  const loop = benchLoopGuest(Math.ceil((o.instructions ?? 20_000_000) / 6));
+  const ips = (r: GuestRun) => r.retired / r.seconds;
+  const bare: number[] = [];
+  const vmm: number[] = [];
+  let last: GuestRun | undefined;
+  for (let i = 0; i < runs; i++) {
+    bare.push(ips(runGuest('bare', loop, { check: false })));
+    last = runGuest('vmm', loop, { check: false });
+    vmm.push(ips(last));
+  }
+  const sys = runGuest('vmm', syscallGuest(o.syscalls ?? 100_000), { check: false }).efficiency!;
+  return {
+    bareIps: median(bare),
+    vmmIps: median(vmm),
+    ratio: median(vmm) / median(bare),
+    directShare: last!.efficiency!.directShare,
+    loopExitsPer1000: last!.efficiency!.exitsPer1000,
+    syscall: {
+      retired: sys.retired,
+      exits: sys.exits.total,
+      exitsPer1000: sys.exitsPer1000,
+      usPerExit: sys.usPerExit,
+      actionsPerExit: sys.actionsPerExit,
+      directShare: sys.directShare,
+    },
+  };
+}

@@ -1,0 +1,429 @@
+// vmm2 — Theorem 2 by running it: the VMM written in the lab's assembly (scenarios/vmm/vmm.s)
+// runs as a guest of the TypeScript VMM and itself runs the guest. Nothing at the nested level
+// calls back into TypeScript: this harness only builds the level-1 guest image (the assembly
+// VMM, its configuration symbols, the innermost guest's initial state in its table, the
+// innermost guest's memory at ADDR0) and, after the run, reads that table and the trap log
+// back out of level-1 memory to compare with the innermost guest's bare run.
+//
+//   real machine ── TypeScript VMM (monitor.ts)
+//                     └─ VM1: vmm.s, in virtual supervisor mode, memory [0, ADDR0 + vmsize)
+//                          └─ VM2: the guest, memory [ADDR0, ADDR0 + vmsize) of VM1
+//
+// Points compared (equivalence):
+//   1. every trap delivered to the innermost guest (and a double fault), in order: instructions
+//      retired, cause, fault address, error code, detail, double-fault flag, the vPSW after it,
+//      the virtual timer (reload, count, enabled, pending) and the 16 registers — from the
+//      assembly VMM's trap log vs the bare run's trap events;
+//   2. at the end, the whole virtual view (compareViews): registers, vPSW, timer, status,
+//      console (VM1's console: the assembly VMM prints only what the guest's `out`s print),
+//      traps delivered and the last one's record, and all guest-physical memory;
+//   3. how the run ended and the instructions retired.
+// Plus: level 1 (vmm.s running the guest) under the TypeScript VMM vs the same on bare
+// hardware, event by event (checkEquivalence); safety of VM1 on the real machine; and at every
+// resume of VM1 in virtual user mode, its composed segment confined to [ADDR0, ADDR0 + vmsize).
+
+import { readFileSync } from 'node:fs';
+import { assemble, type AsmResult } from '../asm/index.js';
+import {
+  Cause,
+  HDR_ABS,
+  HDR_RESERVED,
+  SLOT_OLD_PSW,
+  ST_DEFINED,
+  ST_IE,
+  ST_MODE_MASK,
+  TRAP_CAUSE,
+  TRAP_DETAIL,
+  TRAP_ERROR,
+  TRAP_VADDR,
+} from '../isa/arch.js';
+import type { Psw } from '../isa/machine.js';
+import { compileProfile, type CompiledProfile } from '../isa/profile.js';
+import type { MachineSnapshot } from '../isa/snapshot.js';
+import { freeze } from 'immer';
+import { ERR_USER, ERR_WRITE } from '../mmu/fault.js';
+import { FRAME_SIZE, type PhysicalMemory } from '../mmu/memory.js';
+import { runBare, trapsByName, type BareRun, type GuestEnd } from './bare.js';
+import { checkEquivalence, compareSnapshots, efficiencyVerdict, safetyVerdict, type Divergence, type EfficiencyFigures, type EquivalenceVerdict, type GuestChecks } from './checks.js';
+import { reachable } from './construction.js';
+import type { GuestEvent } from './events.js';
+import { checkGuest, type GuestImage } from './guest.js';
+import { Monitor, reserveIntact, vmFigures, type ResumeObserver, type Vm } from './monitor.js';
+import type { GuestRun, RunOptions } from './run.js';
+
+/** Where the assembly VMM's trap log starts in level-1 memory (its code and tables lie below). */
+export const VMM2_LOG = 0x2000;
+const LOG_RECORD = 128;
+const END_NAMES: readonly (GuestEnd | 'running')[] = ['running', 'halted', 'double-fault', 'budget'];
+
+export interface Vmm2Options {
+  /** trap-log records kept (default 1024) */
+  readonly logCapacity?: number;
+  /** the assembly VMM's source (default scenarios/vmm/vmm.s) */
+  readonly source?: string;
+  /** level-1 instruction budget (default: generous for the assembly VMM's own work) */
+  readonly outerBudget?: number;
+}
+
+/** One trap-log record of the assembly VMM (see the header of vmm.s). */
+export interface TrapRecord {
+  readonly retired: number;
+  readonly cause: number;
+  readonly vaddr: number;
+  readonly error: number;
+  readonly detail: number;
+  readonly doubleFault: boolean;
+  readonly timer: { readonly reload: number; readonly count: number; readonly enabled: boolean; readonly pending: boolean };
+  readonly psw: Psw;
+  readonly regs: readonly number[];
+}
+
+export interface NestedDetails {
+  /** the level-1 guest: the assembly VMM with the guest inside */
+  readonly level1: { readonly name: string; readonly end: GuestEnd; readonly retired: number; readonly memorySize: number; readonly addr0: number };
+  /** level 1 under the TypeScript VMM vs level 1 bare (when checking) */
+  readonly level1Equivalence?: EquivalenceVerdict;
+  /** traps of the innermost guest into the assembly VMM */
+  readonly innerExits: number;
+  /** innermost instructions the assembly VMM emulated */
+  readonly innerEmulated: number;
+  /** level-1 instructions (the assembly VMM's own) per innermost exit */
+  readonly vmmInstructionsPerExit: number;
+  /** exits of level 1 into the TypeScript VMM */
+  readonly outerExits: number;
+  readonly trapLog: readonly TrapRecord[];
+  readonly trapLogTruncated: boolean;
+  /** resumes of the innermost guest whose composed segment was checked, and those outside ADDR0 + vmsize */
+  readonly innerResumes: number;
+  readonly innerViolations: readonly string[];
+}
+
+const DEFAULT_SOURCE = new URL('../../scenarios/vmm/vmm.s', import.meta.url);
+
+/** The symbols the assembly VMM expects (its header lists them), from the architecture and the profile. */
+export function vmm2Symbols(cp: CompiledProfile, inner: { addr0: number; vmsize: number; budget: number; logCapacity: number }): Record<string, number> {
+  const op = (m: string) => {
+    const d = cp.byMnemonic.get(m);
+    if (!d) throw new RangeError(`vmm2: profile ${cp.profile.name} has no '${m}'`);
+    return d.op;
+  };
+  const p = cp.profile;
+  return {
+    ADDR0: inner.addr0,
+    VMSIZE: inner.vmsize,
+    BUDGET: inner.budget,
+    LOG: VMM2_LOG,
+    LOGCAP: inner.logCapacity,
+    REAL_MODE_S: p.realModeOf[0],
+    REAL_MODE_U: p.realModeOf[p.modes.length - 1],
+    NMODES: p.modes.length,
+    C_PRIV: Cause.Privileged,
+    C_ILLEGAL: Cause.Illegal,
+    C_BOUNDS: Cause.Bounds,
+    C_PAGE: Cause.PageFault,
+    C_SVC: Cause.Svc,
+    C_TIMER: Cause.Timer,
+    C_ALIGN: Cause.Alignment,
+    ST_IE,
+    ST_MODE: ST_MODE_MASK,
+    ST_UNDEF: ~ST_DEFINED >>> 0,
+    T_CAUSE: TRAP_CAUSE,
+    T_VADDR: TRAP_VADDR,
+    T_ERROR: TRAP_ERROR,
+    T_DETAIL: TRAP_DETAIL,
+    MEM1: SLOT_OLD_PSW,
+    OP_LPSW: op('lpsw'),
+    OP_SPSW: op('spsw'),
+    OP_HALT: op('halt'),
+    OP_SETTIMER: op('settimer'),
+    OP_GETTIMER: op('gettimer'),
+    OP_OUT: op('out'),
+    OP_SETPTBR: op('setptbr'),
+    OP_GETPTBR: op('getptbr'),
+    OP_INVLPG: op('invlpg'),
+    OP_TLBFLUSH: op('tlbflush'),
+    HDR_ABS,
+    HDR_RESERVED: HDR_RESERVED >>> 0,
+    ERR_USER,
+    ERR_WRITE,
+  };
+}
+
+/** The level-1 guest: vmm.s assembled for `inner`, with `inner` loaded at ADDR0 and in its table. */
+export interface Vmm2Image {
+  readonly guest: GuestImage;
+  readonly asm: AsmResult;
+  readonly addr0: number;
+  readonly logCapacity: number;
+}
+
+/**
+ * Builds the level-1 guest running `inner` under the assembly VMM. Throws RangeError for an
+ * inner guest the assembly VMM does not cover (classic-shaped two-mode profile, size convention)
+ * and AsmError for a broken source.
+ */
+export function vmm2Image(inner: GuestImage, o: Vmm2Options = {}): Vmm2Image {
+  checkGuest(inner);
+  const c = inner.config;
+  if ((c.bounds ?? 'size') !== 'size') throw new RangeError(`vmm2: guest '${inner.name}' uses the end convention; vmm.s composes the size convention`);
+  if (c.profile.modes.length !== 2) throw new RangeError(`vmm2: guest '${inner.name}' has ${c.profile.modes.length} modes; vmm.s handles two`);
+  const logCapacity = o.logCapacity ?? 1024;
+  const addr0 = Math.ceil((VMM2_LOG + logCapacity * LOG_RECORD) / FRAME_SIZE) * FRAME_SIZE;
+  const vmsize = c.memorySize;
+  const source = o.source ?? readFileSync(DEFAULT_SOURCE, 'utf8');
+  const cp = compileProfile(c.profile);
+  const asm = assemble(source, { profile: c.profile, file: 'vmm.s', symbols: vmm2Symbols(cp, { addr0, vmsize, budget: inner.budget, logCapacity }) });
+  const end = asm.symbols.get('vmm_end')!;
+  if (end > VMM2_LOG) throw new RangeError(`vmm2: vmm.s ends at 0x${end.toString(16)}, past its trap log at 0x${VMM2_LOG.toString(16)}`);
+  const sym = (name: string) => asm.symbols.get(name)!;
+  const memorySize = addr0 + vmsize;
+  const guest: GuestImage = {
+    name: `vmm.s(${inner.name})`,
+    config: { profile: c.profile, memorySize, translation: 'segment', bounds: 'size' },
+    load: (mem: PhysicalMemory) => {
+      for (const ch of asm.chunks) mem.writeBytes(ch.address, ch.bytes);
+      const p = inner.psw;
+      [p.pc, p.status, p.base, p.limit, p.ptbr, p.extra].forEach((w, i) => mem.write32(sym('V_PSW') + 4 * i, w));
+      for (let r = 0; r < 16; r++) mem.write32(sym('V_REGS') + 4 * r, inner.regs[r] ?? 0);
+      inner.load(mem.window(addr0, vmsize));
+    },
+    psw: { pc: sym('boot'), status: 0, base: 0, limit: memorySize, ptbr: 0, extra: 0 },
+    regs: [],
+    budget: o.outerBudget ?? 400 * inner.budget + 1_000_000,
+  };
+  return { guest, asm, addr0, logCapacity };
+}
+
+/** The assembly VMM's table and trap log, read from level-1 memory after the run. */
+interface Vmm2Table {
+  readonly end: GuestEnd | 'running';
+  readonly retired: number;
+  readonly emulated: number;
+  readonly exits: { readonly timer: number; readonly emulate: number; readonly reflect: number };
+  readonly trapEntry: boolean;
+  readonly psw: Psw;
+  readonly regs: readonly number[];
+  readonly timer: TrapRecord['timer'];
+  readonly counts: readonly number[];
+  readonly last: { cause: number; vaddr: number; error: number; detail: number } | undefined;
+  readonly log: readonly TrapRecord[];
+  readonly logged: number;
+}
+
+/** Reads the state vmm.s keeps about its guest out of level-1 memory `mem`. */
+function readTable(mem: PhysicalMemory, img: Vmm2Image): Vmm2Table {
+  const sym = (name: string) => img.asm.symbols.get(name)!;
+  const word = (name: string, i = 0) => mem.read32(sym(name) + 4 * i);
+  const psw = (at: number): Psw => ({ pc: mem.read32(at) >>> 0, status: mem.read32(at + 4), base: mem.read32(at + 8) >>> 0, limit: mem.read32(at + 12) >>> 0, ptbr: mem.read32(at + 16) >>> 0, extra: mem.read32(at + 20) });
+  const logged = word('V_LOGN') >>> 0;
+  const log: TrapRecord[] = [];
+  for (let i = 0; i < Math.min(logged, img.logCapacity); i++) log.push(readRecord(mem, VMM2_LOG + i * LOG_RECORD, psw));
+  return {
+    end: END_NAMES[word('V_END')] ?? 'running',
+    retired: word('V_RETIRED') >>> 0,
+    emulated: word('V_EMULATED') >>> 0,
+    exits: { timer: word('V_XTIMER') >>> 0, emulate: word('V_XEMULATE') >>> 0, reflect: word('V_XREFLECT') >>> 0 },
+    trapEntry: word('V_TRAPENTRY') !== 0,
+    psw: psw(sym('V_PSW')),
+    regs: Array.from({ length: 16 }, (_, r) => word('V_REGS', r)),
+    timer: { reload: word('V_TREL') >>> 0, count: word('V_TCNT') >>> 0, enabled: word('V_TEN') !== 0, pending: word('V_TPEND') !== 0 },
+    counts: Array.from({ length: 16 }, (_, c) => word('V_COUNTS', c)),
+    last: logged ? { cause: word('V_LAST', 0), vaddr: word('V_LAST', 1) >>> 0, error: word('V_LAST', 2), detail: word('V_LAST', 3) } : undefined,
+    log,
+    logged,
+  };
+}
+
+function readRecord(mem: PhysicalMemory, at: number, psw: (at: number) => Psw): TrapRecord {
+  const w = (i: number) => mem.read32(at + 4 * i);
+  return {
+    retired: w(0) >>> 0,
+    cause: w(1),
+    vaddr: w(2) >>> 0,
+    error: w(3),
+    detail: w(4),
+    doubleFault: w(5) !== 0,
+    timer: { reload: w(6) >>> 0, count: w(7) >>> 0, enabled: w(8) !== 0, pending: w(9) !== 0 },
+    psw: psw(at + 40),
+    regs: Array.from({ length: 16 }, (_, r) => w(16 + r)),
+  };
+}
+
+/**
+ * The innermost guest's final state as a snapshot, rebuilt from the assembly VMM's table, its
+ * console (level 1's) and the guest-physical memory [ADDR0, ADDR0 + vmsize) of level 1.
+ */
+function innerSnapshot(t: Vmm2Table, console: string, memory: PhysicalMemory): MachineSnapshot {
+  const lastTrap = t.last && { ...t.last, pc: 0, savedPc: 0, mode: 0, retired: 0, doubleFault: t.end === 'double-fault' };
+  return freeze(
+    {
+      retired: t.retired,
+      status: t.end === 'budget' ? 'running' : t.end,
+      psw: t.psw,
+      regs: t.regs,
+      banks: [],
+      control: [],
+      timer: t.timer,
+      trapEntry: t.trapEntry,
+      console,
+      trapsDelivered: t.counts.reduce((a, b) => a + b, 0),
+      trapCounts: t.counts.map((n, c) => [c, n] as const).filter(([, n]) => n !== 0),
+      lastTrap,
+      memory: memory.image(),
+      tlb: undefined,
+    },
+    true,
+  );
+}
+
+/** The first field in which a trap-log record differs from the bare run's trap event, or undefined. */
+function compareRecord(e: GuestEvent, r: TrapRecord): { field: string; bare: unknown; actual: unknown } | undefined {
+  const s = e.snapshot;
+  const t = s.lastTrap!;
+  const rows: [string, unknown, unknown][] = [
+    ['retired', e.retired, r.retired],
+    ['cause', t.cause, r.cause],
+    ['vaddr', t.vaddr, r.vaddr],
+    ['error', t.error, r.error],
+    ['detail', t.detail, r.detail],
+    ['doubleFault', e.kind === 'double-fault', r.doubleFault],
+    ...(['pc', 'status', 'base', 'limit', 'ptbr', 'extra'] as const).map((k): [string, unknown, unknown] => [`psw.${k}`, s.psw[k], r.psw[k]]),
+    ...(['reload', 'count', 'enabled', 'pending'] as const).map((k): [string, unknown, unknown] => [`timer.${k}`, s.timer[k], r.timer[k]]),
+    ...s.regs.map((v, i): [string, unknown, unknown] => [`regs.${i}`, v, r.regs[i]]),
+  ];
+  const d = rows.find(([, a, b]) => a !== b);
+  return d && { field: d[0], bare: d[1], actual: d[2] };
+}
+
+/** Equivalence of vmm2 with the bare run: the trap log event by event, then the final view. */
+function nestedEquivalence(bare: BareRun, t: Vmm2Table, final: MachineSnapshot): EquivalenceVerdict {
+  const traps = bare.events.filter((e) => e.kind === 'trap' || e.kind === 'double-fault');
+  const fail = (index: number, d: Omit<Divergence, 'index' | 'retired'>, retired: number): EquivalenceVerdict => ({ holds: false, compared: index, first: { index, retired, ...d } });
+  const n = Math.min(traps.length, t.log.length);
+  for (let i = 0; i < n; i++) {
+    const d = compareRecord(traps[i], t.log[i]);
+    if (d) return fail(i, { field: `trapLog[${i}].${d.field}`, bare: d.bare, actual: d.actual, bareEvent: traps[i] }, traps[i].retired);
+  }
+  if (traps.length !== t.logged) {
+    return fail(n, { field: 'trapLog.length', bare: traps.length, actual: t.logged, ...(traps[n] ? { bareEvent: traps[n] } : {}) }, traps[n]?.retired ?? bare.retired);
+  }
+  if (bare.end !== t.end) return fail(n, { field: 'end', bare: bare.end, actual: t.end }, bare.retired);
+  if (bare.retired !== t.retired) return fail(n, { field: 'retired', bare: bare.retired, actual: t.retired }, bare.retired);
+  const d = compareSnapshots(bare.final, final);
+  if (d) return fail(n, { field: d.field, bare: d.a, actual: d.b, bareEvent: bare.events[bare.events.length - 1], actualEvent: { kind: 'end', retired: t.retired, snapshot: final } }, bare.retired);
+  return { holds: true, compared: n + 1 };
+}
+
+/**
+ * Level-2 resource control, observed at level 1: at every resume of VM1 in virtual user mode
+ * (the innermost guest about to run), the segment vmm.s composed must reach only
+ * [ADDR0, ADDR0 + vmsize) of VM1's memory.
+ */
+class InnerConfinement {
+  resumes = 0;
+  readonly violations: string[] = [];
+  constructor(
+    private readonly lo: number,
+    private readonly hi: number,
+  ) {}
+
+  readonly observe: ResumeObserver = (_vm, vcpu) => {
+    if (vcpu.mode === 0) return;
+    this.resumes++;
+    const r = reachable(vcpu.base, vcpu.limit, 'size', vcpu.mem.size);
+    if (r.hi > r.lo && (r.lo < this.lo || r.hi > this.hi) && this.violations.length < 20) {
+      this.violations.push(`level-1 segment B=0x${vcpu.base.toString(16)} L=0x${vcpu.limit.toString(16)} reaches [0x${r.lo.toString(16)}, 0x${r.hi.toString(16)}) outside the guest's [0x${this.lo.toString(16)}, 0x${this.hi.toString(16)})`);
+    }
+  };
+}
+
+/**
+ * Runs `inner` under vmm.s under the TypeScript VMM. With `check` (default), compares with the
+ * bare run at the points listed in this file's header and checks safety at both levels.
+ */
+export function runNested(inner: GuestImage, options: RunOptions & Vmm2Options = {}): GuestRun {
+  const check = options.check !== false;
+  const img = vmm2Image(inner, options);
+  const vmsize = inner.config.memorySize;
+  const confinement = new InnerConfinement(img.addr0, img.addr0 + vmsize);
+  const monitor = new Monitor([img.guest], {
+    kind: 'vmm',
+    events: check,
+    safety: options.safety ?? (check ? 'resume' : 'off'),
+    ...(options.quantum === undefined ? {} : { quantum: options.quantum }),
+    observer: confinement.observe,
+  });
+  const t0 = performance.now();
+  monitor.run();
+  const seconds = (performance.now() - t0) / 1000;
+  const vm = monitor.vms[0];
+  const table = readTable(vm.vcpu.mem, img);
+  const final = innerSnapshot(table, vm.vcpu.console, vm.vcpu.mem.window(img.addr0, vmsize));
+  const efficiency = nestedFigures(table, vmFigures(vm), seconds);
+  const run: GuestRun = {
+    kind: 'vmm2',
+    name: inner.name,
+    end: table.end === 'running' ? 'budget' : table.end,
+    retired: table.retired,
+    final,
+    events: [{ kind: 'end', retired: table.retired, snapshot: final }],
+    instructions: {},
+    traps: trapsByName(table.counts, vm.vcpu.compiled),
+    console: vm.vcpu.console,
+    seconds,
+    efficiency,
+    nested: nestedDetails(img, vm, table, confinement, check),
+  };
+  if (!check) return run;
+  const outerSafety = safetyVerdict(monitor.safety.report(), vm.id, reserveIntact(monitor.host, monitor.layout));
+  const checks: GuestChecks = {
+    equivalence: nestedEquivalence(runBare(inner, { events: true }), table, final),
+    safety: { ...outerSafety, holds: outerSafety.holds && confinement.violations.length === 0 },
+    efficiency: efficiencyVerdict(efficiency, 'vmm2', options.minDirect),
+  };
+  return { ...run, checks };
+}
+
+/** What the nested level did; with `check`, level 1 is also compared with its own bare run. */
+function nestedDetails(img: Vmm2Image, vm: Vm, t: Vmm2Table, confinement: InnerConfinement, check: boolean): NestedDetails {
+  const exits = t.exits.timer + t.exits.emulate + t.exits.reflect;
+  const outer = vm.exits.timer + vm.exits.emulate + vm.exits.reflect;
+  return {
+    level1: { name: img.guest.name, end: vm.end ?? 'budget', retired: vm.vcpu.retired, memorySize: img.guest.config.memorySize, addr0: img.addr0 },
+    ...(check ? { level1Equivalence: checkEquivalence(runBare(img.guest, { events: true }).events, vm.rec.events) } : {}),
+    innerExits: exits,
+    innerEmulated: t.emulated,
+    vmmInstructionsPerExit: exits ? (vm.vcpu.retired - t.retired) / exits : 0,
+    outerExits: outer,
+    trapLog: t.log,
+    trapLogTruncated: t.logged > t.log.length,
+    innerResumes: confinement.resumes,
+    innerViolations: confinement.violations,
+  };
+}
+
+/**
+ * The innermost guest's efficiency: its instructions not emulated by vmm.s ran directly on the
+ * real machine (level 1 runs them in virtual user mode, which the TypeScript VMM never
+ * emulates). µs per exit is an estimate: the run's wall time less the innermost guest's share
+ * of the real machine's direct time, per innermost exit.
+ */
+function nestedFigures(t: Vmm2Table, outer: EfficiencyFigures, seconds: number): EfficiencyFigures {
+  const total = t.exits.timer + t.exits.emulate + t.exits.reflect;
+  const direct = t.retired - t.emulated;
+  const innerDirectSeconds = outer.direct ? (outer.directSeconds * direct) / outer.direct : 0;
+  return {
+    retired: t.retired,
+    direct,
+    software: t.emulated,
+    directShare: t.retired ? direct / t.retired : 1,
+    untrappedSoftware: Math.max(0, t.emulated - t.exits.emulate),
+    exits: { ...t.exits, total },
+    exitsPer1000: t.retired ? (total * 1000) / t.retired : 0,
+    interrupts: t.counts[Cause.Timer],
+    usPerExit: total ? ((seconds - innerDirectSeconds) * 1e6) / total : 0,
+    vmmSeconds: seconds - innerDirectSeconds,
+    directSeconds: innerDirectSeconds,
+    actionsPerExit: total ? (outer.retired - t.retired) / total : 0,
+  };
+}

@@ -1,0 +1,128 @@
+// The API the CLI and the theorem checker use: run a guest bare, under the VMM, under the
+// hybrid VMM or under the VMM-in-assembly running under the VMM (vmm2), or several guests
+// together on one real machine — with the three checks attached.
+
+import type { MachineSnapshot } from '../isa/snapshot.js';
+import { opsByName, runBare, trapsByName, type GuestEnd } from './bare.js';
+import { checkEquivalence, efficiencyVerdict, safetyVerdict, type EfficiencyFigures, type GuestChecks } from './checks.js';
+import type { Allocation, SegmentComposer } from './construction.js';
+import type { GuestEvent } from './events.js';
+import type { GuestImage } from './guest.js';
+import { Monitor, reserveIntact, vmFigures, type Vm, type VmmKind, type VmmState } from './monitor.js';
+import { runNested, type NestedDetails } from './nested.js';
+import type { SafetyLevel, SafetyReport } from './safety.js';
+
+export type RunKind = 'bare' | VmmKind | 'vmm2';
+
+export interface RunOptions {
+  /** record events, compare with a bare run, check safety and efficiency (default true) */
+  readonly check?: boolean;
+  /** safety instrumentation (default 'resume' when checking, else 'off') */
+  readonly safety?: SafetyLevel;
+  /** guest instructions per scheduling slice */
+  readonly quantum?: number;
+  /** minimum direct share for the efficiency verdict (default 0.99) */
+  readonly minDirect?: number;
+  /** step 4's composition, for tests that break it on purpose */
+  readonly compose?: SegmentComposer;
+}
+
+export interface GuestRun {
+  readonly kind: RunKind;
+  readonly name: string;
+  readonly end: GuestEnd;
+  readonly retired: number;
+  /** the final virtual state (for vmm2: rebuilt from the assembly VMM's tables, see nested.ts) */
+  readonly final: MachineSnapshot;
+  /** guest-visible events with snapshots (when checking; always the final 'end' one) */
+  readonly events: readonly GuestEvent[];
+  readonly instructions: Readonly<Record<string, number>>;
+  readonly traps: Readonly<Record<string, number>>;
+  readonly console: string;
+  readonly seconds: number;
+  readonly efficiency?: EfficiencyFigures;
+  readonly checks?: GuestChecks;
+  /** vmm2 only: what the nested level did and how it was compared */
+  readonly nested?: NestedDetails;
+}
+
+export interface VmmRun {
+  readonly kind: VmmKind;
+  readonly vms: readonly GuestRun[];
+  readonly host: { readonly memorySize: number; readonly reserve: number; readonly allocations: readonly Allocation[] };
+  /** the VMM's VM records after the last slice */
+  readonly state: VmmState;
+  readonly safety: SafetyReport;
+  readonly reserveIntact: boolean;
+  readonly seconds: number;
+  /** every VM's checks hold */
+  readonly holds?: boolean;
+}
+
+/** Runs one guest as `kind`. With `check` (default), the result carries the three verdicts. */
+export function runGuest(kind: RunKind, guest: GuestImage, options: RunOptions = {}): GuestRun {
+  if (kind === 'bare') return { kind: 'bare', name: guest.name, ...runBare(guest, { events: options.check !== false }) };
+  if (kind === 'vmm2') return runNested(guest, options);
+  return runVms(kind, [guest], options).vms[0];
+}
+
+/**
+ * Runs several guests together on one real machine under the VMM or the hybrid VMM, round
+ * robin on the real timer. Each VM is checked against its own bare run.
+ */
+export function runVms(kind: VmmKind, guests: readonly GuestImage[], options: RunOptions = {}): VmmRun {
+  const check = options.check !== false;
+  const monitor = new Monitor(guests, {
+    kind,
+    events: check,
+    safety: options.safety ?? (check ? 'resume' : 'off'),
+    ...(options.quantum === undefined ? {} : { quantum: options.quantum }),
+    ...(options.compose ? { compose: options.compose } : {}),
+  });
+  const t0 = performance.now();
+  monitor.run();
+  const seconds = (performance.now() - t0) / 1000;
+  const safety = monitor.safety.report();
+  const intact = reserveIntact(monitor.host, monitor.layout);
+  const vms = monitor.vms.map((vm) => vmGuestRun(kind, vm, seconds, check ? { safety, intact, minDirect: options.minDirect } : undefined));
+  return {
+    kind,
+    vms,
+    host: { memorySize: monitor.layout.memorySize, reserve: monitor.layout.reserve, allocations: monitor.layout.allocations },
+    state: monitor.state,
+    safety,
+    reserveIntact: intact,
+    seconds,
+    ...(check ? { holds: vms.every((r) => r.checks!.equivalence.holds && r.checks!.safety.holds) } : {}),
+  };
+}
+
+function vmGuestRun(kind: VmmKind, vm: Vm, seconds: number, check: { safety: SafetyReport; intact: boolean; minDirect?: number } | undefined): GuestRun {
+  const vcpu = vm.vcpu;
+  const counts = Float64Array.from(vm.directOps, (n, op) => n + vcpu.opCounts[op]);
+  const efficiency = vmFigures(vm);
+  const events = vm.rec.events;
+  const run: GuestRun = {
+    kind,
+    name: vm.name,
+    end: vm.end ?? 'budget',
+    retired: vcpu.retired,
+    final: events[events.length - 1].snapshot,
+    events,
+    instructions: opsByName(counts, vcpu.compiled),
+    traps: trapsByName(vcpu.trapCounts, vcpu.compiled),
+    console: vcpu.console,
+    seconds,
+    efficiency,
+  };
+  if (!check) return run;
+  const bare = runBare(vm.guest, { events: true });
+  return {
+    ...run,
+    checks: {
+      equivalence: checkEquivalence(bare.events, events),
+      safety: safetyVerdict(check.safety, vm.id, check.intact),
+      efficiency: efficiencyVerdict(efficiency, kind, check.minDirect),
+    },
+  };
+}

@@ -1,0 +1,125 @@
+// The checkers can fail: each is shown a run that breaks its property, and must say where.
+
+import { describe, expect, it } from 'vitest';
+import { classic } from '../../src/isa/profiles/classic.js';
+import { runBare } from '../../src/vmm/bare.js';
+import { checkEquivalence, efficiencyVerdict } from '../../src/vmm/checks.js';
+import { guestFromSources, type GuestImage } from '../../src/vmm/guest.js';
+import { runGuest, runVms } from '../../src/vmm/run.js';
+import { expectEquivalentAndSafe, scenarioGuest } from './helpers.js';
+
+const unclamped = (vb: number, vl: number, a: { addr0: number }) => ({ base: a.addr0 + vb, limit: vl });
+
+/** An 8 KiB guest whose process (base 0x1f00, limit 0x1000) reaches past the end of its memory. */
+function prying(user: string): GuestImage {
+  return guestFromSources({
+    name: 'prying',
+    profile: classic,
+    vmsize: 0x2000,
+    programs: [
+      {
+        at: 0,
+        source: `
+          .org 0
+          .psw pc=handler, mode=s, limit=0x2000
+          .org 0x80
+          boot:    lpsw upsw
+          handler: ld r10, 0x40          ; print the cause, and r1 after an svc
+                   out r10, 1
+                   li r11, 5
+                   bne r10, r11, stop
+                   li r10, ' '
+                   out r10, 0
+                   out r1, 1
+          stop:    halt
+                   .align 4
+          upsw:    .psw pc=0, mode=u, base=0x1f00, limit=0x1000`,
+      },
+      { at: 0x1f00, source: `.org 0\n${user}` },
+    ],
+    psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 },
+    budget: 100,
+  });
+}
+
+/** An 8 KiB guest holding a secret at guest-physical 0x100 that it prints at the end. */
+const victim = guestFromSources({
+  name: 'victim',
+  profile: classic,
+  vmsize: 0x2000,
+  programs: [{ at: 0, source: '.org 0x80\nli r2, 2000\nw: addi r2, r2, -1\nbne r2, r0, w\nld r1, 0x100\nout r1, 1\nhalt\n.org 0x100\n.word 0x5ec2e7' }],
+  psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 },
+  budget: 10000,
+});
+
+describe('safety', () => {
+  it('holds for a process that reaches past its memory under the real construction', () => {
+    const run = runVms('vmm', [prying('ld r1, 0x200\nsvc 0'), victim], { safety: 'trace', quantum: 50 });
+    for (const r of run.vms) expectEquivalentAndSafe(r);
+    expect(run.vms[0].console).toBe('3');
+  });
+
+  it('fails, with the first violation and both snapshots, when L\' is not clamped: the process reads its neighbour', () => {
+    const run = runVms('vmm', [prying('ld r1, 0x200\nsvc 0'), victim], { safety: 'trace', quantum: 50, compose: unclamped });
+    const [spy] = run.vms;
+    expect(spy.console).toBe(`5 ${0x5ec2e7}`);
+    expect(spy.checks!.equivalence.holds).toBe(false);
+    const s = spy.checks!.safety;
+    expect(s.holds).toBe(false);
+    expect(s.first!.kind).toBe('segment');
+    expect(s.first!.before!.psw.status & 15).toBe(0); // the real machine in the VMM's PSW, before the resume
+    expect(s.first!.after).toBeDefined();
+    const access = run.safety.violations.find((v) => v.kind === 'access')!;
+    expect(access.detail).toMatch(/^data of 4 bytes at real 0x3100 lies outside the allocation \[0x1000, 0x3000\)/);
+    expect(run.vms[1].checks!.safety.holds).toBe(true);
+  });
+
+  it('sees a write into another VM by comparing real memory around each direct run (no tracing)', () => {
+    const run = runVms('vmm', [prying('li r1, 7\nst r1, 0x200\nsvc 0'), victim], { safety: 'resume', quantum: 50, compose: unclamped });
+    const kinds = run.safety.violations.map((v) => v.kind);
+    expect(kinds).toContain('memory');
+    expect(run.safety.violations.find((v) => v.kind === 'memory')!.detail).toMatch(/^real byte 0x3100 outside the allocation changed \(0xe7 → 0x7\)/);
+    expect(run.vms[1].console).toBe('7');
+    expect(run.vms[1].checks!.equivalence.holds).toBe(false);
+  });
+});
+
+describe('equivalence', () => {
+  it('reports the first event whose virtual view differs, with both snapshots', () => {
+    // ticks' process never writes r7 and its kernel never saves it: a different initial r7 shows
+    // at the first trap (LDE would not do: its kernel reloads every register from its tables)
+    const ticks = scenarioGuest('vmm/ticks.yaml');
+    const other = { ...ticks, regs: ticks.regs.map((v, i) => (i === 7 ? 99 : v)) };
+    const v = checkEquivalence(runBare(ticks, { events: true }).events, runBare(other, { events: true }).events);
+    expect(v.holds).toBe(false);
+    expect(v.first!.index).toBe(0);
+    expect(v.first!.field).toBe('regs.7');
+    expect([v.first!.bare, v.first!.actual]).toEqual([0, 99]);
+    expect(v.first!.bareEvent!.snapshot.regs[7]).toBe(0);
+    expect(v.first!.actualEvent!.snapshot.regs[7]).toBe(99);
+  });
+
+  it('finds no divergence where the guest cannot observe one (LDE reloads every register)', () => {
+    const lde = scenarioGuest('lde.yaml');
+    const other = { ...lde, regs: lde.regs.map((v, i) => (i === 13 ? 99 : v)) };
+    expect(checkEquivalence(runBare(lde, { events: true }).events, runBare(other, { events: true }).events).holds).toBe(true);
+  });
+
+  it('reports a missing event as an event divergence', () => {
+    const lde = scenarioGuest('lde.yaml');
+    const v = checkEquivalence(runBare(lde, { events: true }).events, runBare({ ...lde, budget: 5000 }, { events: true }).events);
+    expect(v.holds).toBe(false);
+    expect(v.first!.field).toBe('event');
+    expect(v.first!.actual).toBe('end at 5000');
+  });
+});
+
+describe('efficiency', () => {
+  it('is a threshold on measured figures, and the hybrid VMM is not asked to run kernel code directly', () => {
+    const f = runGuest('vmm', scenarioGuest('lde.yaml'), { check: false }).efficiency!;
+    expect(efficiencyVerdict(f, 'vmm').holds).toBe(true);
+    expect(efficiencyVerdict(f, 'vmm', 0.999).holds).toBe(false);
+    expect(efficiencyVerdict({ ...f, untrappedSoftware: 1 }, 'vmm').holds).toBe(false);
+    expect(efficiencyVerdict({ ...f, untrappedSoftware: 1 }, 'hvm').holds).toBe(true);
+  });
+});
