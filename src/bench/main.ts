@@ -1,89 +1,26 @@
-// `npm run bench`: guest instructions per second of the step loop, median of several runs,
-// with the hand-written reference interpreter measured in the same run for scale.
+// `npm run bench`: guest instructions per second of the step loop (segment, paging), under the
+// VMM, with a hand-written reference interpreter measured in the same run for scale. Every
+// figure is the median of BENCH_RUNS runs. The loop is scenarios/vmm/bench/loop.s: 6
+// instructions per iteration (ALU, load, store, branch) in user mode.
 
 import { assemble } from '../asm/index.js';
-import { Machine, type MachineConfig } from '../isa/machine.js';
+import { Op } from '../isa/instructions.js';
+import { Machine } from '../isa/machine.js';
 import { classic } from '../isa/profiles/classic.js';
-import { ST_MODE_MASK } from '../isa/arch.js';
-import { runReference } from './reference.js';
 import { createPager, type PagingUnit } from '../mmu/paging-unit.js';
 import { GEOMETRIES, map } from '../paging/index.js';
-import { Op } from '../isa/instructions.js';
+import { bareMachine, benchLoopGuest, benchSource, benchVmm } from '../vmm/index.js';
+import { runReference } from './reference.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const INSTRUCTIONS = Number(process.env.BENCH_INSTRUCTIONS ?? 20_000_000);
-
-/** The user-mode loop: 6 instructions per iteration (ALU, load, store, branch). */
-export const LOOP_SOURCE = `
-        .org 0x80
-start:  li   r1, 0
-        li   r2, 0x1000
-loop:   ld   r3, 0(r2)
-        addi r3, r3, 3
-        st   r3, 0(r2)
-        addi r1, r1, 1
-        xor  r4, r1, r3
-        bne  r1, r5, loop
-        svc  0
-`;
-
-/** Trap vector and a kernel that halts on the first trap. */
-export const HALT_KERNEL = `
-        .org 0
-        .psw pc=stop, mode=s
-        .org 0x80
-stop:   halt
-`;
+const FOREVER = 2 ** 31 - 1;
 
 /** Median of `xs`. */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-/** Loads `source` at physical `at` into `m`. */
-export function load(m: Machine, source: string, at: number): void {
-  for (const c of assemble(source, { profile: m.profile }).chunks) m.mem.writeBytes(at + c.address, c.bytes);
-}
-
-/** A segment machine running the bench loop in user mode at base 32 KB, ready to run. */
-export function segmentLoopMachine(config: Partial<MachineConfig> = {}): Machine {
-  const m = new Machine({ profile: classic, memorySize: 1 << 20, ...config });
-  load(m, HALT_KERNEL, 0);
-  load(m, LOOP_SOURCE, 0x8000);
-  m.regs[5] = 0x7fffffff;
-  m.loadPsw({ pc: 0x80, status: 1 & ST_MODE_MASK, base: 0x8000, limit: 0x10000, ptbr: 0, extra: 0 });
-  return m;
-}
-
-/** The page-striding variant of the loop: each iteration moves r2 to the next of 64 data pages. */
-export const STRIDE_SOURCE = LOOP_SOURCE.replace('xor  r4, r1, r3', 'addi r2, r2, 4096\n        andi r2, r2, 0x3ffff');
-
-/**
- * A four-level paging machine running `source` in user mode: code at virtual 0x80 of page 0,
- * 64 data pages from virtual 0 (the loop's r2 starts at 0x1000), kernel unpaged in low memory.
- */
-export function pagingLoopMachine(source = LOOP_SOURCE, tlb = { entries: 16, ways: 4 }): Machine {
-  const g = GEOMETRIES['four-level'];
-  const m = new Machine({ profile: classic, memorySize: 4 << 20, translation: 'paging', pager: (mem) => createPager(mem, { geometry: g, tlb }) });
-  load(m, HALT_KERNEL, 0);
-  load(m, source, 0x100000);
-  let next = 0x300000;
-  const alloc = () => (next += 4096) - 4096;
-  const root = alloc();
-  map(g, m.mem, root, 0, 0x100000, 64 * 4096, { write: true, user: true }, alloc);
-  m.regs[5] = 0x7fffffff;
-  m.loadPsw({ pc: 0x80, status: 1 | 0x200, base: 0, limit: 0, ptbr: root, extra: 0 });
-  return m;
-}
-
-/** Translations the run needed (fetches + data accesses) and how the paging unit served them. */
-export function tlbFigures(m: Machine): { hitRate: number; refsPerMiss: number } {
-  const c = (m.pager as PagingUnit).counters();
-  const data = [Op.Ld, Op.Ldb, Op.St, Op.Stb].reduce((n, op) => n + m.opCounts[op], 0);
-  const translations = m.retired + data;
-  return { hitRate: 1 - c.tlbMisses / translations, refsPerMiss: c.walks ? c.walkRefs / c.walks : 0 };
 }
 
 /** Millions of instructions per second retired by `m.run`, median of RUNS runs. */
@@ -97,6 +34,43 @@ export function measure(m: Machine, instructions = INSTRUCTIONS): number {
     rates.push((m.retired - before) / seconds / 1e6);
   }
   return median(rates);
+}
+
+/** The bench loop guest on a bare segment machine (kernel drops to user mode at base 32 KB). */
+export function segmentLoopMachine(): Machine {
+  return bareMachine(benchLoopGuest(FOREVER));
+}
+
+/** The loop varied to walk 64 data pages: each iteration moves r2 to the next page. */
+export function strideSource(): string {
+  return benchSource('loop.s').replace('xor  r4, r1, r3', 'addi r2, r2, 4096\n        andi r2, r2, 0x3ffff');
+}
+
+/**
+ * A four-level paging machine running `source` (the loop by default) in user mode: code at
+ * virtual 0x80 of page 0, 64 data pages from virtual 0, an unpaged kernel that halts on a trap.
+ */
+export function pagingLoopMachine(source = benchSource('loop.s'), tlb = { entries: 16, ways: 4 }): Machine {
+  const g = GEOMETRIES['four-level'];
+  const m = new Machine({ profile: classic, memorySize: 4 << 20, translation: 'paging', pager: (mem) => createPager(mem, { geometry: g, tlb }) });
+  const load = (text: string, at: number) => assemble(text, { profile: classic }).chunks.forEach((c) => m.mem.writeBytes(at + c.address, c.bytes));
+  load('.org 0\n.psw pc=stop, mode=s\n.org 0x80\nstop: halt\n', 0);
+  load(source, 0x100000);
+  let next = 0x300000;
+  const alloc = () => (next += 4096) - 4096;
+  const root = alloc();
+  map(g, m.mem, root, 0, 0x100000, 64 * 4096, { write: true, user: true }, alloc);
+  m.regs[5] = FOREVER;
+  m.loadPsw({ pc: 0x80, status: 1 | 0x200, base: 0, limit: 0, ptbr: root, extra: 0 });
+  return m;
+}
+
+/** How the paging unit served the run's translations (fetches + data accesses). */
+export function tlbFigures(m: Machine): { hitRate: number; refsPerMiss: number } {
+  const c = (m.pager as PagingUnit).counters();
+  const data = [Op.Ld, Op.Ldb, Op.St, Op.Stb].reduce((n, op) => n + m.opCounts[op], 0);
+  const translations = m.retired + data;
+  return { hitRate: 1 - c.tlbMisses / translations, refsPerMiss: c.walks ? c.walkRefs / c.walks : 0 };
 }
 
 function measureReference(): number {
@@ -122,12 +96,22 @@ function main(): void {
     `bench paging: ${paging.toFixed(1)} Minstr/s (four-level, TLB 16x4, ${((paging / segment) * 100).toFixed(0)}% of segment), ` +
       `TLB hit rate ${(w.hitRate * 100).toFixed(4)}%, ${w.refsPerMiss.toFixed(1)} memory references per TLB miss`,
   );
-  const strided = pagingLoopMachine(STRIDE_SOURCE);
+  const strided = pagingLoopMachine(strideSource());
   const stride = measure(strided, INSTRUCTIONS / 4);
   const t = tlbFigures(strided);
   console.log(
     `bench paging-stride: ${stride.toFixed(1)} Minstr/s (the loop walks 64 data pages through a 16-entry TLB), ` +
       `TLB hit rate ${(t.hitRate * 100).toFixed(2)}%, ${t.refsPerMiss.toFixed(1)} memory references per TLB miss`,
+  );
+  const v = benchVmm({ instructions: INSTRUCTIONS, runs: RUNS });
+  console.log(
+    `bench vmm: ${(v.vmmIps / 1e6).toFixed(1)} Minstr/s for the user-mode loop guest under the VMM, ${(v.bareIps / 1e6).toFixed(1)} bare in the same run ` +
+      `(ratio ${v.ratio.toFixed(2)}), ${(v.directShare * 100).toFixed(5)}% of its instructions executed directly`,
+  );
+  const sys = v.syscall;
+  console.log(
+    `bench vmm-syscall: ${sys.exitsPer1000.toFixed(1)} exits per 1,000 guest instructions, ${sys.usPerExit.toFixed(2)} us per exit ` +
+      `(${sys.actionsPerExit.toFixed(1)} VMM actions per exit; a process making a system call every 4 instructions)`,
   );
 }
 

@@ -115,9 +115,15 @@ export class Machine {
   ptbr = 0;
   pswExtra = 0;
   timerReload = 0;
-  timerCount = 0;
   timerEnabled = false;
   timerPending = false;
+  /**
+   * While enabled: the value of `retired` at which the count reaches zero. The step loop runs
+   * blocks up to it instead of counting down per instruction.
+   */
+  private timerDeadline = 0;
+  /** where the current block of the step loop stops (min of budget and timer deadline) */
+  private blockLimit = 0;
   /** the last trap entered and no instruction has retired since (a fault now is a double fault) */
   trapEntry = false;
   console = '';
@@ -396,14 +402,32 @@ export class Machine {
     this.state = DOUBLE_FAULT;
   }
 
-  /** Counts `n` instructions retired elsewhere (a VMM's direct execution) on this machine's timer. */
-  advanceTimer(n: number): void {
-    if (!this.timerEnabled || n <= 0) return;
-    this.timerCount -= n;
-    if (this.timerCount <= 0) {
-      this.timerPending = true;
-      this.timerCount = this.timerReload - (-this.timerCount % this.timerReload);
+  /** Instructions left before the timer's count reaches zero (0 while the timer is off). */
+  get timerCount(): number {
+    return this.timerEnabled ? this.timerDeadline - this.retired : 0;
+  }
+
+  /** Sets the count: the timer reaches zero after `count` more instructions retire. */
+  set timerCount(count: number) {
+    this.timerDeadline = this.retired + count;
+  }
+
+  /** Counts `n` instructions retired elsewhere (a VMM's direct execution) as retired here. */
+  retireElsewhere(n: number): void {
+    this.retired += n;
+    this.expireTimer();
+  }
+
+  /** When the count has reached zero: the tick becomes pending and the count reloads. */
+  private expireTimer(): void {
+    if (!this.timerEnabled || this.retired < this.timerDeadline) return;
+    this.timerPending = true;
+    if (this.timerReload === 0) {
+      this.timerEnabled = false;
+      return;
     }
+    const late = this.retired - this.timerDeadline;
+    this.timerDeadline = this.retired + this.timerReload - (late % this.timerReload);
   }
 
   // ---------------------------------------------------------------- step loop
@@ -422,9 +446,12 @@ export class Machine {
         this.trap(Cause.Timer, 0, 0, 0, this.pc);
       } else {
         if (this.retired >= stop) return 'budget';
-        if (single) {
-          if (this.instruction()) return 'step';
-        } else if (this.runBlock(stop)) continue;
+        const ok = single ? this.instruction() : this.runBlock(stop);
+        this.expireTimer();
+        if (ok) {
+          if (single) return 'step';
+          continue;
+        }
       }
       // a trap was delivered, or the machine stopped
       if (this.state !== RUNNING) return this.state === HALTED ? 'halted' : 'double-fault';
@@ -435,11 +462,12 @@ export class Machine {
 
   /**
    * Executes instructions until one traps or stops the machine (returns false), or the budget
-   * is used up or the timer becomes pending (returns true, for `run` to look at).
+   * or the timer's count runs out (returns true, for `run` to look at).
    */
   private runBlock(stop: number): boolean {
+    this.blockLimit = this.timerEnabled ? Math.min(stop, this.timerDeadline) : stop;
     while (this.instruction()) {
-      if (this.retired >= stop || this.timerPending) return true;
+      if (this.retired >= this.blockLimit) return true;
     }
     return false;
   }
@@ -486,11 +514,6 @@ export class Machine {
     this.retired++;
     this.pc = this.nextPc;
     this.trapEntry = false;
-    // settimer's own retirement is not counted: after `settimer n` the count is n
-    if (this.timerEnabled && op !== Op.Settimer && --this.timerCount === 0) {
-      this.timerPending = true;
-      this.timerCount = this.timerReload;
-    }
     if (op === Op.Svc) {
       this.trap(Cause.Svc, 0, 0, imm, this.pc);
       return false;
@@ -659,10 +682,12 @@ export class Machine {
         return 0;
       }
       case Op.Settimer:
+        // settimer's own retirement is not counted: after `settimer n` the count is n
         this.timerReload = regs[rs] >>> 0;
-        this.timerCount = this.timerReload;
+        this.timerDeadline = this.retired + 1 + this.timerReload;
         this.timerEnabled = this.timerReload !== 0;
         this.timerPending = false;
+        if (this.timerEnabled && this.timerDeadline < this.blockLimit) this.blockLimit = this.timerDeadline;
         return 0;
       case Op.Gettimer:
         regs[rd] = this.timerEnabled ? this.timerCount : 0;

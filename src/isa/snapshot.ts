@@ -73,13 +73,14 @@ export function restore(s: MachineSnapshot, config: MachineConfig): Machine {
   m.banks.set(s.banks);
   m.control.set(s.control);
   if (s.tlb) m.pager?.restoreTlb(s.tlb);
-  m.timerReload = s.timer.reload;
-  m.timerCount = s.timer.count;
-  m.timerEnabled = s.timer.enabled;
-  m.timerPending = s.timer.pending;
+
   m.trapEntry = s.trapEntry;
   m.console = s.console;
   m.retired = s.retired;
+  m.timerReload = s.timer.reload;
+  m.timerCount = s.timer.count; // after `retired`: the count is kept relative to it
+  m.timerEnabled = s.timer.enabled;
+  m.timerPending = s.timer.pending;
   m.lastTrap = s.lastTrap;
   for (const [cause, n] of s.trapCounts) m.trapCounts[cause] = n;
   if (s.status === 'halted') m.halt();

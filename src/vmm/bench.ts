@@ -9,7 +9,11 @@ import { guestFromSources, type GuestImage } from './guest.js';
 import { runGuest, type GuestRun } from './run.js';
 
 const BENCH_DIR = new URL('../../scenarios/vmm/bench/', import.meta.url);
-const source = (file: string) => readFileSync(new URL(file, BENCH_DIR), 'utf8');
+
+/** The text of one of the bench guests' sources (scenarios/vmm/bench/`file`). */
+export function benchSource(file: string): string {
+  return readFileSync(new URL(file, BENCH_DIR), 'utf8');
+}
 
 /** The bench loop (6 instructions per iteration) in user mode under a kernel that halts at its svc. */
 export function benchLoopGuest(iterations: number, profile: Profile = classic): GuestImage {
@@ -18,8 +22,8 @@ export function benchLoopGuest(iterations: number, profile: Profile = classic): 
     profile,
     vmsize: 0x10000,
     programs: [
-      { source: source('loop-kernel.s'), at: 0 },
-      { source: source('loop.s'), at: 0x8000 },
+      { source: benchSource('loop-kernel.s'), at: 0 },
+      { source: benchSource('loop.s'), at: 0x8000 },
     ],
     psw: { pc: 0x80, status: 0, base: 0, limit: 0x10000, ptbr: 0, extra: 0 },
     regs: [0, 0, 0, 0, 0, iterations],
@@ -34,8 +38,8 @@ export function syscallGuest(iterations: number, profile: Profile = classic): Gu
     profile,
     vmsize: 0x10000,
     programs: [
-      { source: source('syscall-kernel.s'), at: 0 },
-      { source: source('syscall.s'), at: 0x8000 },
+      { source: benchSource('syscall-kernel.s'), at: 0 },
+      { source: benchSource('syscall.s'), at: 0x8000 },
     ],
     psw: { pc: 0x80, status: 0, base: 0, limit: 0x10000, ptbr: 0, extra: 0 },
     regs: [0, 0, 0, 0, 0, iterations],

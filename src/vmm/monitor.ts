@@ -287,10 +287,9 @@ export class Monitor {
     const host = this.host;
     const vcpu = vm.vcpu;
     vcpu.regs.set(host.regs);
-    vcpu.retired += n;
+    vcpu.retireElsewhere(n);
     vm.direct += n;
     if (n > 0) vcpu.trapEntry = false;
-    vcpu.advanceTimer(n);
     vm.actions += 2;
     if (host.console !== '') this.takeConsole(vm);
     if (exit !== 'trap') {
