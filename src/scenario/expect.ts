@@ -5,6 +5,7 @@ import type { MachineSnapshot } from '../isa/snapshot.js';
 import { registerIndex } from './build.js';
 import { resolveAddress, resolveValue, type Scenario } from './load.js';
 import type { RunEnd } from './run.js';
+import type { GuestChecks } from '../vmm/index.js';
 
 export interface ExpectationFailure {
   /** dotted path in the scenario's expect block, e.g. "registers.r1" */
@@ -83,4 +84,25 @@ function describe(field: string, v: number, s: Scenario): string {
   if (field === 'mode') return s.profile.modes[v] ?? String(v);
   if (['ie', 'pg', 'wp', 'nxe', 'sum'].includes(field)) return v ? 'true' : 'false';
   return `${v >>> 0} (${hex(v)})`;
+}
+
+export type VmmKind = 'vmm' | 'hvm' | 'vmm2';
+const VERDICTS = ['equivalence', 'safety', 'efficiency'] as const;
+
+/** Whether the scenario expects the guest under `kind` to be equivalent to bare (the default). */
+export function expectsEquivalence(s: Scenario, kind: VmmKind): boolean {
+  return s.spec.expect?.verdicts?.[kind]?.equivalence ?? true;
+}
+
+/**
+ * Verdicts that differ from the scenario's `expect.verdicts` for `kind` (a verdict not stated
+ * there must hold).
+ */
+export function checkVerdicts(s: Scenario, kind: VmmKind, checks: GuestChecks): ExpectationFailure[] {
+  const want = s.spec.expect?.verdicts?.[kind] ?? {};
+  return VERDICTS.filter((v) => (want[v] ?? true) !== checks[v].holds).map((v) => ({
+    field: `verdicts.${kind}.${v}`,
+    expected: (want[v] ?? true) ? 'holds' : 'fails',
+    actual: checks[v].holds ? 'holds' : 'fails',
+  }));
 }

@@ -1,7 +1,7 @@
 // Loading a scenario file: YAML → schema validation → profile, assembled programs, resolved
 // symbols. Every problem is collected with its location and thrown as one InputError.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { AsmError, assemble, type AsmResult } from '../asm/index.js';
 import { CORE_CAUSES, LOW_MEMORY_END } from '../isa/arch.js';
@@ -11,6 +11,8 @@ import { InputError, type InputProblem } from './errors.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { parseYaml, problemAt, scalarOrigin, type Path, type YamlSource } from './yaml.js';
 import { pagingSetup, type PagingSetup } from './paging.js';
+import { checkLayout, VMM_RESERVE, type HostLayout } from '../vmm/index.js';
+import { FRAME_SIZE } from '../mmu/memory.js';
 
 export interface LoadedProgram {
   readonly name: string;
@@ -28,6 +30,18 @@ export interface Symbol {
   readonly program: string;
 }
 
+/** One VM of a multi-VM file: its guest scenario, with the budget and expectations it runs with. */
+export interface LoadedVm {
+  readonly name: string;
+  readonly guest: Scenario;
+}
+
+export interface HostSpec {
+  readonly vms: readonly LoadedVm[];
+  readonly layout: HostLayout;
+  readonly quantum?: number;
+}
+
 export interface Scenario {
   readonly file: string;
   readonly name: string;
@@ -38,6 +52,8 @@ export interface Scenario {
   readonly symbols: ReadonlyMap<string, Symbol>;
   /** the paging hardware and table layout, when translation includes paging */
   readonly paging: PagingSetup | undefined;
+  /** a file that lists `vms`: the guests and where they go in the host (undefined otherwise) */
+  readonly host?: HostSpec;
   /** locates a field of the file, for problems found after loading (e.g. by the runner) */
   readonly locate: (path: Path, message: string) => InputProblem;
 }
@@ -62,6 +78,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const spec = parsed.data;
   const problems: InputProblem[] = [];
   const report = (path: Path, message: string) => problems.push(problemAt(src, path, message));
+  if (spec.vms) return loadHost(src, spec, spec.vms);
 
   const profile = resolveProfile(spec, report);
   if (spec.machine.memory < LOW_MEMORY_END || spec.machine.memory > 2 ** 32) {
@@ -87,6 +104,85 @@ export function parseScenario(text: string, file: string): Scenario {
     paging,
     locate: (path, message) => problemAt(src, path, message),
   };
+}
+
+/** Top-level fields that describe a guest; a file listing `vms` describes only the host. */
+const GUEST_FIELDS = ['programs', 'memory', 'pageTables', 'psw', 'registers', 'steps', 'expect'] as const;
+const HOST_MACHINE_FIELDS = ['memory'];
+
+/**
+ * A multi-VM file: loads each VM's guest scenario (problems inside one are reported in that
+ * file), applies the VM entry's budget and expectations, and places the VMs in real memory.
+ */
+function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<ScenarioFile['vms']>): Scenario {
+  const problems: InputProblem[] = [];
+  const report = (path: Path, message: string) => problems.push(problemAt(src, path, message));
+  for (const f of GUEST_FIELDS) if (src.doc.has(f)) report([f], `'${f}' belongs in each VM's own scenario, not in a file that lists vms`);
+  for (const k of Object.keys(spec.machine)) {
+    if (!HOST_MACHINE_FIELDS.includes(k) && src.doc.hasIn(['machine', k])) report(['machine', k], `the host's ${k} follows its guests; a file that lists vms gives only machine.memory`);
+  }
+  const vms: LoadedVm[] = [];
+  entries.forEach((e, i) => {
+    const path = resolve(dirname(src.file), e.scenario);
+    if (!existsSync(path)) return report(['vms', i, 'scenario'], `cannot read '${e.scenario}' (ENOENT)`);
+    const guest = loadScenario(path);
+    if (guest.host) return report(['vms', i, 'scenario'], `'${e.scenario}' lists VMs itself; a VM runs a guest scenario`);
+    vms.push({ name: e.name ?? guest.name, guest: withRunSettings(guest, e, i, report) });
+  });
+  if (problems.length) throw new InputError(problems);
+  vms.forEach((vm, i) => {
+    if (vms.findIndex((o) => o.name === vm.name) !== i) report(['vms', i], `two VMs are named '${vm.name}'; give one a \`name\``);
+  });
+  const layout = placeVms(spec, vms, report);
+  if (problems.length) throw new InputError(problems);
+  return {
+    file: src.file,
+    name: spec.name ?? basename(src.file).replace(/\.ya?ml$/, ''),
+    description: spec.description ?? '',
+    spec,
+    profile: vms[0].guest.profile,
+    programs: [],
+    symbols: new Map(),
+    paging: undefined,
+    host: { vms, layout, ...(spec.vmm?.quantum === undefined ? {} : { quantum: spec.vmm.quantum }) },
+    locate: (path, message) => problemAt(src, path, message),
+  };
+}
+
+/** The guest with the VM entry's budget and expectations (checked against the guest's symbols). */
+function withRunSettings(guest: Scenario, e: NonNullable<ScenarioFile['vms']>[number], i: number, report: (p: Path, m: string) => void): Scenario {
+  const spec = { ...guest.spec, steps: e.steps ?? guest.spec.steps, expect: e.expect ?? guest.spec.expect };
+  if (e.expect) {
+    const at = (path: Path) => ['vms', i, ...path] as Path;
+    checkReferences({ ...spec, psw: {}, registers: {}, memory: [] }, guest.profile, guest.symbols, new Map(), (p, m) => report(at(p), m), (p, k, m) => report([...at(p), k], m));
+  }
+  return { ...guest, spec };
+}
+
+/** Real memory for the VMs: the reserve, then each VM at its addr0 (or packed after the last). */
+function placeVms(spec: ScenarioFile, vms: readonly LoadedVm[], report: (p: Path, m: string) => void): HostLayout {
+  const reserve = spec.vmm?.reserve ?? VMM_RESERVE;
+  let next = Math.ceil(reserve / FRAME_SIZE) * FRAME_SIZE;
+  const allocations = vms.map((vm, i) => {
+    const addr0 = spec.vms![i].addr0 ?? next;
+    const vmsize = vm.guest.spec.machine.memory;
+    next = Math.ceil((addr0 + vmsize) / FRAME_SIZE) * FRAME_SIZE;
+    return { addr0, vmsize };
+  });
+  const layout: HostLayout = { reserve, allocations, memorySize: spec.machine.memory };
+  for (const p of checkLayout(layout)) {
+    if (p.vm === undefined) report(p.message.includes('reserve') ? ['vmm', 'reserve'] : ['machine', 'memory'], p.message);
+    else report(['vms', p.vm, spec.vms![p.vm].addr0 === undefined ? 'scenario' : 'addr0'], `VM '${vms[p.vm].name}': ${p.message}`);
+  }
+  const first = vms[0]?.guest;
+  vms.forEach((vm, i) => {
+    const m = vm.guest.spec.machine;
+    if (m.translation !== 'segment') report(['vms', i, 'scenario'], `VM '${vm.name}' uses ${m.translation} translation; the VMM hosts segment guests`);
+    if (first && (vm.guest.profile.name !== first.profile.name || m.bounds !== first.spec.machine.bounds)) {
+      report(['vms', i, 'scenario'], `VM '${vm.name}' uses profile ${vm.guest.profile.name} with ${m.bounds} bounds; every VM must match the first (${first.profile.name}, ${first.spec.machine.bounds})`);
+    }
+  });
+  return layout;
 }
 
 type Issue = { code: string; path: PropertyKey[]; message: string; keys?: string[]; issues?: readonly { message: string }[] };

@@ -164,6 +164,14 @@ const machine = z
   })
   .strict();
 
+const verdicts = z
+  .object({
+    equivalence: z.boolean().optional(),
+    safety: z.boolean().optional(),
+    efficiency: z.boolean().optional(),
+  })
+  .strict();
+
 const expectation = z
   .object({
     end: z.enum(['halted', 'double-fault', 'budget']).optional().describe('how the run must end'),
@@ -176,6 +184,30 @@ const expectation = z
       .describe('32-bit words at physical addresses (keys: integers, "0x..." or symbols, which name the physical address of a label)'),
     console: z.string().optional().describe('exact console output'),
     traps: z.record(z.string(), z.number().int().min(0)).optional().describe('number of traps delivered, by cause name (listed causes only)'),
+    verdicts: z
+      .object({ vmm: verdicts.optional(), hvm: verdicts.optional(), vmm2: verdicts.optional() })
+      .strict()
+      .optional()
+      .describe(
+        "the checkers' verdicts each VMM must reach under --under (default: every verdict holds); a run expected not to be equivalent is not held to the other expectations",
+      ),
+  })
+  .strict();
+
+const vmEntry = z
+  .object({
+    scenario: z.string().describe("a guest scenario file (relative to this one): its machine is the VM's virtual machine"),
+    name: z.string().optional().describe("the VM's name (default: the guest scenario's)"),
+    addr0: size.optional().describe('host-physical address of its guest-physical 0, frame-aligned (default: packed after the previous VM)'),
+    steps: z.number().int().min(1).max(1e10).optional().describe("its budget of guest instructions retired (default: the guest scenario's)"),
+    expect: expectation.optional().describe("replaces the guest scenario's expectations"),
+  })
+  .strict();
+
+const vmmSettings = z
+  .object({
+    quantum: z.number().int().min(1).optional().describe('guest instructions per scheduling slice (default 1,000,000)'),
+    reserve: size.optional().describe("the VMM's own memory at the bottom of real memory (default 4 KiB)"),
   })
   .strict();
 
@@ -191,6 +223,12 @@ export const scenarioSchema = z
     registers: registers.default({}),
     steps: z.number().int().min(1).max(1e10).default(1_000_000).describe('budget of instructions retired'),
     expect: expectation.optional(),
+    vmm: vmmSettings.optional().describe('how the VMM runs the VMs of `vms`'),
+    vms: z
+      .array(vmEntry)
+      .min(1)
+      .optional()
+      .describe("several guests on one machine under the VMM: this file then describes only the host (machine.memory, vmm) and the VMs"),
   })
   .strict();
 
@@ -199,6 +237,8 @@ export type ScenarioFile = z.output<typeof scenarioSchema>;
 export type PswFields = z.output<typeof psw>;
 export type Expectation = z.output<typeof expectation>;
 export type PagingSpec = z.output<typeof paging>;
+export type VmEntry = z.output<typeof vmEntry>;
+export type Verdicts = z.output<typeof verdicts>;
 export type MappingSpec = z.output<typeof mapping>;
 
 /** Where the published JSON Schema lives (relative to the package root). */

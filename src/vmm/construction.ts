@@ -46,6 +46,36 @@ export const VMM_RESERVE = FRAME_SIZE;
 
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
+/** A problem with a given layout: which VM (or the whole layout, vm undefined) and what. */
+export interface LayoutProblem {
+  readonly vm?: number;
+  readonly message: string;
+}
+
+/**
+ * Steps 2–3 for a layout a scenario gives: the reserve holds at least the low-memory area and
+ * is frame-aligned; every VM starts frame-aligned at or above the reserve, has room for its
+ * own low memory, lies inside real memory, and overlaps no other VM. Empty when usable.
+ */
+export function checkLayout(layout: HostLayout): LayoutProblem[] {
+  const problems: LayoutProblem[] = [];
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  if (layout.reserve < LOW_MEMORY_END || layout.reserve % FRAME_SIZE !== 0) problems.push({ message: `the VMM's reserve (${hex(layout.reserve)}) must be a multiple of ${FRAME_SIZE} bytes` });
+  if (layout.memorySize > 2 ** 32) problems.push({ message: `real memory of ${layout.memorySize} bytes exceeds 4 GiB` });
+  layout.allocations.forEach((a, vm) => {
+    const end = a.addr0 + a.vmsize;
+    if (a.addr0 % FRAME_SIZE !== 0) problems.push({ vm, message: `addr0 ${hex(a.addr0)} is not a multiple of ${FRAME_SIZE} bytes` });
+    else if (a.addr0 < layout.reserve) problems.push({ vm, message: `addr0 ${hex(a.addr0)} lies in the VMM's reserve [0, ${hex(layout.reserve)})` });
+    else if (a.vmsize < LOW_MEMORY_END) problems.push({ vm, message: `vmsize ${a.vmsize} is below the ${LOW_MEMORY_END}-byte low-memory area` });
+    else if (end > layout.memorySize) problems.push({ vm, message: `[${hex(a.addr0)}, ${hex(end)}) needs more memory than the machine's ${hex(layout.memorySize)} bytes` });
+    else {
+      const other = layout.allocations.findIndex((b, j) => j < vm && a.addr0 < b.addr0 + b.vmsize && b.addr0 < end);
+      if (other >= 0) problems.push({ vm, message: `[${hex(a.addr0)}, ${hex(end)}) overlaps VM ${other} at [${hex(layout.allocations[other].addr0)}, ${hex(layout.allocations[other].addr0 + layout.allocations[other].vmsize)})` });
+    }
+  });
+  return problems;
+}
+
 /**
  * Steps 2–3: lays out real memory for VMs of the given sizes — the reserve first, then each VM
  * frame-aligned and disjoint. Throws RangeError when a size is below the low-memory area or the

@@ -37,21 +37,25 @@ export function bareMachine(g: GuestImage): Machine {
 }
 
 /**
- * Rejects guests outside what this VMM covers: paging translation, a trap that does not switch
+ * Why this VMM cannot host `g`, or undefined: paging translation, a trap that does not switch
  * address space, profiles with banked registers or an address-region hook, an initial PSW that
- * a trap could not load. Throws RangeError naming the guest and the reason.
+ * a trap could not load.
  */
-export function checkGuest(g: GuestImage): void {
+export function guestProblem(g: GuestImage): string | undefined {
   const c = g.config;
-  const fail = (why: string) => {
-    throw new RangeError(`guest '${g.name}': ${why}`);
-  };
-  if ((c.translation ?? 'segment') !== 'segment') fail(`translation '${c.translation}' (the segment VMM hosts segment guests only)`);
-  if (c.trapSwitchesAddressSpace === false) fail('trapSwitchesAddressSpace = false needs address space compression (SPEC §5.4)');
-  if (c.profile.bankedRegisters.length > 0) fail(`profile ${c.profile.name} banks registers, which this VMM does not carry yet`);
-  if (c.profile.region) fail(`profile ${c.profile.name} has an address-region hook, which base and bounds alone cannot confine`);
-  if (!Number.isInteger(g.budget) || g.budget < 0) fail(`budget ${g.budget} is not a non-negative integer`);
-  if ((g.psw.status & ST_MODE_MASK) >= c.profile.modes.length) fail(`initial PSW mode ${g.psw.status & ST_MODE_MASK} is not a mode of ${c.profile.name}`);
+  if ((c.translation ?? 'segment') !== 'segment') return `translation '${c.translation}' (the segment VMM hosts segment guests only)`;
+  if (c.trapSwitchesAddressSpace === false) return 'trapSwitchesAddressSpace = false needs address space compression (SPEC §5.4)';
+  if (c.profile.bankedRegisters.length > 0) return `profile ${c.profile.name} banks registers, which this VMM does not carry yet`;
+  if (c.profile.region) return `profile ${c.profile.name} has an address-region hook, which base and bounds alone cannot confine`;
+  if (!Number.isInteger(g.budget) || g.budget < 0) return `budget ${g.budget} is not a non-negative integer`;
+  if ((g.psw.status & ST_MODE_MASK) >= c.profile.modes.length) return `initial PSW mode ${g.psw.status & ST_MODE_MASK} is not a mode of ${c.profile.name}`;
+  return undefined;
+}
+
+/** Throws RangeError naming the guest and the reason when this VMM cannot host it. */
+export function checkGuest(g: GuestImage): void {
+  const why = guestProblem(g);
+  if (why) throw new RangeError(`guest '${g.name}': ${why}`);
 }
 
 /** Copies every non-zero word of `image` into `mem` (same size). */

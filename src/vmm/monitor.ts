@@ -27,6 +27,7 @@ import {
   composeSegment,
   exitReason,
   guestError,
+  checkLayout,
   hostLayout,
   realPsw,
   realTimerCount,
@@ -58,6 +59,8 @@ export interface MonitorOptions {
   /** step 4's B'/L' composition (default composeSegment; tests pass broken ones) */
   readonly compose?: SegmentComposer;
   readonly observer?: ResumeObserver;
+  /** where the VMs go in real memory (default: hostLayout, packed after the reserve) */
+  readonly layout?: HostLayout;
 }
 
 /** A VM as the VMM's bookkeeping records it (immer-frozen, updated once per slice). */
@@ -139,9 +142,14 @@ function commonMachine(guests: readonly GuestImage[]): { profile: Profile; bound
  * Steps 1–3: the real machine — classic-shaped like the guests, segment translation, one
  * allocation per guest after the VMM's reserve — sitting in the VMM's entry PSW.
  */
-export function buildHost(guests: readonly GuestImage[]): { host: Machine; layout: HostLayout; bounds: BoundsConvention } {
+export function buildHost(guests: readonly GuestImage[], given?: HostLayout): { host: Machine; layout: HostLayout; bounds: BoundsConvention } {
   const { profile, bounds } = commonMachine(guests);
-  const layout = hostLayout(guests.map((g) => g.config.memorySize));
+  const layout = given ?? hostLayout(guests.map((g) => g.config.memorySize));
+  const problems = checkLayout(layout);
+  if (problems.length) throw new RangeError(`vmm: ${problems.map((p) => (p.vm === undefined ? '' : `VM ${p.vm}: `) + p.message).join('; ')}`);
+  guests.forEach((g, i) => {
+    if (layout.allocations[i]?.vmsize !== g.config.memorySize) throw new RangeError(`vmm: guest '${g.name}' has ${g.config.memorySize} bytes of memory, its allocation ${layout.allocations[i]?.vmsize}`);
+  });
   const host = new Machine({ profile, memorySize: layout.memorySize, translation: 'segment', bounds });
   host.exitOnTrap = true;
   const entry = vmmEntryPsw(layout);
@@ -178,7 +186,7 @@ export class Monitor {
     guests: readonly GuestImage[],
     readonly options: MonitorOptions,
   ) {
-    const { host, layout, bounds } = buildHost(guests);
+    const { host, layout, bounds } = buildHost(guests, options.layout);
     this.host = host;
     this.layout = layout;
     this.bounds = bounds;

@@ -157,6 +157,14 @@ export interface Vmm2Image {
   readonly logCapacity: number;
 }
 
+/** Why the assembly VMM cannot run `inner` (beyond guestProblem), or undefined. */
+export function nestedProblem(inner: GuestImage): string | undefined {
+  const c = inner.config;
+  if ((c.bounds ?? 'size') !== 'size') return 'it uses the end convention; vmm.s composes the size convention';
+  if (c.profile.modes.length !== 2) return `it has ${c.profile.modes.length} modes; vmm.s handles two`;
+  return undefined;
+}
+
 /**
  * Builds the level-1 guest running `inner` under the assembly VMM. Throws RangeError for an
  * inner guest the assembly VMM does not cover (classic-shaped two-mode profile, size convention)
@@ -164,9 +172,9 @@ export interface Vmm2Image {
  */
 export function vmm2Image(inner: GuestImage, o: Vmm2Options = {}): Vmm2Image {
   checkGuest(inner);
+  const why = nestedProblem(inner);
+  if (why) throw new RangeError(`vmm2: guest '${inner.name}': ${why}`);
   const c = inner.config;
-  if ((c.bounds ?? 'size') !== 'size') throw new RangeError(`vmm2: guest '${inner.name}' uses the end convention; vmm.s composes the size convention`);
-  if (c.profile.modes.length !== 2) throw new RangeError(`vmm2: guest '${inner.name}' has ${c.profile.modes.length} modes; vmm.s handles two`);
   const logCapacity = o.logCapacity ?? 1024;
   const addr0 = Math.ceil((VMM2_LOG + logCapacity * LOG_RECORD) / FRAME_SIZE) * FRAME_SIZE;
   const vmsize = c.memorySize;

@@ -5,11 +5,11 @@
 import type { MachineSnapshot } from '../isa/snapshot.js';
 import { opsByName, runBare, trapsByName, type GuestEnd } from './bare.js';
 import { checkEquivalence, efficiencyVerdict, safetyVerdict, type EfficiencyFigures, type GuestChecks } from './checks.js';
-import type { Allocation, SegmentComposer } from './construction.js';
+import type { Allocation, HostLayout, SegmentComposer } from './construction.js';
 import type { GuestEvent } from './events.js';
-import type { GuestImage } from './guest.js';
+import { guestProblem, type GuestImage } from './guest.js';
 import { Monitor, reserveIntact, vmFigures, type Vm, type VmmKind, type VmmState } from './monitor.js';
-import { runNested, type NestedDetails } from './nested.js';
+import { nestedProblem, runNested, type NestedDetails } from './nested.js';
 import type { SafetyLevel, SafetyReport } from './safety.js';
 
 export type RunKind = 'bare' | VmmKind | 'vmm2';
@@ -25,6 +25,8 @@ export interface RunOptions {
   readonly minDirect?: number;
   /** step 4's composition, for tests that break it on purpose */
   readonly compose?: SegmentComposer;
+  /** where the VMs go in real memory (runVms; default: packed after the VMM's reserve) */
+  readonly layout?: HostLayout;
 }
 
 export interface GuestRun {
@@ -59,6 +61,12 @@ export interface VmmRun {
   readonly holds?: boolean;
 }
 
+/** Why `kind` cannot run `guest`, or undefined when it can. */
+export function whyNot(kind: RunKind, guest: GuestImage): string | undefined {
+  if (kind === 'bare') return undefined;
+  return guestProblem(guest) ?? (kind === 'vmm2' ? nestedProblem(guest) : undefined);
+}
+
 /** Runs one guest as `kind`. With `check` (default), the result carries the three verdicts. */
 export function runGuest(kind: RunKind, guest: GuestImage, options: RunOptions = {}): GuestRun {
   if (kind === 'bare') return { kind: 'bare', name: guest.name, ...runBare(guest, { events: options.check !== false }) };
@@ -78,6 +86,7 @@ export function runVms(kind: VmmKind, guests: readonly GuestImage[], options: Ru
     safety: options.safety ?? (check ? 'resume' : 'off'),
     ...(options.quantum === undefined ? {} : { quantum: options.quantum }),
     ...(options.compose ? { compose: options.compose } : {}),
+    ...(options.layout ? { layout: options.layout } : {}),
   });
   const t0 = performance.now();
   monitor.run();

@@ -1,16 +1,20 @@
-// `shadowlab run <scenario>`: run a scenario and check its expectations.
+// `shadowlab run <scenario>`: run a scenario — bare, under the VMMs, or its VMs together — and
+// check its expectations and the checkers' verdicts. collectRun returns plain data (what
+// --json prints); run-report.ts renders it.
 
 import type { Command } from 'commander';
 import { ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../../isa/arch.js';
 import type { MachineSnapshot } from '../../isa/snapshot.js';
-import { buildMachine } from '../../scenario/build.js';
-import { checkExpectations, type ExpectationFailure } from '../../scenario/expect.js';
-import { loadScenario, type Scenario } from '../../scenario/load.js';
-import { runMachine, type RunResult, type TraceEntry } from '../../scenario/run.js';
-import { heading, hex, table } from '../format.js';
 import { compareSegmentWithPaging, type SegmentPagingDifference, type SegmentPagingResult } from '../../checker/segment-paging.js';
 import { GEOMETRIES } from '../../paging/index.js';
+import { buildMachine } from '../../scenario/build.js';
+import { checkExpectations, checkVerdicts, expectsEquivalence, type ExpectationFailure } from '../../scenario/expect.js';
+import { loadScenario, type Scenario } from '../../scenario/load.js';
+import type { TraceEntry } from '../../scenario/run.js';
+import { runUnder, UNDER_KINDS, whyNotUnder, type UnderKind, type UnderRun } from '../../scenario/under.js';
+import type { GuestChecks } from '../../vmm/index.js';
 import { UsageError, type Outcome } from '../main.js';
+import { printRun } from './run-report.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -18,6 +22,7 @@ interface RunOptions {
   json?: boolean;
   trace?: boolean;
   steps?: string;
+  under?: string;
   compare?: string;
   geometry: string;
 }
@@ -26,6 +31,12 @@ export interface RunData {
   readonly schemaVersion: number;
   readonly scenario: { readonly file: string; readonly name: string; readonly description: string };
   readonly runs: readonly RunColumn[];
+  /** with --under all: the kinds that cannot run this scenario, and why */
+  readonly skipped?: readonly { readonly under: UnderKind; readonly reason: string }[];
+  /** with VMM runs: every VMM run's verdicts together (details per run in runs[].checks) */
+  readonly checks?: ChecksSummary;
+  /** with a file listing VMs: where the VMs live in real memory */
+  readonly host?: { readonly memorySize: number; readonly reserve: number; readonly vms: readonly { readonly name: string; readonly addr0: number; readonly vmsize: number }[] };
   /** with --compare segment: the paging twin check (SPEC §3, comparison 1) */
   readonly compare?: CompareJson;
   readonly ok: boolean;
@@ -38,19 +49,47 @@ export type CompareJson = Omit<SegmentPagingResult, 'firstDifference'> & {
 };
 
 export interface RunColumn {
-  readonly under: string;
-  readonly end: RunResult['end'];
+  /** column name: the kind, and the VM in files that list VMs */
+  readonly label: string;
+  readonly under: UnderKind;
+  readonly vm?: string;
+  readonly end: UnderRun['end'];
   readonly retired: number;
   readonly psw: ReturnType<typeof pswJson>;
   readonly registers: readonly number[];
   readonly instructions: Readonly<Record<string, number>>;
   readonly traps: Readonly<Record<string, number>>;
   readonly console: string;
-  readonly framesAllocated: number;
+  readonly framesAllocated?: number;
   readonly seconds: number;
-  readonly expectations: { readonly ok: boolean; readonly failures: readonly ExpectationFailure[] };
+  readonly checks?: ChecksJson;
+  readonly nested?: UnderRun['nested'];
+  readonly expectations: { readonly ok: boolean; readonly failures: readonly ExpectationFailure[]; readonly note?: string };
   readonly trace?: readonly TraceEntry[];
   readonly traceTruncated?: boolean;
+}
+
+/** A VMM run's verdicts, with their figures and the first failure (snapshots left out). */
+export interface ChecksJson {
+  readonly equivalence: { readonly holds: boolean; readonly compared: number; readonly firstDifference?: Record<string, unknown> };
+  readonly safety: { readonly holds: boolean; readonly level: string; readonly resumes: number; readonly violations: number; readonly reserveIntact: boolean; readonly first?: Record<string, unknown> };
+  readonly efficiency: {
+    readonly holds: boolean;
+    readonly criterion: string;
+    /** share of guest instructions executed directly */
+    readonly direct: number;
+    readonly exitsPer1000: number;
+    readonly usPerExit: number;
+    readonly actionsPerExit: number;
+    readonly exits: Readonly<Record<string, number>>;
+  };
+}
+
+export interface ChecksSummary {
+  readonly equivalence: { readonly holds: boolean };
+  readonly safety: { readonly holds: boolean };
+  /** direct share and exits of the first trap-and-emulate run (the first VMM run otherwise) */
+  readonly efficiency: { readonly holds: boolean; readonly direct: number; readonly exitsPer1000: number };
 }
 
 export function registerRun(program: Command, done: (o: Outcome) => void): void {
@@ -59,8 +98,9 @@ export function registerRun(program: Command, done: (o: Outcome) => void): void 
     .description('run a scenario file and check its expectations')
     .argument('<scenario>', 'scenario file (YAML)')
     .option('--json', 'print the results as JSON')
-    .option('--trace', 'list every instruction (virtual -> physical addresses) and every trap')
+    .option('--trace', 'list every instruction (virtual -> physical addresses) and every trap of the bare run')
     .option('--steps <n>', "override the scenario's budget of instructions retired")
+    .option('--under <kinds>', 'bare | vmm | hvm | vmm2 | all, or a comma list (default: bare; vmm for a file that lists VMs)')
     .option('--compare <machine>', "'segment': re-run every user stretch of this segment scenario on a paging machine mapping [0, L) at B, and compare step by step")
     .option('--geometry <name>', 'the paging geometry for --compare', 'x86-32')
     .action((file: string, opts: RunOptions) => {
@@ -73,30 +113,41 @@ export function registerRun(program: Command, done: (o: Outcome) => void): void 
 /** Loads and runs the scenario; returns plain data (what --json prints). */
 export function collectRun(file: string, opts: RunOptions): RunData {
   const s = loadScenario(file);
-  const budget = opts.steps === undefined ? s.spec.steps : parseSteps(opts.steps);
-  const m = buildMachine(s);
-  const r = runMachine(m, budget, { trace: opts.trace });
-  const column = runColumn(s, 'bare', r);
-  const compare = opts.compare === undefined ? undefined : compareJson(s, budget, opts);
+  const steps = opts.steps === undefined ? undefined : parseSteps(opts.steps);
+  const { kinds, skipped } = parseUnder(opts.under, s);
+  const runs = runUnder(s, kinds, { trace: opts.trace, ...(steps ? { steps } : {}) }).map(runColumn);
+  const checks = summarize(runs);
+  const compare = opts.compare === undefined ? undefined : compareJson(s, steps ?? s.spec.steps, opts);
+  const host = s.host && {
+    memorySize: s.host.layout.memorySize,
+    reserve: s.host.layout.reserve,
+    vms: s.host.vms.map((vm, i) => ({ name: vm.name, ...s.host!.layout.allocations[i] })),
+  };
   return {
     schemaVersion: SCHEMA_VERSION,
     scenario: { file, name: s.name, description: s.description },
-    runs: [column],
+    runs,
+    ...(skipped.length ? { skipped } : {}),
+    ...(checks ? { checks } : {}),
+    ...(host ? { host } : {}),
     ...(compare ? { compare } : {}),
-    ok: column.expectations.ok && (compare?.holds ?? true),
+    ok: runs.every((r) => r.expectations.ok) && (compare?.holds ?? true),
   };
 }
 
-/** --compare segment: the scenario's user stretches against their paging twins. */
-function compareJson(s: Scenario, budget: number, opts: RunOptions): CompareJson {
-  if (opts.compare !== 'segment') throw new UsageError(`--compare: expected 'segment', got '${opts.compare}'`);
-  if (s.spec.machine.translation !== 'segment') throw new UsageError(`--compare segment needs a segment scenario; ${s.name} uses '${s.spec.machine.translation}'`);
-  const geometry = GEOMETRIES[opts.geometry];
-  if (!geometry) throw new UsageError(`--geometry: unknown geometry '${opts.geometry}' (presets: ${Object.keys(GEOMETRIES).join(', ')})`);
-  const { firstDifference, ...r } = compareSegmentWithPaging(buildMachine(s), budget, { geometry });
-  if (!firstDifference) return { against: 'paging', ...r };
-  const { segmentState: _s, pagingState: _p, ...d } = firstDifference;
-  return { against: 'paging', ...r, firstDifference: d };
+/**
+ * --under: a comma list of kinds (each must be able to run the scenario), or all (those that
+ * can; the others listed with the reason); the default depends on the file.
+ */
+function parseUnder(text: string | undefined, s: Scenario): { kinds: UnderKind[]; skipped: { under: UnderKind; reason: string }[] } {
+  if (text === undefined) return { kinds: s.host ? ['vmm'] : ['bare'], skipped: [] };
+  if (text === 'all') {
+    const reasons = UNDER_KINDS.map((under) => ({ under, reason: whyNotUnder(under, s) }));
+    return { kinds: reasons.filter((r) => !r.reason).map((r) => r.under), skipped: reasons.filter((r) => r.reason) as { under: UnderKind; reason: string }[] };
+  }
+  const kinds = text.split(',').map((k) => k.trim());
+  for (const k of kinds) if (!UNDER_KINDS.includes(k as UnderKind)) throw new UsageError(`--under: expected bare, vmm, hvm, vmm2 or all, got '${k}'`);
+  return { kinds: [...new Set(kinds)] as UnderKind[], skipped: [] };
 }
 
 function parseSteps(text: string): number {
@@ -105,10 +156,32 @@ function parseSteps(text: string): number {
   return n;
 }
 
-export function runColumn(s: Scenario, under: string, r: RunResult): RunColumn {
-  const failures = checkExpectations(s, r);
+/** --compare segment: the scenario's user stretches against their paging twins. */
+function compareJson(s: Scenario, budget: number, opts: RunOptions): CompareJson {
+  if (opts.compare !== 'segment') throw new UsageError(`--compare: expected 'segment', got '${opts.compare}'`);
+  if (s.host || s.spec.machine.translation !== 'segment') throw new UsageError(`--compare segment needs a segment scenario with one guest; ${s.name} is not`);
+  const geometry = GEOMETRIES[opts.geometry];
+  if (!geometry) throw new UsageError(`--geometry: unknown geometry '${opts.geometry}' (presets: ${Object.keys(GEOMETRIES).join(', ')})`);
+  const { firstDifference, ...r } = compareSegmentWithPaging(buildMachine(s), budget, { geometry });
+  if (!firstDifference) return { against: 'paging', ...r };
+  const { segmentState: _s, pagingState: _p, ...d } = firstDifference;
+  return { against: 'paging', ...r, firstDifference: d };
+}
+
+/**
+ * One run as a column: its final state, and its expectations — the guest scenario's, plus the
+ * verdicts it states for VMM runs. A run the scenario expects not to be equivalent is held to
+ * its verdicts only (its final state is expected to differ from the bare one).
+ */
+export function runColumn(r: UnderRun): RunColumn {
+  const s = r.guest;
+  const vmm = r.under === 'bare' ? undefined : r.under;
+  const stateChecked = !vmm || expectsEquivalence(s, vmm);
+  const failures = [...(stateChecked ? checkExpectations(s, r) : []), ...(vmm && r.checks ? checkVerdicts(s, vmm, r.checks) : [])];
   return {
-    under,
+    label: r.vm ? `${r.vm} (${r.under})` : r.under,
+    under: r.under,
+    ...(r.vm ? { vm: r.vm } : {}),
     end: r.end,
     retired: r.retired,
     psw: pswJson(r.final, s.profile.modes),
@@ -116,10 +189,52 @@ export function runColumn(s: Scenario, under: string, r: RunResult): RunColumn {
     instructions: r.instructions,
     traps: r.traps,
     console: r.final.console,
-    framesAllocated: r.framesAllocated,
+    ...(r.framesAllocated === undefined ? {} : { framesAllocated: r.framesAllocated }),
     seconds: r.seconds,
-    expectations: { ok: failures.length === 0, failures },
+    ...(r.checks ? { checks: checksJson(r.checks) } : {}),
+    ...(r.nested ? { nested: r.nested } : {}),
+    expectations: {
+      ok: failures.length === 0,
+      failures,
+      ...(stateChecked ? {} : { note: `the scenario expects this run not to be equivalent to bare: only its verdicts are checked` }),
+    },
     ...(r.trace ? { trace: r.trace, traceTruncated: r.traceTruncated } : {}),
+  };
+}
+
+function checksJson(c: GuestChecks): ChecksJson {
+  const e = c.equivalence.first;
+  const sf = c.safety.first;
+  const f = c.efficiency;
+  const event = (x: { kind: string; retired: number; cause?: number } | undefined) => x && { kind: x.kind, retired: x.retired, ...(x.cause === undefined ? {} : { cause: x.cause }) };
+  return {
+    equivalence: {
+      holds: c.equivalence.holds,
+      compared: c.equivalence.compared,
+      ...(e ? { firstDifference: { index: e.index, retired: e.retired, field: e.field, bare: e.bare, actual: e.actual, bareEvent: event(e.bareEvent), actualEvent: event(e.actualEvent) } } : {}),
+    },
+    safety: {
+      holds: c.safety.holds,
+      level: c.safety.level,
+      resumes: c.safety.resumes,
+      violations: c.safety.violations,
+      reserveIntact: c.safety.reserveIntact,
+      ...(sf ? { first: { kind: sf.kind, retired: sf.retired, detail: sf.detail } } : {}),
+    },
+    efficiency: { holds: f.holds, criterion: f.criterion, direct: f.directShare, exitsPer1000: f.exitsPer1000, usPerExit: f.usPerExit, actionsPerExit: f.actionsPerExit, exits: f.exits },
+  };
+}
+
+/** Every VMM run's verdicts together; undefined without VMM runs. */
+function summarize(runs: readonly RunColumn[]): ChecksSummary | undefined {
+  const checked = runs.filter((r) => r.checks);
+  if (checked.length === 0) return undefined;
+  const all = (v: 'equivalence' | 'safety' | 'efficiency') => checked.every((r) => r.checks![v].holds);
+  const lead = (checked.find((r) => r.under === 'vmm') ?? checked[0]).checks!.efficiency;
+  return {
+    equivalence: { holds: all('equivalence') },
+    safety: { holds: all('safety') },
+    efficiency: { holds: all('efficiency'), direct: lead.direct, exitsPer1000: lead.exitsPer1000 },
   };
 }
 
@@ -139,86 +254,4 @@ function pswJson(f: MachineSnapshot, modes: readonly string[]) {
     status: st >>> 0,
     extra: f.psw.extra >>> 0,
   };
-}
-
-/** The human-readable report. */
-export function printRun(d: RunData): string {
-  const out: string[] = [`scenario ${d.scenario.name}${d.scenario.description ? ` — ${d.scenario.description}` : ''}`];
-  for (const r of d.runs) if (r.trace) out.push(heading(`trace (${r.under})`), printTrace(r.trace, r.traceTruncated));
-  out.push('', printRunColumns(d.runs));
-  for (const r of d.runs) {
-    const label = d.runs.length > 1 ? ` (${r.under})` : '';
-    out.push(heading(`instructions retired, by kind${label}`), printCounts(r.instructions));
-    out.push(heading(`console${label}:`), r.console ? r.console.replace(/\n?$/, '') : '(empty)');
-  }
-  for (const r of d.runs) {
-    const label = d.runs.length > 1 ? ` (${r.under})` : '';
-    out.push('', r.expectations.ok ? `expectations${label}: all met` : `expectations${label}: ${r.expectations.failures.length} failed`);
-    if (!r.expectations.ok) out.push(table(['field', 'expected', 'actual'], r.expectations.failures.map((f) => [f.field, f.expected, f.actual])));
-  }
-  if (d.compare) out.push(heading('compare: segment vs paging'), printCompare(d.compare));
-  return `${out.join('\n')}\n`;
-}
-
-/** The final state of every run side by side: one column per run. */
-function printRunColumns(runs: readonly RunColumn[]): string {
-  const causes = [...new Set(runs.flatMap((r) => Object.keys(r.traps)))];
-  const row = (name: string, f: (r: RunColumn) => string | number) => [name, ...runs.map(f)];
-  const flags = (r: RunColumn) => [r.psw.ie, r.psw.pg, r.psw.wp, r.psw.nxe, r.psw.sum].map((b) => (b ? 1 : 0)).join(' ');
-  const rows = [
-    row('end', (r) => r.end),
-    row('instructions retired', (r) => r.retired),
-    row('pc', (r) => hex(r.psw.pc)),
-    row('mode', (r) => r.psw.mode),
-    row('base / limit', (r) => `${hex(r.psw.base)} / ${hex(r.psw.limit)}`),
-    row('ptbr', (r) => hex(r.psw.ptbr)),
-    row('ie pg wp nxe sum', flags),
-    ...r16().map((i) => row(`r${i}`, (r) => `${hex(r.registers[i], 8)} ${r.registers[i] | 0}`)),
-    ...(causes.length ? causes.map((c) => row(`traps: ${c}`, (r) => r.traps[c] ?? 0)) : [row('traps', () => 'none')]),
-    row('frames allocated', (r) => r.framesAllocated),
-    row('time', (r) => `${(r.seconds * 1000).toFixed(1)} ms`),
-  ];
-  return table(['', ...runs.map((r) => r.under)], rows);
-}
-
-function r16(): number[] {
-  return Array.from({ length: 16 }, (_, i) => i);
-}
-
-/** Counts by name, most frequent first, four pairs per line. */
-function printCounts(counts: Readonly<Record<string, number>>): string {
-  const cells = Object.entries(counts)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([k, v]) => `${k.padEnd(9)} ${String(v).padStart(8)}`);
-  const lines: string[] = [];
-  for (let i = 0; i < cells.length; i += 4) lines.push(`  ${cells.slice(i, i + 4).join('    ')}`);
-  return lines.join('\n') || '  (none)';
-}
-
-export function printCompare(c: CompareJson): string {
-  const lines = [
-    `geometry ${c.geometry}: ${c.stretches} user stretches, ${c.instructions} instructions in lockstep, ${c.boundsMatched} bounds traps met by page faults at the same instruction`,
-  ];
-  if (c.skipped) lines.push(`skipped ${c.skipped} stretches: ${c.skipReasons.join('; ')}`);
-  const d = c.firstDifference;
-  const verdict = c.stretches === 0 ? 'nothing compared: no user stretch could be mapped' : 'equivalent: the same registers, PC, accesses and memory at every step';
-  lines.push(c.holds ? verdict : `DIFFERENT at instruction ${d!.retired} (pc ${hex(d!.pc)}): ${d!.field}: segment ${String(d!.segment)}, paging ${String(d!.paging)}`);
-  return lines.join('\n');
-}
-
-/** One line per instruction (mode, retired count, pc -> pa, text, data access) and per trap. */
-export function printTrace(trace: readonly TraceEntry[], truncated?: boolean): string {
-  const rows = trace.map((e) => {
-    if (e.kind === 'instruction') {
-      const data = e.data ? `  ${e.data.access} ${hex(e.data.va)} -> ${hex(e.data.pa)}` : '';
-      return `${String(e.retired).padStart(6)} ${e.mode}  fetch ${hex(e.pc)} -> ${hex(e.pa)}  ${e.text.padEnd(24)}${data}${e.trapped ? '  (trapped)' : ''}`;
-    }
-    const addr = e.vaddr || e.error ? ` address ${hex(e.vaddr)} error ${hex(e.error)}` : '';
-    const detail = e.detail ? ` detail ${e.detail}` : '';
-    return e.doubleFault
-      ? `       ** double fault: ${e.cause}${addr} while entering a trap handler; machine stopped`
-      : `       ** trap ${e.cause}${addr}${detail}: old PSW (pc ${hex(e.savedPc)}, mode ${e.mode}) -> MEM[1], new PSW from MEM[0] (pc ${hex(e.newPc!)})`;
-  });
-  if (truncated) rows.push('       ... trace truncated');
-  return rows.join('\n');
 }

@@ -1,0 +1,117 @@
+// The human-readable report of `shadowlab run`: one column per run, instruction counts,
+// console, the checkers' verdicts, expectations, and the traces and comparisons asked for.
+
+import type { TraceEntry } from '../../scenario/run.js';
+import { heading, hex, table } from '../format.js';
+import type { ChecksJson, CompareJson, RunColumn, RunData } from './run.js';
+
+export function printRun(d: RunData): string {
+  const out: string[] = [`scenario ${d.scenario.name}${d.scenario.description ? ` — ${d.scenario.description}` : ''}`];
+  if (d.host) out.push(`host: ${hex(d.host.memorySize)} bytes, VMM reserve [0, ${hex(d.host.reserve)})` + d.host.vms.map((v) => `, ${v.name} at [${hex(v.addr0)}, ${hex(v.addr0 + v.vmsize)})`).join(''));
+  const many = d.runs.length > 1;
+  for (const r of d.runs) if (r.trace) out.push(heading(`trace (${r.label})`), printTrace(r.trace, r.traceTruncated));
+  out.push('', printRunColumns(d.runs));
+  for (const r of d.runs) {
+    const label = many ? ` (${r.label})` : '';
+    out.push(heading(`instructions retired, by kind${label}`), r.under === 'vmm2' ? '  (the assembly VMM does not count its guest\'s instructions by kind)' : printCounts(r.instructions));
+    out.push(heading(`console${label}:`), r.console ? r.console.replace(/\n?$/, '') : '(empty)');
+  }
+  for (const k of d.skipped ?? []) out.push('', `not run under ${k.under}: ${k.reason}`);
+  const checked = d.runs.filter((r) => r.checks);
+  if (checked.length) out.push(heading('checks (each VMM run against the bare run of the same guest)'), printChecks(checked));
+  for (const r of d.runs) {
+    const label = many ? ` (${r.label})` : '';
+    const e = r.expectations;
+    out.push('', e.ok ? `expectations${label}: all met` : `expectations${label}: ${e.failures.length} failed`);
+    if (e.note) out.push(`  (${e.note})`);
+    if (!e.ok) out.push(table(['field', 'expected', 'actual'], e.failures.map((f) => [f.field, f.expected, f.actual])));
+  }
+  if (d.compare) out.push(heading('compare: segment vs paging'), printCompare(d.compare));
+  return `${out.join('\n')}\n`;
+}
+
+/** The final state of every run side by side: one column per run. */
+function printRunColumns(runs: readonly RunColumn[]): string {
+  const causes = [...new Set(runs.flatMap((r) => Object.keys(r.traps)))];
+  const row = (name: string, f: (r: RunColumn) => string | number) => [name, ...runs.map(f)];
+  const flags = (r: RunColumn) => [r.psw.ie, r.psw.pg, r.psw.wp, r.psw.nxe, r.psw.sum].map((b) => (b ? 1 : 0)).join(' ');
+  const rows = [
+    row('end', (r) => r.end),
+    row('instructions retired', (r) => r.retired),
+    row('pc', (r) => hex(r.psw.pc)),
+    row('mode', (r) => r.psw.mode),
+    row('base / limit', (r) => `${hex(r.psw.base)} / ${hex(r.psw.limit)}`),
+    row('ptbr', (r) => hex(r.psw.ptbr)),
+    row('ie pg wp nxe sum', flags),
+    ...Array.from({ length: 16 }, (_, i) => row(`r${i}`, (r) => `${hex(r.registers[i], 8)} ${r.registers[i] | 0}`)),
+    ...(causes.length ? causes.map((c) => row(`traps: ${c}`, (r) => r.traps[c] ?? 0)) : [row('traps', () => 'none')]),
+    ...(runs.some((r) => r.framesAllocated !== undefined) ? [row('frames allocated', (r) => r.framesAllocated ?? '-')] : []),
+    row('time', (r) => `${(r.seconds * 1000).toFixed(1)} ms`),
+  ];
+  return table(['', ...runs.map((r) => r.label)], rows);
+}
+
+/** Counts by name, most frequent first, four pairs per line. */
+function printCounts(counts: Readonly<Record<string, number>>): string {
+  const cells = Object.entries(counts)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, v]) => `${k.padEnd(9)} ${String(v).padStart(8)}`);
+  const lines: string[] = [];
+  for (let i = 0; i < cells.length; i += 4) lines.push(`  ${cells.slice(i, i + 4).join('    ')}`);
+  return lines.join('\n') || '  (none)';
+}
+
+/** The three verdicts of every VMM run, with their figures and first failures. */
+function printChecks(runs: readonly RunColumn[]): string {
+  const verdict = (holds: boolean) => (holds ? 'holds' : 'FAILS');
+  const rows = runs.map((r) => {
+    const c = r.checks!;
+    const e = c.efficiency;
+    return [
+      r.label,
+      `${verdict(c.equivalence.holds)} (${c.equivalence.compared} event${c.equivalence.compared === 1 ? "" : "s"})`,
+      `${verdict(c.safety.holds)} (${c.safety.level}, ${c.safety.resumes} resumes)`,
+      `${verdict(e.holds)}: ${(e.direct * 100).toFixed(3)}% direct, ${e.exitsPer1000.toFixed(1)} exits/1000, ${e.usPerExit.toFixed(2)} us/exit`,
+    ];
+  });
+  const lines = [table(['run', 'equivalence', 'safety', 'efficiency'], rows)];
+  for (const r of runs) lines.push(...failureLines(r.label, r.checks!));
+  return lines.join('\n');
+}
+
+function failureLines(label: string, c: ChecksJson): string[] {
+  const out: string[] = [];
+  const d = c.equivalence.firstDifference;
+  if (d) out.push(`${label}: first difference at event ${String(d.index)} (instruction ${String(d.retired)}): ${String(d.field)}: bare ${JSON.stringify(d.bare)}, under the VMM ${JSON.stringify(d.actual)}`);
+  if (c.safety.first) out.push(`${label}: safety violation (${String(c.safety.first.kind)}) at instruction ${String(c.safety.first.retired)}: ${String(c.safety.first.detail)}`);
+  if (!c.efficiency.holds) out.push(`${label}: efficiency criterion not met: ${c.efficiency.criterion}`);
+  return out;
+}
+
+export function printCompare(c: CompareJson): string {
+  const lines = [
+    `geometry ${c.geometry}: ${c.stretches} user stretches, ${c.instructions} instructions in lockstep, ${c.boundsMatched} bounds traps met by page faults at the same instruction`,
+  ];
+  if (c.skipped) lines.push(`skipped ${c.skipped} stretches: ${c.skipReasons.join('; ')}`);
+  const d = c.firstDifference;
+  const verdict = c.stretches === 0 ? 'nothing compared: no user stretch could be mapped' : 'equivalent: the same registers, PC, accesses and memory at every step';
+  lines.push(c.holds ? verdict : `DIFFERENT at instruction ${d!.retired} (pc ${hex(d!.pc)}): ${d!.field}: segment ${String(d!.segment)}, paging ${String(d!.paging)}`);
+  return lines.join('\n');
+}
+
+/** One line per instruction (mode, retired count, pc -> pa, text, data access) and per trap. */
+export function printTrace(trace: readonly TraceEntry[], truncated?: boolean): string {
+  const rows = trace.map((e) => {
+    if (e.kind === 'instruction') {
+      const data = e.data ? `  ${e.data.access} ${hex(e.data.va)} -> ${hex(e.data.pa)}` : '';
+      return `${String(e.retired).padStart(6)} ${e.mode}  fetch ${hex(e.pc)} -> ${hex(e.pa)}  ${e.text.padEnd(24)}${data}${e.trapped ? '  (trapped)' : ''}`;
+    }
+    const addr = e.vaddr || e.error ? ` address ${hex(e.vaddr)} error ${hex(e.error)}` : '';
+    const detail = e.detail ? ` detail ${e.detail}` : '';
+    return e.doubleFault
+      ? `       ** double fault: ${e.cause}${addr} while entering a trap handler; machine stopped`
+      : `       ** trap ${e.cause}${addr}${detail}: old PSW (pc ${hex(e.savedPc)}, mode ${e.mode}) -> MEM[1], new PSW from MEM[0] (pc ${hex(e.newPc!)})`;
+  });
+  if (truncated) rows.push('       ... trace truncated');
+  return rows.join('\n');
+}

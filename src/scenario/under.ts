@@ -1,0 +1,112 @@
+// Running a scenario bare and under the VMMs (`run --under`): one guest, or the VMs a file
+// lists sharing one machine. Every run comes back in the same shape, with the checkers'
+// verdicts for VMM runs, so the CLI prints them side by side.
+
+import type { MachineSnapshot } from '../isa/snapshot.js';
+import { guestFromMachine, runGuest, runVms, whyNot, type GuestChecks, type GuestImage, type GuestRun, type NestedDetails } from '../vmm/index.js';
+import { buildMachine } from './build.js';
+import { InputError } from './errors.js';
+import type { Scenario } from './load.js';
+import { runMachine, type RunEnd, type RunResult, type TraceEntry } from './run.js';
+
+export const UNDER_KINDS = ['bare', 'vmm', 'hvm', 'vmm2'] as const;
+export type UnderKind = (typeof UNDER_KINDS)[number];
+
+export interface UnderRun {
+  readonly under: UnderKind;
+  /** in a file that lists VMs: which VM */
+  readonly vm?: string;
+  /** the guest scenario this run is of (its expectations apply) */
+  readonly guest: Scenario;
+  readonly end: RunEnd;
+  readonly retired: number;
+  readonly final: MachineSnapshot;
+  readonly instructions: Readonly<Record<string, number>>;
+  readonly traps: Readonly<Record<string, number>>;
+  readonly seconds: number;
+  /** bare runs: frames the machine allocated */
+  readonly framesAllocated?: number;
+  readonly trace?: readonly TraceEntry[];
+  readonly traceTruncated?: boolean;
+  /** VMM runs: equivalence with the bare run, safety, efficiency */
+  readonly checks?: GuestChecks;
+  /** vmm2 runs: what the nested level did */
+  readonly nested?: NestedDetails;
+}
+
+export interface UnderOptions {
+  /** trace the bare run(s) instruction by instruction */
+  readonly trace?: boolean;
+  /** overrides every guest's budget */
+  readonly steps?: number;
+}
+
+/** The guest a scenario describes, as the VMM takes it: its built machine's initial state. */
+export function guestOf(s: Scenario, steps = s.spec.steps): GuestImage {
+  return guestFromMachine(s.name, buildMachine(s), steps);
+}
+
+/** Why `kind` cannot run scenario `s` (any of its VMs), or undefined when it can. */
+export function whyNotUnder(kind: UnderKind, s: Scenario): string | undefined {
+  if (kind === 'vmm2' && s.host) return `vmm2 runs one guest under the assembly VMM; this file lists ${s.host.vms.length} VMs`;
+  for (const g of s.host ? s.host.vms.map((vm) => vm.guest) : [s]) {
+    const why = whyNot(kind, guestOf(g));
+    if (why) return `${kind} cannot run '${g.name}': ${why}`;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `s` under every kind in `kinds`, in that order: for a single guest one run per kind; for
+ * a file listing VMs one run per VM and kind (the VMs share one machine under vmm and hvm).
+ * Throws InputError when a kind cannot run the scenario (see whyNotUnder).
+ */
+export function runUnder(s: Scenario, kinds: readonly UnderKind[], o: UnderOptions = {}): UnderRun[] {
+  const guests = s.host ? s.host.vms.map((vm) => ({ name: vm.name, guest: vm.guest })) : [{ name: undefined, guest: s }];
+  const budget = (g: Scenario) => o.steps ?? g.spec.steps;
+  for (const kind of kinds) {
+    const why = whyNotUnder(kind, s);
+    if (why) throw new InputError([{ file: s.file, message: why }]);
+  }
+  return kinds.flatMap((kind) => {
+    if (kind === 'bare') return guests.map(({ name, guest }) => bareRun(guest, budget(guest), o.trace === true, name));
+    if (!s.host) return [fromGuestRun(s, runGuest(kind, guestOf(s, budget(s))))];
+    if (kind === 'vmm2') throw new Error('runUnder: vmm2 with several VMs passed whyNotUnder');
+    const host = s.host;
+    const r = runVms(kind, host.vms.map((vm) => guestOf(vm.guest, budget(vm.guest))), { layout: host.layout, ...(host.quantum ? { quantum: host.quantum } : {}) });
+    return r.vms.map((g, i) => fromGuestRun(host.vms[i].guest, g, host.vms[i].name));
+  });
+}
+
+function bareRun(guest: Scenario, budget: number, trace: boolean, vm: string | undefined): UnderRun {
+  const r: RunResult = runMachine(buildMachine(guest), budget, { trace });
+  return {
+    under: 'bare',
+    ...(vm ? { vm } : {}),
+    guest,
+    end: r.end,
+    retired: r.retired,
+    final: r.final,
+    instructions: r.instructions,
+    traps: r.traps,
+    seconds: r.seconds,
+    framesAllocated: r.framesAllocated,
+    ...(r.trace ? { trace: r.trace, traceTruncated: r.traceTruncated } : {}),
+  };
+}
+
+function fromGuestRun(guest: Scenario, g: GuestRun, vm?: string): UnderRun {
+  return {
+    under: g.kind as UnderKind,
+    ...(vm ? { vm } : {}),
+    guest,
+    end: g.end,
+    retired: g.retired,
+    final: g.final,
+    instructions: g.instructions,
+    traps: g.traps,
+    seconds: g.seconds,
+    ...(g.checks ? { checks: g.checks } : {}),
+    ...(g.nested ? { nested: g.nested } : {}),
+  };
+}
