@@ -145,6 +145,9 @@ export class Machine {
   /** virtual and physical address of the last successful fetch */
   lastFetchVa = -1;
   lastFetchPa = 0;
+  /** the two words of the last instruction fetched through translation (always, when tracing) */
+  lastFetchHeader = 0;
+  lastFetchImm = 0;
   lastDataVa = -1;
   lastDataPa = -1;
   lastDataAccess: Access = Access.Read;
@@ -498,8 +501,8 @@ export class Machine {
       }
       this.lastFetchPa = fpa;
       this.lastFetchVa = pc;
-      w0 = this.load32(fpa);
-      imm = this.load32(fpa + 4);
+      w0 = this.lastFetchHeader = this.load32(fpa);
+      imm = this.lastFetchImm = this.load32(fpa + 4);
       this.openWindow(fw, pc, fpa, INSTR_BYTES, false);
     }
     const op = w0 & 0xff;

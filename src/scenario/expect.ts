@@ -4,7 +4,7 @@ import { ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../isa/arch.j
 import type { MachineSnapshot } from '../isa/snapshot.js';
 import { registerIndex } from './build.js';
 import { resolveAddress, resolveValue, type Scenario } from './load.js';
-import type { RunEnd } from './run.js';
+import type { RunEnd } from '../isa/run.js';
 import type { GuestChecks } from '../vmm/index.js';
 
 export interface ExpectationFailure {

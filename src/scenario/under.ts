@@ -7,7 +7,7 @@ import { guestFromMachine, runGuest, runVms, whyNot, type GuestChecks, type Gues
 import { buildMachine } from './build.js';
 import { InputError } from './errors.js';
 import type { Scenario } from './load.js';
-import { runMachine, type RunEnd, type RunResult, type TraceEntry } from './run.js';
+import { runMachine, type RunEnd, type RunResult, type TraceEntry } from '../isa/run.js';
 
 export const UNDER_KINDS = ['bare', 'vmm', 'hvm', 'vmm2'] as const;
 export type UnderKind = (typeof UNDER_KINDS)[number];

@@ -2,12 +2,12 @@
 // guest-visible events when asked. Every equivalence check compares against this.
 
 import type { Machine } from '../isa/machine.js';
-import type { CompiledProfile } from '../isa/profile.js';
+import { runMachine, type RunEnd } from '../isa/run.js';
 import { EventRecorder, type GuestEvent } from './events.js';
 import { bareMachine, type GuestImage } from './guest.js';
 import type { MachineSnapshot } from '../isa/snapshot.js';
 
-export type GuestEnd = 'halted' | 'double-fault' | 'budget';
+export type GuestEnd = RunEnd;
 
 export interface BareRun {
   readonly end: GuestEnd;
@@ -29,42 +29,8 @@ export interface BareRun {
 export function runBare(g: GuestImage, options: { events?: boolean } = {}): BareRun {
   const m = bareMachine(g);
   const rec = new EventRecorder(m, options.events === true);
-  const t0 = performance.now();
-  let exit;
-  if (rec.enabled) {
-    do {
-      exit = m.run(g.budget - m.retired, true);
-      rec.poll();
-    } while (exit === 'step');
-  } else {
-    exit = m.run(g.budget);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const final = rec.end();
-  return {
-    end: exit === 'halted' || exit === 'double-fault' ? exit : 'budget',
-    retired: m.retired,
-    final,
-    events: rec.events,
-    instructions: opsByName(m.opCounts, m.compiled),
-    traps: trapsByName(m.trapCounts, m.compiled),
-    console: m.console,
-    seconds,
-  };
-}
-
-/** Retired instructions per mnemonic (non-zero counts only). */
-export function opsByName(counts: ArrayLike<number>, cp: CompiledProfile): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (let op = 0; op < counts.length; op++) if (counts[op] > 0) out[cp.byOp[op]?.mnemonic ?? `op 0x${op.toString(16)}`] = counts[op];
-  return out;
-}
-
-/** Delivered traps per cause name (non-zero counts only). */
-export function trapsByName(counts: ArrayLike<number>, cp: CompiledProfile): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (let c = 0; c < counts.length; c++) if (counts[c] > 0) out[cp.causes.get(c)?.name ?? `cause ${c}`] = counts[c];
-  return out;
+  const r = runMachine(m, g.budget, rec.enabled ? { onStep: () => rec.poll() } : {});
+  return { end: r.end, retired: r.retired, final: rec.end(), events: rec.events, instructions: r.instructions, traps: r.traps, console: m.console, seconds: r.seconds };
 }
 
 /** How a machine's run ended, from its status. */

@@ -14,7 +14,6 @@
 // snapshots.
 
 import { virtualView, compareViews, type MachineSnapshot, type ViewDifference } from '../isa/snapshot.js';
-import type { MemoryImage } from '../mmu/memory.js';
 import type { GuestEvent, GuestEventKind } from './events.js';
 import type { ExitReason } from './construction.js';
 import type { SafetyReport, SafetyViolation } from './safety.js';
@@ -39,24 +38,9 @@ export interface EquivalenceVerdict {
   readonly first?: Divergence;
 }
 
-/** Whether two memory images of the same size hold the same bytes (word by word: exact, and fast). */
-function sameMemory(a: MemoryImage, b: MemoryImage): boolean {
-  if (a.size !== b.size) return false;
-  const words = a.size & ~3;
-  for (let pa = 0; pa < words; pa += 4) if (a.read32(pa) !== b.read32(pa)) return false;
-  for (let pa = words; pa < a.size; pa++) if (a.read8(pa) !== b.read8(pa)) return false;
-  return true;
-}
-
-/**
- * compareViews on two snapshots' virtual views. Memory is first compared word by word; when it
- * is equal the views are compared with one shared image (compareViews' byte-wise scan of
- * unshared frames would dominate the checker's time), otherwise compareViews locates the byte.
- */
+/** compareViews on two snapshots' virtual views. */
 export function compareSnapshots(a: MachineSnapshot, b: MachineSnapshot): ViewDifference | undefined {
-  const va = virtualView(a);
-  const vb = virtualView(b);
-  return compareViews(va, sameMemory(a.memory, b.memory) ? { ...vb, memory: va.memory } : vb);
+  return compareViews(virtualView(a), virtualView(b));
 }
 
 const describeEvent = (e: GuestEvent | undefined) => (e ? `${e.kind}${e.cause === undefined ? '' : ` (cause ${e.cause})`} at ${e.retired}` : 'no event');

@@ -3,7 +3,8 @@
 // together on one real machine — with the three checks attached.
 
 import type { MachineSnapshot } from '../isa/snapshot.js';
-import { opsByName, runBare, trapsByName, type GuestEnd } from './bare.js';
+import { runBare, type GuestEnd } from './bare.js';
+import { opsByName, trapsByName } from '../isa/run.js';
 import { checkEquivalence, efficiencyVerdict, safetyVerdict, type EfficiencyFigures, type GuestChecks } from './checks.js';
 import type { Allocation, HostLayout, SegmentComposer } from './construction.js';
 import type { GuestEvent } from './events.js';

@@ -36,7 +36,7 @@ describe('run snapshots', () => {
   it('check mode keeps a snapshot per instruction and per trap; trap mode one per trap', async () => {
     const { loadScenario } = await import('../../src/scenario/load.js');
     const { buildMachine } = await import('../../src/scenario/build.js');
-    const { runMachine } = await import('../../src/scenario/run.js');
+    const { runMachine } = await import('../../src/isa/run.js');
     const s = loadScenario('scenarios/x-plus-3.yaml');
     const every = runMachine(buildMachine(s), 100, { snapshots: 'instructions' });
     // one per step (the svc retires and traps in one step), the halt's step is the final one

@@ -1,9 +1,8 @@
 // The human-readable report of `shadowlab run`: one column per run, instruction counts,
 // console, the checkers' verdicts, expectations, and the traces and comparisons asked for.
 
-import type { TraceEntry } from '../../scenario/run.js';
 import { heading, hex, table } from '../format.js';
-import type { ChecksJson, CompareJson, RunColumn, RunData } from './run.js';
+import type { ChecksJson, CompareJson, RunColumn, RunData, TraceJson } from './run.js';
 
 export function printRun(d: RunData): string {
   const out: string[] = [`scenario ${d.scenario.name}${d.scenario.description ? ` — ${d.scenario.description}` : ''}`];
@@ -100,7 +99,7 @@ export function printCompare(c: CompareJson): string {
 }
 
 /** One line per instruction (mode, retired count, pc -> pa, text, data access) and per trap. */
-export function printTrace(trace: readonly TraceEntry[], truncated?: boolean): string {
+export function printTrace(trace: readonly TraceJson[], truncated?: boolean): string {
   const rows = trace.map((e) => {
     if (e.kind === 'instruction') {
       const data = e.data ? `  ${e.data.access} ${hex(e.data.va)} -> ${hex(e.data.pa)}` : '';

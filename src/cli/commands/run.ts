@@ -10,7 +10,8 @@ import { GEOMETRIES } from '../../paging/index.js';
 import { buildMachine } from '../../scenario/build.js';
 import { checkExpectations, checkVerdicts, expectsEquivalence, type ExpectationFailure } from '../../scenario/expect.js';
 import { loadScenario, type Scenario } from '../../scenario/load.js';
-import type { TraceEntry } from '../../scenario/run.js';
+import type { InstructionTrace, TraceEntry } from '../../isa/run.js';
+import { disassemble } from '../../asm/index.js';
 import { runUnder, UNDER_KINDS, whyNotUnder, type UnderKind, type UnderRun } from '../../scenario/under.js';
 import type { GuestChecks } from '../../vmm/index.js';
 import { UsageError, type Outcome } from '../main.js';
@@ -65,9 +66,12 @@ export interface RunColumn {
   readonly checks?: ChecksJson;
   readonly nested?: UnderRun['nested'];
   readonly expectations: { readonly ok: boolean; readonly failures: readonly ExpectationFailure[]; readonly note?: string };
-  readonly trace?: readonly TraceEntry[];
+  readonly trace?: readonly TraceJson[];
   readonly traceTruncated?: boolean;
 }
+
+/** A trace entry as printed: instructions carry their disassembled text. */
+export type TraceJson = Exclude<TraceEntry, InstructionTrace> | (InstructionTrace & { readonly text: string });
 
 /** A VMM run's verdicts, with their figures and the first failure (snapshots left out). */
 export interface ChecksJson {
@@ -198,7 +202,7 @@ export function runColumn(r: UnderRun): RunColumn {
       failures,
       ...(stateChecked ? {} : { note: `the scenario expects this run not to be equivalent to bare: only its verdicts are checked` }),
     },
-    ...(r.trace ? { trace: r.trace, traceTruncated: r.traceTruncated } : {}),
+    ...(r.trace ? { trace: r.trace.map((e) => (e.kind === 'instruction' ? { ...e, text: disassemble(e.header, e.imm, s.profile) } : e)), traceTruncated: r.traceTruncated } : {}),
   };
 }
 

@@ -9,7 +9,7 @@ import { relocate } from '../../mmu/segment.js';
 import { ACCESS_KIND_NAMES, walk, type AccessKind, type WalkStep } from '../../paging/index.js';
 import { buildMachine } from '../../scenario/build.js';
 import { loadScenario, resolveValue, type Scenario } from '../../scenario/load.js';
-import { runMachine } from '../../scenario/run.js';
+import { runMachine } from '../../isa/run.js';
 import { hex, table } from '../format.js';
 import { UsageError, type Outcome } from '../main.js';
 import { SCHEMA_VERSION } from './run.js';

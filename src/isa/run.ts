@@ -1,11 +1,10 @@
-// Running a scenario's machine bare: the run loop with optional per-instruction trace, the
-// snapshots taken at every trap, and the counts the CLI prints.
+// Running a machine: the run loop with an optional per-instruction trace, snapshots at traps or
+// at every instruction, a per-step observer, and the counts by name that reports print.
 
-import { disassemble } from '../asm/index.js';
 import { ACCESS_NAMES } from '../mmu/fault.js';
-import type { Machine, TrapEvent } from '../isa/machine.js';
-import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
-import type { CompiledProfile } from '../isa/profile.js';
+import type { Machine, TrapEvent } from './machine.js';
+import type { CompiledProfile } from './profile.js';
+import { snapshot, type MachineSnapshot } from './snapshot.js';
 
 export type RunEnd = 'halted' | 'double-fault' | 'budget';
 
@@ -16,7 +15,9 @@ export interface InstructionTrace {
   readonly mode: string;
   readonly pc: number;
   readonly pa: number;
-  readonly text: string;
+  /** the instruction's two words as fetched (disassemble them for its text) */
+  readonly header: number;
+  readonly imm: number;
   readonly data?: { readonly access: string; readonly va: number; readonly pa: number };
   /** the instruction trapped instead of retiring */
   readonly trapped: boolean;
@@ -48,6 +49,8 @@ export interface RunOptions {
    * after every instruction and every trap (check mode: one step at a time, much slower).
    */
   readonly snapshots?: 'none' | 'traps' | 'instructions';
+  /** called after every step (one instruction or one trap delivery); the run goes one step at a time */
+  readonly onStep?: () => void;
 }
 
 export interface RunResult {
@@ -81,7 +84,7 @@ export function runMachine(m: Machine, budget: number, options: RunOptions = {})
   const stop = m.retired + budget;
   let exit;
   try {
-    if (options.trace || options.snapshots === 'instructions') {
+    if (options.trace || options.snapshots === 'instructions' || options.onStep) {
       do {
         const before = { pc: m.pc, retired: m.retired, mode: modes[m.mode] };
         m.lastFetchVa = -1;
@@ -90,6 +93,7 @@ export function runMachine(m: Machine, budget: number, options: RunOptions = {})
         exit = m.run(stop - m.retired, true);
         if (options.trace && m.lastFetchVa === before.pc && trace.length < limit) trace.splice(at, 0, instructionTrace(m, before, m.retired === before.retired));
         if (options.snapshots === 'instructions' && exit === 'step') snapshots.push(snapshot(m));
+        options.onStep?.();
       } while (exit === 'step');
     } else {
       exit = m.run(budget);
@@ -106,8 +110,8 @@ export function runMachine(m: Machine, budget: number, options: RunOptions = {})
     retired: m.retired,
     final,
     snapshots,
-    instructions: countsByName(m.opCounts, (op) => m.compiled.byOp[op]?.mnemonic ?? `op 0x${op.toString(16)}`),
-    traps: countsByName(m.trapCounts, (c) => causeName(m.compiled, c)),
+    instructions: opsByName(m.opCounts, m.compiled),
+    traps: trapsByName(m.trapCounts, m.compiled),
     framesAllocated: m.mem.framesAllocated,
     ...(options.trace ? { trace, traceTruncated: trace.length >= limit } : {}),
     seconds,
@@ -118,19 +122,25 @@ export function causeName(cp: CompiledProfile, cause: number): string {
   return cp.causes.get(cause)?.name ?? `cause ${cause}`;
 }
 
-function countsByName(counts: Float64Array, name: (i: number) => string): Record<string, number> {
+/** Retired instructions per mnemonic (non-zero counts only). */
+export function opsByName(counts: ArrayLike<number>, cp: CompiledProfile): Record<string, number> {
+  return countsByName(counts, (op) => cp.byOp[op]?.mnemonic ?? `op 0x${op.toString(16)}`);
+}
+
+/** Delivered traps per cause name (non-zero counts only). */
+export function trapsByName(counts: ArrayLike<number>, cp: CompiledProfile): Record<string, number> {
+  return countsByName(counts, (c) => causeName(cp, c));
+}
+
+function countsByName(counts: ArrayLike<number>, name: (i: number) => string): Record<string, number> {
   const out: Record<string, number> = {};
-  counts.forEach((n, i) => {
-    if (n > 0) out[name(i)] = n;
-  });
+  for (let i = 0; i < counts.length; i++) if (counts[i] > 0) out[name(i)] = counts[i];
   return out;
 }
 
 function instructionTrace(m: Machine, before: { pc: number; retired: number; mode: string }, trapped: boolean): InstructionTrace {
-  const pa = m.lastFetchPa;
-  const text = disassemble(m.mem.read32(pa), m.mem.read32(pa + 4), m.profile);
   const data = m.lastDataVa >= 0 ? { access: ACCESS_NAMES[m.lastDataAccess], va: m.lastDataVa, pa: m.lastDataPa } : undefined;
-  return { kind: 'instruction', retired: before.retired, mode: before.mode, pc: before.pc, pa, text, ...(data ? { data } : {}), trapped };
+  return { kind: 'instruction', retired: before.retired, mode: before.mode, pc: before.pc, pa: m.lastFetchPa, header: m.lastFetchHeader, imm: m.lastFetchImm, ...(data ? { data } : {}), trapped };
 }
 
 function trapTrace(m: Machine, t: TrapEvent): TrapTrace {
