@@ -51,7 +51,12 @@ export interface RunOptions {
   readonly snapshots?: 'none' | 'traps' | 'instructions';
   /** called after every step (one instruction or one trap delivery); the run goes one step at a time */
   readonly onStep?: () => void;
+  /** called every PROGRESS_EVERY instructions retired on a long run (for a progress line) */
+  readonly onProgress?: (retired: number) => void;
 }
+
+/** Instructions between progress calls (tens of milliseconds of guest time). */
+export const PROGRESS_EVERY = 1 << 22;
 
 export interface RunResult {
   readonly end: RunEnd;
@@ -95,6 +100,11 @@ export function runMachine(m: Machine, budget: number, options: RunOptions = {})
         if (options.snapshots === 'instructions' && exit === 'step') snapshots.push(snapshot(m));
         options.onStep?.();
       } while (exit === 'step');
+    } else if (options.onProgress) {
+      do {
+        exit = m.run(Math.min(PROGRESS_EVERY, stop - m.retired));
+        if (exit === 'budget' && m.retired < stop) options.onProgress(m.retired);
+      } while (exit === 'budget' && m.retired < stop);
     } else {
       exit = m.run(budget);
     }

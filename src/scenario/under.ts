@@ -39,6 +39,8 @@ export interface UnderOptions {
   readonly trace?: boolean;
   /** overrides every guest's budget */
   readonly steps?: number;
+  /** told now and then how far a long bare run has got */
+  readonly progress?: (run: string, retired: number, budget: number) => void;
 }
 
 /** The guest a scenario describes, as the VMM takes it: its built machine's initial state. */
@@ -69,7 +71,7 @@ export function runUnder(s: Scenario, kinds: readonly UnderKind[], o: UnderOptio
     if (why) throw new InputError([{ file: s.file, message: why }]);
   }
   return kinds.flatMap((kind) => {
-    if (kind === 'bare') return guests.map(({ name, guest }) => bareRun(guest, budget(guest), o.trace === true, name));
+    if (kind === 'bare') return guests.map(({ name, guest }) => bareRun(guest, budget(guest), o, name));
     if (!s.host) return [fromGuestRun(s, runGuest(kind, guestOf(s, budget(s))))];
     if (kind === 'vmm2') throw new Error('runUnder: vmm2 with several VMs passed whyNotUnder');
     const host = s.host;
@@ -78,8 +80,12 @@ export function runUnder(s: Scenario, kinds: readonly UnderKind[], o: UnderOptio
   });
 }
 
-function bareRun(guest: Scenario, budget: number, trace: boolean, vm: string | undefined): UnderRun {
-  const r: RunResult = runMachine(buildMachine(guest), budget, { trace });
+function bareRun(guest: Scenario, budget: number, o: UnderOptions, vm: string | undefined): UnderRun {
+  const progress = o.progress;
+  const r: RunResult = runMachine(buildMachine(guest), budget, {
+    trace: o.trace === true,
+    ...(progress ? { onProgress: (retired: number) => progress(vm ?? guest.name, retired, budget) } : {}),
+  });
   return {
     under: 'bare',
     ...(vm ? { vm } : {}),

@@ -107,8 +107,9 @@ describe('files that list VMs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'shadowlab-vms-'));
   const lde = resolve('scenarios/lde.yaml');
   const ticks = resolve('scenarios/vmm/ticks.yaml');
+  let hosts = 0;
   const host = (body: string) => {
-    const file = join(dir, `h${Math.random().toString(36).slice(2)}.yaml`);
+    const file = join(dir, `h${hosts++}.yaml`);
     writeFileSync(file, body);
     return file;
   };

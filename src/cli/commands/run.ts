@@ -119,7 +119,9 @@ export function collectRun(file: string, opts: RunOptions): RunData {
   const s = loadScenario(file);
   const steps = opts.steps === undefined ? undefined : parseSteps(opts.steps);
   const { kinds, skipped } = parseUnder(opts.under, s);
-  const runs = runUnder(s, kinds, { trace: opts.trace, ...(steps ? { steps } : {}) }).map(runColumn);
+  const progress = progressLine();
+  const runs = runUnder(s, kinds, { trace: opts.trace, ...(steps ? { steps } : {}), ...(progress ? { progress: progress.show } : {}) }).map(runColumn);
+  progress?.clear();
   const checks = summarize(runs);
   const compare = opts.compare === undefined ? undefined : compareJson(s, steps ?? s.spec.steps, opts);
   const host = s.host && {
@@ -136,6 +138,21 @@ export function collectRun(file: string, opts: RunOptions): RunData {
     ...(host ? { host } : {}),
     ...(compare ? { compare } : {}),
     ok: runs.every((r) => r.expectations.ok) && (compare?.holds ?? true),
+  };
+}
+
+/** A progress line on stderr for long runs, when it is a terminal (else undefined). */
+function progressLine(): { show: (run: string, retired: number, budget: number) => void; clear: () => void } | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let shown = false;
+  return {
+    show: (run, retired, budget) => {
+      shown = true;
+      process.stderr.write(`\r${run}: ${(retired / 1e6).toFixed(1)}M of ${(budget / 1e6).toFixed(1)}M instructions retired `);
+    },
+    clear: () => {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
   };
 }
 
