@@ -122,7 +122,7 @@ function checkSpace(n: number, what: string, pos: Pos): number {
   return n;
 }
 
-function equStatement(args: readonly OperandText[], pos: Pos, ctx: ParseContext): Statement {
+function equStatement(args: readonly OperandText[], _pos: Pos, ctx: ParseContext): Statement {
   const [name, value] = args;
   if (name.tokens.length !== 1 || name.tokens[0].kind !== 'ident') throw new SourceError(name.pos, `constant name expected, found '${name.text}'`);
   return constantStatement(name.tokens[0], value, ctx.symbols);

@@ -58,18 +58,27 @@ export interface RunOptions {
 /** Instructions between progress calls (tens of milliseconds of guest time). */
 export const PROGRESS_EVERY = 1 << 22;
 
-export interface RunResult {
+/** What every kind of run reports: how it ended, where, and what it executed. */
+export interface RunSummary {
   readonly end: RunEnd;
+  /** instructions retired (for a guest: guest instructions) */
   readonly retired: number;
+  /** the final state (for a guest: its virtual state) */
   readonly final: MachineSnapshot;
+  /** instructions retired per mnemonic */
+  readonly instructions: Readonly<Record<string, number>>;
+  /** traps delivered per cause name */
+  readonly traps: Readonly<Record<string, number>>;
+  /** wall-clock seconds of the run */
+  readonly seconds: number;
+}
+
+export interface RunResult extends RunSummary {
   /** as `snapshots` asked (in execution order); always the final one last */
   readonly snapshots: readonly MachineSnapshot[];
-  readonly instructions: Readonly<Record<string, number>>;
-  readonly traps: Readonly<Record<string, number>>;
   readonly framesAllocated: number;
   readonly trace?: readonly TraceEntry[];
   readonly traceTruncated?: boolean;
-  readonly seconds: number;
 }
 
 /** Runs `m` for at most `budget` instructions retired; `m` is left in its final state. */

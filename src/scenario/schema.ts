@@ -37,12 +37,6 @@ export const value = z
   })
   .describe('a 32-bit integer or the name of a program symbol');
 
-const addressOrSymbol = z
-  .union([z.number().int().min(0).max(U32 - 1), z.string().regex(SIZE_RE), z.string().regex(SYMBOL_RE, { error: 'expected an address (integer or "0x..." string) or a symbol name' })], {
-    error: 'expected an address (integer or "0x..." string) or a symbol name',
-  })
-  .describe('an address: an integer, a size string, or a program symbol');
-
 export const modeName = z.string().min(1).describe("a mode of the profile, e.g. 's' or 'u'");
 
 const registers = z

@@ -2,23 +2,16 @@
 // guest-visible events when asked. Every equivalence check compares against this.
 
 import type { Machine } from '../isa/machine.js';
-import { runMachine, type RunEnd } from '../isa/run.js';
+import { runMachine, type RunEnd, type RunSummary } from '../isa/run.js';
 import { EventRecorder, type GuestEvent } from './events.js';
 import { bareMachine, type GuestImage } from './guest.js';
-import type { MachineSnapshot } from '../isa/snapshot.js';
 
 export type GuestEnd = RunEnd;
 
-export interface BareRun {
-  readonly end: GuestEnd;
-  readonly retired: number;
-  readonly final: MachineSnapshot;
+export interface BareRun extends RunSummary {
   /** guest-visible events (only the 'end' one unless `events` was asked for) */
   readonly events: readonly GuestEvent[];
-  readonly instructions: Readonly<Record<string, number>>;
-  readonly traps: Readonly<Record<string, number>>;
   readonly console: string;
-  readonly seconds: number;
 }
 
 /**

@@ -15,36 +15,33 @@ export function benchSource(file: string): string {
   return readFileSync(new URL(file, BENCH_DIR), 'utf8');
 }
 
-/** The bench loop (6 instructions per iteration) in user mode under a kernel that halts at its svc. */
-export function benchLoopGuest(iterations: number, profile: Profile = classic): GuestImage {
+/**
+ * A bench guest: `kernel` at 0 (it drops into user mode at 0x8000), `user` at 0x8000 running r5
+ * = `iterations` times, budget `perIteration` instructions each plus a margin.
+ */
+function benchGuest(name: string, kernel: string, user: string, iterations: number, perIteration: number, profile: Profile): GuestImage {
   return guestFromSources({
-    name: 'bench-loop',
+    name,
     profile,
     vmsize: 0x10000,
     programs: [
-      { source: benchSource('loop-kernel.s'), at: 0 },
-      { source: benchSource('loop.s'), at: 0x8000 },
+      { source: benchSource(kernel), at: 0 },
+      { source: benchSource(user), at: 0x8000 },
     ],
     psw: { pc: 0x80, status: 0, base: 0, limit: 0x10000, ptbr: 0, extra: 0 },
     regs: [0, 0, 0, 0, 0, iterations],
-    budget: 6 * iterations + 100,
+    budget: perIteration * iterations + 100,
   });
+}
+
+/** The bench loop (6 instructions per iteration) in user mode under a kernel that halts at its svc. */
+export function benchLoopGuest(iterations: number, profile: Profile = classic): GuestImage {
+  return benchGuest('bench-loop', 'loop-kernel.s', 'loop.s', iterations, 6, profile);
 }
 
 /** A process making a system call every 4 instructions, under a kernel that returns at once. */
 export function syscallGuest(iterations: number, profile: Profile = classic): GuestImage {
-  return guestFromSources({
-    name: 'bench-syscall',
-    profile,
-    vmsize: 0x10000,
-    programs: [
-      { source: benchSource('syscall-kernel.s'), at: 0 },
-      { source: benchSource('syscall.s'), at: 0x8000 },
-    ],
-    psw: { pc: 0x80, status: 0, base: 0, limit: 0x10000, ptbr: 0, extra: 0 },
-    regs: [0, 0, 0, 0, 0, iterations],
-    budget: 8 * iterations + 100,
-  });
+  return benchGuest('bench-syscall', 'syscall-kernel.s', 'syscall.s', iterations, 8, profile);
 }
 
 export interface VmmBench {

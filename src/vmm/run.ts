@@ -2,9 +2,8 @@
 // hybrid VMM or under the VMM-in-assembly running under the VMM (vmm2), or several guests
 // together on one real machine — with the three checks attached.
 
-import type { MachineSnapshot } from '../isa/snapshot.js';
-import { runBare, type GuestEnd } from './bare.js';
-import { opsByName, trapsByName } from '../isa/run.js';
+import { runBare } from './bare.js';
+import { opsByName, trapsByName, type RunSummary } from '../isa/run.js';
 import { checkEquivalence, efficiencyVerdict, safetyVerdict, type EfficiencyFigures, type GuestChecks } from './checks.js';
 import type { Allocation, HostLayout, SegmentComposer } from './construction.js';
 import type { GuestEvent } from './events.js';
@@ -30,19 +29,13 @@ export interface RunOptions {
   readonly layout?: HostLayout;
 }
 
-export interface GuestRun {
+/** A guest's run; `final` is its virtual state (for vmm2: rebuilt from the assembly VMM's tables). */
+export interface GuestRun extends RunSummary {
   readonly kind: RunKind;
   readonly name: string;
-  readonly end: GuestEnd;
-  readonly retired: number;
-  /** the final virtual state (for vmm2: rebuilt from the assembly VMM's tables, see nested.ts) */
-  readonly final: MachineSnapshot;
   /** guest-visible events with snapshots (when checking; always the final 'end' one) */
   readonly events: readonly GuestEvent[];
-  readonly instructions: Readonly<Record<string, number>>;
-  readonly traps: Readonly<Record<string, number>>;
   readonly console: string;
-  readonly seconds: number;
   readonly efficiency?: EfficiencyFigures;
   readonly checks?: GuestChecks;
   /** vmm2 only: what the nested level did and how it was compared */
