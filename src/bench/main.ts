@@ -11,6 +11,7 @@ import { createPager, type PagingUnit } from '../mmu/paging-unit.js';
 import { GEOMETRIES, map } from '../paging/index.js';
 import { bareMachine, benchLoopGuest, benchSource, benchVmm } from '../vmm/index.js';
 import { runReference } from './reference.js';
+import { benchTranslate } from './translate.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const INSTRUCTIONS = Number(process.env.BENCH_INSTRUCTIONS ?? 20_000_000);
@@ -95,6 +96,11 @@ function main(): void {
   console.log(
     `bench paging: ${paging.toFixed(1)} Minstr/s (four-level, TLB 16x4, ${((paging / segment) * 100).toFixed(0)}% of segment), ` +
       `TLB hit rate ${(w.hitRate * 100).toFixed(4)}%, ${w.refsPerMiss.toFixed(1)} memory references per TLB miss`,
+  );
+  const x = benchTranslate('four-level', INSTRUCTIONS / 2);
+  console.log(
+    `bench translate: ${x.hotNs.toFixed(1)} ns on the last-page cache, ${x.tlbHitNs.toFixed(1)} ns on a TLB hit, ` +
+      `${x.walkNs.toFixed(0)} ns per walk (four-level, ${x.refsPerWalk.toFixed(1)} memory references each)`,
   );
   const strided = pagingLoopMachine(strideSource());
   const stride = measure(strided, INSTRUCTIONS / 4);

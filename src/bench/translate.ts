@@ -1,9 +1,9 @@
 // Micro-benchmark of PagingUnit.translate (for `bench` and by hand; not a timed test):
 // nanoseconds per call on the last-page cache, on TLB hits across pages, and on walks.
 
-import { Access } from './fault.js';
-import { PhysicalMemory } from './memory.js';
-import { createPager, type PagingUnit } from './paging-unit.js';
+import { Access } from '../mmu/fault.js';
+import { PhysicalMemory } from '../mmu/memory.js';
+import { createPager, type PagingUnit } from '../mmu/paging-unit.js';
 import { GEOMETRIES, map } from '../paging/index.js';
 
 export interface TranslateTiming {
