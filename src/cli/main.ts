@@ -4,6 +4,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../scenario/errors.js';
+import { registerBench } from './commands/bench.js';
 import { registerList } from './commands/list.js';
 import { registerRun } from './commands/run.js';
 import { registerWalk } from './commands/walk.js';
@@ -31,6 +32,7 @@ export function buildProgram(outcome: { value: Outcome }): Command {
   registerRun(program, done);
   registerWalk(program, done);
   registerList(program, done);
+  registerBench(program, done);
   return program;
 }
 

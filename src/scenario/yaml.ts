@@ -48,9 +48,10 @@ function keyAt(src: YamlSource, path: Path, key: string): Node | undefined {
 export function problemAt(src: YamlSource, path: Path, message: string, key?: string): InputProblem {
   const node = key !== undefined ? keyAt(src, path, key) : nodeAt(src, path).node;
   const offset = node?.range?.[0];
-  const pos = offset !== undefined ? src.lines.linePos(offset) : undefined;
+  // a field missing from an empty document has no node: its place is the top of the file
+  const pos = offset !== undefined ? src.lines.linePos(offset) : { line: 1, col: 1 };
   const field = [...path, ...(key !== undefined ? [key] : [])].join('.');
-  return { file: src.file, line: pos?.line, column: pos?.col, field: field || undefined, message };
+  return { file: src.file, line: pos.line, column: pos.col, field: field || undefined, message };
 }
 
 /**

@@ -1,6 +1,6 @@
-// `npm run bench`: guest instructions per second of the step loop (segment, paging), under the
-// VMM, with a hand-written reference interpreter measured in the same run for scale. Every
-// figure is the median of BENCH_RUNS runs. The loop is scenarios/vmm/bench/loop.s: 6
+// The bench (`shadowlab bench`, `npm run bench`): guest instructions per second of the step loop
+// (segment, paging), under the VMM, with a hand-written reference interpreter measured in the
+// same run for scale. Every rate is the median of several runs. The loop is scenarios/vmm/bench/loop.s: 6
 // instructions per iteration (ALU, load, store, branch) in user mode.
 
 import { assemble } from '../asm/index.js';
@@ -13,8 +13,11 @@ import { bareMachine, benchLoopGuest, benchSource, benchVmm } from '../vmm/index
 import { runReference } from './reference.js';
 import { benchTranslate } from './translate.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const INSTRUCTIONS = Number(process.env.BENCH_INSTRUCTIONS ?? 20_000_000);
+/** How much to measure: runs per figure (the median is kept) and instructions per run. */
+export interface BenchOptions {
+  readonly runs: number;
+  readonly instructions: number;
+}
 const FOREVER = 2 ** 31 - 1;
 
 /** Median of `xs`. */
@@ -24,10 +27,10 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** Millions of instructions per second retired by `m.run`, median of RUNS runs. */
-export function measure(m: Machine, instructions = INSTRUCTIONS): number {
+/** Millions of instructions per second retired by `m.run` over `instructions`, median of `runs` runs. */
+export function measure(m: Machine, { runs, instructions }: BenchOptions): number {
   const rates: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     const before = m.retired;
     const t0 = process.hrtime.bigint();
     m.run(instructions);
@@ -74,51 +77,59 @@ export function tlbFigures(m: Machine): { hitRate: number; refsPerMiss: number }
   return { hitRate: 1 - c.tlbMisses / translations, refsPerMiss: c.walks ? c.walkRefs / c.walks : 0 };
 }
 
-function measureReference(): number {
+function measureReference({ runs, instructions }: BenchOptions): number {
   const rates: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
-    const r = runReference(INSTRUCTIONS / 6);
+    const r = runReference(instructions / 6);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     rates.push(r.instructions / seconds / 1e6);
   }
   return median(rates);
 }
 
-function main(): void {
-  const reference = measureReference();
-  console.log(`bench reference: ${reference.toFixed(1)} Minstr/s (hand-written interpreter of the same loop, no translation)`);
-  const segment = measure(segmentLoopMachine());
-  console.log(`bench segment: ${segment.toFixed(1)} Minstr/s (${((segment / reference) * 100).toFixed(0)}% of reference)`);
+/** Every figure of the bench (rates in millions of guest instructions per second). */
+export interface BenchFigures {
+  readonly reference: number;
+  readonly segment: number;
+  readonly paging: { readonly rate: number; readonly hitRate: number; readonly refsPerMiss: number };
+  readonly translate: ReturnType<typeof benchTranslate>;
+  readonly pagingStride: { readonly rate: number; readonly hitRate: number; readonly refsPerMiss: number };
+  readonly vmm: ReturnType<typeof benchVmm>;
+}
+
+/** Runs every measurement; `report` gets each line as soon as its figure is known. */
+export function runBench(o: BenchOptions, report: (line: string) => void = () => {}): BenchFigures {
+  const reference = measureReference(o);
+  report(`bench reference: ${reference.toFixed(1)} Minstr/s (hand-written interpreter of the same loop, no translation)`);
+  const segment = measure(segmentLoopMachine(), o);
+  report(`bench segment: ${segment.toFixed(1)} Minstr/s (${((segment / reference) * 100).toFixed(0)}% of reference)`);
   const warm = pagingLoopMachine();
-  const paging = measure(warm);
-  const w = tlbFigures(warm);
-  console.log(
-    `bench paging: ${paging.toFixed(1)} Minstr/s (four-level, TLB 16x4, ${((paging / segment) * 100).toFixed(0)}% of segment), ` +
-      `TLB hit rate ${(w.hitRate * 100).toFixed(4)}%, ${w.refsPerMiss.toFixed(1)} memory references per TLB miss`,
+  const paging = { rate: measure(warm, o), ...tlbFigures(warm) };
+  report(
+    `bench paging: ${paging.rate.toFixed(1)} Minstr/s (four-level, TLB 16x4, ${((paging.rate / segment) * 100).toFixed(0)}% of segment), ` +
+      `TLB hit rate ${(paging.hitRate * 100).toFixed(4)}%, ${paging.refsPerMiss.toFixed(1)} memory references per TLB miss`,
   );
-  const x = benchTranslate('four-level', INSTRUCTIONS / 2);
-  console.log(
-    `bench translate: ${x.hotNs.toFixed(1)} ns on the last-page cache, ${x.tlbHitNs.toFixed(1)} ns on a TLB hit, ` +
-      `${x.walkNs.toFixed(0)} ns per walk (four-level, ${x.refsPerWalk.toFixed(1)} memory references each)`,
+  const translate = benchTranslate('four-level', o.instructions / 2);
+  report(
+    `bench translate: ${translate.hotNs.toFixed(1)} ns on the last-page cache, ${translate.tlbHitNs.toFixed(1)} ns on a TLB hit, ` +
+      `${translate.walkNs.toFixed(0)} ns per walk (four-level, ${translate.refsPerWalk.toFixed(1)} memory references each)`,
   );
   const strided = pagingLoopMachine(strideSource());
-  const stride = measure(strided, INSTRUCTIONS / 4);
-  const t = tlbFigures(strided);
-  console.log(
-    `bench paging-stride: ${stride.toFixed(1)} Minstr/s (the loop walks 64 data pages through a 16-entry TLB), ` +
-      `TLB hit rate ${(t.hitRate * 100).toFixed(2)}%, ${t.refsPerMiss.toFixed(1)} memory references per TLB miss`,
+  const pagingStride = { rate: measure(strided, { ...o, instructions: o.instructions / 4 }), ...tlbFigures(strided) };
+  report(
+    `bench paging-stride: ${pagingStride.rate.toFixed(1)} Minstr/s (the loop walks 64 data pages through a 16-entry TLB), ` +
+      `TLB hit rate ${(pagingStride.hitRate * 100).toFixed(2)}%, ${pagingStride.refsPerMiss.toFixed(1)} memory references per TLB miss`,
   );
-  const v = benchVmm({ instructions: INSTRUCTIONS, runs: RUNS });
-  console.log(
-    `bench vmm: ${(v.vmmIps / 1e6).toFixed(1)} Minstr/s for the user-mode loop guest under the VMM, ${(v.bareIps / 1e6).toFixed(1)} bare in the same run ` +
-      `(ratio ${v.ratio.toFixed(2)}), ${(v.directShare * 100).toFixed(5)}% of its instructions executed directly`,
+  const vmm = benchVmm({ instructions: o.instructions, runs: o.runs });
+  report(
+    `bench vmm: ${(vmm.vmmIps / 1e6).toFixed(1)} Minstr/s for the user-mode loop guest under the VMM, ${(vmm.bareIps / 1e6).toFixed(1)} bare in the same run ` +
+      `(ratio ${vmm.ratio.toFixed(2)}), ${(vmm.directShare * 100).toFixed(5)}% of its instructions executed directly`,
   );
-  const sys = v.syscall;
-  console.log(
+  const sys = vmm.syscall;
+  report(
     `bench vmm-syscall: ${sys.exitsPer1000.toFixed(1)} exits per 1,000 guest instructions, ${sys.usPerExit.toFixed(2)} us per exit ` +
       `(${sys.actionsPerExit.toFixed(1)} VMM actions per exit; a process making a system call every 4 instructions)`,
   );
+  return { reference, segment, paging, translate, pagingStride, vmm };
 }
-
-main();

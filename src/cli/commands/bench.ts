@@ -1,0 +1,40 @@
+// `shadowlab bench`: guest instructions per second bare (segment, paging) and under the VMM.
+
+import type { Command } from 'commander';
+import { runBench, type BenchFigures } from '../../bench/bench.js';
+import { UsageError, type Outcome } from '../main.js';
+import { SCHEMA_VERSION } from './run.js';
+
+interface BenchOptions {
+  json?: boolean;
+  runs: string;
+  instructions: string;
+}
+
+export interface BenchData extends BenchFigures {
+  readonly schemaVersion: number;
+  readonly runs: number;
+  readonly instructions: number;
+}
+
+export function registerBench(program: Command, done: (o: Outcome) => void): void {
+  program
+    .command('bench')
+    .description('measure guest instructions per second: bare (segment, paging) and under the VMM')
+    .option('--runs <n>', 'runs per figure (the median is reported)', process.env.BENCH_RUNS ?? '5')
+    .option('--instructions <n>', 'guest instructions per run', process.env.BENCH_INSTRUCTIONS ?? '20000000')
+    .option('--json', 'print the figures as JSON')
+    .action((opts: BenchOptions) => {
+      const runs = positive(opts.runs, '--runs');
+      const instructions = positive(opts.instructions, '--instructions');
+      const figures = runBench({ runs, instructions }, opts.json ? undefined : (line) => process.stdout.write(`${line}\n`));
+      if (opts.json) process.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, runs, instructions, ...figures } satisfies BenchData, null, 2)}\n`);
+      done('ok');
+    });
+}
+
+function positive(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what}: expected a positive integer, got '${text}'`);
+  return n;
+}
