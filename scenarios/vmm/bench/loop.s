@@ -1,4 +1,4 @@
-; The user-mode loop of `npm run bench` (src/bench/main.ts, LOOP_SOURCE): 6 instructions per
+; The user-mode loop of `shadowlab bench` (src/bench/bench.ts; scenarios/vmm/bench-loop.yaml): 6 instructions per
 ; iteration (ALU, load, store, branch), r5 iterations, then svc 0.
         .org 0x80
 start:  li   r1, 0
