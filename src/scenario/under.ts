@@ -2,28 +2,21 @@
 // lists sharing one machine. Every run comes back in the same shape, with the checkers'
 // verdicts for VMM runs, so the CLI prints them side by side.
 
-import type { MachineSnapshot } from '../isa/snapshot.js';
 import { guestFromMachine, runGuest, runVms, whyNot, type GuestChecks, type GuestImage, type GuestRun, type NestedDetails } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { InputError } from './errors.js';
 import type { Scenario } from './load.js';
-import { runMachine, type RunEnd, type RunResult, type TraceEntry } from '../isa/run.js';
+import { runMachine, type RunResult, type RunSummary, type TraceEntry } from '../isa/run.js';
 
 export const UNDER_KINDS = ['bare', 'vmm', 'hvm', 'vmm2'] as const;
 export type UnderKind = (typeof UNDER_KINDS)[number];
 
-export interface UnderRun {
+export interface UnderRun extends RunSummary {
   readonly under: UnderKind;
   /** in a file that lists VMs: which VM */
   readonly vm?: string;
   /** the guest scenario this run is of (its expectations apply) */
   readonly guest: Scenario;
-  readonly end: RunEnd;
-  readonly retired: number;
-  readonly final: MachineSnapshot;
-  readonly instructions: Readonly<Record<string, number>>;
-  readonly traps: Readonly<Record<string, number>>;
-  readonly seconds: number;
   /** bare runs: frames the machine allocated */
   readonly framesAllocated?: number;
   readonly trace?: readonly TraceEntry[];
