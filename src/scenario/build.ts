@@ -62,11 +62,12 @@ export function statusOf(p: Pick<PswFields, 'mode' | 'ie' | 'pg' | 'wp' | 'nxe' 
   return Math.max(0, modes.indexOf(p.mode ?? modes[0])) | bit(p.ie, ST_IE) | bit(p.pg, ST_PG) | bit(p.wp, ST_WP) | bit(p.nxe, ST_NXE) | bit(p.sum, ST_SUM);
 }
 
-/** r0..r15, sp (r15), lr (r14) → index. Caller has validated the name. */
+/** r0..r15, sp (r15), lr (r14), in either case → index. Caller has validated the name. */
 export function registerIndex(name: string): number {
-  if (name === 'sp') return 15;
-  if (name === 'lr') return 14;
-  return Number(name.slice(1));
+  const n = name.toLowerCase();
+  if (n === 'sp') return 15;
+  if (n === 'lr') return 14;
+  return Number(n.slice(1));
 }
 
 function hexBytes(text: string): number[] {

@@ -40,7 +40,7 @@ export const value = z
 export const modeName = z.string().min(1).describe("a mode of the profile, e.g. 's' or 'u'");
 
 const registers = z
-  .record(z.string().regex(/^(r([0-9]|1[0-5])|sp|lr)$/, { error: 'expected a register name r0..r15, sp or lr' }), value)
+  .record(z.string().regex(/^([rR]([0-9]|1[0-5])|sp|SP|lr|LR)$/, { error: 'expected a register name r0..r15, sp or lr' }), value)
   .describe('register values by name');
 
 const program = z
