@@ -5,11 +5,11 @@
 import { runBare } from './bare.js';
 import { opsByName, trapsByName, type RunSummary } from '../isa/run.js';
 import { checkEquivalence, efficiencyVerdict, safetyVerdict, type EfficiencyFigures, type GuestChecks } from './checks.js';
-import type { Allocation, HostLayout, SegmentComposer } from './construction.js';
+import { hostLayout, type Allocation, type HostLayout, type SegmentComposer } from './construction.js';
 import type { GuestEvent } from './events.js';
 import { guestProblem, type GuestImage } from './guest.js';
 import { Monitor, reserveIntact, vmFigures, type Vm, type VmmKind, type VmmState } from './monitor.js';
-import { nestedProblem, runNested, type NestedDetails } from './nested.js';
+import { nestedProblem, runNested, vmm2Image, type NestedDetails } from './nested.js';
 import type { SafetyLevel, SafetyReport } from './safety.js';
 
 export type RunKind = 'bare' | VmmKind | 'vmm2';
@@ -58,7 +58,15 @@ export interface VmmRun {
 /** Why `kind` cannot run `guest`, or undefined when it can. */
 export function whyNot(kind: RunKind, guest: GuestImage): string | undefined {
   if (kind === 'bare') return undefined;
-  return guestProblem(guest) ?? (kind === 'vmm2' ? nestedProblem(guest) : undefined);
+  const why = guestProblem(guest) ?? (kind === 'vmm2' ? nestedProblem(guest) : undefined);
+  if (why) return why;
+  const hosted = kind === 'vmm2' ? vmm2Image(guest).guest : guest;
+  try {
+    hostLayout([hosted.config.memorySize]);
+  } catch (e) {
+    return (e as Error).message.replace(/^hostLayout: /, '');
+  }
+  return undefined;
 }
 
 /** Runs one guest as `kind`. With `check` (default), the result carries the three verdicts. */

@@ -69,6 +69,16 @@ describe('--under on one guest', () => {
     expect(data.skipped[0].reason).toMatch(/segment guests only/);
   });
 
+  it('a 4 GiB guest leaves the VMM no room: every VMM kind is skipped, with the reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shadowlab-big-'));
+    const file = join(dir, 'big.yaml');
+    writeFileSync(file, 'machine: { memory: 4 GiB }\nprograms:\n  - { at: 0, source: ".org 0x80\\nhalt" }\n');
+    const { code, data } = await runJson(file, '--under', 'all');
+    expect(code).toBe(0);
+    expect(data.skipped.map((s: { reason: string }) => s.reason)).toEqual([expect.stringMatching(/more than 4 GiB/), expect.stringMatching(/more than 4 GiB/), expect.stringMatching(/more than 4 GiB/)]);
+    expect((await cli('run', file, '--under', 'vmm')).code).toBe(2);
+  });
+
   it('asking for a kind that cannot run the scenario is bad input (exit 2)', async () => {
     expect((await cli('run', 'scenarios/paging/four-level.yaml', '--under', 'vmm')).code).toBe(2);
     expect((await cli('run', 'scenarios/bounds-end.yaml', '--under', 'vmm2')).stderr).toMatch(/end convention/);
