@@ -264,26 +264,12 @@ export class Machine {
 
   /** Reads a PSW image at physical address `pa` (8 words, layout in arch.ts). */
   readPswImage(pa: number): Psw {
-    return {
-      pc: this.load32(pa + PSW_PC) >>> 0,
-      status: this.load32(pa + PSW_STATUS),
-      base: this.load32(pa + PSW_BASE) >>> 0,
-      limit: this.load32(pa + PSW_LIMIT) >>> 0,
-      ptbr: this.load32(pa + PSW_PTBR) >>> 0,
-      extra: this.load32(pa + PSW_PROFILE),
-    };
+    return pswFromWords(PSW_WORD_OFFSETS.map((off) => this.load32(pa + off)));
   }
 
   /** Writes the PSW image of `p` at physical address `pa`. */
   writePswImage(pa: number, p: Psw): void {
-    this.store32(pa + PSW_PC, p.pc);
-    this.store32(pa + PSW_STATUS, p.status);
-    this.store32(pa + PSW_BASE, p.base);
-    this.store32(pa + PSW_LIMIT, p.limit);
-    this.store32(pa + PSW_PTBR, p.ptbr);
-    this.store32(pa + PSW_PROFILE, p.extra);
-    this.store32(pa + 24, 0);
-    this.store32(pa + 28, 0);
+    pswWords(p).forEach((w, i) => this.store32(pa + PSW_WORD_OFFSETS[i], w));
   }
 
   // ---------------------------------------------------------------- memory
@@ -670,7 +656,7 @@ export class Machine {
       case Op.Lpsw: {
         const pa = this.translatePsw(ea, Access.Read);
         if (pa === undefined) return this.faultCause();
-        const p = this.readVirtualPsw(pa);
+        const p = pswFromWords(pa.map((a) => this.load32(a)));
         if (!this.validStatus(p.status)) return Cause.Illegal;
         this.loadPsw(p);
         this.nextPc = this.pc;
@@ -679,9 +665,7 @@ export class Machine {
       case Op.Spsw: {
         const pa = this.translatePsw(ea, Access.Write);
         if (pa === undefined) return this.faultCause();
-        const image = { ...this.psw(), pc: this.nextPc };
-        const words = [image.pc, image.status, image.base, image.limit, image.ptbr, image.extra, 0, 0];
-        for (let i = 0; i < 8; i++) this.store32(pa[i], words[i]);
+        pswWords({ ...this.psw(), pc: this.nextPc }).forEach((w, i) => this.store32(pa[i], w));
         return 0;
       }
       case Op.Settimer:
@@ -720,7 +704,10 @@ export class Machine {
    * access is all-or-nothing). Returns their physical addresses, or undefined with `fault` set.
    */
   private translatePsw(va: number, access: Access): number[] | undefined {
-    if ((va & 3) !== 0 && this.alignmentFault(va, access) < 0) return undefined;
+    if ((va & 3) !== 0) {
+      this.alignmentFault(va, access);
+      return undefined;
+    }
     const pas: number[] = [];
     for (let i = 0; i < PSW_BYTES; i += 4) {
       const pa = this.translate((va + i) >>> 0, 4, access);
@@ -733,10 +720,19 @@ export class Machine {
     return pas;
   }
 
-  private readVirtualPsw(pas: number[]): Psw {
-    const w = pas.map((pa) => this.load32(pa));
-    return { pc: w[0] >>> 0, status: w[1], base: w[2] >>> 0, limit: w[3] >>> 0, ptbr: w[4] >>> 0, extra: w[5] };
-  }
+}
+
+/** Byte offsets of the 8 words of a PSW image, in word order. */
+const PSW_WORD_OFFSETS = [PSW_PC, PSW_STATUS, PSW_BASE, PSW_LIMIT, PSW_PTBR, PSW_PROFILE, 24, 28];
+
+/** The 8 words of `p`'s PSW image (layout in arch.ts; the last two are 0). */
+export function pswWords(p: Psw): number[] {
+  return [p.pc, p.status, p.base, p.limit, p.ptbr, p.extra, 0, 0];
+}
+
+/** The PSW whose image holds `w` (8 words, as pswWords writes them). */
+export function pswFromWords(w: readonly number[]): Psw {
+  return { pc: w[0] >>> 0, status: w[1], base: w[2] >>> 0, limit: w[3] >>> 0, ptbr: w[4] >>> 0, extra: w[5] };
 }
 
 /** Error-code bits for an access (the present bit is the pager's to add). */
