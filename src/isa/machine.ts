@@ -264,12 +264,12 @@ export class Machine {
 
   /** Reads a PSW image at physical address `pa` (8 words, layout in arch.ts). */
   readPswImage(pa: number): Psw {
-    return pswFromWords(PSW_WORD_OFFSETS.map((off) => this.load32(pa + off)));
+    return readPsw((i) => this.load32(pa + 4 * i));
   }
 
   /** Writes the PSW image of `p` at physical address `pa`. */
   writePswImage(pa: number, p: Psw): void {
-    pswWords(p).forEach((w, i) => this.store32(pa + PSW_WORD_OFFSETS[i], w));
+    writePsw(p, (i, w) => this.store32(pa + 4 * i, w));
   }
 
   // ---------------------------------------------------------------- memory
@@ -656,7 +656,7 @@ export class Machine {
       case Op.Lpsw: {
         const pa = this.translatePsw(ea, Access.Read);
         if (pa === undefined) return this.faultCause();
-        const p = pswFromWords(pa.map((a) => this.load32(a)));
+        const p = readPsw((i) => this.load32(pa[i]));
         if (!this.validStatus(p.status)) return Cause.Illegal;
         this.loadPsw(p);
         this.nextPc = this.pc;
@@ -665,7 +665,7 @@ export class Machine {
       case Op.Spsw: {
         const pa = this.translatePsw(ea, Access.Write);
         if (pa === undefined) return this.faultCause();
-        pswWords({ ...this.psw(), pc: this.nextPc }).forEach((w, i) => this.store32(pa[i], w));
+        writePsw({ ...this.psw(), pc: this.nextPc }, (i, w) => this.store32(pa[i], w));
         return 0;
       }
       case Op.Settimer:
@@ -722,17 +722,28 @@ export class Machine {
 
 }
 
-/** Byte offsets of the 8 words of a PSW image, in word order. */
-const PSW_WORD_OFFSETS = [PSW_PC, PSW_STATUS, PSW_BASE, PSW_LIMIT, PSW_PTBR, PSW_PROFILE, 24, 28];
-
-/** The 8 words of `p`'s PSW image (layout in arch.ts; the last two are 0). */
-export function pswWords(p: Psw): number[] {
-  return [p.pc, p.status, p.base, p.limit, p.ptbr, p.extra, 0, 0];
+/** The PSW whose image word i (0..7, layout in arch.ts) `word(i)` returns. */
+export function readPsw(word: (i: number) => number): Psw {
+  return {
+    pc: word(PSW_PC >> 2) >>> 0,
+    status: word(PSW_STATUS >> 2),
+    base: word(PSW_BASE >> 2) >>> 0,
+    limit: word(PSW_LIMIT >> 2) >>> 0,
+    ptbr: word(PSW_PTBR >> 2) >>> 0,
+    extra: word(PSW_PROFILE >> 2),
+  };
 }
 
-/** The PSW whose image holds `w` (8 words, as pswWords writes them). */
-export function pswFromWords(w: readonly number[]): Psw {
-  return { pc: w[0] >>> 0, status: w[1], base: w[2] >>> 0, limit: w[3] >>> 0, ptbr: w[4] >>> 0, extra: w[5] };
+/** Writes `p`'s PSW image word by word through `write(i, w)` (i = 0..7; the last two are 0). */
+export function writePsw(p: Psw, write: (i: number, w: number) => void): void {
+  write(PSW_PC >> 2, p.pc);
+  write(PSW_STATUS >> 2, p.status);
+  write(PSW_BASE >> 2, p.base);
+  write(PSW_LIMIT >> 2, p.limit);
+  write(PSW_PTBR >> 2, p.ptbr);
+  write(PSW_PROFILE >> 2, p.extra);
+  write(6, 0);
+  write(7, 0);
 }
 
 /** Error-code bits for an access (the present bit is the pager's to add). */

@@ -37,7 +37,7 @@ import {
   TRAP_ERROR,
   TRAP_VADDR,
 } from '../isa/arch.js';
-import { pswFromWords, pswWords, type Psw } from '../isa/machine.js';
+import { readPsw, writePsw, type Psw } from '../isa/machine.js';
 import { compileProfile, type CompiledProfile } from '../isa/profile.js';
 import type { MachineSnapshot } from '../isa/snapshot.js';
 import { freeze } from 'immer';
@@ -192,7 +192,9 @@ export function vmm2Image(inner: GuestImage, o: Vmm2Options = {}): Vmm2Image {
     load: (mem: PhysicalMemory) => {
       for (const ch of asm.chunks) mem.writeBytes(ch.address, ch.bytes);
       const p = inner.psw;
-      pswWords(p).slice(0, 6).forEach((w, i) => mem.write32(sym('V_PSW') + 4 * i, w));
+      writePsw(p, (i, w) => {
+        if (i < 6) mem.write32(sym('V_PSW') + 4 * i, w); // vmm.s keeps the six used words
+      });
       for (let r = 0; r < 16; r++) mem.write32(sym('V_REGS') + 4 * r, inner.regs[r] ?? 0);
       inner.load(mem.window(addr0, vmsize));
     },
@@ -223,7 +225,7 @@ interface Vmm2Table {
 function readTable(mem: PhysicalMemory, img: Vmm2Image): Vmm2Table {
   const sym = (name: string) => img.asm.symbols.get(name)!;
   const word = (name: string, i = 0) => mem.read32(sym(name) + 4 * i);
-  const psw = (at: number): Psw => pswFromWords([0, 4, 8, 12, 16, 20].map((off) => mem.read32(at + off)));
+  const psw = (at: number): Psw => readPsw((i) => mem.read32(at + 4 * i));
   const logged = word('V_LOGN') >>> 0;
   const log: TrapRecord[] = [];
   for (let i = 0; i < Math.min(logged, img.logCapacity); i++) log.push(readRecord(mem, VMM2_LOG + i * LOG_RECORD, psw));
