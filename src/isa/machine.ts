@@ -298,12 +298,9 @@ export class Machine {
       const r = region(this, va, n, access);
       if (r !== REGION_TRANSLATE) return r === REGION_FAULT ? -1 : r;
     }
-    let la = va;
+    const la = this.linearAddress(va, n);
+    if (la < 0) return this.boundsFault(va, access);
     const paging = this.pager !== undefined && (this.status & ST_PG) !== 0;
-    if (this.useSegment) {
-      la = relocate(va, n, this.base, this.limit, this.endConvention, paging ? 2 ** 32 : this.mem.size);
-      if (la < 0) return this.boundsFault(va, access);
-    }
     if (!paging) {
       if (la + n > this.mem.size) return this.boundsFault(va, access);
       return la;
@@ -314,6 +311,17 @@ export class Machine {
       return -1;
     }
     return pa;
+  }
+
+  /**
+   * The segment stage of translation: the linear address of an access of `n` bytes at `va`
+   * (va itself without segment hardware), or -1 for a bounds violation. With paging on, the
+   * linear space is bounded by 2^32, else by physical memory. No side effects.
+   */
+  linearAddress(va: number, n: number): number {
+    if (!this.useSegment) return va;
+    const paging = this.pager !== undefined && (this.status & ST_PG) !== 0;
+    return relocate(va, n, this.base, this.limit, this.endConvention, paging ? 2 ** 32 : this.mem.size);
   }
 
   private boundsFault(va: number, access: Access): number {

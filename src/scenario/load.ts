@@ -325,12 +325,11 @@ function checkPlacement(spec: ScenarioFile, programs: readonly LoadedProgram[], 
     const digits = b.bytes?.replace(/\s+/g, '');
     if (digits && digits.length % 2 !== 0) report(['memory', i, 'bytes'], 'an odd number of hex digits (each byte needs two)');
     if (b.page !== undefined && !paging) report(['memory', i, 'page'], 'a page number needs the paging hardware (its page size); use `at`');
-    const n0 = b.words ? b.words.length * 4 : (digits?.length ?? 0) / 2;
-    if (b.page !== undefined && paging && n0 !== paging.pageBytes) {
-      report(['memory', i, b.words ? 'words' : 'bytes'], `a page image must be exactly one page (${paging.pageBytes} bytes), got ${n0} bytes`);
+    const n = b.words ? b.words.length * 4 : (digits?.length ?? 0) / 2;
+    if (b.page !== undefined && paging && n !== paging.pageBytes) {
+      report(['memory', i, b.words ? 'words' : 'bytes'], `a page image must be exactly one page (${paging.pageBytes} bytes), got ${n} bytes`);
     }
     const at = blockAddress(b, paging);
-    const n = n0;
     if (at + n > size) report(['memory', i, b.page !== undefined ? 'page' : 'at'], `block ${range(at, at + n)} lies beyond memory of 0x${size.toString(16)} bytes`);
   });
 }

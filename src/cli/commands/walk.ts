@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import { ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../../isa/arch.js';
 import type { Machine } from '../../isa/machine.js';
-import { relocate } from '../../mmu/segment.js';
 import { ACCESS_KIND_NAMES, walk, type AccessKind, type WalkStep } from '../../paging/index.js';
 import { buildMachine } from '../../scenario/build.js';
 import { loadScenario, resolveValue, type Scenario } from '../../scenario/load.js';
@@ -124,8 +123,7 @@ function walkAddress(s: Scenario, m: Machine, va: number, access: AccessKind, us
   let linear = va;
   let segment: SegmentJson | undefined;
   if (s.spec.machine.translation !== 'paging') {
-    const paged = s.paging !== undefined;
-    const r = relocate(va, 1, m.base, m.limit, s.spec.machine.bounds === 'end', paged ? 2 ** 32 : m.mem.size);
+    const r = m.linearAddress(va, 1);
     segment = { base: m.base, limit: m.limit, convention: s.spec.machine.bounds, linear: r < 0 ? null : r };
     if (r < 0) return { ...base, segment, paging: false, steps: [], refs: 0, result: { ok: false, fault: { kind: 'bounds', depth: -1 } } };
     linear = r;
