@@ -58,6 +58,11 @@ export const ST_PROFILE_SHIFT = 16;
 export const ST_PROFILE_MASK = 0xff << ST_PROFILE_SHIFT;
 export const ST_FLAGS_SHIFT = 24;
 export const ST_FLAGS_MASK = 0xf << ST_FLAGS_SHIFT;
+/** The PSW's on/off switches by the names scenario files and reports use. */
+export const STATUS_SWITCHES = { ie: ST_IE, pg: ST_PG, wp: ST_WP, nxe: ST_NXE, sum: ST_SUM } as const;
+export type SwitchName = keyof typeof STATUS_SWITCHES;
+export const SWITCH_NAMES = Object.keys(STATUS_SWITCHES) as readonly SwitchName[];
+
 /** Status bits a PSW may have set (besides the mode field, which is checked against the profile). */
 export const ST_DEFINED = ST_MODE_MASK | ST_IE | ST_PG | ST_WP | ST_NXE | ST_SUM | ST_PROFILE_MASK | ST_FLAGS_MASK;
 

@@ -34,7 +34,7 @@ import { LINK_REGISTER, Op } from './instructions.js';
 import { compileProfile, OP_UNDEFINED, REGION_FAULT, REGION_TRANSLATE, type CompiledProfile, type Profile } from './profile.js';
 import { Access, ERR_FETCH, ERR_USER, ERR_WRITE, memFault, type MemFault } from '../mmu/fault.js';
 import { FRAME_BITS, FRAME_SIZE, PhysicalMemory, type FrameStore } from '../mmu/memory.js';
-import type { Pager } from '../mmu/pager.js';
+import type { Pager, PagerSwitches } from '../mmu/pager.js';
 import { relocate, type BoundsConvention, type TranslationMode } from '../mmu/segment.js';
 import { TranslationWindow } from '../mmu/window.js';
 
@@ -241,9 +241,7 @@ export class Machine {
     this.modeBit = (1 << to) | OP_UNDEFINED;
     if (from !== to) this.swapBanks(from, to);
     const sw = ST_WP | ST_NXE | ST_SUM;
-    if (this.pager && (old & sw) !== (status & sw)) {
-      this.pager.setSwitches({ wp: (status & ST_WP) !== 0, nxe: (status & ST_NXE) !== 0, sum: (status & ST_SUM) !== 0 });
-    }
+    if (this.pager && (old & sw) !== (status & sw)) this.pager.setSwitches(pagerSwitches(status));
   }
 
   /** PTBR write: flushes the TLB. */
@@ -752,6 +750,11 @@ export function writePsw(p: Psw, write: (i: number, w: number) => void): void {
   write(PSW_PROFILE >> 2, p.extra);
   write(6, 0);
   write(7, 0);
+}
+
+/** The paging switches a status word sets. */
+export function pagerSwitches(status: number): PagerSwitches {
+  return { wp: (status & ST_WP) !== 0, nxe: (status & ST_NXE) !== 0, sum: (status & ST_SUM) !== 0 };
 }
 
 /** Error-code bits for an access (the present bit is the pager's to add). */

@@ -1,6 +1,6 @@
 // Building the machine a scenario describes: memory contents, programs, PSW and registers.
 
-import { ST_IE, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../isa/arch.js';
+import { STATUS_SWITCHES, SWITCH_NAMES, type SwitchName } from '../isa/arch.js';
 import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
 import type { PswFields } from './schema.js';
 import { blockAddress, resolveValue, type Scenario } from './load.js';
@@ -57,9 +57,8 @@ export function initialPsw(s: Scenario): Psw {
 }
 
 /** The status word for PSW fields (mode by name, switches as booleans). */
-export function statusOf(p: Pick<PswFields, 'mode' | 'ie' | 'pg' | 'wp' | 'nxe' | 'sum'>, modes: readonly string[]): number {
-  const bit = (on: boolean | undefined, b: number) => (on ? b : 0);
-  return Math.max(0, modes.indexOf(p.mode ?? modes[0])) | bit(p.ie, ST_IE) | bit(p.pg, ST_PG) | bit(p.wp, ST_WP) | bit(p.nxe, ST_NXE) | bit(p.sum, ST_SUM);
+export function statusOf(p: Pick<PswFields, 'mode' | SwitchName>, modes: readonly string[]): number {
+  return SWITCH_NAMES.reduce((status, k) => (p[k] ? status | STATUS_SWITCHES[k] : status), Math.max(0, modes.indexOf(p.mode ?? modes[0])));
 }
 
 /** r0..r15, sp (r15), lr (r14), in either case → index. Caller has validated the name. */

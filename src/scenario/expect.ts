@@ -1,6 +1,6 @@
 // Checking a scenario's `expect:` block against a run's final state.
 
-import { ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../isa/arch.js';
+import { ST_MODE_MASK, STATUS_SWITCHES, SWITCH_NAMES } from '../isa/arch.js';
 import type { MachineSnapshot } from '../isa/snapshot.js';
 import { registerIndex } from './build.js';
 import { resolveAddress, resolveValue, type Scenario } from './load.js';
@@ -69,20 +69,13 @@ function pswChecks(s: Scenario, f: MachineSnapshot): [string, number, number][] 
     ['ptbr', p.ptbr === undefined ? undefined : resolveValue(p.ptbr, s.symbols), f.psw.ptbr],
     ['extra', p.extra === undefined ? undefined : resolveValue(p.extra, s.symbols), f.psw.extra],
   ];
-  const flags: [string, boolean | undefined, number][] = [
-    ['ie', p.ie, ST_IE],
-    ['pg', p.pg, ST_PG],
-    ['wp', p.wp, ST_WP],
-    ['nxe', p.nxe, ST_NXE],
-    ['sum', p.sum, ST_SUM],
-  ];
-  for (const [name, want, bit] of flags) rows.push([name, want === undefined ? undefined : want ? 1 : 0, (f.psw.status & bit) !== 0 ? 1 : 0]);
+  for (const k of SWITCH_NAMES) rows.push([k, p[k] === undefined ? undefined : p[k] ? 1 : 0, (f.psw.status & STATUS_SWITCHES[k]) !== 0 ? 1 : 0]);
   return rows.filter((r): r is [string, number, number] => r[1] !== undefined);
 }
 
 function describe(field: string, v: number, s: Scenario): string {
   if (field === 'mode') return s.profile.modes[v] ?? String(v);
-  if (['ie', 'pg', 'wp', 'nxe', 'sum'].includes(field)) return v ? 'true' : 'false';
+  if (field in STATUS_SWITCHES) return v ? 'true' : 'false';
   return `${v >>> 0} (${hex(v)})`;
 }
 

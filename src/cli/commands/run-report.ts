@@ -1,6 +1,7 @@
 // The human-readable report of `shadowlab run`: one column per run, instruction counts,
 // console, the checkers' verdicts, expectations, and the traces and comparisons asked for.
 
+import { SWITCH_NAMES } from '../../isa/arch.js';
 import { heading, hex, table } from '../format.js';
 import type { ChecksJson, CompareJson, RunColumn, RunData, TraceJson } from './run.js';
 
@@ -33,7 +34,7 @@ export function printRun(d: RunData): string {
 function printRunColumns(runs: readonly RunColumn[]): string {
   const causes = [...new Set(runs.flatMap((r) => Object.keys(r.traps)))];
   const row = (name: string, f: (r: RunColumn) => string | number) => [name, ...runs.map(f)];
-  const flags = (r: RunColumn) => [r.psw.ie, r.psw.pg, r.psw.wp, r.psw.nxe, r.psw.sum].map((b) => (b ? 1 : 0)).join(' ');
+  const flags = (r: RunColumn) => SWITCH_NAMES.map((k) => (r.psw[k] ? 1 : 0)).join(' ');
   const rows = [
     row('end', (r) => r.end),
     row('instructions retired', (r) => r.retired),
@@ -41,7 +42,7 @@ function printRunColumns(runs: readonly RunColumn[]): string {
     row('mode', (r) => r.psw.mode),
     row('base / limit', (r) => `${hex(r.psw.base)} / ${hex(r.psw.limit)}`),
     row('ptbr', (r) => hex(r.psw.ptbr)),
-    row('ie pg wp nxe sum', flags),
+    row(SWITCH_NAMES.join(' '), flags),
     ...Array.from({ length: 16 }, (_, i) => row(`r${i}`, (r) => `${hex(r.registers[i], 8)} ${r.registers[i] | 0}`)),
     ...(causes.length ? causes.map((c) => row(`traps: ${c}`, (r) => r.traps[c] ?? 0)) : [row('traps', () => 'none')]),
     ...(runs.some((r) => r.framesAllocated !== undefined) ? [row('frames allocated', (r) => r.framesAllocated ?? '-')] : []),

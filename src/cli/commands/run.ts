@@ -3,7 +3,7 @@
 // --json prints); run-report.ts renders it.
 
 import type { Command } from 'commander';
-import { ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../../isa/arch.js';
+import { ST_MODE_MASK, STATUS_SWITCHES, SWITCH_NAMES, type SwitchName } from '../../isa/arch.js';
 import type { MachineSnapshot } from '../../isa/snapshot.js';
 import { compareSegmentWithPaging, type SegmentPagingDifference, type SegmentPagingResult } from '../../checker/segment-paging.js';
 import { GEOMETRIES } from '../../paging/index.js';
@@ -261,18 +261,6 @@ function summarize(runs: readonly RunColumn[]): ChecksSummary | undefined {
 
 function pswJson(f: MachineSnapshot, modes: readonly string[]) {
   const st = f.psw.status;
-  return {
-    pc: f.psw.pc,
-    mode: modes[st & ST_MODE_MASK],
-    base: f.psw.base,
-    limit: f.psw.limit,
-    ptbr: f.psw.ptbr,
-    ie: (st & ST_IE) !== 0,
-    pg: (st & ST_PG) !== 0,
-    wp: (st & ST_WP) !== 0,
-    nxe: (st & ST_NXE) !== 0,
-    sum: (st & ST_SUM) !== 0,
-    status: st >>> 0,
-    extra: f.psw.extra >>> 0,
-  };
+  const switches = Object.fromEntries(SWITCH_NAMES.map((k) => [k, (st & STATUS_SWITCHES[k]) !== 0])) as Record<SwitchName, boolean>;
+  return { pc: f.psw.pc, mode: modes[st & ST_MODE_MASK], base: f.psw.base, limit: f.psw.limit, ptbr: f.psw.ptbr, ...switches, status: st >>> 0, extra: f.psw.extra >>> 0 };
 }

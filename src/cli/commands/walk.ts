@@ -3,8 +3,8 @@
 // side effects (no A/D bits, no TLB fill).
 
 import type { Command } from 'commander';
-import { ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP } from '../../isa/arch.js';
-import type { Machine } from '../../isa/machine.js';
+import { ST_MODE_MASK, ST_PG } from '../../isa/arch.js';
+import { pagerSwitches, type Machine } from '../../isa/machine.js';
 import { ACCESS_KIND_NAMES, walk, type AccessKind, type WalkStep } from '../../paging/index.js';
 import { buildMachine } from '../../scenario/build.js';
 import { loadScenario, resolveValue, type Scenario } from '../../scenario/load.js';
@@ -134,8 +134,7 @@ function walkAddress(s: Scenario, m: Machine, va: number, access: AccessKind, us
     return { ...base, ...(segment ? { segment } : {}), paging: false, steps: [], refs: 0, result: ok ? { ok: true, pa: linear, value: m.mem.read8(linear) } : { ok: false, fault: { kind: 'bounds', depth: -1 } } };
   }
   const g = s.paging!.geometry;
-  const switches = { wp: (m.status & ST_WP) !== 0, nxe: (m.status & ST_NXE) !== 0, sum: (m.status & ST_SUM) !== 0 };
-  const w = walk(g, m.mem, ptbr, linear, { access, user, switches });
+  const w = walk(g, m.mem, ptbr, linear, { access, user, switches: pagerSwitches(m.status) });
   const steps = w.steps.map(stepJson);
   const result = w.ok ? { ok: true as const, pa: w.pa, value: m.mem.read8(w.pa) } : { ok: false as const, fault: { kind: w.fault.kind, depth: w.fault.depth } };
   return { ...base, ...(segment ? { segment } : {}), paging: true, steps, refs: w.refs, result };
