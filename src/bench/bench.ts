@@ -9,7 +9,9 @@ import { Machine } from '../isa/machine.js';
 import { classic } from '../isa/profiles/classic.js';
 import { createPager, type PagingUnit } from '../mmu/paging-unit.js';
 import { GEOMETRIES, map } from '../paging/index.js';
-import { bareMachine, benchLoopGuest, benchSource, benchVmm } from '../vmm/index.js';
+import { bareMachine } from '../vmm/index.js';
+import { median } from './median.js';
+import { benchLoopGuest, benchSource, benchVmm } from './vmm.js';
 import { runReference } from './reference.js';
 import { benchTranslate } from './translate.js';
 
@@ -20,12 +22,6 @@ export interface BenchOptions {
 }
 const FOREVER = 2 ** 31 - 1;
 
-/** Median of `xs`. */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** Millions of instructions per second retired by `m.run` over `instructions`, median of `runs` runs. */
 export function measure(m: Machine, { runs, instructions }: BenchOptions): number {

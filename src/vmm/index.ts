@@ -40,4 +40,3 @@ export {
 export { buildHost, DEFAULT_QUANTUM, Monitor, reserveIntact, Vm, vmFigures, type MonitorOptions, type ResumeObserver, type VmmKind, type VmmState, type VmRecord } from './monitor.js';
 export { SafetyMonitor, type SafetyLevel, type SafetyReport, type SafetyViolation } from './safety.js';
 export { nestedProblem, runNested, VMM2_LOG, vmm2Image, vmm2Symbols, type NestedDetails, type TrapRecord, type Vmm2Image, type Vmm2Options } from './nested.js';
-export { benchLoopGuest, benchSource, benchVmm, syscallGuest, type VmmBench } from './bench.js';

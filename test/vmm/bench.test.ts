@@ -1,7 +1,7 @@
 // The bench helpers: deterministic counts only (speed is measured by `npm run bench`, not here).
 
 import { describe, expect, it } from 'vitest';
-import { benchLoopGuest, benchVmm, syscallGuest } from '../../src/vmm/bench.js';
+import { benchLoopGuest, benchVmm, syscallGuest } from '../../src/bench/vmm.js';
 import { runGuest } from '../../src/vmm/run.js';
 
 describe('bench helpers', () => {

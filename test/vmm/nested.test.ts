@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classic } from '../../src/isa/profiles/classic.js';
-import { syscallGuest } from '../../src/vmm/bench.js';
+import { syscallGuest } from '../../src/bench/vmm.js';
 import { guestFromSources, type GuestImage } from '../../src/vmm/guest.js';
 import { runNested, VMM2_LOG, vmm2Image } from '../../src/vmm/nested.js';
 import { runGuest } from '../../src/vmm/run.js';

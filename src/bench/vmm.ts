@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import type { Profile } from '../isa/profile.js';
 import { classic } from '../isa/profiles/classic.js';
-import { guestFromSources, type GuestImage } from './guest.js';
-import { runGuest, type GuestRun } from './run.js';
+import { guestFromSources, type GuestImage } from '../vmm/guest.js';
+import { runGuest, type GuestRun } from '../vmm/run.js';
+import { median } from './median.js';
 
 const BENCH_DIR = new URL('../../scenarios/vmm/bench/', import.meta.url);
 
@@ -64,7 +65,6 @@ export interface VmmBench {
   };
 }
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /**
  * Measures the VMM without checks (no events, no safety instrumentation): `instructions` guest
