@@ -8,7 +8,7 @@ import { CORE_CAUSES, LOW_MEMORY_END } from '../isa/arch.js';
 import { withOverrides, type Profile } from '../isa/profile.js';
 import { profileByName, PROFILES } from '../isa/profiles/index.js';
 import { InputError, type InputProblem } from './errors.js';
-import { scenarioSchema, type ScenarioFile } from './schema.js';
+import { scenarioSchema, type Expectation, type ScenarioFile } from './schema.js';
 import { parseYaml, problemAt, scalarOrigin, type Path, type YamlSource } from './yaml.js';
 import { pagingSetup, type PagingSetup } from './paging.js';
 import { checkLayout, VMM_RESERVE, type HostLayout } from '../vmm/index.js';
@@ -91,7 +91,7 @@ export function parseScenario(text: string, file: string): Scenario {
 
   const { symbols, ambiguous } = collectSymbols(programs, roots);
   checkPlacement(spec, programs, paging, report);
-  checkReferences(spec, profile!, symbols, ambiguous, report, (path, key, message) => problems.push(problemAt(src, path, message, key)));
+  checkReferences(spec, { profile: profile!, symbols, ambiguous, report, reportKey: (path, key, message) => problems.push(problemAt(src, path, message, key)) });
   if (problems.length) throw new InputError(problems);
   return {
     file,
@@ -153,8 +153,7 @@ function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<Scen
 function withRunSettings(guest: Scenario, e: NonNullable<ScenarioFile['vms']>[number], i: number, report: (p: Path, m: string) => void): Scenario {
   const spec = { ...guest.spec, steps: e.steps ?? guest.spec.steps, expect: e.expect ?? guest.spec.expect };
   if (e.expect) {
-    const at = (path: Path) => ['vms', i, ...path] as Path;
-    checkReferences({ ...spec, psw: {}, registers: {}, memory: [] }, guest.profile, guest.symbols, new Map(), (p, m) => report(at(p), m), (p, k, m) => report([...at(p), k], m));
+    checkExpectationRefs(['vms', i, 'expect'], e.expect, { profile: guest.profile, symbols: guest.symbols, ambiguous: new Map(), report, reportKey: (p, k, m) => report([...p, k], m) });
   }
   return { ...guest, spec };
 }
@@ -340,46 +339,54 @@ export function blockAddress(b: ScenarioFile['memory'][number], paging: PagingSe
 }
 
 /** Symbols, mode names and cause names used by the PSW, registers and expectations must exist. */
-function checkReferences(
-  spec: ScenarioFile,
-  profile: Profile,
-  symbols: ReadonlyMap<string, Symbol>,
-  ambiguous: ReadonlyMap<string, string[]>,
-  report: (p: Path, m: string) => void,
-  reportKey: (p: Path, key: string, m: string) => void,
-): void {
-  const missing = (name: string, otherwise: string) => {
-    const where = ambiguous.get(name);
-    return where ? `symbol '${name}' is defined differently by several programs (${where.join(', ')})` : otherwise;
-  };
-  const checkValue = (path: Path, v: number | string | undefined) => {
-    if (typeof v === 'string' && !symbols.has(v)) report(path, missing(v, `undefined symbol '${v}'`));
-  };
-  const checkMode = (path: Path, m: string | undefined) => {
-    if (m !== undefined && !profile.modes.includes(m)) report(path, `unknown mode '${m}' (profile ${profile.name} has ${profile.modes.join(', ')})`);
-  };
-  const checkPsw = (at: Path, psw: ScenarioFile['psw'] | undefined) => {
-    if (!psw) return;
-    checkValue([...at, 'pc'], psw.pc);
-    checkValue([...at, 'extra'], psw.extra);
-    checkValue([...at, 'ptbr'], psw.ptbr);
-    checkMode([...at, 'mode'], psw.mode);
-  };
-  checkPsw(['psw'], spec.psw);
-  for (const [r, v] of Object.entries(spec.registers)) checkValue(['registers', r], v);
-  spec.memory.forEach((b, i) => b.words?.forEach((w, j) => checkValue(['memory', i, 'words', j], w)));
-  const e = spec.expect;
-  if (!e) return;
-  checkPsw(['expect', 'psw'], e.psw);
-  for (const [r, v] of Object.entries(e.registers ?? {})) checkValue(['expect', 'registers', r], v);
-  const causes = new Set([...CORE_CAUSES, ...profile.causes].map((c) => c.name));
+/** What checking a scenario's references needs: the names it may use and where to report. */
+interface RefContext {
+  readonly profile: Profile;
+  readonly symbols: ReadonlyMap<string, Symbol>;
+  readonly ambiguous: ReadonlyMap<string, string[]>;
+  readonly report: (p: Path, m: string) => void;
+  readonly reportKey: (p: Path, key: string, m: string) => void;
+}
+
+/** Symbols, mode names and cause names used by the PSW, registers, memory and expectations must exist. */
+function checkReferences(spec: ScenarioFile, ctx: RefContext): void {
+  checkPswRefs(['psw'], spec.psw, ctx);
+  for (const [r, v] of Object.entries(spec.registers)) checkValueRef(['registers', r], v, ctx);
+  spec.memory.forEach((b, i) => b.words?.forEach((w, j) => checkValueRef(['memory', i, 'words', j], w, ctx)));
+  if (spec.expect) checkExpectationRefs(['expect'], spec.expect, ctx);
+}
+
+/** The references of an `expect` block at `at`. */
+function checkExpectationRefs(at: Path, e: Expectation, ctx: RefContext): void {
+  checkPswRefs([...at, 'psw'], e.psw, ctx);
+  for (const [r, v] of Object.entries(e.registers ?? {})) checkValueRef([...at, 'registers', r], v, ctx);
+  const causes = new Set([...CORE_CAUSES, ...ctx.profile.causes].map((c) => c.name));
   for (const c of Object.keys(e.traps ?? {})) {
-    if (!causes.has(c)) reportKey(['expect', 'traps'], c, `unknown trap cause '${c}' (known: ${[...causes].join(', ')})`);
+    if (!causes.has(c)) ctx.reportKey([...at, 'traps'], c, `unknown trap cause '${c}' (known: ${[...causes].join(', ')})`);
   }
   for (const [k, v] of Object.entries(e.memory ?? {})) {
-    if (resolveAddress(k, symbols) === undefined) reportKey(['expect', 'memory'], k, missing(k, `'${k}' is neither an address nor a symbol`));
-    checkValue(['expect', 'memory', k], v);
+    if (resolveAddress(k, ctx.symbols) === undefined) ctx.reportKey([...at, 'memory'], k, missingSymbol(k, `'${k}' is neither an address nor a symbol`, ctx));
+    checkValueRef([...at, 'memory', k], v, ctx);
   }
+}
+
+function checkPswRefs(at: Path, psw: ScenarioFile['psw'] | undefined, ctx: RefContext): void {
+  if (!psw) return;
+  checkValueRef([...at, 'pc'], psw.pc, ctx);
+  checkValueRef([...at, 'extra'], psw.extra, ctx);
+  checkValueRef([...at, 'ptbr'], psw.ptbr, ctx);
+  const m = psw.mode;
+  if (m !== undefined && !ctx.profile.modes.includes(m)) ctx.report([...at, 'mode'], `unknown mode '${m}' (profile ${ctx.profile.name} has ${ctx.profile.modes.join(', ')})`);
+}
+
+function checkValueRef(path: Path, v: number | string | undefined, ctx: RefContext): void {
+  if (typeof v === 'string' && !ctx.symbols.has(v)) ctx.report(path, missingSymbol(v, `undefined symbol '${v}'`, ctx));
+}
+
+/** The message for a name that resolves to no symbol: ambiguous across programs, or `otherwise`. */
+function missingSymbol(name: string, otherwise: string, ctx: RefContext): string {
+  const where = ctx.ambiguous.get(name);
+  return where ? `symbol '${name}' is defined differently by several programs (${where.join(', ')})` : otherwise;
 }
 
 /** `path` relative to the working directory when that is shorter (for messages). */
