@@ -15,11 +15,6 @@ export function table(head: readonly string[], rows: readonly (readonly (string 
   return t.toString();
 }
 
-/** A two-column key/value table. */
-export function keyValues(title: string, rows: readonly (readonly [string, string | number])[]): string {
-  return table([title, ''], rows);
-}
-
 /** Heading line for a section. */
 export function heading(text: string): string {
   return `\n${text}`;

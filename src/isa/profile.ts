@@ -6,7 +6,7 @@
 // exist, in which modes each traps as privileged, and which have `exec` semantics.
 
 import { CORE_CAUSES } from './arch.js';
-import type { InstructionDef } from './instructions.js';
+import { PROFILE_OP_BASE, type InstructionDef } from './instructions.js';
 import type { Machine } from './machine.js';
 
 export interface CauseDef {
@@ -74,6 +74,9 @@ export function compileProfile(p: Profile): CompiledProfile {
   for (const d of p.instructions) {
     if (byOp[d.op]) throw new Error(`compileProfile: ${p.name} defines opcode ${d.op} twice`);
     if (byMnemonic.has(d.mnemonic)) throw new Error(`compileProfile: ${p.name} defines ${d.mnemonic} twice`);
+    if ((d.op >= PROFILE_OP_BASE) !== (d.exec !== undefined)) {
+      throw new Error(`compileProfile: ${p.name}'s ${d.mnemonic} (opcode ${d.op}): opcodes below ${PROFILE_OP_BASE} run in the step loop, opcodes from ${PROFILE_OP_BASE} up need exec semantics`);
+    }
     byOp[d.op] = d;
     byMnemonic.set(d.mnemonic, d);
     opInfo[d.op] = d.trapsIn ? modeMask(p, d.trapsIn) : d.supervisorOnly ? allButSupervisor : 0;

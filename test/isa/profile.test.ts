@@ -123,6 +123,14 @@ describe('compileProfile', () => {
     expect(() => compileProfile({ ...classic, modes: [] })).toThrow(/0 modes/);
   });
 
+  it('refuses semantics for a core opcode (the step loop would ignore them) and a profile opcode without any', () => {
+    const exec = () => 0;
+    const onCore: Profile = { ...classic, instructions: [...CLASSIC_INSTRUCTIONS, { mnemonic: 'mine', op: 0x70, operands: [], summary: '', exec }] };
+    expect(() => compileProfile(onCore)).toThrow(/mine \(opcode 112\).*need exec semantics/);
+    const bare: Profile = { ...classic, instructions: [...CLASSIC_INSTRUCTIONS, { mnemonic: 'mine', op: 0x90, operands: [], summary: '' }] };
+    expect(() => compileProfile(bare)).toThrow(/mine \(opcode 144\)/);
+  });
+
   it('a three-mode profile: lpsw of mode 2 is valid, mode 3 illegal', () => {
     const three: Profile = { ...classic, name: 'three', modes: ['k', 's', 'u'], realModeOf: [2, 2, 2] };
     for (const [mode, ok] of [[2, true], [3, false]] as const) {
