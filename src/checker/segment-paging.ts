@@ -60,7 +60,7 @@ export interface SegmentPagingResult {
 export function compareSegmentWithPaging(m: Machine, budget: number, opts: PagingTwinOptions): SegmentPagingResult {
   if (m.config.translation !== 'segment') throw new Error('compareSegmentWithPaging: the machine must use segment translation');
   const stop = m.retired + budget;
-  const tally = { stretches: 0, instructions: 0, boundsMatched: 0, skipped: 0, skipReasons: new Set<string>() };
+  const tally: Tally = { stretches: 0, instructions: 0, boundsMatched: 0, skipped: 0, skipReasons: new Set<string>() };
   m.tracing = true;
   try {
     while (m.running && m.retired < stop) {
@@ -87,7 +87,16 @@ export function compareSegmentWithPaging(m: Machine, budget: number, opts: Pagin
   return result(true, opts, tally);
 }
 
-function result(holds: boolean, opts: PagingTwinOptions, t: { stretches: number; instructions: number; boundsMatched: number; skipped: number; skipReasons: Set<string> }, d?: SegmentPagingDifference): SegmentPagingResult {
+/** The counts a comparison accumulates (the result's figures, skip reasons as a set). */
+interface Tally {
+  stretches: number;
+  instructions: number;
+  boundsMatched: number;
+  skipped: number;
+  readonly skipReasons: Set<string>;
+}
+
+function result(holds: boolean, opts: PagingTwinOptions, t: Tally, d?: SegmentPagingDifference): SegmentPagingResult {
   return { holds, geometry: opts.geometry.name, stretches: t.stretches, instructions: t.instructions, boundsMatched: t.boundsMatched, skipped: t.skipped, skipReasons: [...t.skipReasons], ...(d ? { firstDifference: d } : {}) };
 }
 
@@ -157,7 +166,7 @@ export function twinOf(m: Machine, opts: PagingTwinOptions): Machine {
  * Steps `m` and `twin` together until `m` leaves user mode by a trap (matched on the twin), stops,
  * or reaches `stop`. Returns the first disagreement, or undefined.
  */
-function lockstep(m: Machine, twin: Machine, stop: number, tally: { instructions: number; boundsMatched: number }): SegmentPagingDifference | undefined {
+function lockstep(m: Machine, twin: Machine, stop: number, tally: Tally): SegmentPagingDifference | undefined {
   for (;;) {
     const pc = m.pc;
     const before = { seg: m.lastTrap, pag: twin.lastTrap };
