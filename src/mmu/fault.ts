@@ -44,4 +44,20 @@ export const ERR_PRESENT = 1 << 0;
 export const ERR_WRITE = 1 << 1;
 export const ERR_USER = 1 << 2;
 export const ERR_RESERVED = 1 << 3;
+/** the access was a fetch: set only where fetches are checked (x86: NX enabled; RISC-V: always) */
 export const ERR_FETCH = 1 << 4;
+
+/**
+ * The error code of a paging fault of `kind` for `access` in user or supervisor mode: P for a
+ * present entry (protection, reserved), RSVD for reserved, W for a write, U for user mode, and
+ * I/D for a fetch when `fetchesChecked` (the rule set's `checksFetches`).
+ */
+export function pagingErrorCode(kind: MemFaultKind, access: Access, user: boolean, fetchesChecked: boolean): number {
+  return (
+    (kind === 'protection' || kind === 'reserved' ? ERR_PRESENT : 0) |
+    (kind === 'reserved' ? ERR_RESERVED : 0) |
+    (access === Access.Write ? ERR_WRITE : 0) |
+    (access === Access.Fetch && fetchesChecked ? ERR_FETCH : 0) |
+    (user ? ERR_USER : 0)
+  );
+}

@@ -9,15 +9,15 @@
 // lookup. A hit whose permissions forbid the access, or a write whose cached D is clear, drops
 // the entry and walks again (the walk then faults, or sets D, exactly as a fresh walk would).
 
-import { ERR_FETCH, ERR_PRESENT, ERR_RESERVED, ERR_USER, ERR_WRITE, memFault, type Access, type MemFault } from './fault.js';
+import { memFault, pagingErrorCode, type Access, type MemFault } from './fault.js';
 import type { PhysicalMemory } from './memory.js';
 import type { Pager, PagerSwitches } from './pager.js';
 import { Tlb, type TlbConfig, type TlbEntry, type TlbState } from './tlb.js';
 import {
-  FETCH,
   NO_SWITCHES,
   PERM_DIRTY,
   permissionTable,
+  RULES,
   validateGeometry,
   walk,
   WRITE,
@@ -62,6 +62,8 @@ export class PagingUnit implements Pager {
   private sw: PagerSwitches = { ...NO_SWITCHES };
   /** per combined-permission value: the mask of access slots it allows under `sw` */
   private allow: Uint8Array;
+  /** whether fetch faults report I/D: the geometry's rules under `sw` */
+  private fetchesChecked: boolean;
   private walkOptions: WalkOptions[] = [];
   /** last-page cache per access slot: virtual page, base-page frame, TLB slot mirrored */
   private readonly hotVpn = new Int32Array(SLOTS).fill(-1);
@@ -88,6 +90,7 @@ export class PagingUnit implements Pager {
     this.pageBytes = 2 ** geometry.offsetBits;
     this.tlb = new Tlb(tlb, geometry.offsetBits);
     this.allow = permissionTable(geometry, this.sw);
+    this.fetchesChecked = RULES[geometry.rules].checksFetches(geometry.entry, this.sw);
     this.walkOptions = this.makeWalkOptions();
   }
 
@@ -141,15 +144,9 @@ export class PagingUnit implements Pager {
     return r;
   }
 
-  /** Records a walk fault as `fault` with its x86 error code; returns -1. */
+  /** Records a walk fault as `fault` with its error code (x86 positions); returns -1. */
   private raise(f: WalkFault, va: number, s: number): number {
-    const access = s >> 1;
-    const error =
-      (f.kind === 'protection' || f.kind === 'reserved' ? ERR_PRESENT : 0) |
-      (f.kind === 'reserved' ? ERR_RESERVED : 0) |
-      (access === WRITE ? ERR_WRITE : 0) |
-      (access === FETCH ? ERR_FETCH : 0) |
-      (s & 1 ? ERR_USER : 0);
+    const error = pagingErrorCode(f.kind, (s >> 1) as Access, (s & 1) === 1, this.fetchesChecked);
     this.fault = memFault(f.kind, va, error, f.depth);
     this.faults++;
     return -1;
@@ -187,6 +184,7 @@ export class PagingUnit implements Pager {
   setSwitches(s: PagerSwitches): void {
     this.sw = { wp: s.wp, nxe: s.nxe, sum: s.sum };
     this.allow = permissionTable(this.geometry, this.sw);
+    this.fetchesChecked = RULES[this.geometry.rules].checksFetches(this.geometry.entry, this.sw);
     this.walkOptions = this.makeWalkOptions();
     this.flush();
   }

@@ -6,7 +6,7 @@
 // cache them and re-check an access against the switches in force.
 
 import { FETCH, READ, WRITE, type AccessKind, type Switches, type WalkFaultKind } from './bus.js';
-import { hasReservedBits, testBit, type FlagPositions } from './formats.js';
+import { hasReservedBits, testBit, type EntryFormat, type FlagPositions } from './formats.js';
 import { levelsOf, misalignedBits, type Geometry, type RuleSet } from './geometry.js';
 
 export const PERM_READ = 1;
@@ -32,13 +32,21 @@ export interface Rules {
   foldLeaf(pos: FlagPositions, perms: number, lo: number, hi: number): number;
   /** whether `perms` allow `access` in user or supervisor mode under `sw` */
   permits(perms: number, access: AccessKind, user: boolean, sw: Switches): boolean;
+  /** whether a successful walk sets A in the table entries it used, not only in the leaf */
+  readonly accessedInTables: boolean;
+  /**
+   * Whether fetches are checked against execute permissions for entries of format `f` under
+   * `sw`; only then does a fault on a fetch say so (the error code's I/D bit).
+   */
+  checksFetches(f: EntryFormat, sw: Switches): boolean;
 }
 
 /**
  * x86: reserved bits and NX-while-NXE-off are reserved faults; PS makes a leaf at a large-page
  * depth (its frame bits below the page size, PAT excepted, are reserved), is PAT (ignored) at
  * the last level and reserved elsewhere. U and W must hold at every level; NX at any level
- * forbids fetches.
+ * forbids fetches. A is set in every entry used. Fetches are checked only in a format with an
+ * NX bit while NXE = 1 (the SDM's condition for the I/D bit: never under 32-bit paging).
  */
 const X86: Rules = {
   initial: PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
@@ -54,6 +62,8 @@ const X86: Rules = {
     if (access === WRITE && !(perms & PERM_WRITE) && (user || sw.wp)) return false;
     return access !== FETCH || (perms & PERM_EXEC) !== 0;
   },
+  accessedInTables: true,
+  checksFetches: (f, sw) => sw.nxe && f.flags.noExecute !== undefined,
 };
 
 function foldX86(pos: FlagPositions, perms: number, lo: number, hi: number): number {
@@ -76,10 +86,13 @@ function classifyByPageSize(g: Geometry, pos: FlagPositions, lo: number, hi: num
 }
 
 /**
- * RISC-V: W without R is reserved; a leaf has R, W or X; a pointer at the last level is a page
- * fault (a misaligned superpage too, found by the walker after the permission check, in the
- * privileged spec's order). Only the leaf's R/W/X/U count. Supervisor reaches U pages only
- * with SUM, and never executes them; user reaches only U pages.
+ * RISC-V: W without R is reserved, and so are A, D and U in a pointer (R = X = 0: the
+ * privileged spec reserves them in non-leaf entries and faults on reserved bits); a leaf has
+ * R, W or X; a pointer at the last level is a page fault (a misaligned superpage too, found by
+ * the walker after the permission check, in the privileged spec's order). Only the leaf's
+ * R/W/X/U count. Supervisor reaches U pages only with SUM, and never executes them; user
+ * reaches only U pages. A and D are set in the leaf only. Fetches always need X (RISC-V
+ * reports them with a cause of their own).
  */
 const RISCV: Rules = {
   initial: 0,
@@ -89,7 +102,7 @@ const RISCV: Rules = {
     if (!r && testBit(lo, hi, pos.writable)) return 'reserved';
     const leaf = r || testBit(lo, hi, pos.executable);
     const last = depth === levelsOf(g) - 1;
-    if (!leaf) return last ? 'page' : 'table';
+    if (!leaf) return reservedInPointer(pos, lo, hi) ? 'reserved' : last ? 'page' : 'table';
     return last || g.largePageDepths.includes(depth) ? 'leaf' : 'reserved';
   },
   foldTable: (_f, perms) => perms,
@@ -107,9 +120,16 @@ const RISCV: Rules = {
     const need = access === READ ? PERM_READ : access === WRITE ? PERM_WRITE : PERM_EXEC;
     return (perms & need) !== 0;
   },
+  accessedInTables: false,
+  checksFetches: () => true,
 };
 
-/** Valid bit only: every present translation allows everything. */
+/** Whether a RISC-V pointer (lo, hi) has A, D or U set (reserved in a non-leaf entry). */
+function reservedInPointer(pos: FlagPositions, lo: number, hi: number): boolean {
+  return testBit(lo, hi, pos.accessed) || testBit(lo, hi, pos.dirty) || testBit(lo, hi, pos.user);
+}
+
+/** Valid bit only: every present translation allows everything (fetches are never checked). */
 const VALID_ONLY: Rules = {
   initial: PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
   classify(g, pos, lo, hi, depth) {
@@ -118,6 +138,8 @@ const VALID_ONLY: Rules = {
   foldTable: (_f, perms) => perms,
   foldLeaf: (_f, perms) => perms,
   permits: () => true,
+  accessedInTables: true,
+  checksFetches: () => false,
 };
 
 export const RULES: Readonly<Record<RuleSet, Rules>> = { x86: X86, riscv: RISCV, 'valid-only': VALID_ONLY };

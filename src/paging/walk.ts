@@ -8,7 +8,8 @@
 // callback reports. A/D writes are counted apart, in `adWrites`.
 //
 // A/D bits are written only after the whole access is known to succeed (permissions and the
-// final stage-2 translation included): a faulting walk writes nothing at any level.
+// final stage-2 translation included): a faulting walk writes nothing at any level. Which
+// entries get A is the rule set's: every entry used on x86, the leaf only on RISC-V.
 
 import { READ, WRITE, NO_SWITCHES, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
 import { decodeFlags, entryHex, flagPositions, modPow2, pow2, putBit, readEntry, readPfn, testBit, writeEntryChanges, type Flag, type FlagPositions, type RawEntry } from './formats.js';
@@ -47,7 +48,7 @@ export interface WalkOptions {
   readonly user?: boolean;
   /** default all off */
   readonly switches?: Switches;
-  /** set A at every level and D at the leaf on a write; default false (side-effect free) */
+  /** set A (x86: at every level; RISC-V: in the leaf) and D in the leaf on a write; default false (side-effect free) */
   readonly updateAD?: boolean;
   /** record `steps`; default true */
   readonly trace?: boolean;
@@ -229,11 +230,14 @@ class Walk {
     return -1;
   }
 
-  /** Sets A at depths 0..leaf and D at the leaf on a write; returns the memory writes made. */
+  /**
+   * Sets A in the leaf and, where the rules say so (x86), in every table entry above it, and D
+   * in the leaf on a write; returns the memory writes made.
+   */
   private setAccessedDirty(leafDepth: number): number {
     const { accessed, dirty } = this.pos;
     let writes = 0;
-    for (let depth = 0; depth <= leafDepth; depth++) {
+    for (let depth = this.rules.accessedInTables ? 0 : leafDepth; depth <= leafDepth; depth++) {
       const old = this.entries[depth];
       const e = { lo: old.lo, hi: old.hi };
       if (accessed !== undefined) putBit(e, accessed, true);

@@ -93,17 +93,27 @@ describe('PagingUnit', () => {
     expect(pager.counters()).toMatchObject({ refreshes: 1, walks: 3 });
   });
 
-  it('error codes: reserved bits and fetches', () => {
+  it('error codes: reserved bits and fetches (I/D only while NXE enables the NX bit)', () => {
     const g = GEOMETRIES['four-level'];
     const { mem, pager } = setup(undefined, g);
     const leaf = pager.inspect(VA, Access.Read, false);
     const leafAddress = leaf.steps[3].entryAddress;
     mem.write32(leafAddress + 4, 0x80000000 | 0);
-    expect(outcome(pager, VA, Access.Fetch, true)).toEqual({ kind: 'reserved', error: ERR_PRESENT | ERR_RESERVED | ERR_FETCH | ERR_USER, depth: 3, va: VA });
+    expect(outcome(pager, VA, Access.Fetch, true)).toEqual({ kind: 'reserved', error: ERR_PRESENT | ERR_RESERVED | ERR_USER, depth: 3, va: VA });
     pager.setSwitches({ wp: false, nxe: true, sum: false });
     expect(outcome(pager, VA, Access.Fetch, false)).toEqual({ kind: 'protection', error: ERR_PRESENT | ERR_FETCH, depth: 3, va: VA });
     expect(outcome(pager, VA, Access.Read, false)).toBe(0x5000);
     expect(pager.counters().lastWalkRefs).toBe(4);
+    expect(outcome(pager, VA + 0x4000, Access.Fetch, true)).toEqual({ kind: 'page', error: ERR_FETCH | ERR_USER, depth: 3, va: VA + 0x4000 });
+  });
+
+  it('error codes: an x86-32 fetch fault never sets I/D; an sv32 one always does', () => {
+    const { pager } = setup();
+    pager.setSwitches({ wp: false, nxe: true, sum: false });
+    expect(outcome(pager, VA + 0x4000, Access.Fetch, true)).toEqual({ kind: 'page', error: ERR_USER, depth: 1, va: VA + 0x4000 });
+    const sv = setup(undefined, GEOMETRIES['sv32']);
+    expect(outcome(sv.pager, VA + 0x4000, Access.Fetch, true)).toEqual({ kind: 'page', error: ERR_FETCH | ERR_USER, depth: 1, va: VA + 0x4000 });
+    expect(outcome(sv.pager, VA + 0x4000, Access.Read, true)).toEqual({ kind: 'page', error: ERR_USER, depth: 1, va: VA + 0x4000 });
   });
 
   it('WP decides supervisor writes to read-only pages; a switch change flushes', () => {

@@ -1,5 +1,6 @@
 // Test helpers: raw entry writes (no production encoders), so tests state tables bit by bit.
 
+import { expect } from 'vitest';
 import { PhysicalMemory } from '../../src/mmu/memory.js';
 
 export const MiB = 1 << 20;
@@ -39,4 +40,12 @@ export function combos(flags: number[]): number[] {
   const out: number[] = [];
   for (let m = 0; m < 1 << flags.length; m++) out.push(flags.reduce((acc, f, i) => ((m >> i) & 1 ? acc | f : acc), 0));
   return out;
+}
+
+/**
+ * expect(got).toEqual(want) for plain data, labelled by `label()`; compared as JSON first so an
+ * exhaustive test pays for the matcher and the label only on a mismatch.
+ */
+export function agree(label: () => string, got: unknown, want: unknown): void {
+  if (JSON.stringify(got) !== JSON.stringify(want)) expect(got, label()).toEqual(want);
 }

@@ -149,13 +149,20 @@ describe('sv32', () => {
     expect(fault(walk(sv32, setup(undefined, (0x100005 << 10) | V | R), 0x1000, va))).toMatchObject({ kind: 'reserved', depth: 1 });
   });
 
-  it('sets A on both levels and D on the leaf on a write', () => {
+  it('sets A and D on the leaf only, never on the pointer', () => {
     const mem = setup();
     const r = ok(walk(sv32, mem, 0x1000, va, { access: WRITE, user: true, updateAD: true }));
-    expect(mem.read32(0x1004) & (A | D)).toBe(A);
+    expect(mem.read32(0x1004) >>> 0).toBe((0x2 << 10) | V);
     expect(mem.read32(0x2004) & (A | D)).toBe(A | D);
-    expect(r.adWrites).toBe(2);
+    expect(r.adWrites).toBe(1);
     expect(r.perms & PERM_DIRTY).toBe(PERM_DIRTY);
+  });
+
+  it('faults reserved on A, D or U in a pointer (reserved in non-leaf entries)', () => {
+    for (const bit of [A, D, U]) {
+      expect(fault(walk(sv32, setup((0x2 << 10) | V | bit), 0x1000, va))).toMatchObject({ kind: 'reserved', depth: 0 });
+      expect(fault(walk(sv32, setup(undefined, (0x5 << 10) | V | bit), 0x1000, va))).toMatchObject({ kind: 'reserved', depth: 1 });
+    }
   });
 });
 

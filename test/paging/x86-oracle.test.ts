@@ -1,12 +1,14 @@
-// Independent x86 oracle (Intel SDM vol. 3 §4.3 and §4.5 restated over raw numbers; it calls
-// no production permission code) checked against the walker for x86-32 and four-level:
-// exhaustively over the relevant bits, then by fast-check sampling. A/D outcomes included.
+// Independent x86 oracle (Intel SDM vol. 3 §4.3, §4.5 and §4.7 restated over raw numbers; it
+// calls no production permission code) checked against the walker (side-effect free) and the
+// paging unit (error code, A/D) for x86-32 and four-level: exhaustively over the relevant
+// bits, then by fast-check sampling.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GEOMETRIES, walk, type AccessKind } from '../../src/paging/index.js';
 import { PhysicalMemory } from '../../src/mmu/memory.js';
-import { combos, MiB } from './helpers.js';
+import { createPager, type PagingUnit } from '../../src/mmu/paging-unit.js';
+import { agree, combos, MiB } from './helpers.js';
 
 const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40, PS = 0x80;
 const READ = 0, WRITE = 1, FETCH = 2;
@@ -26,6 +28,17 @@ interface Case {
   nxe: boolean;
 }
 type Expected = { ok: true; pa: number; leaf: number } | { ok: false; kind: string; depth: number };
+
+// Page-fault error code (SDM §4.7): P = the entry was present (a protection or reserved-bit
+// fault), W/R = a write, U/S = user mode, RSVD = a reserved bit, I/D = an instruction fetch,
+// but only under PAE or 4-level paging with IA32_EFER.NXE = 1 (always 0 for 32-bit paging).
+const ERR_P = 1, ERR_W = 2, ERR_U = 4, ERR_RSVD = 8, ERR_ID = 16;
+
+function errorCode(c: Case, kind: string): number {
+  const present = kind === 'protection' || kind === 'reserved';
+  const fetchReported = c.format === 'four-level' && c.nxe && c.access === FETCH;
+  return (present ? ERR_P : 0) | (c.access === WRITE ? ERR_W : 0) | (c.user ? ERR_U : 0) | (kind === 'reserved' ? ERR_RSVD : 0) | (fetchReported ? ERR_ID : 0);
+}
 
 /** Large-page size in bits at `depth`, or 0 where PS does not make a large page. */
 function largeBits(format: Case['format'], depth: number): number {
@@ -92,20 +105,40 @@ function readPath(c: Case): Entry[] {
   return L.addrs.map((a) => ({ lo: mem.read32(a) >>> 0, hi: wide ? mem.read32(a + 4) >>> 0 : 0 }));
 }
 
-/** Writes the case's path, walks with A/D updates, and compares with the oracle. */
+/** One paging unit without a TLB per format (every access walks, with A/D updates). */
+const pagers = new Map<Case['format'], PagingUnit>();
+
+function pagerFor(c: Case): PagingUnit {
+  let p = pagers.get(c.format);
+  if (!p) pagers.set(c.format, (p = createPager(mem, { geometry: GEOMETRIES[c.format], tlb: { entries: 0, ways: 1 } })));
+  const sw = p.switches;
+  if (sw.wp !== c.wp || sw.nxe !== c.nxe) p.setSwitches({ wp: c.wp, nxe: c.nxe, sum: false });
+  p.setRoot(LAYOUT[c.format].root);
+  return p;
+}
+
+/**
+ * Writes the case's path; walks side-effect free (outcome, nothing written), then translates
+ * through the paging unit (outcome with its error code, then the A/D bits left in the path).
+ */
 function check(c: Case): void {
   const L = LAYOUT[c.format];
   c.path.forEach((e, d) => {
     mem.write32(L.addrs[d], e.lo | 0);
     if (c.format === 'four-level') mem.write32(L.addrs[d] + 4, e.hi | 0);
   });
-  const g = GEOMETRIES[c.format];
-  const r = walk(g, mem, L.root, c.va, { access: c.access, user: c.user, switches: { wp: c.wp, nxe: c.nxe, sum: false }, updateAD: true, trace: false });
+  const label = () => JSON.stringify({ ...c, path: c.path.map((e) => [e.lo.toString(16), e.hi.toString(16)]) });
   const want = oracle(c);
+  const r = walk(GEOMETRIES[c.format], mem, L.root, c.va, { access: c.access, user: c.user, switches: { wp: c.wp, nxe: c.nxe, sum: false }, trace: false });
   const got: Expected = r.ok ? { ok: true, pa: r.pa, leaf: r.leafDepth } : { ok: false, kind: r.fault.kind, depth: r.fault.depth };
-  const label = JSON.stringify({ ...c, path: c.path.map((e) => [e.lo.toString(16), e.hi.toString(16)]) });
-  expect(got, label).toEqual(want);
-  expect(readPath(c), label).toEqual(expectedAfter(c, want));
+  agree(label, got, want);
+  agree(label, readPath(c), c.path);
+  const pager = pagerFor(c);
+  const pa = pager.translate(c.va, c.access, c.user);
+  const f = pager.fault;
+  const unit = pa >= 0 ? { pa } : { kind: f.kind, depth: f.depth, error: f.error };
+  agree(label, unit, want.ok ? { pa: want.pa } : { kind: want.kind, depth: want.depth, error: errorCode(c, want.kind) });
+  agree(label, readPath(c), expectedAfter(c, want));
 }
 
 /** Entry at `depth` pointing at the next table (or the data frame), with `bits`. */
@@ -119,19 +152,34 @@ const ACCESSES: AccessKind[] = [READ, WRITE, FETCH];
 const BOOLS = [false, true];
 
 describe('x86 oracle: x86-32, exhaustive', () => {
-  it('P/RW/US/PS at both levels x A/D preset x WP x user x access', () => {
+  it('P/RW/US/PS at both levels x A/D preset per level x WP x NXE (no effect) x user x access, error codes included', () => {
     let cases = 0;
     for (const top of combos([P, RW, US, PS]))
       for (const leaf of combos([P, RW, US, PS]))
-        for (const preset of [0, A | D])
-          for (const wp of BOOLS)
-            for (const user of BOOLS)
-              for (const access of ACCESSES) {
-                const path = [entry('x86-32', 0, top | preset), entry('x86-32', 1, leaf | preset)];
-                check({ format: 'x86-32', path, va: LAYOUT['x86-32'].va, access, user, wp, nxe: false });
-                cases++;
-              }
-    expect(cases).toBe(6144);
+        for (const topPreset of [0, A | D])
+          for (const leafPreset of [0, A | D])
+            for (const wp of BOOLS)
+              for (const nxe of BOOLS)
+                for (const user of BOOLS)
+                  for (const access of ACCESSES) {
+                    const path = [entry('x86-32', 0, top | topPreset), entry('x86-32', 1, leaf | leafPreset)];
+                    check({ format: 'x86-32', path, va: LAYOUT['x86-32'].va, access, user, wp, nxe });
+                    cases++;
+                  }
+    expect(cases).toBe(24576);
+  });
+
+  it('a fetch fault under 32-bit paging never sets I/D (the SDM reserves it there), NXE on or off', () => {
+    for (const nxe of BOOLS) {
+      const pager = pagerFor({ format: 'x86-32', path: [], va: 0, access: FETCH, user: true, wp: false, nxe });
+      mem.write32(LAYOUT['x86-32'].addrs[0], entry('x86-32', 0, P | RW | US).lo | 0);
+      mem.write32(LAYOUT['x86-32'].addrs[1], 0); // not present
+      expect(pager.translate(LAYOUT['x86-32'].va, FETCH, true)).toBe(-1);
+      expect(pager.fault).toMatchObject({ kind: 'page', error: ERR_U });
+      mem.write32(LAYOUT['x86-32'].addrs[1], entry('x86-32', 1, P | RW).lo | 0); // supervisor page
+      expect(pager.translate(LAYOUT['x86-32'].va, FETCH, true)).toBe(-1);
+      expect(pager.fault).toMatchObject({ kind: 'protection', error: ERR_P | ERR_U });
+    }
   });
 });
 
