@@ -240,6 +240,9 @@ export class Machine {
     const to = status & ST_MODE_MASK;
     this.modeBit = (1 << to) | OP_UNDEFINED;
     if (from !== to) this.swapBanks(from, to);
+    // interrupts enabled with a tick pending: the block ends after this instruction so that the
+    // loop top delivers the tick before the next fetch, exactly as when stepping
+    if ((status & ST_IE) !== 0 && this.timerPending) this.blockLimit = 0;
     const sw = ST_WP | ST_NXE | ST_SUM;
     if (this.pager && (old & sw) !== (status & sw)) this.pager.setSwitches(pagerSwitches(status));
   }
@@ -501,8 +504,7 @@ export class Machine {
     this.nextPc = (pc + INSTR_BYTES) >>> 0;
     const cause = this.execute(w0, imm);
     if (cause !== 0) {
-      if (cause === Cause.Illegal || cause === Cause.Privileged) this.trap(cause, 0, 0, op, pc);
-      else this.trap(cause, this.fault.va, this.fault.error, 0, pc);
+      this.faultTrap(cause, op, pc);
       return false;
     }
     this.opCounts[op]++;
@@ -510,6 +512,8 @@ export class Machine {
     this.pc = this.nextPc;
     this.trapEntry = false;
     if (op === Op.Svc) {
+      // the svc has retired: the timer counts it before its trap is delivered
+      this.expireTimer();
       this.trap(Cause.Svc, 0, 0, imm, this.pc);
       return false;
     }
@@ -518,6 +522,17 @@ export class Machine {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Delivers the trap of cause `cause` raised by the instruction (opcode `op`) at `pc`: the
+   * opcode as detail for privileged and illegal instructions; the fault's address and error
+   * code for memory causes; 0 and 0 for any other cause (never a previous fault's record).
+   */
+  private faultTrap(cause: number, op: number, pc: number): void {
+    if (cause === Cause.Illegal || cause === Cause.Privileged) this.trap(cause, 0, 0, op, pc);
+    else if (this.compiled.causes.get(cause)?.memory) this.trap(cause, this.fault.va, this.fault.error, 0, pc);
+    else this.trap(cause, 0, 0, 0, pc);
   }
 
   /**

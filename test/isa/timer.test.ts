@@ -163,3 +163,23 @@ start:  li       r1, 1
     expect(m.timerPending).toBe(false);
   });
 });
+
+describe('a tick falling due on an svc', () => {
+  it('counts the svc when it retires, before the svc trap is delivered: the handler sees the tick pending', () => {
+    const m = boot(`${KERNEL_IE}
+start:  li       r1, 3
+        settimer r1
+        nop
+        nop
+        svc      9                 ; the 3rd instruction after settimer: the count reaches 0 here
+`);
+    const seen: { cause: number; pending: boolean; count: number }[] = [];
+    m.onTrap = (t) => seen.push({ cause: t.cause, pending: m.timerPending, count: m.timerCount });
+    m.step();
+    m.step();
+    m.step();
+    m.step();
+    m.step(); // the svc retires and traps in this one step
+    expect(seen).toEqual([{ cause: Cause.Svc, pending: true, count: 3 }]);
+  });
+});

@@ -6,6 +6,8 @@ import { CLASSIC_INSTRUCTIONS, Op, type OperandKind } from '../../src/isa/instru
 import type { TrapEvent } from '../../src/isa/machine.js';
 import { ERR_FETCH, ERR_USER, ERR_WRITE } from '../../src/mmu/fault.js';
 import { snapshot } from '../../src/isa/snapshot.js';
+import type { Profile } from '../../src/isa/profile.js';
+import { classic } from '../../src/isa/profiles/classic.js';
 import { at, boot, bootUser, HALT_KERNEL, MEM, newPsw, oldPsw, pswAt, stepTo, trapRecord, USER } from './helpers.js';
 
 const B = 0x1000;
@@ -415,5 +417,36 @@ next:   li   r6, 7
 `);
     m.run(10);
     expect([m.regs[5], m.regs[6]]).toEqual([7, 0]);
+  });
+});
+
+describe('a profile cause without an address', () => {
+  const GP = 16;
+  const gpProfile: Profile = {
+    ...classic,
+    name: 'with-gp',
+    causes: [{ code: GP, name: 'general-protection', memory: false }],
+    instructions: [...CLASSIC_INSTRUCTIONS, { mnemonic: 'gp', op: 0x81, operands: [], summary: 'always raises general-protection', exec: () => GP }],
+  };
+
+  it('records fault address 0 and error 0, not those of an earlier memory fault', () => {
+    const m = bootUser(`        ld   r1, 0x2000          ; past the limit: a bounds fault at 0x2000 (user)
+        gp
+`, { profile: gpProfile, kernel: `
+        .org 0
+        .psw pc=handler, mode=s, base=0, limit=MEM
+        .org 0x80
+handler: ld   r10, 0x20
+        addi r10, r10, 8
+        st   r10, 0x20
+        lpsw 0x20
+` });
+    const traps: { cause: number; vaddr: number; error: number; record: ReturnType<typeof trapRecord> }[] = [];
+    m.onTrap = (t) => traps.push({ cause: t.cause, vaddr: t.vaddr, error: t.error, record: trapRecord(m) });
+    m.run(12);
+    expect(traps.slice(0, 2)).toEqual([
+      { cause: Cause.Bounds, vaddr: 0x2000, error: ERR_USER, record: { cause: Cause.Bounds, vaddr: 0x2000, error: ERR_USER, detail: 0 } },
+      { cause: GP, vaddr: 0, error: 0, record: { cause: GP, vaddr: 0, error: 0, detail: 0 } },
+    ]);
   });
 });
