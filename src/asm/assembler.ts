@@ -29,7 +29,12 @@ export interface AsmOptions {
    * text being assembled). Without it, `.include` is an error.
    */
   readonly include?: IncludeReader;
+  /** most bytes of output (all statements together, `.space` included), checked before any is emitted (default MAX_OUTPUT) */
+  readonly maxOutput?: number;
 }
+
+/** Default output limit of one assembly: 64 MiB. */
+export const MAX_OUTPUT = 64 * 2 ** 20;
 
 /** Contiguous output bytes at the program's own addresses (the loader adds its load offset). */
 export interface AsmChunk {
@@ -80,9 +85,10 @@ export function assemble(source: string, options: AsmOptions): AsmResult {
   const symbols = new SymbolTable(options.symbols ?? {}, diags);
   const lines = { firstLine: options.firstLine ?? 1, indent: options.indent ?? 0 };
   const sources = new Map<string, readonly string[]>();
-  const statements = parseProgram(source, { view, symbols }, diags, lines, { read: options.include, sources, stack: [] });
+  const statements = parseProgram(source, { view, symbols }, diags, lines, { read: options.include, sources, stack: [file] });
   const ev = evaluator(symbols);
   const placements = layout(statements, origin, ev, diags);
+  checkOutputSize(statements, placements, options.maxOutput ?? MAX_OUTPUT, diags);
   const pieces = emit(statements, placements, ev, diags);
   checkOverlaps(pieces, diags);
   diags.throwIfAny();
@@ -109,6 +115,21 @@ function layout(statements: readonly Statement[], origin: number, ev: Evaluator,
     if (placed) lc = (placed.start + placed.size) % ADDRESS_SPACE;
     return placed;
   });
+}
+
+/**
+ * Reports the statement at which the output laid out so far passes `max` bytes (before pass 2
+ * allocates any of it), and drops every placement from there on so nothing is emitted.
+ */
+function checkOutputSize(statements: readonly Statement[], placements: (Placement | undefined)[], max: number, diags: Diagnostics): void {
+  let total = 0;
+  for (let i = 0; i < placements.length; i++) {
+    total += placements[i]?.size ?? 0;
+    if (total <= max) continue;
+    diags.add(statements[i].pos, `the output reaches ${hex(total)} bytes here, more than the ${hex(max)} bytes one assembly may produce`);
+    placements.fill(undefined, i);
+    return;
+  }
 }
 
 function misaligned(s: Statement, start: number): string {

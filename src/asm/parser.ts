@@ -28,7 +28,7 @@ export interface IncludeContext {
   readonly read?: IncludeReader;
   /** every file's lines, by file name ('' = the file being assembled), for the source map */
   readonly sources: Map<string, readonly string[]>;
-  /** the chain of files being included (to refuse cycles) */
+  /** the chain of files being assembled, the outermost first (to refuse cycles) */
   readonly stack: string[];
 }
 
@@ -64,7 +64,9 @@ function include(r: LineReader, ctx: ParseContext, diags: Diagnostics, opts: Sou
   } catch (e) {
     throw new SourceError(name.pos, `cannot include '${path}' (${(e as Error).message})`);
   }
-  if (inc.stack.includes(source.file) || inc.stack.length >= MAX_INCLUDE_DEPTH) throw new SourceError(name.pos, `'${path}' includes itself (${[...inc.stack, source.file].join(' -> ')})`);
+  const chain = [...inc.stack, source.file].join(' -> ');
+  if (inc.stack.includes(source.file)) throw new SourceError(name.pos, `'${path}' includes itself (${chain})`);
+  if (inc.stack.length > MAX_INCLUDE_DEPTH) throw new SourceError(name.pos, `.include nests more than ${MAX_INCLUDE_DEPTH} files deep (${chain})`);
   inc.stack.push(source.file);
   try {
     return parseProgram(source.text, ctx, diags, { firstLine: 1, indent: 0, file: source.file }, inc);

@@ -39,6 +39,7 @@ export interface SegmentPagingDifference {
 }
 
 export interface SegmentPagingResult {
+  /** no difference found, and at least one stretch was compared (nothing compared is not a pass) */
   readonly holds: boolean;
   readonly geometry: string;
   /** user stretches compared in lockstep */
@@ -97,7 +98,7 @@ interface Tally {
 }
 
 function result(holds: boolean, opts: PagingTwinOptions, t: Tally, d?: SegmentPagingDifference): SegmentPagingResult {
-  return { holds, geometry: opts.geometry.name, stretches: t.stretches, instructions: t.instructions, boundsMatched: t.boundsMatched, skipped: t.skipped, skipReasons: [...t.skipReasons], ...(d ? { firstDifference: d } : {}) };
+  return { holds: holds && t.stretches > 0, geometry: opts.geometry.name, stretches: t.stretches, instructions: t.instructions, boundsMatched: t.boundsMatched, skipped: t.skipped, skipReasons: [...t.skipReasons], ...(d ? { firstDifference: d } : {}) };
 }
 
 /** Why the current (B, L) cannot be mapped by pages, or undefined. */

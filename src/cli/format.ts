@@ -19,3 +19,28 @@ export function table(head: readonly string[], rows: readonly (readonly (string 
 export function heading(text: string): string {
   return `\n${text}`;
 }
+
+/** "1 event", "3 events" (or the plural given). */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * The JSON every command prints: 2-space indented, bigints as exact integer literals, and the
+ * characters a terminal could act on that JSON.stringify leaves raw (DEL, the C1 controls,
+ * direction overrides) escaped. Bigints go through a marker chosen so that it occurs nowhere
+ * else in the text (a string in the data cannot turn into a number).
+ */
+export function jsonText(data: unknown): string {
+  const plain = (marker: string) => JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? `${marker}${v}` : v), 2);
+  let text = plain('');
+  if (text === undefined) return 'null';
+  let marker = '#int:';
+  while (text.includes(marker)) marker = `#${marker}`;
+  text = plain(marker);
+  return text
+    .split(`"${marker}`)
+    .map((part, i) => (i === 0 ? part : part.replace(/^(\d+)"/, '$1')))
+    .join('')
+    .replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

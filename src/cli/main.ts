@@ -3,7 +3,7 @@
 // or usage.
 
 import { Command, CommanderError } from 'commander';
-import { InputError } from '../scenario/errors.js';
+import { InputError, printable, UsageError } from '../scenario/errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerList } from './commands/list.js';
 import { registerRun } from './commands/run.js';
@@ -13,11 +13,10 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
 
-/** Thrown by commands for a usage problem they detect themselves (exit 2). */
-export class UsageError extends Error {}
+export { UsageError };
 
-/** What a command's action resolves to: ok, or a checked property / expectation failed. */
-export type Outcome = 'ok' | 'failed';
+/** What a command's action resolves to: ok, a checked property / expectation failed, or (of several inputs) one was bad. */
+export type Outcome = 'ok' | 'failed' | 'bad-input';
 
 export function buildProgram(outcome: { value: Outcome }): Command {
   const program = new Command('shadowlab')
@@ -42,13 +41,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram(outcome);
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return outcome.value === 'ok' ? EXIT_OK : EXIT_FAILED;
+    return { ok: EXIT_OK, failed: EXIT_FAILED, 'bad-input': EXIT_BAD_INPUT }[outcome.value];
   } catch (e) {
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     }
     if (e instanceof InputError || e instanceof UsageError) {
-      process.stderr.write(`shadowlab: ${e.message.split('\n').join('\nshadowlab: ')}\n`);
+      process.stderr.write(`shadowlab: ${printable(e.message).split('\n').join('\nshadowlab: ')}\n`);
       return EXIT_BAD_INPUT;
     }
     throw e;
@@ -57,6 +56,11 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** Entry point of the `shadowlab` binary: runs on process.argv and sets the exit code. */
 export function runCli(): void {
+  // a reader that stops early (`| head`) closes the pipe: end quietly, as other tools do
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? EXIT_OK);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -3,7 +3,8 @@
 import { STATUS_SWITCHES, SWITCH_NAMES, type SwitchName } from '../isa/arch.js';
 import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
 import type { PswFields } from './schema.js';
-import { blockAddress, resolveValue, type Scenario } from './load.js';
+import { blockAddress, resolveValue, type Scenario } from './model.js';
+import { DEFAULT_PC, defaultLimit } from './placement.js';
 import { buildTables, pagerFactory } from './paging.js';
 import { InputError } from './errors.js';
 
@@ -43,14 +44,14 @@ export function buildMachine(s: Scenario): Machine {
   return m;
 }
 
-/** The scenario's initial PSW, with defaults pc 0x80, mode 0, base 0, limit = memory size. */
+/** The scenario's initial PSW, with defaults pc 0x80, mode 0, base 0, limit = the memory from the base on. */
 export function initialPsw(s: Scenario): Psw {
   const p = s.spec.psw;
   return {
-    pc: resolveValue(p.pc ?? 0x80, s.symbols) >>> 0,
+    pc: resolveValue(p.pc ?? DEFAULT_PC, s.symbols) >>> 0,
     status: statusOf(p, s.profile.modes),
     base: p.base ?? 0,
-    limit: Math.min(p.limit ?? s.spec.machine.memory, 2 ** 32 - 1),
+    limit: p.limit ?? defaultLimit(s.spec),
     ptbr: p.ptbr === undefined ? 0 : resolveValue(p.ptbr, s.symbols) >>> 0,
     extra: p.extra === undefined ? 0 : resolveValue(p.extra, s.symbols),
   };

@@ -17,6 +17,8 @@ export interface ExpectationFailure {
 /** What a run produced that expectations look at. */
 export interface RunOutcome {
   readonly end: RunEnd;
+  /** the budget of instructions retired the run had */
+  readonly budget: number;
   readonly retired: number;
   readonly final: MachineSnapshot;
   readonly traps: Readonly<Record<string, number>>;
@@ -34,7 +36,7 @@ export function checkExpectations(s: Scenario, outcome: RunOutcome): Expectation
   const out: ExpectationFailure[] = [];
   const fail = (field: string, expected: string, actual: string) => out.push({ field, expected, actual });
   const wantEnd = e.end ?? (outcome.end === 'budget' ? 'halted or double-fault' : outcome.end);
-  if (wantEnd !== outcome.end) fail('end', wantEnd, outcome.end === 'budget' ? `budget (${s.spec.steps} instructions retired without stopping)` : outcome.end);
+  if (wantEnd !== outcome.end) fail('end', wantEnd, outcome.end === 'budget' ? `budget (${outcome.budget} instructions retired without stopping)` : outcome.end);
   if (e.retired !== undefined && e.retired !== outcome.retired) fail('retired', String(e.retired), String(outcome.retired));
   const f = outcome.final;
   for (const [name, v] of Object.entries(e.registers ?? {})) {

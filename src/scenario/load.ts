@@ -1,109 +1,114 @@
-// Loading a scenario file: YAML → schema validation → profile, assembled programs, resolved
-// symbols. Every problem is collected with its location and thrown as one InputError.
+// Loading a scenario file: bounded read → YAML → schema validation → profile, assembled programs,
+// resolved symbols, structural checks. Every problem is collected with its location and thrown as
+// one InputError; things that are legal but probably not meant become warnings.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
-import { AsmError, assemble, type AsmResult } from '../asm/index.js';
-import { CORE_CAUSES, LOW_MEMORY_END } from '../isa/arch.js';
+import { AsmError, assemble } from '../asm/index.js';
+import { LOW_MEMORY_END } from '../isa/arch.js';
 import { withOverrides, type Profile } from '../isa/profile.js';
 import { profileByName, PROFILES } from '../isa/profiles/index.js';
-import { InputError, type InputProblem } from './errors.js';
-import { scenarioSchema, type Expectation, type ScenarioFile } from './schema.js';
-import { parseYaml, problemAt, scalarOrigin, type Path, type YamlSource } from './yaml.js';
-import { pagingSetup, type PagingSetup } from './paging.js';
 import { checkLayout, VMM_RESERVE, type HostLayout } from '../vmm/index.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
+import { InputError, type InputProblem } from './errors.js';
+import { InputFileError, readInputFile } from './input.js';
+import { scenarioSchema, type ScenarioFile } from './schema.js';
+import { parseYaml, problemAt, scalarOrigin, toPlain, type Path, type YamlSource } from './yaml.js';
+import { pagingSetup } from './paging.js';
+import { checkPlacement, imageBudget, startWarnings } from './placement.js';
+import type { LoadedProgram, LoadedVm, Scenario, Symbol } from './model.js';
+import { checkExpectationRefs, checkReferences, type RefContext } from './refs.js';
+import { issueProblems, reservedKeys } from './issues.js';
 
-export interface LoadedProgram {
-  readonly name: string;
-  /** physical address of the program's address `org` */
-  readonly at: number;
-  readonly org: number;
-  readonly asm: AsmResult;
-}
-
-export interface Symbol {
-  /** the program address (what code sees under relocation) */
-  readonly value: number;
-  /** where the label lies in physical memory (the program's at + value - org) */
-  readonly physical: number;
-  readonly program: string;
-}
-
-/** One VM of a multi-VM file: its guest scenario, with the budget and expectations it runs with. */
-export interface LoadedVm {
-  readonly name: string;
-  readonly guest: Scenario;
-}
-
-export interface HostSpec {
-  readonly vms: readonly LoadedVm[];
-  readonly layout: HostLayout;
-  readonly quantum?: number;
-}
-
-export interface Scenario {
-  readonly file: string;
-  readonly name: string;
-  readonly description: string;
-  readonly spec: ScenarioFile;
-  readonly profile: Profile;
-  readonly programs: readonly LoadedProgram[];
-  readonly symbols: ReadonlyMap<string, Symbol>;
-  /** the paging hardware and table layout, when translation includes paging */
-  readonly paging: PagingSetup | undefined;
-  /** a file that lists `vms`: the guests and where they go in the host (undefined otherwise) */
-  readonly host?: HostSpec;
-  /** locates a field of the file, for problems found after loading (e.g. by the runner) */
-  readonly locate: (path: Path, message: string) => InputProblem;
+export interface LoadOptions {
+  /** the directory relative paths start from (default: the scenario file's) */
+  readonly dir?: string;
+  /** loading a VM's guest scenario: a file that lists VMs itself is refused (VM files do not nest) */
+  readonly asGuest?: boolean;
 }
 
 /** Reads and loads the scenario at `path`. Throws InputError (located) on any bad input. */
-export function loadScenario(path: string): Scenario {
-  let text: string;
+export function loadScenario(path: string, options: LoadOptions = {}): Scenario {
+  return parseScenario(readFileFor(path, path), path, options);
+}
+
+/** The text of `path` for the file that names it; InputFileError becomes a problem about `shown`. */
+function readFileFor(path: string, shown: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readInputFile(path);
   } catch (e) {
-    throw new InputError([{ file: path, message: `cannot read the scenario file (${(e as NodeJS.ErrnoException).code ?? String(e)})` }]);
+    if (e instanceof InputFileError) throw new InputError([{ file: shown, message: e.message }]);
+    throw e;
   }
-  return parseScenario(text, path);
 }
 
 /** Loads a scenario from its text; `file` names it in messages and anchors relative paths. */
-export function parseScenario(text: string, file: string): Scenario {
+export function parseScenario(text: string, file: string, options: LoadOptions = {}): Scenario {
   const src = parseYaml(text, file);
-  if (Array.isArray(src)) throw new InputError(src);
-  const parsed = scenarioSchema.safeParse(src.doc.toJS({ maxAliasCount: 100 }) ?? {});
+  if (Array.isArray(src)) throw new InputError(looksLikeScenario(text) ? src : [notAScenario(file, src[0])]);
+  const plain = toPlain(src);
+  if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) throw new InputError([notAScenario(file, undefined, plain)]);
+  const reserved = reservedKeys(src, plain);
+  if (reserved.length) throw new InputError(reserved);
+  const parsed = scenarioSchema.safeParse(plain);
   if (!parsed.success) throw new InputError(parsed.error.issues.flatMap((i) => issueProblems(src, i)));
   const spec = parsed.data;
+  const dir = options.dir ?? dirname(file);
+  if (spec.vms) {
+    if (options.asGuest) throw new InputError([problemAt(src, [], "this file lists VMs itself; a VM's scenario must describe one guest (VM files do not nest)", 'vms')]);
+    return loadHost(src, spec, spec.vms, dir);
+  }
+  return loadGuest(src, spec, dir);
+}
+
+/** A scenario with one guest: its profile, paging, programs, symbols and checks. */
+function loadGuest(src: YamlSource, spec: ScenarioFile, dir: string): Scenario {
   const problems: InputProblem[] = [];
   const report = (path: Path, message: string) => problems.push(problemAt(src, path, message));
-  if (spec.vms) return loadHost(src, spec, spec.vms);
-
   const profile = resolveProfile(spec, report);
   if (spec.machine.memory < LOW_MEMORY_END || spec.machine.memory > 2 ** 32) {
     report(['machine', 'memory'], `memory must be between ${LOW_MEMORY_END} bytes and 4 GiB, got ${spec.machine.memory}`);
   }
   const paging = pagingSetup(spec, report);
   const roots = paging?.layout.roots ?? new Map<string, number>();
-  const programs = profile ? assemblePrograms(src, spec, profile, roots, problems) : [];
+  const budget = imageBudget(spec, report);
+  const programs = profile && !problems.length ? assemblePrograms(src, spec, { profile, predefined: roots, dir, maxOutput: budget }, problems) : [];
   if (problems.length) throw new InputError(problems);
 
   const { symbols, ambiguous } = collectSymbols(programs, roots);
-  checkPlacement(spec, programs, paging, report);
-  checkReferences(spec, { profile: profile!, symbols, ambiguous, report, reportKey: (path, key, message) => problems.push(problemAt(src, path, message, key)) });
+  const ctx: RefContext = { profile: profile!, symbols, ambiguous, memory: spec.machine.memory, report, reportKey: (path, key, message) => problems.push(problemAt(src, path, message, key)) };
+  checkPlacement(spec, programs, paging, ctx);
+  checkReferences(spec, ctx);
   if (problems.length) throw new InputError(problems);
   return {
-    file,
-    name: spec.name ?? basename(file).replace(/\.ya?ml$/, ''),
+    file: src.file,
+    name: spec.name ?? scenarioName(src.file),
     description: spec.description ?? '',
     spec,
     profile: profile!,
     programs,
     symbols,
     paging,
+    warnings: startWarnings(src.file, spec, programs, paging, symbols),
     locate: (path, message) => problemAt(src, path, message),
   };
+}
+
+function scenarioName(file: string): string {
+  return basename(file).replace(/\.ya?ml$/, '');
+}
+
+/** Whether unparseable text still looks like it meant to be a scenario (it has a top-level machine: or vms:). */
+function looksLikeScenario(text: string): boolean {
+  return /^(machine|vms|programs)\s*:/m.test(text);
+}
+
+/** One line for a file that is not a scenario at all (a `.s`, /etc/passwd, a list). */
+function notAScenario(file: string, yamlProblem?: InputProblem, value?: unknown): InputProblem {
+  const what = yamlProblem
+    ? `it is not YAML (line ${yamlProblem.line}, column ${yamlProblem.column}: ${yamlProblem.message.replace(/^YAML: /, '')})`
+    : `found ${value === null || value === undefined ? 'an empty document' : Array.isArray(value) ? 'a list' : `a ${typeof value === 'string' ? 'text' : typeof value} value`}`;
+  return { file, message: `expected a scenario: a YAML mapping with a \`machine\` field (see schema/scenario.schema.json); ${what}` };
 }
 
 /** Top-level fields that describe a guest; a file listing `vms` describes only the host. */
@@ -114,19 +119,26 @@ const HOST_MACHINE_FIELDS = ['memory'];
  * A multi-VM file: loads each VM's guest scenario (problems inside one are reported in that
  * file), applies the VM entry's budget and expectations, and places the VMs in real memory.
  */
-function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<ScenarioFile['vms']>): Scenario {
+function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<ScenarioFile['vms']>, dir: string): Scenario {
   const problems: InputProblem[] = [];
   const report = (path: Path, message: string) => problems.push(problemAt(src, path, message));
   for (const f of GUEST_FIELDS) if (src.doc.has(f)) report([f], `'${f}' belongs in each VM's own scenario, not in a file that lists vms`);
   for (const k of Object.keys(spec.machine)) {
     if (!HOST_MACHINE_FIELDS.includes(k) && src.doc.hasIn(['machine', k])) report(['machine', k], `the host's ${k} follows its guests; a file that lists vms gives only machine.memory`);
   }
+  const self = realPath(src.file);
   const vms: LoadedVm[] = [];
   entries.forEach((e, i) => {
-    const path = resolve(dirname(src.file), e.scenario);
-    if (!existsSync(path)) return report(['vms', i, 'scenario'], `cannot read '${e.scenario}' (ENOENT)`);
-    const guest = loadScenario(path);
-    if (guest.host) return report(['vms', i, 'scenario'], `'${e.scenario}' lists VMs itself; a VM runs a guest scenario`);
+    const path = resolve(dir, e.scenario);
+    if (self !== undefined && realPath(path) === self) return report(['vms', i, 'scenario'], `'${e.scenario}' is this file itself; a VM runs a guest scenario`);
+    let text: string;
+    try {
+      text = readInputFile(path);
+    } catch (err) {
+      if (err instanceof InputFileError) return report(['vms', i, 'scenario'], `'${e.scenario}': ${err.message}`);
+      throw err;
+    }
+    const guest = parseScenario(text, displayPath(path), { asGuest: true });
     vms.push({ name: e.name ?? guest.name, guest: withRunSettings(guest, e, i, report) });
   });
   if (problems.length) throw new InputError(problems);
@@ -137,7 +149,7 @@ function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<Scen
   if (problems.length) throw new InputError(problems);
   return {
     file: src.file,
-    name: spec.name ?? basename(src.file).replace(/\.ya?ml$/, ''),
+    name: spec.name ?? scenarioName(src.file),
     description: spec.description ?? '',
     spec,
     profile: vms[0].guest.profile,
@@ -145,15 +157,25 @@ function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<Scen
     symbols: new Map(),
     paging: undefined,
     host: { vms, layout, ...(spec.vmm?.quantum === undefined ? {} : { quantum: spec.vmm.quantum }) },
+    warnings: vms.flatMap((vm) => vm.guest.warnings),
     locate: (path, message) => problemAt(src, path, message),
   };
+}
+
+function realPath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The guest with the VM entry's budget and expectations (checked against the guest's symbols). */
 function withRunSettings(guest: Scenario, e: NonNullable<ScenarioFile['vms']>[number], i: number, report: (p: Path, m: string) => void): Scenario {
   const spec = { ...guest.spec, steps: e.steps ?? guest.spec.steps, expect: e.expect ?? guest.spec.expect };
   if (e.expect) {
-    checkExpectationRefs(['vms', i, 'expect'], e.expect, { profile: guest.profile, symbols: guest.symbols, ambiguous: new Map(), report, reportKey: (p, k, m) => report([...p, k], m) });
+    const ctx: RefContext = { profile: guest.profile, symbols: guest.symbols, ambiguous: new Map(), memory: guest.spec.machine.memory, report, reportKey: (p, k, m) => report([...p, k], m) };
+    checkExpectationRefs(['vms', i, 'expect'], e.expect, ctx);
   }
   return { ...guest, spec };
 }
@@ -184,21 +206,6 @@ function placeVms(spec: ScenarioFile, vms: readonly LoadedVm[], report: (p: Path
   return layout;
 }
 
-type Issue = { code: string; path: PropertyKey[]; message: string; keys?: string[]; issues?: readonly { message: string }[] };
-
-/** Turns one zod issue into located problems (one per unknown key). */
-function issueProblems(src: YamlSource, issue: Issue): InputProblem[] {
-  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as Path;
-  if (issue.code === 'unrecognized_keys' && issue.keys) {
-    return issue.keys.map((k) => problemAt(src, path, `unknown field '${k}'`, k));
-  }
-  if (issue.code === 'invalid_key' && path.length > 0) {
-    const key = String(path[path.length - 1]);
-    return [problemAt(src, path.slice(0, -1), `'${key}': ${issue.issues?.[0]?.message ?? issue.message}`, key)];
-  }
-  return [problemAt(src, path, issue.message.replace(/^Invalid input: /, ''))];
-}
-
 function resolveProfile(spec: ScenarioFile, report: (p: Path, m: string) => void): Profile | undefined {
   const base = profileByName(spec.machine.profile);
   if (!base) {
@@ -213,41 +220,49 @@ function resolveProfile(spec: ScenarioFile, report: (p: Path, m: string) => void
   }
 }
 
-/**
- * Assembles every program, with the page-table names predefined (so `.psw ptbr=name` works);
- * assembler problems are reported at their line in the right file.
- */
-function assemblePrograms(src: YamlSource, spec: ScenarioFile, profile: Profile, predefined: ReadonlyMap<string, number>, problems: InputProblem[]): LoadedProgram[] {
+/** What assembling a scenario's programs needs. */
+interface AsmSetup {
+  readonly profile: Profile;
+  /** page-table names (so `.psw ptbr=name` works) */
+  readonly predefined: ReadonlyMap<string, number>;
+  /** where relative `file:` and `.include` paths start */
+  readonly dir: string;
+  /** bytes all programs together may produce */
+  readonly maxOutput: number;
+}
+
+/** Assembles every program; assembler problems are reported at their line in the right file. */
+function assemblePrograms(src: YamlSource, spec: ScenarioFile, setup: AsmSetup, problems: InputProblem[]): LoadedProgram[] {
   const out: LoadedProgram[] = [];
+  let left = setup.maxOutput;
   spec.programs.forEach((p, i) => {
     const fromFile = p.file !== undefined;
-    const file = fromFile ? resolve(dirname(src.file), p.file!) : src.file;
+    const file = fromFile ? resolve(setup.dir, p.file!) : src.file;
     let text = p.source ?? '';
     if (fromFile) {
       try {
-        text = readFileSync(file, 'utf8');
+        text = readInputFile(file);
       } catch (e) {
-        problems.push(problemAt(src, ['programs', i, 'file'], `cannot read '${p.file}' (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+        if (!(e instanceof InputFileError)) throw e;
+        problems.push(problemAt(src, ['programs', i, 'file'], `'${p.file}': ${e.message}`));
         return;
       }
     }
     const origin = fromFile ? undefined : scalarOrigin(src, ['programs', i, 'source']);
     try {
       const asm = assemble(text, {
-        profile,
+        profile: setup.profile,
         file: fromFile ? displayPath(file) : src.file,
         firstLine: origin?.line,
         indent: origin ? origin.column - 1 : 0,
-        symbols: Object.fromEntries(predefined),
+        symbols: Object.fromEntries(setup.predefined),
+        maxOutput: Math.max(0, left),
         include: (path, from) => {
-          const target = resolve(dirname(from ?? file), path);
-          try {
-            return { file: displayPath(target), text: readFileSync(target, 'utf8') };
-          } catch (e) {
-            throw new Error((e as NodeJS.ErrnoException).code ?? String(e));
-          }
+          const target = resolve(from === undefined ? (fromFile ? dirname(file) : setup.dir) : dirname(from), path);
+          return { file: displayPath(target), text: readInputFile(target) };
         },
       });
+      left -= asm.chunks.reduce((n, c) => n + c.bytes.length, 0);
       out.push({ name: p.name ?? (fromFile ? basename(p.file!) : `program ${i}`), at: p.at, org: p.org, asm });
     } catch (e) {
       if (!(e instanceof AsmError)) throw e;
@@ -284,124 +299,10 @@ function collectSymbols(programs: readonly LoadedProgram[], roots: ReadonlyMap<s
   return { symbols, ambiguous };
 }
 
-/**
- * Programs and memory blocks must lie inside physical memory, programs outside the page-table
- * region and apart from each other. (Memory blocks may overwrite program bytes: that is how a
- * scenario patches data into a program image.)
- */
-function checkPlacement(spec: ScenarioFile, programs: readonly LoadedProgram[], paging: PagingSetup | undefined, report: (p: Path, m: string) => void): void {
-  const size = spec.machine.memory;
-  const range = (a: number, b: number) => `[0x${a.toString(16)}, 0x${b.toString(16)})`;
-  const tables = paging && spec.pageTables.length ? { lo: paging.layout.start, hi: paging.layout.end } : undefined;
-  const placed: { lo: number; hi: number; i: number }[] = [];
-  programs.forEach((p, i) => {
-    for (const c of p.asm.chunks) {
-      const lo = p.at + c.address - p.org;
-      if (lo < 0) {
-        report(['programs', i, 'org'], `program '${p.name}' has bytes at address 0x${c.address.toString(16)}, below its org 0x${p.org.toString(16)}`);
-        return;
-      }
-      const hi = lo + c.bytes.length;
-      if (hi > size) {
-        report(['programs', i, 'at'], `program '${p.name}' does not fit: bytes ${range(lo, hi)} lie beyond memory of 0x${size.toString(16)} bytes`);
-        return;
-      }
-      if (tables && lo < tables.hi && hi > tables.lo) {
-        report(['programs', i, 'at'], `program '${p.name}' bytes ${range(lo, hi)} overlap the page-table region ${range(tables.lo, tables.hi)} (see machine.paging.tables)`);
-        return;
-      }
-      placed.push({ lo, hi, i });
-    }
-  });
-  placed.sort((a, b) => a.lo - b.lo);
-  placed.forEach((c, k) => {
-    const prev = placed[k - 1];
-    if (prev && c.lo < prev.hi && prev.i !== c.i) {
-      report(['programs', c.i, 'at'], `program '${programs[c.i].name}' bytes ${range(c.lo, c.hi)} overlap program '${programs[prev.i].name}' ${range(prev.lo, prev.hi)}`);
-    }
-  });
-  spec.memory.forEach((b, i) => {
-    const digits = b.bytes?.replace(/\s+/g, '');
-    if (digits && digits.length % 2 !== 0) report(['memory', i, 'bytes'], 'an odd number of hex digits (each byte needs two)');
-    if (b.page !== undefined && !paging) report(['memory', i, 'page'], 'a page number needs the paging hardware (its page size); use `at`');
-    const n = b.words ? b.words.length * 4 : (digits?.length ?? 0) / 2;
-    if (b.page !== undefined && paging && n !== paging.pageBytes) {
-      report(['memory', i, b.words ? 'words' : 'bytes'], `a page image must be exactly one page (${paging.pageBytes} bytes), got ${n} bytes`);
-    }
-    const at = blockAddress(b, paging);
-    if (at + n > size) report(['memory', i, b.page !== undefined ? 'page' : 'at'], `block ${range(at, at + n)} lies beyond memory of 0x${size.toString(16)} bytes`);
-  });
-}
-
-/** Physical address of a memory block (`at`, or `page` times the page size). */
-export function blockAddress(b: ScenarioFile['memory'][number], paging: PagingSetup | undefined): number {
-  return b.at ?? (b.page ?? 0) * (paging?.pageBytes ?? 0);
-}
-
-/** Symbols, mode names and cause names used by the PSW, registers and expectations must exist. */
-/** What checking a scenario's references needs: the names it may use and where to report. */
-interface RefContext {
-  readonly profile: Profile;
-  readonly symbols: ReadonlyMap<string, Symbol>;
-  readonly ambiguous: ReadonlyMap<string, string[]>;
-  readonly report: (p: Path, m: string) => void;
-  readonly reportKey: (p: Path, key: string, m: string) => void;
-}
-
-/** Symbols, mode names and cause names used by the PSW, registers, memory and expectations must exist. */
-function checkReferences(spec: ScenarioFile, ctx: RefContext): void {
-  checkPswRefs(['psw'], spec.psw, ctx);
-  for (const [r, v] of Object.entries(spec.registers)) checkValueRef(['registers', r], v, ctx);
-  spec.memory.forEach((b, i) => b.words?.forEach((w, j) => checkValueRef(['memory', i, 'words', j], w, ctx)));
-  if (spec.expect) checkExpectationRefs(['expect'], spec.expect, ctx);
-}
-
-/** The references of an `expect` block at `at`. */
-function checkExpectationRefs(at: Path, e: Expectation, ctx: RefContext): void {
-  checkPswRefs([...at, 'psw'], e.psw, ctx);
-  for (const [r, v] of Object.entries(e.registers ?? {})) checkValueRef([...at, 'registers', r], v, ctx);
-  const causes = new Set([...CORE_CAUSES, ...ctx.profile.causes].map((c) => c.name));
-  for (const c of Object.keys(e.traps ?? {})) {
-    if (!causes.has(c)) ctx.reportKey([...at, 'traps'], c, `unknown trap cause '${c}' (known: ${[...causes].join(', ')})`);
-  }
-  for (const [k, v] of Object.entries(e.memory ?? {})) {
-    if (resolveAddress(k, ctx.symbols) === undefined) ctx.reportKey([...at, 'memory'], k, missingSymbol(k, `'${k}' is neither an address nor a symbol`, ctx));
-    checkValueRef([...at, 'memory', k], v, ctx);
-  }
-}
-
-function checkPswRefs(at: Path, psw: ScenarioFile['psw'] | undefined, ctx: RefContext): void {
-  if (!psw) return;
-  checkValueRef([...at, 'pc'], psw.pc, ctx);
-  checkValueRef([...at, 'extra'], psw.extra, ctx);
-  checkValueRef([...at, 'ptbr'], psw.ptbr, ctx);
-  const m = psw.mode;
-  if (m !== undefined && !ctx.profile.modes.includes(m)) ctx.report([...at, 'mode'], `unknown mode '${m}' (profile ${ctx.profile.name} has ${ctx.profile.modes.join(', ')})`);
-}
-
-function checkValueRef(path: Path, v: number | string | undefined, ctx: RefContext): void {
-  if (typeof v === 'string' && !ctx.symbols.has(v)) ctx.report(path, missingSymbol(v, `undefined symbol '${v}'`, ctx));
-}
-
-/** The message for a name that resolves to no symbol: ambiguous across programs, or `otherwise`. */
-function missingSymbol(name: string, otherwise: string, ctx: RefContext): string {
-  const where = ctx.ambiguous.get(name);
-  return where ? `symbol '${name}' is defined differently by several programs (${where.join(', ')})` : otherwise;
-}
-
 /** `path` relative to the working directory when that is shorter (for messages). */
 export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel && rel.length < path.length ? rel : path;
 }
 
-/** A memory-expectation key: an integer, "0x..." or a symbol (its physical address). */
-export function resolveAddress(key: string, symbols: ReadonlyMap<string, Symbol>): number | undefined {
-  if (/^(0x[0-9a-f]+|\d+)$/i.test(key)) return Number(key);
-  return symbols.get(key)?.physical;
-}
-
-/** A value field: an integer, or a symbol's program address. Caller has checked references. */
-export function resolveValue(v: number | string, symbols: ReadonlyMap<string, Symbol>): number {
-  return typeof v === 'number' ? v : symbols.get(v)!.value;
-}
+export { blockAddress, resolveAddress, resolveValue, type HostSpec, type LoadedProgram, type LoadedVm, type Scenario, type Symbol } from './model.js';

@@ -1,7 +1,7 @@
 // The paging parts of a scenario: the geometry (a preset or a custom row), where page tables
 // are allocated, and building the declared tables into memory.
 
-import { FORMATS, GEOMETRIES, map, tableBytes, validateGeometry, type Geometry, type MapPerms } from '../paging/index.js';
+import { FORMATS, GEOMETRIES, map, tableBytes, validateGeometry, type EntryFormat, type Geometry, type MapPerms } from '../paging/index.js';
 import { createPager } from '../mmu/paging-unit.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import type { Pager } from '../mmu/pager.js';
@@ -27,6 +27,19 @@ export interface PagingSetup {
 
 type Report = (path: Path, message: string) => void;
 
+/** The preset geometries' names. */
+export const GEOMETRY_NAMES: readonly string[] = Object.keys(GEOMETRIES);
+
+/** A preset geometry by name (own names only: 'constructor' is not a geometry). */
+export function geometryByName(name: string): Geometry | undefined {
+  return Object.hasOwn(GEOMETRIES, name) ? GEOMETRIES[name] : undefined;
+}
+
+/** An entry format by name (own names only). */
+function formatByName(name: string): EntryFormat | undefined {
+  return Object.hasOwn(FORMATS, name) ? FORMATS[name] : undefined;
+}
+
 /**
  * The scenario's paging setup, or undefined when the machine has no paging hardware.
  * Problems (bad geometry, tables outside memory) are reported and yield undefined.
@@ -48,6 +61,7 @@ export function pagingSetup(spec: ScenarioFile, report: Report): PagingSetup | u
   }
   const pageBytes = 2 ** geometry.offsetBits;
   const layout = tableLayout(spec, geometry, pageBytes, paging, report);
+  checkMaps(spec, geometry, report);
   return layout && { geometry, pageBytes, tlb: paging.tlb, layout };
 }
 
@@ -55,27 +69,47 @@ export function pagingSetup(spec: ScenarioFile, report: Report): PagingSetup | u
 function resolveGeometry(g: PagingSpec['geometry'], report: Report): Geometry | undefined {
   const at: Path = ['machine', 'paging', 'geometry'];
   if (typeof g === 'string') {
-    const preset = GEOMETRIES[g];
-    if (!preset) report(at, `unknown geometry '${g}' (presets: ${Object.keys(GEOMETRIES).join(', ')}; or give a custom row)`);
+    const preset = geometryByName(g);
+    if (!preset) report(at, `unknown geometry '${g}' (presets: ${GEOMETRY_NAMES.join(', ')}; or give a custom row)`);
     return preset;
   }
-  const entry = FORMATS[g.entry];
+  const entry = formatByName(g.entry);
   if (!entry) {
     report([...at, 'entry'], `unknown entry format '${g.entry}' (known: ${Object.keys(FORMATS).join(', ')})`);
     return undefined;
   }
+  const vaBits = g.indexBits.reduce((a, b) => a + b, g.offsetBits);
+  if (vaBits > 32) {
+    report([...at, 'indexBits'], `index bits ${g.indexBits.join(' + ')} and offset bits ${g.offsetBits} make a ${vaBits}-bit virtual address; at most 32`);
+    return undefined;
+  }
   const geometry: Geometry = {
     name: g.name,
-    vaBits: g.indexBits.reduce((a, b) => a + b, g.offsetBits),
+    vaBits,
     indexBits: g.indexBits,
     offsetBits: g.offsetBits,
     entry,
-    rules: g.rules ?? GEOMETRIES[g.entry].rules,
+    rules: g.rules ?? geometryByName(g.entry)!.rules,
     largePageDepths: g.largePageDepths ?? [],
   };
   const errors = validateGeometry(geometry);
-  for (const e of errors) report(at, e);
+  for (const e of errors) {
+    const { field, message } = geometryField(e);
+    report(field ? [...at, ...field] : at, message);
+  }
   return errors.length ? undefined : geometry;
+}
+
+/**
+ * A validateGeometry message ("indexBits[1]: ...", "largePageDepths: ...") as the field of the
+ * scenario's custom row it is about and the rest of the message. Problems inside the (preset)
+ * entry format are about the row's `entry`.
+ */
+function geometryField(e: string): { field?: Path; message: string } {
+  const m = /^([A-Za-z]+)(?:\[(\d+)\])?(?:\.[\w.]+)?: (.*)$/.exec(e);
+  if (!m) return { message: e };
+  const field: Path = m[2] === undefined ? [m[1]] : [m[1], Number(m[2])];
+  return { field, message: m[1] === 'entry' ? e : m[3] };
 }
 
 /** Places the tables region and the roots (given or allocated, one page each, in order). */
@@ -93,7 +127,8 @@ function tableLayout(spec: ScenarioFile, g: Geometry, pageBytes: number, paging:
   spec.pageTables.forEach((t, i) => {
     if (roots.has(t.name)) report(['pageTables', i, 'name'], `duplicate table name '${t.name}'`);
     if (t.root !== undefined) {
-      if (t.root % g.entry.bytes !== 0 || t.root + tableBytes(g, 0) > memory) report(['pageTables', i, 'root'], `root 0x${t.root.toString(16)} must be aligned to the entry size and its table inside memory`);
+      const bytes = tableBytes(g, 0);
+      if (t.root % bytes !== 0 || t.root + bytes > memory) report(['pageTables', i, 'root'], `root 0x${t.root.toString(16)} must be aligned to the root table's size (${bytes} bytes) and the table inside memory`);
       roots.set(t.name, t.root);
     } else {
       roots.set(t.name, next);
@@ -102,6 +137,29 @@ function tableLayout(spec: ScenarioFile, g: Geometry, pageBytes: number, paging:
   });
   if (next > at + size) report(['machine', 'paging', 'tables'], `the tables region of ${size} bytes cannot hold ${spec.pageTables.length} root tables`);
   return { start: at, roots, next, end: at + size };
+}
+
+/**
+ * Each table's mappings: the frames they map lie inside physical memory, the virtual ranges
+ * inside the geometry's address space, and no two mappings of one table cover the same page.
+ */
+function checkMaps(spec: ScenarioFile, g: Geometry, report: Report): void {
+  const memory = spec.machine.memory;
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  spec.pageTables.forEach((t, i) => {
+    const ranges = t.map.map((m, j) => ({ lo: m.va, hi: m.va + m.size, j }));
+    t.map.forEach((m, j) => {
+      const pa = m.pa ?? (m.frame ?? 0) * 2 ** g.offsetBits;
+      if (pa + m.size > memory) report(['pageTables', i, 'map', j], `maps the frames [${hex(pa)}, ${hex(pa + m.size)}), which run past physical memory (${hex(memory)} bytes)`);
+      if (m.va + m.size > 2 ** g.vaBits) report(['pageTables', i, 'map', j], `maps [${hex(m.va)}, ${hex(m.va + m.size)}), which runs past the ${g.vaBits}-bit virtual address space of geometry '${g.name}'`);
+    });
+    ranges.sort((a, b) => a.lo - b.lo);
+    let reach: (typeof ranges)[number] | undefined;
+    for (const r of ranges) {
+      if (reach && r.lo < reach.hi) report(['pageTables', i, 'map', Math.max(r.j, reach.j)], `maps [${hex(r.lo)}, ${hex(r.hi)}), which overlaps mapping ${Math.min(r.j, reach.j)} of the same table at [${hex(reach.lo)}, ${hex(reach.hi)})`);
+      if (!reach || r.hi > reach.hi) reach = r;
+    }
+  });
 }
 
 function roundUp(n: number, to: number): number {

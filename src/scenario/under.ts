@@ -17,6 +17,8 @@ export interface UnderRun extends RunSummary {
   readonly vm?: string;
   /** the guest scenario this run is of (its expectations apply) */
   readonly guest: Scenario;
+  /** the budget of guest instructions retired it ran with */
+  readonly budget: number;
   /** bare runs: frames the machine allocated */
   readonly framesAllocated?: number;
   readonly trace?: readonly TraceEntry[];
@@ -30,6 +32,8 @@ export interface UnderRun extends RunSummary {
 export interface UnderOptions {
   /** trace the bare run(s) instruction by instruction */
   readonly trace?: boolean;
+  /** trace entries kept (default: runMachine's) */
+  readonly traceLimit?: number;
   /** overrides every guest's budget */
   readonly steps?: number;
   /** told now and then how far a long bare run has got */
@@ -65,11 +69,11 @@ export function runUnder(s: Scenario, kinds: readonly UnderKind[], o: UnderOptio
   }
   return kinds.flatMap((kind) => {
     if (kind === 'bare') return guests.map(({ name, guest }) => bareRun(guest, budget(guest), o, name));
-    if (!s.host) return [fromGuestRun(s, runGuest(kind, guestOf(s, budget(s))))];
+    if (!s.host) return [fromGuestRun(s, budget(s), runGuest(kind, guestOf(s, budget(s))))];
     if (kind === 'vmm2') throw new Error('runUnder: vmm2 with several VMs passed whyNotUnder');
     const host = s.host;
     const r = runVms(kind, host.vms.map((vm) => guestOf(vm.guest, budget(vm.guest))), { layout: host.layout, ...(host.quantum ? { quantum: host.quantum } : {}) });
-    return r.vms.map((g, i) => fromGuestRun(host.vms[i].guest, g, host.vms[i].name));
+    return r.vms.map((g, i) => fromGuestRun(host.vms[i].guest, budget(host.vms[i].guest), g, host.vms[i].name));
   });
 }
 
@@ -77,12 +81,14 @@ function bareRun(guest: Scenario, budget: number, o: UnderOptions, vm: string | 
   const progress = o.progress;
   const r: RunResult = runMachine(buildMachine(guest), budget, {
     trace: o.trace === true,
+    ...(o.traceLimit === undefined ? {} : { traceLimit: o.traceLimit }),
     ...(progress ? { onProgress: (retired: number) => progress(vm ?? guest.name, retired, budget) } : {}),
   });
   return {
     under: 'bare',
     ...(vm ? { vm } : {}),
     guest,
+    budget,
     end: r.end,
     retired: r.retired,
     final: r.final,
@@ -94,11 +100,12 @@ function bareRun(guest: Scenario, budget: number, o: UnderOptions, vm: string | 
   };
 }
 
-function fromGuestRun(guest: Scenario, g: GuestRun, vm?: string): UnderRun {
+function fromGuestRun(guest: Scenario, budget: number, g: GuestRun, vm?: string): UnderRun {
   return {
     under: g.kind as UnderKind,
     ...(vm ? { vm } : {}),
     guest,
+    budget,
     end: g.end,
     retired: g.retired,
     final: g.final,

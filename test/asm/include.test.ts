@@ -47,8 +47,22 @@ describe('.include', () => {
 
   it('reports an unreadable file, a cycle and a malformed directive at the .include', () => {
     expect(diagnostics('  .include "nope.s"\n')).toBe("main.s:1:12: cannot include 'nope.s' (ENOENT)");
-    expect(diagnostics('  .include "loop.s"\n')).toMatch(/^loop\.s:1:18: 'loop\.s' includes itself \(loop\.s -> loop\.s\)$/);
+    expect(diagnostics('  .include "loop.s"\n')).toMatch(/^loop\.s:1:18: 'loop\.s' includes itself \(main\.s -> loop\.s -> loop\.s\)$/);
     expect(diagnostics('  .include lib.s\n')).toMatch(/^main\.s:1:12: \.include expects one quoted file name/);
+  });
+
+  it('a file that includes the file being assembled is a cycle, not a depth problem', () => {
+    const files: Record<string, string> = { 'a.s': '  .include "main.s"\n' };
+    const reader = (path: string) => ({ file: path, text: files[path] ?? '  .include "a.s"\n' });
+    expect(() => assemble('  .include "a.s"\n', { profile: classic, file: 'main.s', include: reader })).toThrow(/'main\.s' includes itself \(main\.s -> a\.s -> main\.s\)/);
+  });
+
+  it('a chain of distinct files deeper than the limit is reported as too deep, with the chain', () => {
+    const reader = (path: string) => {
+      const n = Number(path.slice(1, -2));
+      return { file: path, text: `  .include "f${n + 1}.s"\n` };
+    };
+    expect(() => assemble('  .include "f1.s"\n', { profile: classic, file: 'main.s', include: reader })).toThrow(/\.include nests more than 16 files deep \(main\.s -> f1\.s -> .* -> f17\.s\)/);
   });
 
   it('is refused when the caller gives no way to read files', () => {

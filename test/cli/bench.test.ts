@@ -9,7 +9,7 @@ describe('shadowlab bench', () => {
     const r = await cli('bench', '--runs', '1', '--instructions', '120000', '--json');
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
-    expect(d.schemaVersion).toBe(1);
+    expect(d.schemaVersion).toBe(2);
     for (const rate of [d.reference, d.segment, d.paging.rate, d.pagingStride.rate, d.vmm.vmmIps, d.vmm.bareIps]) expect(rate).toBeGreaterThan(0);
     expect(d.paging.refsPerMiss).toBe(4);
     expect(d.pagingStride.hitRate).toBeLessThan(0.95);

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { relative } from 'node:path';
-import { bundledScenarioFiles } from '../../src/cli/commands/list.js';
+import { bundledScenarioFiles } from '../../src/scenario/bundled.js';
 import { cli } from '../cli/helpers.js';
 
 const files = bundledScenarioFiles().map((f) => relative(process.cwd(), f));
@@ -25,9 +25,9 @@ describe('bundled scenarios', () => {
       const r = await cli('run', file, '--json');
       expect(r.code).toBe(0);
       const data = JSON.parse(r.stdout);
-      expect(data.schemaVersion).toBe(1);
+      expect(data.schemaVersion).toBe(2);
       expect(data.ok).toBe(true);
-      for (const run of data.runs) expect(run.expectations).toEqual({ ok: true, failures: [] });
+      for (const run of data.runs) expect(run.expectations).toEqual({ ok: true, checked: true, failures: [] });
     });
   });
 });

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundledScenarioFiles } from '../../src/cli/commands/list.js';
+import { bundledScenarioFiles } from '../../src/scenario/bundled.js';
 import { cli } from '../cli/helpers.js';
 
 const files = bundledScenarioFiles().map((f) => relative(process.cwd(), f));
@@ -129,7 +129,7 @@ describe('files that list VMs', () => {
     { name: 'overlapping VMs', body: `machine: { memory: 256 KiB }\nvms:\n  - { scenario: ${lde}, addr0: 64 KiB }\n  - { scenario: ${ticks}, addr0: 96 KiB }\n`, message: /overlaps VM 0/ },
     { name: 'a VM inside the VMM reserve', body: `machine: { memory: 256 KiB }\nvms:\n  - { scenario: ${lde}, addr0: 0 }\n`, message: /lies in the VMM's reserve/ },
     { name: 'a VM not frame-aligned', body: `machine: { memory: 256 KiB }\nvms:\n  - { scenario: ${lde}, addr0: 0x4800 }\n`, message: /not a multiple of 4096/ },
-    { name: 'a missing guest scenario', body: `machine: { memory: 256 KiB }\nvms:\n  - scenario: nowhere.yaml\n`, message: /:3:15: vms\.0\.scenario: cannot read 'nowhere\.yaml'/ },
+    { name: 'a missing guest scenario', body: `machine: { memory: 256 KiB }\nvms:\n  - scenario: nowhere.yaml\n`, message: /:3:15: vms\.0\.scenario: 'nowhere\.yaml': cannot read it \(no such file\)/ },
     { name: 'guest fields in the host file', body: `machine: { memory: 256 KiB }\nsteps: 5\nvms:\n  - scenario: ${lde}\n`, message: /:2:8: steps: 'steps' belongs in each VM's own scenario/ },
     { name: 'a host machine field the guests decide', body: `machine: { memory: 256 KiB, profile: pdp10 }\nvms:\n  - scenario: ${lde}\n`, message: /machine\.profile: the host's profile follows its guests/ },
     { name: 'two VMs with one name', body: `machine: { memory: 256 KiB }\nvms:\n  - scenario: ${lde}\n  - scenario: ${lde}\n`, message: /two VMs are named 'lde'/ },

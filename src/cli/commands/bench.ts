@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { runBench, type BenchFigures } from '../../bench/bench.js';
 import { UsageError, type Outcome } from '../main.js';
-import { SCHEMA_VERSION } from './run.js';
+import { SCHEMA_VERSION } from '../../scenario/record.js';
+import { jsonText } from '../format.js';
 
 interface BenchOptions {
   json?: boolean;
@@ -28,7 +29,7 @@ export function registerBench(program: Command, done: (o: Outcome) => void): voi
       const runs = positive(opts.runs, '--runs');
       const instructions = positive(opts.instructions, '--instructions');
       const figures = runBench({ runs, instructions }, opts.json ? undefined : (line) => process.stdout.write(`${line}\n`));
-      if (opts.json) process.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, runs, instructions, ...figures } satisfies BenchData, null, 2)}\n`);
+      if (opts.json) process.stdout.write(`${jsonText({ schemaVersion: SCHEMA_VERSION, runs, instructions, ...figures } satisfies BenchData)}\n`);
       done('ok');
     });
 }

@@ -1,53 +1,42 @@
-// `shadowlab list`: the bundled scenarios (and profiles), one line each.
+// `shadowlab list`: the bundled scenarios (by the name `run` takes) and the profiles, one line each.
 
-import { readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { PROFILES } from '../../isa/profiles/index.js';
-import { loadScenario } from '../../scenario/load.js';
+import { bundledName, bundledScenarioFiles } from '../../scenario/bundled.js';
 import { InputError } from '../../scenario/errors.js';
+import { loadScenario } from '../../scenario/load.js';
+import { SCHEMA_VERSION } from '../../scenario/record.js';
+import { jsonText } from '../format.js';
 import type { Outcome } from '../main.js';
-import { SCHEMA_VERSION } from './run.js';
-
-/** The bundled scenarios directory (the same relative place from src/ and dist/). */
-export const SCENARIO_DIR = fileURLToPath(new URL('../../../scenarios/', import.meta.url));
 
 export interface ListData {
   readonly schemaVersion: number;
-  readonly scenarios: readonly { readonly file: string; readonly name: string; readonly description: string; readonly error?: string }[];
+  /** `name` is what `shadowlab run NAME` takes; `file` the path from the working directory */
+  readonly scenarios: readonly { readonly name: string; readonly file: string; readonly description: string; readonly error?: string }[];
   readonly profiles: readonly { readonly name: string; readonly summary: string; readonly modes: readonly string[] }[];
 }
 
 export function registerList(program: Command, done: (o: Outcome) => void): void {
   program
     .command('list')
-    .description('list the bundled scenarios and profiles')
+    .description('list the bundled scenarios (by the name `run` takes) and the profiles')
     .option('--json', 'print the list as JSON')
     .action((opts: { json?: boolean }) => {
       const data = collectList();
-      process.stdout.write(opts.json ? `${JSON.stringify(data, null, 2)}\n` : printList(data));
+      process.stdout.write(opts.json ? `${jsonText(data)}\n` : printList(data));
       done(data.scenarios.some((s) => s.error) ? 'failed' : 'ok');
     });
 }
 
-/** Every *.yaml under the scenarios directory (recursively), sorted by path. */
-export function bundledScenarioFiles(dir = SCENARIO_DIR): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((f) => join(dir, f));
-}
-
 export function collectList(): ListData {
   const scenarios = bundledScenarioFiles().map((file) => {
-    const shown = relative(process.cwd(), file);
+    const entry = { name: bundledName(file), file: relative(process.cwd(), file) };
     try {
-      const s = loadScenario(file);
-      return { file: shown, name: s.name, description: s.description };
+      return { ...entry, description: loadScenario(file).description };
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
-      return { file: shown, name: '', description: '', error: e.message };
+      return { ...entry, description: '', error: e.message };
     }
   });
   const profiles = [...PROFILES.values()].map((p) => ({ name: p.name, summary: p.summary, modes: p.modes }));
@@ -55,8 +44,9 @@ export function collectList(): ListData {
 }
 
 export function printList(d: ListData): string {
-  const width = Math.max(0, ...d.scenarios.map((s) => s.file.length));
-  const lines = d.scenarios.map((s) => `${s.file.padEnd(width)}  ${s.error ? `INVALID: ${s.error.split('\n')[0]}` : s.description}`);
-  lines.push('', 'profiles:', ...d.profiles.map((p) => `  ${p.name.padEnd(10)} ${p.summary} (modes ${p.modes.join(', ')})`));
+  const width = Math.max(0, ...d.scenarios.map((s) => s.name.length));
+  const lines = ['scenarios (shadowlab run NAME):'];
+  lines.push(...d.scenarios.map((s) => `  ${s.name.padEnd(width)}  ${s.error ? `INVALID: ${s.error.split('\n')[0]}` : s.description}`));
+  lines.push('', 'profiles (machine.profile):', ...d.profiles.map((p) => `  ${p.name.padEnd(10)} ${p.summary} (modes ${p.modes.join(', ')})`));
   return `${lines.join('\n')}\n`;
 }

@@ -3,7 +3,9 @@
 
 import { SWITCH_NAMES } from '../../isa/arch.js';
 import { heading, hex, table } from '../format.js';
-import type { ChecksJson, CompareJson, RunColumn, RunData, TraceJson } from './run.js';
+import type { ChecksJson, CompareJson, RunColumn, RunData, TraceJson } from '../../scenario/record.js';
+import { printable } from '../../scenario/errors.js';
+import { count } from '../format.js';
 
 export function printRun(d: RunData): string {
   const out: string[] = [`scenario ${d.scenario.name}${d.scenario.description ? ` — ${d.scenario.description}` : ''}`];
@@ -14,7 +16,7 @@ export function printRun(d: RunData): string {
   for (const r of d.runs) {
     const label = many ? ` (${r.label})` : '';
     out.push(heading(`instructions retired, by kind${label}`), r.under === 'vmm2' ? '  (the assembly VMM does not count its guest\'s instructions by kind)' : printCounts(r.instructions));
-    out.push(heading(`console${label}:`), r.console ? r.console.replace(/\n?$/, '') : '(empty)');
+    out.push(heading(`console${label}:`), r.console ? printable(r.console.replace(/\n?$/, '')) : '(empty)');
   }
   for (const k of d.skipped ?? []) out.push('', `not run under ${k.under}: ${k.reason}`);
   const checked = d.runs.filter((r) => r.checks);
@@ -22,7 +24,7 @@ export function printRun(d: RunData): string {
   for (const r of d.runs) {
     const label = many ? ` (${r.label})` : '';
     const e = r.expectations;
-    out.push('', e.ok ? `expectations${label}: all met` : `expectations${label}: ${e.failures.length} failed`);
+    out.push('', !e.checked ? `expectations${label}: none given (the scenario has no expect block: nothing was checked)` : e.ok ? `expectations${label}: all met` : `expectations${label}: ${e.failures.length} failed`);
     if (e.note) out.push(`  (${e.note})`);
     if (!e.ok) out.push(table(['field', 'expected', 'actual'], e.failures.map((f) => [f.field, f.expected, f.actual])));
   }
@@ -46,7 +48,7 @@ function printRunColumns(runs: readonly RunColumn[]): string {
     ...Array.from({ length: 16 }, (_, i) => row(`r${i}`, (r) => `${hex(r.registers[i], 8)} ${r.registers[i] | 0}`)),
     ...(causes.length ? causes.map((c) => row(`traps: ${c}`, (r) => r.traps[c] ?? 0)) : [row('traps', () => 'none')]),
     ...(runs.some((r) => r.framesAllocated !== undefined) ? [row('frames allocated', (r) => r.framesAllocated ?? '-')] : []),
-    row('time', (r) => `${(r.seconds * 1000).toFixed(1)} ms`),
+    ...(runs.some((r) => r.seconds !== undefined) ? [row('time', (r) => (r.seconds === undefined ? '-' : `${(r.seconds * 1000).toFixed(1)} ms`))] : []),
   ];
   return table(['', ...runs.map((r) => r.label)], rows);
 }
@@ -69,9 +71,9 @@ function printChecks(runs: readonly RunColumn[]): string {
     const e = c.efficiency;
     return [
       r.label,
-      `${verdict(c.equivalence.holds)} (${c.equivalence.compared} event${c.equivalence.compared === 1 ? "" : "s"})`,
-      `${verdict(c.safety.holds)} (${c.safety.level}, ${c.safety.resumes} resumes)`,
-      `${verdict(e.holds)}: ${(e.direct * 100).toFixed(3)}% direct, ${e.exitsPer1000.toFixed(1)} exits/1000, ${e.usPerExit.toFixed(2)} us/exit`,
+      `${verdict(c.equivalence.holds)} (${count(c.equivalence.compared, 'event')})`,
+      `${verdict(c.safety.holds)} (${c.safety.level}, ${count(c.safety.resumes, 'resume')})`,
+      `${verdict(e.holds)}: ${(e.direct * 100).toFixed(3)}% direct, ${e.exitsPer1000.toFixed(1)} exits/1000${e.usPerExit === undefined ? '' : `, ${e.usPerExit.toFixed(2)} us/exit`}`,
     ];
   });
   const lines = [table(['run', 'equivalence', 'safety', 'efficiency'], rows)];
@@ -90,9 +92,9 @@ function failureLines(label: string, c: ChecksJson): string[] {
 
 export function printCompare(c: CompareJson): string {
   const lines = [
-    `geometry ${c.geometry}: ${c.stretches} user stretches, ${c.instructions} instructions in lockstep, ${c.boundsMatched} bounds traps met by page faults at the same instruction`,
+    `geometry ${c.geometry}: ${count(c.stretches, 'user stretch', 'user stretches')}, ${count(c.instructions, 'instruction')} in lockstep, ${count(c.boundsMatched, 'bounds trap')} met by page faults at the same instruction`,
   ];
-  if (c.skipped) lines.push(`skipped ${c.skipped} stretches: ${c.skipReasons.join('; ')}`);
+  if (c.skipped) lines.push(`skipped ${count(c.skipped, 'stretch', 'stretches')}: ${c.skipReasons.join('; ')}`);
   const d = c.firstDifference;
   const verdict = c.stretches === 0 ? 'nothing compared: no user stretch could be mapped' : 'equivalent: the same registers, PC, accesses and memory at every step';
   lines.push(c.holds ? verdict : `DIFFERENT at instruction ${d!.retired} (pc ${hex(d!.pc)}): ${d!.field}: segment ${String(d!.segment)}, paging ${String(d!.paging)}`);
@@ -112,6 +114,6 @@ export function printTrace(trace: readonly TraceJson[], truncated?: boolean): st
       ? `       ** double fault: ${e.cause}${addr} while entering a trap handler; machine stopped`
       : `       ** trap ${e.cause}${addr}${detail}: old PSW (pc ${hex(e.savedPc)}, mode ${e.mode}) -> MEM[1], new PSW from MEM[0] (pc ${hex(e.newPc!)})`;
   });
-  if (truncated) rows.push('       ... trace truncated');
+  if (truncated) rows.push(`       ... trace truncated after ${count(trace.length, 'entry', 'entries')} (the run went on; --trace-limit N keeps more)`);
   return rows.join('\n');
 }
