@@ -10,6 +10,10 @@
 //
 // A PhysicalMemory may be a window (offset, size) onto a FrameStore shared with others: the
 // VMM gives each guest's interpreter a window onto the host's memory at `addr0`.
+//
+// A WriteLog attached to a store records which frames were written since its last reset (and,
+// for frames its owner asks about, their contents before the first write): checkers compare
+// only what changed, at a cost that does not grow with the memory's size or its frame count.
 
 export const FRAME_BITS = 12;
 export const FRAME_SIZE = 1 << FRAME_BITS;
@@ -56,8 +60,27 @@ export class FrameStore {
    */
   generation = 0;
 
+  /** Write logs attached to this store (see WriteLog); empty on the fast path. */
+  private logs: WriteLog[] = [];
+
   constructor(dir?: Directory) {
     this.dir = dir ?? new Directory(1);
+  }
+
+  /** Attaches `log` (its frames are noted from now on). */
+  attach(log: WriteLog): void {
+    this.logs = [...this.logs, log];
+    this.generation++;
+  }
+
+  /** Detaches `log`. */
+  detach(log: WriteLog): void {
+    this.logs = this.logs.filter((l) => l !== log);
+  }
+
+  /** Tells every attached log that frame `fn` is about to be written. */
+  private noteWrite(fn: number): void {
+    for (const log of this.logs) log.note(fn, this);
   }
 
   /** Returns the frame holding frame number `fn` for reading (the shared zero frame if absent). */
@@ -68,6 +91,7 @@ export class FrameStore {
 
   /** Returns frame `fn` owned by the current epoch, allocating or copying it (and its path) first. */
   frameForWrite(fn: number): Int32Array {
+    if (this.logs.length !== 0) this.noteWrite(fn);
     const e = this.epoch;
     let dir = this.dir;
     const li = fn >>> LEAF_BITS;
@@ -101,15 +125,53 @@ export class FrameStore {
     return d;
   }
 
-  /** Numbers of the frames present in `dir`, ascending. */
-  static presentFrames(dir: Directory): number[] {
+  /** Numbers of the frames present in `dir` among frames [first, last], ascending. */
+  static presentFrames(dir: Directory, first = 0, last = (MAX_MEMORY >>> FRAME_BITS) - 1): number[] {
     const out: number[] = [];
-    dir.leaves.forEach((leaf, li) => {
-      leaf?.frames.forEach((f, fi) => {
-        if (f) out.push((li << LEAF_BITS) | fi);
-      });
-    });
+    for (let li = first >>> LEAF_BITS; li <= last >>> LEAF_BITS; li++) {
+      const leaf = dir.leaves[li];
+      if (!leaf) continue;
+      const lo = Math.max(first - li * LEAF_SIZE, 0);
+      const hi = Math.min(last - li * LEAF_SIZE, LEAF_SIZE - 1);
+      for (let fi = lo; fi <= hi; fi++) if (leaf.frames[fi]) out.push(li * LEAF_SIZE + fi);
+    }
     return out;
+  }
+}
+
+/**
+ * The frames of one store written since the last `reset` (store frame numbers), and for those
+ * `keepBefore` selects, their contents just before the first such write. It sees every write:
+ * resetting invalidates the CPUs' translation windows, so a write through a window opened
+ * earlier goes through `frameForWrite` again. `close` detaches it.
+ */
+export class WriteLog {
+  readonly written = new Set<number>();
+  readonly before = new Map<number, Int32Array>();
+
+  constructor(
+    private readonly store: FrameStore,
+    private readonly keepBefore: (fn: number) => boolean = () => false,
+  ) {
+    store.attach(this);
+  }
+
+  /** Forgets what was written so far; logging goes on. */
+  reset(): void {
+    this.written.clear();
+    this.before.clear();
+    this.store.generation++;
+  }
+
+  close(): void {
+    this.store.detach(this);
+  }
+
+  /** Called by the store before frame `fn` is handed out for writing. */
+  note(fn: number, store: FrameStore): void {
+    if (this.written.has(fn)) return;
+    this.written.add(fn);
+    if (this.keepBefore(fn)) this.before.set(fn, store.frameForRead(fn).slice());
   }
 }
 
@@ -158,8 +220,7 @@ abstract class MemoryReader {
     // words are taken at view addresses 0, 4, 8, ... so the hash does not depend on the offset;
     // `next` is the first word not hashed yet (a word may span two present frames)
     let next = 0;
-    for (const fn of FrameStore.presentFrames(this.directory())) {
-      if (fn < first || fn > last) continue;
+    for (const fn of FrameStore.presentFrames(this.directory(), first, last)) {
       const lo = Math.max(fn * FRAME_SIZE - this.offset, 0);
       const hi = Math.min((fn + 1) * FRAME_SIZE - this.offset, this.size);
       for (let pa = Math.max(lo - (lo % 4), next); pa < hi; pa += 4) {
@@ -188,15 +249,26 @@ abstract class MemoryReader {
     return this.firstDifference(other) === -1;
   }
 
+  /**
+   * The byte ranges [lo, hi) of this view (view addresses, ascending, clipped to the view) that
+   * lie in frames the backing store has allocated; everything else reads as zero. Cost: the
+   * frames present in the view's span, not its size.
+   */
+  presentRanges(): [number, number][] {
+    if (this.size === 0) return [];
+    const first = Math.floor(this.offset / FRAME_SIZE);
+    const last = Math.floor((this.offset + this.size - 1) / FRAME_SIZE);
+    return FrameStore.presentFrames(this.directory(), first, last).map((fn) => [Math.max(fn * FRAME_SIZE - this.offset, 0), Math.min((fn + 1) * FRAME_SIZE - this.offset, this.size)]);
+  }
+
   /** The lowest address where the two views differ, or -1. Frames shared by both are skipped. */
   firstDifference(other: MemoryReader): number {
     const frames = new Set<number>();
     for (const v of [this, other]) {
-      for (const fn of FrameStore.presentFrames(v.directory())) {
-        const lo = fn * FRAME_SIZE - v.offset;
-        if (lo + FRAME_SIZE <= 0 || lo >= this.size) continue;
+      for (const [lo, hi] of v.presentRanges()) {
+        if (lo >= this.size) continue;
         frames.add(Math.floor(lo / FRAME_SIZE));
-        frames.add(Math.floor((lo + FRAME_SIZE - 1) / FRAME_SIZE));
+        frames.add(Math.floor((hi - 1) / FRAME_SIZE));
       }
     }
     for (const f of [...frames].sort((a, b) => a - b)) {
@@ -209,8 +281,11 @@ abstract class MemoryReader {
     return -1;
   }
 
-  /** The first differing address in [lo, hi), comparing word by word where both views are 4-aligned. */
-  private firstDifferenceIn(other: MemoryReader, lo: number, hi: number): number {
+  /**
+   * The first address in [lo, hi) (view addresses, both views at least hi bytes) where the two
+   * views differ, or -1; compares word by word where both views are 4-aligned there.
+   */
+  firstDifferenceIn(other: MemoryReader, lo: number, hi: number): number {
     let pa = lo;
     if ((((lo + this.offset) | (lo + other.offset)) & 3) === 0) {
       for (; pa + 4 <= hi; pa += 4) if (this.read32(pa) !== other.read32(pa)) break;
@@ -306,6 +381,26 @@ export class PhysicalMemory extends MemoryReader {
       throw new RangeError(`writeBytes: [${pa}, ${pa + bytes.length}) is outside memory of ${this.size} bytes`);
     }
     for (let i = 0; i < bytes.length; i++) this.write8(pa + i, bytes[i]);
+  }
+
+  /**
+   * Copies every non-zero byte of `src` (another view, same addresses, clipped to this size)
+   * into this memory. Cost: the frames `src` has allocated, whatever its size.
+   */
+  copyFrom(src: MemoryReader): void {
+    const end = Math.min(src.size, this.size);
+    for (const [lo, hi0] of src.presentRanges()) {
+      const hi = Math.min(hi0, end);
+      let pa = lo;
+      for (; pa + 4 <= hi; pa += 4) {
+        const w = src.read32(pa);
+        if (w !== 0) this.write32(pa, w);
+      }
+      for (; pa < hi; pa++) {
+        const b = src.read8(pa);
+        if (b !== 0) this.write8(pa, b);
+      }
+    }
   }
 
   /** Freezes the current contents as an image; later writes copy shared frames. */

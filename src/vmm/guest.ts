@@ -58,13 +58,12 @@ export function checkGuest(g: GuestImage): void {
   if (why) throw new RangeError(`guest '${g.name}': ${why}`);
 }
 
-/** Copies every non-zero word of `image` into `mem` (same size). */
+/**
+ * Copies `image` into `mem` (the guest's memory, same size): every non-zero byte, at any size up
+ * to 4 GiB, in time proportional to the frames the image holds (not to its size).
+ */
 export function copyImage(image: MemoryImage, mem: PhysicalMemory): void {
-  const n = Math.min(image.size, mem.size) & ~3;
-  for (let pa = 0; pa < n; pa += 4) {
-    const w = image.read32(pa);
-    if (w !== 0) mem.write32(pa, w);
-  }
+  mem.copyFrom(image);
 }
 
 /**

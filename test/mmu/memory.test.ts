@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FRAME_SIZE, MAX_MEMORY, PhysicalMemory, type MemoryImage } from '../../src/mmu/memory.js';
+import { FRAME_SIZE, MAX_MEMORY, PhysicalMemory, WriteLog, type MemoryImage } from '../../src/mmu/memory.js';
 import { boot } from '../isa/helpers.js';
 
 const SEED = { seed: 0x5eed, numRuns: 200 };
@@ -337,5 +337,75 @@ describe('memory properties', () => {
       }),
       SEED,
     );
+  });
+});
+
+describe('copyFrom: loading one memory from another', () => {
+  it('copies every byte of a 4 GiB image that touches three frames, at once (cost: the frames, not the size)', () => {
+    const src = new PhysicalMemory(MAX_MEMORY);
+    src.write32(0, 0x11);
+    src.write32(0x8000_0000, 0x22); // past 2 GiB: a signed mask would lose it
+    src.write8(MAX_MEMORY - 1, 0x33);
+    const img = src.image();
+    const dst = new PhysicalMemory(MAX_MEMORY);
+    const t0 = performance.now();
+    dst.copyFrom(img);
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect([dst.read32(0), dst.read32(0x8000_0000), dst.read8(MAX_MEMORY - 1)]).toEqual([0x11, 0x22, 0x33]);
+    expect(dst.framesAllocated).toBe(3);
+    expect(dst.firstDifference(img)).toBe(-1);
+  });
+
+  it('copies the last bytes of a memory whose size is not a multiple of 4, and windows at any offset', () => {
+    const src = new PhysicalMemory(0x1002);
+    src.writeBytes(0xffc, [1, 2, 3, 4, 5, 6]);
+    const dst = new PhysicalMemory(0x1002);
+    dst.copyFrom(src.image());
+    expect(Array.from(dst.readBytes(0xffc, 6))).toEqual([1, 2, 3, 4, 5, 6]);
+    const host = new PhysicalMemory(0x4000);
+    const w = host.window(0x1003, 0x1002);
+    w.copyFrom(src);
+    expect(Array.from(host.readBytes(0x1003 + 0xffc, 6))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(w.firstDifference(src)).toBe(-1);
+  });
+});
+
+describe('WriteLog: the frames written since the last reset', () => {
+  it('names every frame written (through the CPU\'s write window too) and keeps the contents it is asked for', () => {
+    const m = boot(`
+        .org 0x80
+start:  li   r1, 7
+        st   r1, 0x2000
+        st   r1, 0x2004
+        st   r1, 0x3000
+        halt
+`);
+    m.mem.write32(0x2000, 5);
+    const log = new WriteLog(m.mem.store, (fn) => fn === 2);
+    m.run(3); // li and the first two stores: the second goes through the write window
+    expect([...log.written]).toEqual([2]);
+    expect(log.before.get(2)![0]).toBe(5);
+    log.reset();
+    m.run(10);
+    expect([...log.written]).toEqual([3]);
+    expect(log.before.size).toBe(0);
+    log.close();
+    m.mem.write32(0x4000, 1);
+    expect([...log.written]).toEqual([3]);
+  });
+
+  it('sees a write through a window opened before the reset', () => {
+    const m = boot(`
+        .org 0x80
+start:  li   r1, 7
+loop:   st   r1, 0x2000
+        jmp  loop
+`);
+    const log = new WriteLog(m.mem.store);
+    m.run(4);
+    log.reset();
+    expect(log.written.size).toBe(0);
+    m.run(2);
+    expect([...log.written]).toEqual([2]);
   });
 });
