@@ -47,6 +47,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   const src = parseYaml(text, file);
   if (Array.isArray(src)) throw new InputError(looksLikeScenario(text) ? src : [notAScenario(file, src[0])]);
   const plain = toPlain(src);
+  if (plain instanceof Error) throw new InputError([{ file, message: `YAML: ${plain.message.split('\n')[0]}` }]);
   if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) throw new InputError([notAScenario(file, undefined, plain)]);
   const reserved = reservedKeys(src, plain);
   if (reserved.length) throw new InputError(reserved);

@@ -63,8 +63,8 @@ function tooDeep(tokens: readonly CST.Token[]): number | undefined {
 }
 
 /**
- * A key that is not a scalar (YAML's "complex keys", which no scenario field uses), or aliases
- * that expand the document past MAX_YAML_NODES values. Walks the node tree in document order,
+ * A key that is not a scalar (YAML's "complex keys", which no scenario field uses), aliases
+ * that expand the document past MAX_YAML_NODES values, or an alias with no anchor before it. Walks the node tree in document order,
  * children before parents and without recursion, so every anchored node's expanded size is
  * known before an alias to it (an alias always follows its anchor).
  */
@@ -72,8 +72,10 @@ function shapeProblem(doc: Document.Parsed): { offset: number; message: string }
   const sizes = new Map<unknown, number>();
   const sizeOf = (n: unknown): number => sizes.get(isAlias(n) ? n.resolve(doc) : n) ?? 1;
   const stack: { node: { items: unknown[]; range?: readonly number[] | null }; next: number }[] = [];
+  let unresolved: { offset: number; message: string } | undefined;
   const enter = (n: unknown) => {
     if (isMap(n) || isSeq(n)) stack.push({ node: n as { items: unknown[] }, next: 0 });
+    else if (isAlias(n) && !unresolved && !n.resolve(doc)) unresolved = { offset: n.range?.[0] ?? 0, message: `YAML: the alias *${n.source} has no anchor &${n.source} before it` };
   };
   enter(doc.contents);
   while (stack.length > 0) {
@@ -96,12 +98,19 @@ function shapeProblem(doc: Document.Parsed): { offset: number; message: string }
     }
     enter(item.value);
   }
-  return undefined;
+  return unresolved;
 }
 
-/** The plain value of the document (aliases resolved: the expansion was bounded by parseYaml). */
+/**
+ * The plain value of the document (aliases resolved: the expansion was bounded by parseYaml), or
+ * the Error the YAML library raised for something parseYaml did not foresee.
+ */
 export function toPlain(src: YamlSource): unknown {
-  return src.doc.toJS({ maxAliasCount: -1 });
+  try {
+    return src.doc.toJS({ maxAliasCount: -1 });
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
 }
 
 /** The node at `path`, or the deepest existing ancestor's node. */

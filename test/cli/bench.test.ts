@@ -6,7 +6,7 @@ import { cli } from './helpers.js';
 
 describe('shadowlab bench', () => {
   it('--json reports every figure', async () => {
-    const r = await cli('bench', '--runs', '1', '--instructions', '120000', '--json');
+    const r = await cli('bench', '--runs', '1', '--instructions', '1000000', '--json');
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
     expect(d.schemaVersion).toBe(2);
@@ -17,8 +17,16 @@ describe('shadowlab bench', () => {
     expect(d.vmm.syscall.exitsPer1000).toBeGreaterThan(200);
   });
 
+  it('refuses runs too short to measure anything, and non-decimal counts', async () => {
+    for (const n of ['10', '1e6', '0x100000', '99999999999']) {
+      const r = await cli('bench', '--instructions', n);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--instructions: expected a whole number from 1000000 to 1000000000 in decimal digits/);
+    }
+  });
+
   it('prints one line per figure', async () => {
-    const r = await cli('bench', '--runs', '1', '--instructions', '60000');
+    const r = await cli('bench', '--runs', '1', '--instructions', '1000000');
     expect(r.stdout.split('\n').filter((l) => l.startsWith('bench ')).map((l) => l.split(':')[0])).toEqual([
       'bench reference',
       'bench segment',

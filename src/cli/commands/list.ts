@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { PROFILES } from '../../isa/profiles/index.js';
 import { bundledName, bundledScenarioFiles } from '../../scenario/bundled.js';
-import { InputError } from '../../scenario/errors.js';
+import { InputError, printable } from '../../scenario/errors.js';
 import { loadScenario } from '../../scenario/load.js';
 import { SCHEMA_VERSION } from '../../scenario/record.js';
 import { jsonText } from '../format.js';
@@ -24,7 +24,7 @@ export function registerList(program: Command, done: (o: Outcome) => void): void
     .option('--json', 'print the list as JSON')
     .action((opts: { json?: boolean }) => {
       const data = collectList();
-      process.stdout.write(opts.json ? `${jsonText(data)}\n` : printList(data));
+      process.stdout.write(opts.json ? `${jsonText(data)}\n` : printable(printList(data)));
       done(data.scenarios.some((s) => s.error) ? 'failed' : 'ok');
     });
 }

@@ -4,7 +4,6 @@
 import { SWITCH_NAMES } from '../../isa/arch.js';
 import { heading, hex, table } from '../format.js';
 import type { ChecksJson, CompareJson, RunColumn, RunData, TraceJson } from '../../scenario/record.js';
-import { printable } from '../../scenario/errors.js';
 import { count } from '../format.js';
 
 export function printRun(d: RunData): string {
@@ -16,7 +15,7 @@ export function printRun(d: RunData): string {
   for (const r of d.runs) {
     const label = many ? ` (${r.label})` : '';
     out.push(heading(`instructions retired, by kind${label}`), r.under === 'vmm2' ? '  (the assembly VMM does not count its guest\'s instructions by kind)' : printCounts(r.instructions));
-    out.push(heading(`console${label}:`), r.console ? printable(r.console.replace(/\n?$/, '')) : '(empty)');
+    out.push(heading(`console${label}:`), r.console ? r.console.replace(/\n?$/, '') : '(empty)');
   }
   for (const k of d.skipped ?? []) out.push('', `not run under ${k.under}: ${k.reason}`);
   const checked = d.runs.filter((r) => r.checks);
@@ -24,7 +23,8 @@ export function printRun(d: RunData): string {
   for (const r of d.runs) {
     const label = many ? ` (${r.label})` : '';
     const e = r.expectations;
-    out.push('', !e.checked ? `expectations${label}: none given (the scenario has no expect block: nothing was checked)` : e.ok ? `expectations${label}: all met` : `expectations${label}: ${e.failures.length} failed`);
+    const none = e.checked ? '' : ' (the scenario has no expect block: only that the run stops was checked)';
+    out.push('', e.ok ? (e.checked ? `expectations${label}: all met` : `expectations${label}: none given (the scenario has no expect block: nothing was checked)`) : `expectations${label}: ${e.failures.length} failed${none}`);
     if (e.note) out.push(`  (${e.note})`);
     if (!e.ok) out.push(table(['field', 'expected', 'actual'], e.failures.map((f) => [f.field, f.expected, f.actual])));
   }
@@ -92,7 +92,7 @@ function failureLines(label: string, c: ChecksJson): string[] {
 
 export function printCompare(c: CompareJson): string {
   const lines = [
-    `geometry ${c.geometry}: ${count(c.stretches, 'user stretch', 'user stretches')}, ${count(c.instructions, 'instruction')} in lockstep, ${count(c.boundsMatched, 'bounds trap')} met by page faults at the same instruction`,
+    `geometry ${c.geometry}: ${count(c.stretches, 'user stretch', 'user stretches')}, ${count(c.instructions, 'instruction')} in lockstep, ${count(c.boundsMatched, 'bounds trap')} each met by a page fault at the same instruction`,
   ];
   if (c.skipped) lines.push(`skipped ${count(c.skipped, 'stretch', 'stretches')}: ${c.skipReasons.join('; ')}`);
   const d = c.firstDifference;
@@ -106,7 +106,7 @@ export function printTrace(trace: readonly TraceJson[], truncated?: boolean): st
   const rows = trace.map((e) => {
     if (e.kind === 'instruction') {
       const data = e.data ? `  ${e.data.access} ${hex(e.data.va)} -> ${hex(e.data.pa)}` : '';
-      return `${String(e.retired).padStart(6)} ${e.mode}  fetch ${hex(e.pc)} -> ${hex(e.pa)}  ${e.text.padEnd(24)}${data}${e.trapped ? '  (trapped)' : ''}`;
+      return `${String(e.retired).padStart(6)} ${e.mode}  fetch ${hex(e.pc)} -> ${hex(e.pa)}  ${e.text.padEnd(24)}${data}${e.trapped ? '  (trapped)' : ''}`.trimEnd();
     }
     const addr = e.vaddr || e.error ? ` address ${hex(e.vaddr)} error ${hex(e.error)}` : '';
     const detail = e.detail ? ` detail ${e.detail}` : '';

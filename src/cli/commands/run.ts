@@ -64,7 +64,7 @@ function runCommand(args: readonly string[], opts: RunOptions): Outcome {
   const targets = resolveTargets(args);
   if (targets.length === 1) {
     const data = runTarget(targets[0], options, opts.json === true);
-    process.stdout.write(opts.json ? `${jsonText(data)}\n` : printRun(data));
+    process.stdout.write(opts.json ? `${jsonText(data)}\n` : printable(printRun(data)));
     return data.ok ? 'ok' : 'failed';
   }
   const results = targets.map((t) => runOne(t, options, opts.json === true));
@@ -78,7 +78,7 @@ function runCommand(args: readonly string[], opts: RunOptions): Outcome {
 function runOne(t: Target, options: RecordOptions, json: boolean): RunResult {
   try {
     const data = runTarget(t, options, json);
-    if (!json) process.stdout.write(`${printRun(data)}\n`);
+    if (!json) process.stdout.write(`${printable(printRun(data))}\n`);
     return data;
   } catch (e) {
     if (!(e instanceof InputError || e instanceof UsageError)) throw e;

@@ -9,7 +9,7 @@ import { MAX_STEPS, parseCount } from '../options.js';
 import type { Outcome } from '../main.js';
 import { loadTarget } from './run.js';
 import { resolveTargets } from '../targets.js';
-import { UsageError } from '../../scenario/errors.js';
+import { printable, UsageError } from '../../scenario/errors.js';
 
 interface WalkCliOptions {
   access: string;
@@ -42,7 +42,7 @@ export function registerWalk(program: Command, done: (o: Outcome) => void): void
         afterRun: opts.afterRun === true,
         ...(opts.steps === undefined ? {} : { steps: parseCount(opts.steps, '--steps', 1, MAX_STEPS) }),
       });
-      process.stdout.write(opts.json ? `${jsonText(data)}\n` : printWalk(data));
+      process.stdout.write(opts.json ? `${jsonText(data)}\n` : printable(printWalk(data)));
       done('ok');
     });
 }
