@@ -86,6 +86,7 @@ export function assemble(source: string, options: AsmOptions): AsmResult {
   const lines = { firstLine: options.firstLine ?? 1, indent: options.indent ?? 0 };
   const sources = new Map<string, readonly string[]>();
   const statements = parseProgram(source, { view, symbols }, diags, lines, { read: options.include, sources, stack: [file] });
+  if (diags.full) diags.throwIfAny();
   const ev = evaluator(symbols);
   const placements = layout(statements, origin, ev, diags);
   checkOutputSize(statements, placements, options.maxOutput ?? MAX_OUTPUT, diags);

@@ -82,6 +82,11 @@ export class Diagnostics {
     return this.list.length + this.dropped;
   }
 
+  /** As many problems as are reported: the assembler stops looking for more. */
+  get full(): boolean {
+    return this.list.length >= MAX_DIAGNOSTICS;
+  }
+
   /**
    * Throws AsmError when anything was recorded: the diagnostics of each file sorted by line and
    * column, files in the order they first had one.
@@ -90,9 +95,9 @@ export class Diagnostics {
     if (this.count === 0) return;
     const files = [...new Set(this.list.map((d) => d.file))];
     const sorted = [...this.list].sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.column - b.column);
-    if (this.dropped > 0) {
+    if (this.full) {
       const last = sorted[sorted.length - 1];
-      sorted.push({ ...last, message: `too many errors: ${this.dropped} more not shown` });
+      sorted.push({ ...last, message: `too many errors: the assembler stopped after ${MAX_DIAGNOSTICS}${this.dropped > 0 ? ` (${this.dropped} more seen)` : ''}` });
     }
     throw new AsmError(sorted);
   }

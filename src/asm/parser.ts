@@ -36,18 +36,19 @@ export interface IncludeContext {
 export const INCLUDE_DIRECTIVE = { syntax: '.include "file"', summary: 'assemble the named file here, as if its lines stood in place of this one (path relative to the including file)' };
 const MAX_INCLUDE_DEPTH = 16;
 
-/** The statements of `source`, in order, included files spliced in; problems go to `diags`. */
+/** The statements of `source`, in order, included files spliced in; problems go to `diags` (parsing stops when it is full). */
 export function parseProgram(source: string, ctx: ParseContext, diags: Diagnostics, opts: SourceOptions, inc: IncludeContext): Statement[] {
   const out: Statement[] = [];
-  inc.sources.set(opts.file ?? '', source.split('\n'));
-  source.split('\n').forEach((text, i) => {
+  const lines = source.split('\n');
+  inc.sources.set(opts.file ?? '', lines);
+  for (let i = 0; i < lines.length && !diags.full; i++) {
     const line = opts.firstLine + i;
-    const tokens = diags.guard(() => tokenizeLine(text, line, 1 + opts.indent, opts.file));
-    if (!tokens) return;
-    const r = new LineReader(text, line, 1 + opts.indent, tokens, opts.file);
+    const tokens = diags.guard(() => tokenizeLine(lines[i], line, 1 + opts.indent, opts.file));
+    if (!tokens) continue;
+    const r = new LineReader(lines[i], line, 1 + opts.indent, tokens, opts.file);
     if (tokens[0]?.kind === 'directive' && tokens[0].text.toLowerCase() === '.include') out.push(...(diags.guard(() => include(r, ctx, diags, opts, inc)) ?? []));
     else parseLine(r, ctx, diags, out);
-  });
+  }
   return out;
 }
 

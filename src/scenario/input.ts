@@ -4,8 +4,18 @@
 
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
-/** Largest input file: 4 MiB (the largest bundled file is under 30 KB). */
-export const MAX_INPUT_BYTES = 4 * 2 ** 20;
+/**
+ * Largest input files, by kind. A scenario's YAML is parsed at about 4 µs a byte in the worst
+ * case and the assembler takes about 30 µs a line, so these keep a malformed file's refusal
+ * under a second; the largest bundled files are a 5 KB scenario and a 22 KB assembly file.
+ */
+export const MAX_SCENARIO_BYTES = 64 * 2 ** 10;
+/** Largest assembly file (a program's `file:` or an `.include`). */
+export const MAX_SOURCE_BYTES = 256 * 2 ** 10;
+/** Most assembly text one scenario may assemble, includes and inline sources together. */
+export const MAX_TOTAL_SOURCE_BYTES = 1 * 2 ** 20;
+/** The general bound, for any other input. */
+export const MAX_INPUT_BYTES = MAX_SCENARIO_BYTES;
 
 /** Why an input could not be read: a message about the file as a whole. */
 export class InputFileError extends Error {

@@ -11,7 +11,7 @@ import { profileByName, PROFILES } from '../isa/profiles/index.js';
 import { checkLayout, VMM_RESERVE, type HostLayout } from '../vmm/index.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
 import { InputError, type InputProblem } from './errors.js';
-import { InputFileError, readInputFile } from './input.js';
+import { InputFileError, MAX_SOURCE_BYTES, MAX_TOTAL_SOURCE_BYTES, readInputFile } from './input.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { parseYaml, problemAt, scalarOrigin, toPlain, type Path, type YamlSource } from './yaml.js';
 import { pagingSetup } from './paging.js';
@@ -236,13 +236,14 @@ interface AsmSetup {
 function assemblePrograms(src: YamlSource, spec: ScenarioFile, setup: AsmSetup, problems: InputProblem[]): LoadedProgram[] {
   const out: LoadedProgram[] = [];
   let left = setup.maxOutput;
+  const readSource = sourceReader();
   spec.programs.forEach((p, i) => {
     const fromFile = p.file !== undefined;
     const file = fromFile ? resolve(setup.dir, p.file!) : src.file;
     let text = p.source ?? '';
     if (fromFile) {
       try {
-        text = readInputFile(file);
+        text = readSource(file);
       } catch (e) {
         if (!(e instanceof InputFileError)) throw e;
         problems.push(problemAt(src, ['programs', i, 'file'], `'${p.file}': ${e.message}`));
@@ -260,7 +261,7 @@ function assemblePrograms(src: YamlSource, spec: ScenarioFile, setup: AsmSetup, 
         maxOutput: Math.max(0, left),
         include: (path, from) => {
           const target = resolve(from === undefined ? (fromFile ? dirname(file) : setup.dir) : dirname(from), path);
-          return { file: displayPath(target), text: readInputFile(target) };
+          return { file: displayPath(target), text: readSource(target) };
         },
       });
       left -= asm.chunks.reduce((n, c) => n + c.bytes.length, 0);
@@ -272,6 +273,21 @@ function assemblePrograms(src: YamlSource, spec: ScenarioFile, setup: AsmSetup, 
     }
   });
   return out;
+}
+
+/**
+ * Reads assembly files (programs' `file:` and `.include`s) for one scenario: each at most
+ * MAX_SOURCE_BYTES, all together at most MAX_TOTAL_SOURCE_BYTES (an include loop of large files
+ * cannot multiply the work). Throws InputFileError.
+ */
+function sourceReader(): (path: string) => string {
+  let left = MAX_TOTAL_SOURCE_BYTES;
+  return (path) => {
+    const text = readInputFile(path, MAX_SOURCE_BYTES);
+    left -= Buffer.byteLength(text);
+    if (left < 0) throw new InputFileError(`the scenario's assembly files together pass ${MAX_TOTAL_SOURCE_BYTES} bytes, the most one scenario may assemble`);
+    return text;
+  };
 }
 
 /**

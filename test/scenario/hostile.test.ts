@@ -40,7 +40,7 @@ describe('files are bounded before they are read', () => {
     { name: 'a device as a program file', text: 'machine: { memory: 64 KiB }\nprograms:\n  - { file: /dev/zero }\n', message: /:3:13: programs\.0\.file: '\/dev\/zero': expected a regular file, found a character device/ },
     { name: 'a device as an include', text: 'machine: { memory: 64 KiB }\nprograms:\n  - source: |\n      .include "/dev/zero"\n', message: /:4:16: programs\.0\.source: cannot include '\/dev\/zero' \(expected a regular file, found a character device\)/ },
     { name: "a device as a VM's scenario", text: 'machine: { memory: 256 KiB }\nvms:\n  - scenario: /dev/zero\n', message: /:3:15: vms\.0\.scenario: '\/dev\/zero': expected a regular file/ },
-    { name: 'a huge executable as a program file', text: `machine: { memory: 64 KiB }\nprograms:\n  - { file: ${process.execPath} }\n`, message: /programs\.0\.file: .*: it is \d+ bytes, more than the 4194304 bytes an input file may have/ },
+    { name: 'a huge executable as a program file', text: `machine: { memory: 64 KiB }\nprograms:\n  - { file: ${process.execPath} }\n`, message: /programs\.0\.file: .*: it is \d+ bytes, more than the 262144 bytes an input file may have/ },
     { name: 'a directory as a program file', text: `machine: { memory: 64 KiB }\nprograms:\n  - { file: ${tmpdir()} }\n`, message: /expected a regular file, found a directory/ },
   ])('$name → exit 2', async ({ text, message }) => {
     await refused(['run', scenario(text)], message);
@@ -53,10 +53,18 @@ describe('files are bounded before they are read', () => {
     await refused(['run', fifo], /expected a regular file, found a pipe/);
   });
 
-  it('a scenario of more than 4 MiB, binary data and bytes that are not UTF-8 → exit 2, one line', async () => {
-    await refused(['run', scenario(`${small}${'# padding\n'.repeat(450_000)}`)], /h\d+\.yaml: it is \d+ bytes, more than the 4194304 bytes/);
+  it('a scenario of more than 64 KiB, binary data and bytes that are not UTF-8 → exit 2, one line', async () => {
+    await refused(['run', scenario(`${small}${'# padding\n'.repeat(7000)}`)], /h\d+\.yaml: it is \d+ bytes, more than the 65536 bytes an input file may have/);
     await refused(['run', scenario(Buffer.from([0x6d, 0x61, 0, 0x01, 0x02]))], /expected a text file, found binary data \(a NUL byte at offset 2\)/);
     await refused(['run', scenario(Buffer.from([0x6d, 0x3a, 0x20, 0xff, 0xfe, 0x0a]))], /expected a text file in UTF-8/);
+  });
+
+  it('assembly files: at most 256 KiB each, 1 MiB for a whole scenario (includes of big files cannot multiply the work)', async () => {
+    const line = '      nop\n';
+    const big = line.repeat(Math.floor(200 * 1024 / line.length));
+    const includes = Array.from({ length: 6 }, () => '  .include "big.s"').join('\n');
+    await refused(['run', scenario('machine: { memory: 64 MiB }\nprograms:\n  - { file: main.s }\n', { 'big.s': big, 'main.s': `${includes}\n` })], /cannot include 'big\.s' \(the scenario's assembly files together pass 1048576 bytes/);
+    await refused(['run', scenario('machine: { memory: 64 KiB }\nprograms:\n  - { file: huge.s }\n', { 'huge.s': line.repeat(30_000) })], /'huge\.s': it is 300000 bytes, more than the 262144 bytes/);
   });
 
   it('a VM list that names its own file, or a cycle of host files → exit 2 (no recursion)', async () => {
@@ -94,7 +102,7 @@ describe('YAML, all of it', () => {
     { name: 'an unresolved alias', text: `${small}registers: { r1: *nope }\n`, message: /:4:18: YAML: the alias \*nope has no anchor &nope before it/ },
     { name: 'a complex key', text: `${small}? [a, b]\n: c\n`, message: /:4:3: YAML: a key must be a plain value/ },
     { name: 'deep flow nesting', text: `machine: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, message: /:1:\d+: YAML: nesting deeper than 64 levels/ },
-    { name: 'deep block nesting', text: `machine:\n${Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}a:`).join('\n')} 1\n`, message: /YAML: nesting deeper than 64 levels/ },
+    { name: 'deep block nesting', text: `machine:\n${Array.from({ length: 300 }, (_, i) => `${' '.repeat(i + 1)}a:`).join('\n')} 1\n`, message: /YAML: nesting deeper than 64 levels/ },
     { name: 'two documents', text: `${small}---\n${small}`, message: /:4:1: YAML: a scenario file holds one document/ },
     { name: '__proto__ as a key', text: `${small}expect: { traps: { __proto__: 1 } }\n`, message: /:4:20: expect\.traps\.__proto__: '__proto__' cannot be a key/ },
   ])('$name → exit 2, located', async ({ text, message }) => {
