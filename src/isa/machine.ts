@@ -400,6 +400,14 @@ export class Machine {
     this.state = DOUBLE_FAULT;
   }
 
+  /**
+   * Sets a stopped machine running again: a VMM taking its real machine back after a guest
+   * running directly halted it (the guest's profile lets user mode halt) or made it double-fault.
+   */
+  restart(): void {
+    this.state = RUNNING;
+  }
+
   /** Instructions left before the timer's count reaches zero (0 while the timer is off). */
   get timerCount(): number {
     return this.timerEnabled ? this.timerDeadline - this.retired : 0;

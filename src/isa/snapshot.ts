@@ -7,7 +7,7 @@
 import { freeze } from 'immer';
 import { ST_FLAGS_MASK } from './arch.js';
 import { Machine, type MachineConfig, type MachineStatus, type Psw, type TrapEvent } from './machine.js';
-import type { MemoryImage } from '../mmu/memory.js';
+import type { Memory, MemoryImage } from '../mmu/memory.js';
 import type { TlbState } from '../mmu/tlb.js';
 
 export interface TimerState {
@@ -88,18 +88,23 @@ export function restore(s: MachineSnapshot, config: MachineConfig): Machine {
   return m;
 }
 
-/** What a guest can observe of its machine (SPEC §3). */
-export interface VirtualView {
+/** What a guest can observe of its machine: its registers and flags, PSW, control registers,
+ * timer, status, console, the traps delivered to it and the last one's record, its memory. */
+export interface VirtualView extends ViewScalars {
+  readonly console: string;
+  readonly memory: MemoryImage;
+}
+
+/** The virtual view less console and memory: the parts compared field by field. */
+export interface ViewScalars {
   readonly regs: readonly number[];
   readonly flags: number;
   readonly psw: Psw;
   readonly control: readonly number[];
   readonly timer: TimerState;
   readonly status: MachineStatus;
-  readonly console: string;
   readonly trapsDelivered: number;
   readonly lastTrap: Pick<TrapEvent, 'cause' | 'vaddr' | 'error' | 'detail'> | undefined;
-  readonly memory: MemoryImage;
 }
 
 /** Projects a snapshot of a machine (bare, or a VM's virtual machine) to the guest's view. */
@@ -119,6 +124,21 @@ export function virtualView(s: MachineSnapshot): VirtualView {
   };
 }
 
+/** The view's scalar parts of a live machine now (registers copied; no snapshot, no epoch closed). */
+export function liveScalars(m: Machine): ViewScalars {
+  const t = m.lastTrap;
+  return {
+    regs: Array.from(m.regs),
+    flags: m.status & ST_FLAGS_MASK,
+    psw: m.psw(),
+    control: Array.from(m.control),
+    timer: { reload: m.timerReload, count: m.timerCount, enabled: m.timerEnabled, pending: m.timerPending },
+    status: m.machineStatus,
+    trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
+    lastTrap: t && { cause: t.cause, vaddr: t.vaddr, error: t.error, detail: t.detail },
+  };
+}
+
 export interface ViewDifference {
   /** dotted path of the first differing field, e.g. "regs.3", "psw.pc", "memory[0x1f00]" */
   readonly field: string;
@@ -128,7 +148,17 @@ export interface ViewDifference {
 
 /** The first field in which two views differ, or undefined when equal. */
 export function compareViews(a: VirtualView, b: VirtualView): ViewDifference | undefined {
-  for (const key of ['status', 'console', 'trapsDelivered', 'flags'] as const) {
+  const d = (a.status !== b.status ? { field: 'status', a: a.status, b: b.status } : undefined) ?? consoleDifference(a.console, b.console) ?? compareScalars(a, b);
+  if (d) return d;
+  const at = a.memory.firstDifference(b.memory);
+  if (at >= 0) return memoryDifference(a.memory, b.memory, at);
+  if (a.memory.size !== b.memory.size) return { field: 'memory.size', a: a.memory.size, b: b.memory.size };
+  return undefined;
+}
+
+/** The first scalar field (status, traps delivered, flags, registers, PSW, timer, trap record) that differs. */
+export function compareScalars(a: ViewScalars, b: ViewScalars): ViewDifference | undefined {
+  for (const key of ['status', 'trapsDelivered', 'flags'] as const) {
     if (a[key] !== b[key]) return { field: key, a: a[key], b: b[key] };
   }
   for (const key of ['regs', 'control'] as const) {
@@ -143,10 +173,30 @@ export function compareViews(a: VirtualView, b: VirtualView): ViewDifference | u
       if (x[k] !== y[k]) return { field: `${group}.${k}`, a: x[k], b: y[k] };
     }
   }
-  const at = a.memory.firstDifference(b.memory);
-  if (at >= 0) return { field: `memory[0x${at.toString(16)}]`, a: a.memory.read8(at), b: b.memory.read8(at) };
-  if (a.memory.size !== b.memory.size) return { field: 'memory.size', a: a.memory.size, b: b.memory.size };
   return undefined;
+}
+
+/** Characters of console text a difference shows on each side at most. */
+const CONSOLE_EXCERPT = 80;
+
+/**
+ * Where two consoles differ, looking from character `from` on (the text before it is known to
+ * agree), or undefined when equal. The values are bounded: the whole text when short, else an
+ * excerpt from a little before the first differing character, prefixed with its index.
+ */
+export function consoleDifference(a: string, b: string, from = 0): ViewDifference | undefined {
+  if (a.length === b.length && a.length === from) return undefined;
+  let i = from;
+  const n = Math.min(a.length, b.length);
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n && a.length === b.length) return undefined;
+  const excerpt = (s: string) => (s.length <= CONSOLE_EXCERPT ? s : `[${i}] ${s.slice(Math.max(0, i - 16), Math.max(0, i - 16) + CONSOLE_EXCERPT)}`);
+  return { field: 'console', a: excerpt(a), b: excerpt(b) };
+}
+
+/** The difference at byte `at` of two memories, as a view field. */
+export function memoryDifference(a: Memory, b: Memory, at: number): ViewDifference {
+  return { field: `memory[0x${at.toString(16)}]`, a: a.read8(at), b: b.read8(at) };
 }
 
 export interface RunDifference extends ViewDifference {

@@ -1,22 +1,25 @@
-// The three properties of Popek & Goldberg checked on runs, over immutable snapshots:
+// The three properties of Popek & Goldberg checked on runs:
 //
-//  equivalence — the guest's virtual view (SPEC §3: registers, flags, vPSW, timer, console,
-//                traps delivered and the last one's record, all guest-physical memory) at every
+//  equivalence — the guest's virtual view (registers, flags, vPSW, timer, console, traps
+//                delivered and the last one's record, all guest-physical memory) at every
 //                guest-visible event and at the end equals the bare run's, the events aligned
-//                one to one by kind and guest instructions retired;
+//                one to one by kind and guest instructions retired (lockstep.ts, as the run goes);
 //  safety      — from the instrumented real machine (safety.ts): nothing a guest ran directly
 //                reached outside its allocation or ran in real supervisor mode, and the VMM's
 //                reserve and the other VMs' memory did not change;
 //  efficiency  — the share of guest instructions the real machine executed directly, exits per
 //                1,000 guest instructions, VMM time and actions per exit.
 //
-// Each verdict comes from executed runs; a failure carries the first diverging event with both
-// snapshots.
+// Each verdict comes from executed runs and never holds when nothing was compared; a failure
+// carries the first diverging event with both snapshots.
 
 import { virtualView, compareViews, type MachineSnapshot, type ViewDifference } from '../isa/snapshot.js';
-import type { GuestEvent, GuestEventKind } from './events.js';
+import type { GuestEvent } from './events.js';
 import type { ExitReason } from './construction.js';
 import type { SafetyReport, SafetyViolation } from './safety.js';
+
+/** An event of one run at a divergence, with the machine's snapshot there. */
+export type EventWithSnapshot = GuestEvent & { readonly snapshot: MachineSnapshot };
 
 export interface Divergence {
   /** index of the first diverging event in both runs */
@@ -27,8 +30,8 @@ export interface Divergence {
   readonly field: string;
   readonly bare: unknown;
   readonly actual: unknown;
-  readonly bareEvent?: { readonly kind: GuestEventKind; readonly retired: number; readonly cause?: number; readonly snapshot: MachineSnapshot };
-  readonly actualEvent?: { readonly kind: GuestEventKind; readonly retired: number; readonly cause?: number; readonly snapshot: MachineSnapshot };
+  readonly bareEvent?: EventWithSnapshot;
+  readonly actualEvent?: EventWithSnapshot;
 }
 
 export interface EquivalenceVerdict {
@@ -38,36 +41,42 @@ export interface EquivalenceVerdict {
   readonly first?: Divergence;
 }
 
+/** An equivalence verdict as plain, bounded data (no snapshots): what reports and JSON carry. */
+export interface EquivalenceSummary {
+  readonly holds: boolean;
+  readonly compared: number;
+  readonly first?: Omit<Divergence, 'bareEvent' | 'actualEvent'> & { readonly bareEvent?: GuestEvent; readonly actualEvent?: GuestEvent };
+}
+
+/** A value of a divergence as bounded plain data (long strings cut). */
+function bounded(v: unknown): unknown {
+  return typeof v === 'string' && v.length > 200 ? `${v.slice(0, 200)}…` : v;
+}
+
+/** `v` without snapshots, its values bounded: safe to print as JSON whatever the run's size. */
+export function summarizeEquivalence(v: EquivalenceVerdict): EquivalenceSummary {
+  const f = v.first;
+  if (!f) return { holds: v.holds, compared: v.compared };
+  const event = (e: EventWithSnapshot | undefined) => e && { kind: e.kind, retired: e.retired, ...(e.cause === undefined ? {} : { cause: e.cause }) };
+  const bareEvent = event(f.bareEvent);
+  const actualEvent = event(f.actualEvent);
+  return {
+    holds: v.holds,
+    compared: v.compared,
+    first: { index: f.index, retired: f.retired, field: f.field, bare: bounded(f.bare), actual: bounded(f.actual), ...(bareEvent ? { bareEvent } : {}), ...(actualEvent ? { actualEvent } : {}) },
+  };
+}
+
 /** compareViews on two snapshots' virtual views. */
 export function compareSnapshots(a: MachineSnapshot, b: MachineSnapshot): ViewDifference | undefined {
   return compareViews(virtualView(a), virtualView(b));
 }
 
-const describeEvent = (e: GuestEvent | undefined) => (e ? `${e.kind}${e.cause === undefined ? '' : ` (cause ${e.cause})`} at ${e.retired}` : 'no event');
-
-/**
- * Compares a run's guest-visible events with the bare run's, pair by pair in order. The runs
- * are equivalent when both have the same events (kind, cause, instructions retired) and the
- * virtual views agree at each.
- */
-export function checkEquivalence(bare: readonly GuestEvent[], actual: readonly GuestEvent[]): EquivalenceVerdict {
-  const n = Math.max(bare.length, actual.length);
-  for (let i = 0; i < n; i++) {
-    const a = bare[i];
-    const b = actual[i];
-    const base = { index: i, retired: (a ?? b)!.retired, bareEvent: a, actualEvent: b };
-    if (!a || !b || a.kind !== b.kind || a.retired !== b.retired || a.cause !== b.cause) {
-      return { holds: false, compared: i, first: { ...base, field: 'event', bare: describeEvent(a), actual: describeEvent(b) } };
-    }
-    const d = compareSnapshots(a.snapshot, b.snapshot);
-    if (d) return { holds: false, compared: i + 1, first: { ...base, field: d.field, bare: d.a, actual: d.b } };
-  }
-  return { holds: true, compared: n };
-}
-
 export interface SafetyVerdict {
   readonly holds: boolean;
   readonly level: SafetyReport['level'];
+  /** why the level differs from the one asked for, or why nothing was checked */
+  readonly note?: string;
   readonly resumes: number;
   readonly tracedInstructions: number;
   /** the VMM's entry PSW and reserve intact at the end (checked at every level) */
@@ -76,12 +85,17 @@ export interface SafetyVerdict {
   readonly violations: number;
 }
 
-/** The safety verdict of one VM from the run's safety report and the end-of-run reserve check. */
+/**
+ * The safety verdict of one VM from the run's safety report and the end-of-run reserve check.
+ * Never holds without instrumentation (level 'off': nothing was checked).
+ */
 export function safetyVerdict(report: SafetyReport, vm: number, reserveIntact: boolean): SafetyVerdict {
   const mine = report.violations.filter((v) => v.vm === vm);
+  const note = report.level === 'off' ? 'not checked: the real machine was not instrumented' : report.fallback;
   return {
-    holds: mine.length === 0 && reserveIntact,
+    holds: mine.length === 0 && reserveIntact && report.level !== 'off',
     level: report.level,
+    ...(note ? { note } : {}),
     resumes: report.resumes,
     tracedInstructions: report.tracedInstructions,
     reserveIntact,
@@ -121,14 +135,14 @@ export interface EfficiencyVerdict extends EfficiencyFigures {
 export const MIN_DIRECT_SHARE = 0.99;
 
 /**
- * Efficiency holds when at least `minDirect` of the guest's instructions ran directly and —
+ * Efficiency holds when the guest retired instructions, at least `minDirect` of them ran directly, and —
  * the paper's condition that all innocuous instructions run directly — every instruction the
  * VMM executed in software had trapped on the real machine first. The hybrid VMM interprets
  * virtual-supervisor code by design, so for it only the share is required.
  */
 export function efficiencyVerdict(f: EfficiencyFigures, kind: string, minDirect = MIN_DIRECT_SHARE): EfficiencyVerdict {
   const needTrapped = kind !== 'hvm';
-  const holds = f.directShare >= minDirect && (!needTrapped || f.untrappedSoftware === 0);
+  const holds = f.retired > 0 && f.directShare >= minDirect && (!needTrapped || f.untrappedSoftware === 0);
   const criterion = `direct share >= ${minDirect}${needTrapped ? ' and every software-executed instruction trapped on the real machine first' : ''}`;
   return { ...f, holds, criterion };
 }

@@ -8,7 +8,8 @@
 //   step 3  each VM gets vmsize bytes at addr0, disjoint from the reserve and the other VMs
 //   step 4  before resuming: M' = realModeOf[vM], B' / L' composed from the vPSW (composeSegment)
 //   step 5  on every exit: vPSW.PC = PSW.PC (monitor.ts, from host MEM[1])
-//   step 6  privileged-instruction with vM = s → emulate on the virtual CPU (exitReason)
+//   step 6  privileged-instruction the guest's own machine would execute in vM (vM = s, or an
+//           instruction only the real machine traps) → emulate on the virtual CPU (exitReason)
 //   step 7  any other trap → reflect into the guest, in guest terms (exitReason, guestError)
 //   step 8  the real timer is the VMM's: programmed with min(quantum, the guest's deliverable
 //           virtual-timer count) (realTimerCount)
@@ -55,9 +56,11 @@ export interface LayoutProblem {
 /**
  * Steps 2–3 for a layout a scenario gives: the reserve holds at least the low-memory area and
  * is frame-aligned; every VM starts frame-aligned at or above the reserve, has room for its
- * own low memory, lies inside real memory, and overlaps no other VM. Empty when usable.
+ * own low memory, lies inside real memory, and overlaps no other VM. With the end convention
+ * (`bounds`), no VM may end at 4 GiB: its composed L' = addr0 + vmsize would be 2^32, which the
+ * 32-bit L cannot hold. Empty when usable.
  */
-export function checkLayout(layout: HostLayout): LayoutProblem[] {
+export function checkLayout(layout: HostLayout, bounds: BoundsConvention = 'size'): LayoutProblem[] {
   const problems: LayoutProblem[] = [];
   const hex = (n: number) => `0x${n.toString(16)}`;
   if (layout.reserve < LOW_MEMORY_END || layout.reserve % FRAME_SIZE !== 0) problems.push({ message: `the VMM's reserve (${hex(layout.reserve)}) must be a multiple of ${FRAME_SIZE} bytes` });
@@ -71,6 +74,7 @@ export function checkLayout(layout: HostLayout): LayoutProblem[] {
     else {
       const other = layout.allocations.findIndex((b, j) => j < vm && a.addr0 < b.addr0 + b.vmsize && b.addr0 < end);
       if (other >= 0) problems.push({ vm, message: `[${hex(a.addr0)}, ${hex(end)}) overlaps VM ${other} at [${hex(layout.allocations[other].addr0)}, ${hex(layout.allocations[other].addr0 + layout.allocations[other].vmsize)})` });
+      else if (bounds === 'end' && end >= 2 ** 32) problems.push({ vm, message: `[${hex(a.addr0)}, ${hex(end)}) ends at 4 GiB: with the end convention its limit L' = addr0 + vmsize would be 2^32, which a 32-bit L cannot hold; place it lower or make it smaller` });
     }
   });
   return problems;
@@ -151,24 +155,34 @@ export type ExitReason =
   | 'reflect';
 
 /**
- * Steps 6–7: classifies a real trap of cause `cause` taken while the guest's virtual mode is
- * `vmode`. The real timer is never the guest's (IE is forced on for the VMM's quantum; the
- * guest's virtual timer is accounted separately and delivered by the monitor).
+ * Steps 6–7: classifies a real trap of cause `cause` (for a privileged-instruction trap, of
+ * opcode `op`) taken while the guest's virtual mode is `vmode`; `guest` is the guest's own
+ * machine. A privileged trap is emulated when the guest's machine would execute the
+ * instruction in `vmode` — its supervisor mode, or an instruction the shared real machine traps
+ * and this guest's profile does not — and reflected when the guest's machine traps it too. The
+ * real timer is never the guest's (IE is forced on for the VMM's quantum; the guest's virtual
+ * timer is accounted separately and delivered by the monitor).
  */
-export function exitReason(cause: number, vmode: number): ExitReason {
+export function exitReason(cause: number, vmode: number, op: number, guest: CompiledProfile): ExitReason {
   if (cause === Cause.Timer) return 'timer';
-  if (cause === Cause.Privileged && vmode === 0) return 'emulate';
+  if (cause === Cause.Privileged && (guest.opInfo[op] & (1 << vmode)) === 0) return 'emulate';
   return 'reflect';
 }
 
 /**
  * Step 7, in guest terms: the error code the guest would have seen. The real access ran in the
- * real (user) mode, so a memory trap's user bit is replaced by the virtual mode's; every other
- * bit (write, fetch, present, reserved) is the access's own. Non-memory causes carry no error.
+ * real (user) mode, so a memory trap's user bit is replaced by the virtual mode's (set in every
+ * mode but the profile's supervisor mode 0); every other bit (write, fetch, present, reserved)
+ * is the access's own. Non-memory causes carry no error code: 0, as on bare hardware.
  */
 export function guestError(cause: number, realError: number, vmode: number, profile: CompiledProfile): number {
-  if (!profile.causes.get(cause)?.memory) return realError;
+  if (!isMemoryCause(cause, profile)) return 0;
   return (realError & ~ERR_USER) | (vmode !== 0 ? ERR_USER : 0);
+}
+
+/** Whether traps of `cause` record a fault address and an error code in `profile`. */
+export function isMemoryCause(cause: number, profile: CompiledProfile): boolean {
+  return profile.causes.get(cause)?.memory === true;
 }
 
 /**

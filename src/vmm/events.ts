@@ -1,12 +1,14 @@
-// Guest-visible events (SPEC §3): a trap delivered to the guest, a double fault, console
-// output, halt, and the end of the run — each with an immutable snapshot of the machine the
-// guest sees (the bare machine, or the VM's virtual CPU). Runs are compared event by event,
+// Guest-visible events: a trap delivered to the guest, a double fault, console output, halt,
+// and the end of the run. An EventSource watches one guest machine (the bare machine, or a VM's
+// virtual CPU) and hands each event to a listener at the moment it happens, with the machine in
+// the state the guest sees right after it; it keeps only counts, never snapshots, so a run's
+// memory does not grow with its events. Runs are compared event by event (lockstep.ts),
 // aligned by guest instructions retired.
 
 import type { Machine, TrapEvent } from '../isa/machine.js';
-import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 
-export type GuestEventKind = 'trap' | 'double-fault' | 'console' | 'halt' | 'end';
+export const GUEST_EVENT_KINDS = ['trap', 'double-fault', 'console', 'halt', 'end'] as const;
+export type GuestEventKind = (typeof GUEST_EVENT_KINDS)[number];
 
 export interface GuestEvent {
   readonly kind: GuestEventKind;
@@ -14,54 +16,63 @@ export interface GuestEvent {
   readonly retired: number;
   /** the trap's cause for 'trap' and 'double-fault' */
   readonly cause?: number;
-  readonly snapshot: MachineSnapshot;
 }
 
+/** Events of a run by kind. */
+export type EventTally = Readonly<Record<GuestEventKind, number>>;
+
+/** Called at each event, the machine in its state right after it. */
+export type EventListener = (e: GuestEvent) => void;
+
 /**
- * Records the events of one guest machine `m` (bare, or a virtual CPU). Traps are seen through
- * `m.onTrap`; console output and halt are polled by the runner after every instruction that can
- * produce them (`poll`). Disabled recorders keep only the end.
+ * Watches the guest machine `m`: traps through `m.onTrap`; console output and halt when the
+ * runner calls `poll` after an instruction that can produce them. Disabled sources (no
+ * checking) report only the end.
  */
-export class EventRecorder {
-  readonly events: GuestEvent[] = [];
+export class EventSource {
+  private readonly counts: Record<GuestEventKind, number> = { trap: 0, 'double-fault': 0, console: 0, halt: 0, end: 0 };
   private consoleLength: number;
   private halted = false;
 
   constructor(
     private readonly m: Machine,
     readonly enabled: boolean,
+    private readonly listener: EventListener = () => {},
   ) {
     this.consoleLength = m.console.length;
     if (enabled) m.onTrap = (t) => this.trap(t);
   }
 
-  private push(kind: GuestEventKind, cause?: number): void {
-    this.events.push({ kind, retired: this.m.retired, ...(cause === undefined ? {} : { cause }), snapshot: snapshot(this.m) });
+  get tally(): EventTally {
+    return { ...this.counts };
+  }
+
+  private emit(kind: GuestEventKind, cause?: number): void {
+    this.counts[kind]++;
+    this.listener({ kind, retired: this.m.retired, ...(cause === undefined ? {} : { cause }) });
   }
 
   private trap(t: TrapEvent): void {
-    this.push(t.doubleFault ? 'double-fault' : 'trap', t.cause);
+    this.emit(t.doubleFault ? 'double-fault' : 'trap', t.cause);
   }
 
-  /** Records console output and halt that happened since the last poll. */
+  /** Reports console output and halt that happened since the last poll. */
   poll(): void {
     if (!this.enabled) return;
     if (this.m.console.length !== this.consoleLength) {
       this.consoleLength = this.m.console.length;
-      this.push('console');
+      this.emit('console');
     }
     if (!this.halted && this.m.machineStatus === 'halted') {
       this.halted = true;
-      this.push('halt');
+      this.emit('halt');
     }
   }
 
-  /** Records the final state (always, enabled or not) and returns its snapshot. */
-  end(): MachineSnapshot {
+  /** Reports the end of the run (always, enabled or not) and stops watching traps. */
+  end(): void {
     this.poll();
     if (this.enabled) this.m.onTrap = undefined;
-    const s = snapshot(this.m);
-    this.events.push({ kind: 'end', retired: this.m.retired, snapshot: s });
-    return s;
+    this.emit('end');
   }
 }

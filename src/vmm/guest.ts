@@ -38,15 +38,20 @@ export function bareMachine(g: GuestImage): Machine {
 
 /**
  * Why this VMM cannot host `g`, or undefined: paging translation, a trap that does not switch
- * address space, profiles with banked registers or an address-region hook, an initial PSW that
- * a trap could not load.
+ * address space, profiles it does not carry yet (more or fewer than two modes, control
+ * registers, banked registers, an address-region hook, a virtual mode run in real supervisor
+ * mode), a budget that is not a count, an initial PSW that a trap could not load.
  */
 export function guestProblem(g: GuestImage): string | undefined {
   const c = g.config;
+  const p = c.profile;
   if ((c.translation ?? 'segment') !== 'segment') return `translation '${c.translation}' (the segment VMM hosts segment guests only)`;
-  if (c.trapSwitchesAddressSpace === false) return 'trapSwitchesAddressSpace = false needs address space compression (SPEC §5.4)';
-  if (c.profile.bankedRegisters.length > 0) return `profile ${c.profile.name} banks registers, which this VMM does not carry yet`;
-  if (c.profile.region) return `profile ${c.profile.name} has an address-region hook, which base and bounds alone cannot confine`;
+  if (c.trapSwitchesAddressSpace === false) return 'trapSwitchesAddressSpace = false needs address space compression, which this VMM does not do';
+  if (p.modes.length !== 2) return `profile ${p.name} has ${p.modes.length} modes; this VMM hosts two-mode profiles only (it emulates for, and gives the error code's user bit by, one supervisor mode and one user mode)`;
+  if (p.controlRegisters.length > 0) return `profile ${p.name} declares control registers, which this VMM does not carry between the virtual CPU and the real machine yet`;
+  if (p.bankedRegisters.length > 0) return `profile ${p.name} banks registers, which this VMM does not carry yet`;
+  if (p.region) return `profile ${p.name} has an address-region hook, which base and bounds alone cannot confine`;
+  if (p.realModeOf.some((m) => m === 0)) return `profile ${p.name} runs a virtual mode in real supervisor mode (realModeOf ${p.realModeOf.join(', ')}): only the VMM may`;
   if (!Number.isInteger(g.budget) || g.budget < 0) return `budget ${g.budget} is not a non-negative integer`;
   if ((g.psw.status & ST_MODE_MASK) >= c.profile.modes.length) return `initial PSW mode ${g.psw.status & ST_MODE_MASK} is not a mode of ${c.profile.name}`;
   return undefined;

@@ -1,20 +1,23 @@
-// The segment VMM (SPEC §5.1): trap-and-emulate, hybrid, and the assembly VMM run under it
-// (Theorem 2), with the equivalence, safety and efficiency checks. docs/vmm.md describes it.
+// The segment VMM: trap-and-emulate, hybrid, and the assembly VMM run under it (Theorem 2),
+// with the equivalence, safety and efficiency checks. docs/vmm.md describes it.
 
-export { runGuest, runVms, whyNot, type GuestRun, type RunKind, type RunOptions, type VmmRun } from './run.js';
+export { runGuest, runVms, whyNot, whyNotTogether, type GuestRun, type RunKind, type RunOptions, type VmmRun } from './run.js';
 export { bareMachine, checkGuest, guestFromMachine, guestProblem, guestFromSources, type GuestImage, type GuestSpec, type ProgramSource } from './guest.js';
-export { runBare, type BareRun, type GuestEnd } from './bare.js';
-export { EventRecorder, type GuestEvent, type GuestEventKind } from './events.js';
+export { BareReference, runBare, type BareRun, type GuestEnd } from './bare.js';
+export { EventSource, GUEST_EVENT_KINDS, type EventListener, type EventTally, type GuestEvent, type GuestEventKind } from './events.js';
+export { compareBare, Lockstep } from './lockstep.js';
 export {
-  checkEquivalence,
   compareSnapshots,
   efficiencyVerdict,
   MIN_DIRECT_SHARE,
   safetyVerdict,
+  summarizeEquivalence,
   type Divergence,
   type EfficiencyFigures,
   type EfficiencyVerdict,
+  type EquivalenceSummary,
   type EquivalenceVerdict,
+  type EventWithSnapshot,
   type GuestChecks,
   type SafetyVerdict,
 } from './checks.js';
@@ -37,6 +40,8 @@ export {
   type LayoutProblem,
   type SegmentComposer,
 } from './construction.js';
-export { buildHost, DEFAULT_QUANTUM, Monitor, reserveIntact, Vm, vmFigures, type MonitorOptions, type ResumeObserver, type VmmKind, type VmmState, type VmRecord } from './monitor.js';
-export { SafetyMonitor, type SafetyLevel, type SafetyReport, type SafetyViolation } from './safety.js';
-export { nestedProblem, runNested, VMM2_LOG, vmm2Image, vmm2Symbols, type NestedDetails, type TrapRecord, type Vmm2Image, type Vmm2Options } from './nested.js';
+export { describeEscape, hardwareProblem, realModeEscapes, realProfile, type Escape } from './hardware.js';
+export { buildHost, hostProblem, reserveIntact, type HostOptions } from './host.js';
+export { DEFAULT_QUANTUM, Monitor, Vm, vmFigures, type MonitorOptions, type ResumeObserver, type VmmKind, type VmmState, type VmRecord } from './monitor.js';
+export { SafetyMonitor, type RealState, type SafetyLevel, type SafetyReport, type SafetyViolation } from './safety.js';
+export { nestedProblem, runNested, VMM2_EMULATES, VMM2_EXIT_COST, VMM2_LOG, vmm2Allowance, vmm2Image, vmm2Symbols, type NestedDetails, type TrapRecord, type Vmm2Image, type Vmm2Options } from './nested.js';

@@ -1,6 +1,6 @@
-// The virtual machine monitor of SPEC §5.1 on the segment machine: trap-and-emulate ('vmm') and
-// the hybrid VMM ('hvm'). One real Machine (exitOnTrap) runs every guest directly; the monitor
-// is TypeScript that "runs" whenever the real machine has trapped into the VMM's entry PSW. Each
+// The virtual machine monitor on the segment machine: trap-and-emulate ('vmm') and the hybrid
+// VMM ('hvm'). One real Machine (exitOnTrap) runs every guest directly; the monitor is
+// TypeScript that "runs" whenever the real machine has trapped into the VMM's entry PSW. Each
 // VM has a virtual CPU — a Machine over its window of real memory — that holds the virtual
 // state and is also the interpreter for emulation, reflection and the hybrid VMM, so no
 // instruction's semantics is written twice.
@@ -17,32 +17,19 @@
 // updated by one `produce` per slice.
 
 import { produce } from 'immer';
-import { encodeHeader, SLOT_NEW_PSW, SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, TRAP_CAUSE, TRAP_DETAIL, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
-import { Op } from '../isa/instructions.js';
+import { SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, TRAP_CAUSE, TRAP_DETAIL, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
 import { Machine, type Psw, type RunExit } from '../isa/machine.js';
-import type { Profile } from '../isa/profile.js';
+import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import type { BoundsConvention } from '../mmu/segment.js';
 import { endOf, type GuestEnd } from './bare.js';
-import {
-  composeSegment,
-  exitReason,
-  guestError,
-  checkLayout,
-  hostLayout,
-  realPsw,
-  realTimerCount,
-  VMM_CANARY,
-  VMM_ENTRY,
-  vmmEntryPsw,
-  type Allocation,
-  type ExitReason,
-  type HostLayout,
-  type SegmentComposer,
-} from './construction.js';
-import { EventRecorder } from './events.js';
-import { checkGuest, type GuestImage } from './guest.js';
+import type { EfficiencyFigures, EquivalenceVerdict } from './checks.js';
+import { composeSegment, exitReason, guestError, isMemoryCause, realPsw, realTimerCount, type Allocation, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
+import { EventSource } from './events.js';
+import type { GuestImage } from './guest.js';
+import { describeEscape, realModeEscapes } from './hardware.js';
+import { buildHost, installEntry } from './host.js';
+import { Lockstep } from './lockstep.js';
 import { SafetyMonitor, type SafetyLevel } from './safety.js';
-import type { EfficiencyFigures } from './checks.js';
 
 export type VmmKind = 'vmm' | 'hvm';
 
@@ -53,9 +40,18 @@ export interface MonitorOptions {
   readonly kind: VmmKind;
   /** guest instructions per scheduling slice (default 1 000 000: ~20 ms of guest time at bench speed) */
   readonly quantum?: number;
-  /** record guest-visible events with snapshots (for the equivalence checker) */
+  /** check each VM's equivalence with its bare run as it goes (lockstep.ts) */
   readonly events?: boolean;
+  /**
+   * The safety instrumentation asked for. 'resume' becomes 'trace' when the real machine lets
+   * user mode change the resource-control state (the resume proof's assumption fails).
+   */
   readonly safety?: SafetyLevel;
+  /**
+   * Run even when the real machine cannot confine the guests (Theorem 1's precondition fails,
+   * see realModeEscapes): for demonstration; the checkers then report what really happened.
+   */
+  readonly allowUnsafe?: boolean;
   /** step 4's B'/L' composition (default composeSegment; tests pass broken ones) */
   readonly compose?: SegmentComposer;
   readonly observer?: ResumeObserver;
@@ -87,9 +83,13 @@ export const DEFAULT_QUANTUM = 1_000_000;
 /** A VM while it runs: its virtual CPU and hot counters (mutable; folded into VmRecord per slice). */
 export class Vm {
   readonly vcpu: Machine;
-  readonly rec: EventRecorder;
+  /** its guest-visible events, told to the lockstep checker when checking */
+  readonly source: EventSource;
+  readonly lockstep: Lockstep | undefined;
   readonly budget: number;
   end: GuestEnd | undefined = undefined;
+  /** the virtual machine's final state (set when the monitor's run is over) */
+  final: MachineSnapshot | undefined = undefined;
   /** guest instructions retired on the real machine */
   direct = 0;
   /** guest instructions retired by the VMM (emulation, interpretation) */
@@ -110,64 +110,37 @@ export class Vm {
     readonly guest: GuestImage,
     readonly allocation: Allocation,
     host: Machine,
-    events: boolean,
+    check: boolean,
   ) {
     this.vcpu = new Machine({ ...guest.config, memorySize: allocation.vmsize }, host.mem.window(allocation.addr0, allocation.vmsize));
     guest.load(this.vcpu.mem);
     this.vcpu.regs.set(guest.regs.slice(0, 16));
     this.vcpu.loadPsw(guest.psw);
-    this.rec = new EventRecorder(this.vcpu, events);
+    this.lockstep = check ? new Lockstep(guest, this.vcpu) : undefined;
+    this.source = new EventSource(this.vcpu, check, this.lockstep?.onEvent);
     this.budget = guest.budget;
   }
 
   get name(): string {
     return this.guest.name;
   }
-}
 
-/** Throws RangeError unless all guests share one instruction set and bounds convention. */
-function commonMachine(guests: readonly GuestImage[]): { profile: Profile; bounds: BoundsConvention } {
-  if (guests.length === 0) throw new RangeError('vmm: no guests');
-  guests.forEach(checkGuest);
-  const first = guests[0].config;
-  const same = (p: Profile) => p === first.profile || (p.name === first.profile.name && p.instructions.every((d, i) => d === first.profile.instructions[i]));
-  for (const g of guests) {
-    if (!same(g.config.profile)) throw new RangeError(`vmm: guest '${g.name}' uses profile ${g.config.profile.name}, the host runs ${first.profile.name}`);
-    if ((g.config.bounds ?? 'size') !== (first.bounds ?? 'size')) throw new RangeError(`vmm: guest '${g.name}' uses the ${g.config.bounds} bounds convention, the host another`);
+  /** Its equivalence with its bare run (when checking), as far as the run has gone. */
+  equivalence(): EquivalenceVerdict | undefined {
+    return this.lockstep?.verdict();
   }
-  return { profile: first.profile, bounds: first.bounds ?? 'size' };
 }
 
 /**
- * Steps 1–3: the real machine — classic-shaped like the guests, segment translation, one
- * allocation per guest after the VMM's reserve — sitting in the VMM's entry PSW.
+ * The safety instrumentation for a real machine whose profile is `host.profile`: the level
+ * asked for, except that 'resume' becomes 'trace' (with the reason) when some instruction
+ * changes the resource-control state in user mode without trapping.
  */
-export function buildHost(guests: readonly GuestImage[], given?: HostLayout): { host: Machine; layout: HostLayout; bounds: BoundsConvention } {
-  const { profile, bounds } = commonMachine(guests);
-  const layout = given ?? hostLayout(guests.map((g) => g.config.memorySize));
-  const problems = checkLayout(layout);
-  if (problems.length) throw new RangeError(`vmm: ${problems.map((p) => (p.vm === undefined ? '' : `VM ${p.vm}: `) + p.message).join('; ')}`);
-  guests.forEach((g, i) => {
-    if (layout.allocations[i]?.vmsize !== g.config.memorySize) throw new RangeError(`vmm: guest '${g.name}' has ${g.config.memorySize} bytes of memory, its allocation ${layout.allocations[i]?.vmsize}`);
-  });
-  const host = new Machine({ profile, memorySize: layout.memorySize, translation: 'segment', bounds });
-  host.exitOnTrap = true;
-  const entry = vmmEntryPsw(layout);
-  host.writePswImage(SLOT_NEW_PSW, entry);
-  host.store32(VMM_ENTRY, encodeHeader(Op.Halt, 0, 0, 0, false));
-  for (let pa = VMM_ENTRY + 8; pa < layout.reserve; pa += 4) host.store32(pa, VMM_CANARY ^ pa);
-  host.loadPsw(entry);
-  return { host, layout, bounds };
-}
-
-/** Whether the VMM's entry PSW, entry instruction and reserve canary are as buildHost left them. */
-export function reserveIntact(host: Machine, layout: HostLayout): boolean {
-  const entry = vmmEntryPsw(layout);
-  const slot = host.readPswImage(SLOT_NEW_PSW);
-  const same = (Object.keys(entry) as (keyof Psw)[]).every((k) => slot[k] >>> 0 === entry[k] >>> 0);
-  if (!same || host.load32(VMM_ENTRY) !== encodeHeader(Op.Halt, 0, 0, 0, false)) return false;
-  for (let pa = VMM_ENTRY + 8; pa < layout.reserve; pa += 4) if (host.load32(pa) !== (VMM_CANARY ^ pa)) return false;
-  return true;
+function safetyFor(asked: SafetyLevel, host: Machine, layout: HostLayout, bounds: BoundsConvention): SafetyMonitor {
+  const escapes = asked === 'resume' ? realModeEscapes(host.profile, bounds) : [];
+  if (escapes.length === 0) return new SafetyMonitor(asked, host, layout, bounds);
+  const why = `the 'resume' proof assumes user mode cannot change the resource-control state, but ${describeEscape(escapes[0])}: every directly executed instruction is traced instead`;
+  return new SafetyMonitor('trace', host, layout, bounds, why);
 }
 
 export class Monitor {
@@ -182,11 +155,12 @@ export class Monitor {
   private readonly realModeOf: readonly number[];
   private readonly sliceOps = new Float64Array(256);
 
+  /** Throws RangeError when the guests cannot be hosted (hostProblem says why). */
   constructor(
     guests: readonly GuestImage[],
     readonly options: MonitorOptions,
   ) {
-    const { host, layout, bounds } = buildHost(guests, options.layout);
+    const { host, layout, bounds } = buildHost(guests, { ...(options.layout ? { layout: options.layout } : {}), allowUnsafe: options.allowUnsafe === true });
     this.host = host;
     this.layout = layout;
     this.bounds = bounds;
@@ -195,7 +169,7 @@ export class Monitor {
     this.compose = options.compose ?? composeSegment;
     this.realModeOf = host.profile.realModeOf;
     this.vms = guests.map((g, i) => new Vm(i, g, layout.allocations[i], host, options.events === true));
-    this.safety = new SafetyMonitor(options.safety ?? 'off', host, layout, bounds);
+    this.safety = safetyFor(options.safety ?? 'off', host, layout, bounds);
     this.state = {
       slices: 0,
       vms: this.vms.map((vm) => ({ id: vm.id, name: vm.name, allocation: vm.allocation, state: 'runnable', retired: 0, direct: 0, software: 0, exits: { ...vm.exits }, interrupts: 0, slices: 0 })),
@@ -207,7 +181,11 @@ export class Monitor {
     while (this.vms.some((vm) => vm.end === undefined)) {
       for (const vm of this.vms) if (vm.end === undefined) this.runSlice(vm);
     }
-    for (const vm of this.vms) vm.rec.end();
+    for (const vm of this.vms) {
+      vm.source.end();
+      vm.final = snapshot(vm.vcpu);
+    }
+    this.safety.close();
   }
 
   /** One slice of `vm`: at most a quantum of its guest instructions, or until it stops. */
@@ -289,7 +267,8 @@ export class Monitor {
   /**
    * Step 5 and the exit's dispatch: registers and status back into the virtual CPU, vPSW.PC =
    * MEM[1].PC, the `n` directly retired instructions counted on the virtual timer; then
-   * emulate, reflect, or (the VMM's own timer) nothing more.
+   * emulate, reflect, (the VMM's own timer) nothing more, or end the VM if the real machine
+   * stopped.
    */
   private onExit(vm: Vm, exit: RunExit, n: number): void {
     const host = this.host;
@@ -300,8 +279,8 @@ export class Monitor {
     if (n > 0) vcpu.trapEntry = false;
     vm.actions += 2;
     if (host.console !== '') this.takeConsole(vm);
+    if (exit === 'halted' || exit === 'double-fault') return this.realStop(vm, exit);
     if (exit !== 'trap') {
-      if (exit !== 'budget') throw new Error(`vmm: the real machine stopped (${exit}) while guest '${vm.name}' ran directly`);
       this.syncStatus(vcpu, host.status);
       vcpu.pc = host.pc;
       vm.exits.timer++;
@@ -311,10 +290,29 @@ export class Monitor {
     this.syncStatus(vcpu, saved.status);
     vcpu.pc = saved.pc;
     const cause = host.load32(TRAP_CAUSE);
-    const reason = exitReason(cause, vcpu.mode);
+    const reason = exitReason(cause, vcpu.mode, host.load32(TRAP_DETAIL) & 0xff, vcpu.compiled);
     vm.exits[reason]++;
     if (reason === 'emulate') this.emulate(vm);
     else if (reason === 'reflect') this.reflect(vm, cause, saved.pc);
+  }
+
+  /**
+   * The real machine stopped while the guest ran directly. 'halted': the guest's profile lets
+   * user mode execute `halt` and the guest did — it halted, as it would bare, so the VM ends
+   * halted. 'double-fault': only a guest that broke out of its confinement can make the real
+   * machine double-fault (by overwriting the VMM's entry PSW); the VM ends so. Either way the
+   * VMM takes its machine back (entry PSW reinstalled) and goes on with the other VMs.
+   */
+  private realStop(vm: Vm, exit: 'halted' | 'double-fault'): void {
+    const host = this.host;
+    const vcpu = vm.vcpu;
+    this.syncStatus(vcpu, host.status);
+    vcpu.pc = host.pc;
+    if (exit === 'halted') vcpu.halt();
+    else vcpu.stopWithDoubleFault();
+    vm.source.poll();
+    if (exit === 'double-fault') installEntry(host, this.layout);
+    host.restart();
   }
 
   /**
@@ -325,7 +323,7 @@ export class Monitor {
   private takeConsole(vm: Vm): void {
     vm.vcpu.console += this.host.console;
     this.host.console = '';
-    vm.rec.poll();
+    vm.source.poll();
   }
 
   /**
@@ -338,7 +336,7 @@ export class Monitor {
     if (status !== vcpu.status) vcpu.setStatus(status);
   }
 
-  /** Step 6: executes the trapped privileged instruction on the virtual CPU (one step of the ISA). */
+  /** Step 6: executes the trapped instruction on the virtual CPU (one step of the guest's own ISA). */
   private emulate(vm: Vm): void {
     const vcpu = vm.vcpu;
     const before = vcpu.retired;
@@ -347,19 +345,21 @@ export class Monitor {
     vm.software += retired;
     vm.emulatedRetired += retired;
     vm.actions++;
-    vm.rec.poll();
+    vm.source.poll();
   }
 
   /**
    * Step 7: delivers the real trap to the guest through the virtual CPU's own trap entry — old
-   * vPSW to its MEM[1], cause / fault address / guest-terms error code / detail, new vPSW from
-   * its MEM[0]; a double fault there stops this VM only.
+   * vPSW to its MEM[1], cause / fault address / guest-terms error code / detail (address and
+   * error 0 for a cause without an address), new vPSW from its MEM[0]; a double fault there
+   * stops this VM only.
    */
   private reflect(vm: Vm, cause: number, savedPc: number): void {
     const host = this.host;
     const vcpu = vm.vcpu;
+    const memory = isMemoryCause(cause, vcpu.compiled);
     const error = guestError(cause, host.load32(TRAP_ERROR), vcpu.mode, vcpu.compiled);
-    vcpu.trap(cause, host.load32(TRAP_VADDR), error, host.load32(TRAP_DETAIL), savedPc);
+    vcpu.trap(cause, memory ? host.load32(TRAP_VADDR) : 0, error, host.load32(TRAP_DETAIL), savedPc);
     vm.actions++;
   }
 
@@ -371,7 +371,7 @@ export class Monitor {
       const before = vcpu.retired;
       vcpu.run(1, true);
       vm.software += vcpu.retired - before;
-      vm.rec.poll();
+      vm.source.poll();
     }
   }
 }

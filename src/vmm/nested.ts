@@ -13,7 +13,8 @@
 //   1. every trap delivered to the innermost guest (and a double fault), in order: instructions
 //      retired, cause, fault address, error code, detail, double-fault flag, the vPSW after it,
 //      the virtual timer (reload, count, enabled, pending) and the 16 registers — from the
-//      assembly VMM's trap log vs the bare run's trap events;
+//      assembly VMM's trap log vs the bare run's trap events, the bare machine advanced to each
+//      in turn (no snapshots kept);
 //   2. at the end, the whole virtual view (compareViews): registers, vPSW, timer, status,
 //      console (VM1's console: the assembly VMM prints only what the guest's `out`s print),
 //      traps delivered and the last one's record, and all guest-physical memory;
@@ -23,6 +24,7 @@
 // resume of VM1 in virtual user mode, its composed segment confined to [ADDR0, ADDR0 + vmsize).
 
 import { readFileSync } from 'node:fs';
+import { freeze } from 'immer';
 import { assemble, type AsmResult } from '../asm/index.js';
 import {
   Cause,
@@ -39,17 +41,17 @@ import {
 } from '../isa/arch.js';
 import { readPsw, writePsw, type Psw } from '../isa/machine.js';
 import { compileProfile, type CompiledProfile } from '../isa/profile.js';
-import type { MachineSnapshot } from '../isa/snapshot.js';
-import { freeze } from 'immer';
+import { trapsByName } from '../isa/run.js';
+import { liveScalars, snapshot, type MachineSnapshot, type ViewScalars } from '../isa/snapshot.js';
 import { ERR_USER, ERR_WRITE } from '../mmu/fault.js';
 import { FRAME_SIZE, type PhysicalMemory } from '../mmu/memory.js';
-import { runBare, type BareRun, type GuestEnd } from './bare.js';
-import { trapsByName } from '../isa/run.js';
-import { checkEquivalence, compareSnapshots, efficiencyVerdict, safetyVerdict, type Divergence, type EfficiencyFigures, type EquivalenceVerdict, type GuestChecks } from './checks.js';
+import { BareReference, type GuestEnd } from './bare.js';
+import { compareSnapshots, efficiencyVerdict, safetyVerdict, summarizeEquivalence, type Divergence, type EfficiencyFigures, type EquivalenceSummary, type EquivalenceVerdict, type GuestChecks } from './checks.js';
 import { reachable } from './construction.js';
 import type { GuestEvent } from './events.js';
 import { checkGuest, type GuestImage } from './guest.js';
-import { Monitor, reserveIntact, vmFigures, type ResumeObserver, type Vm } from './monitor.js';
+import { reserveIntact } from './host.js';
+import { Monitor, vmFigures, type ResumeObserver, type Vm } from './monitor.js';
 import type { GuestRun, RunOptions } from './run.js';
 
 /** Where the assembly VMM's trap log starts in level-1 memory (its code and tables lie below). */
@@ -62,9 +64,37 @@ export interface Vmm2Options {
   readonly logCapacity?: number;
   /** the assembly VMM's source (default scenarios/vmm/vmm.s) */
   readonly source?: string;
-  /** level-1 instruction budget (default: generous for the assembly VMM's own work) */
+  /** level-1 instruction budget (default: vmm2Allowance, enough for any guest of the budget) */
   readonly outerBudget?: number;
 }
+
+/**
+ * A bound on the level-1 instructions vmm.s executes per exit of its guest, from the trap to the
+ * `lpsw` that resumes the guest. Its longest path — an emulated `lpsw` whose image fails
+ * translation at its last word (entry, decode, eight translated words, the fault reflected and
+ * logged), then a pending virtual timer reflected and logged at `resume`, then the composition,
+ * timer programming and register reload — is about 650 instructions (vmm.s has no loop but the
+ * eight-word translation); 1000 leaves room for small edits. test/vmm/nested.test.ts measures
+ * the most any exit of its guests takes against it.
+ */
+export const VMM2_EXIT_COST = 1000;
+
+/**
+ * The level-1 budget that lets vmm.s run a guest to its own budget of `budget` instructions:
+ * the guest's instructions themselves (they retire at level 1 too), plus VMM2_EXIT_COST for
+ * boot and per exit. Exits: every exit of the guest into vmm.s retires one of its instructions
+ * (an emulation), delivers a trap to it (a reflection, a faulting emulation, its virtual timer)
+ * or ends it; between two retired instructions at most two traps are delivered (a fault or an
+ * svc, then a timer tick: a second fault before anything retires is a double fault, which ends
+ * the run, and a tick needs an instruction retired), so a run of `budget` instructions has at
+ * most 3·budget + 4 exits (the end, and a run timer capped at 2^30 instructions, included).
+ */
+export function vmm2Allowance(budget: number): number {
+  return budget + (3 * budget + 5) * VMM2_EXIT_COST;
+}
+
+/** Trap-log records NestedDetails shows (the comparison reads them all). */
+const TRAP_LOG_SHOWN = 8;
 
 /** One trap-log record of the assembly VMM (see the header of vmm.s). */
 export interface TrapRecord {
@@ -82,8 +112,8 @@ export interface TrapRecord {
 export interface NestedDetails {
   /** the level-1 guest: the assembly VMM with the guest inside */
   readonly level1: { readonly name: string; readonly end: GuestEnd; readonly retired: number; readonly memorySize: number; readonly addr0: number };
-  /** level 1 under the TypeScript VMM vs level 1 bare (when checking) */
-  readonly level1Equivalence?: EquivalenceVerdict;
+  /** level 1 under the TypeScript VMM vs level 1 bare (when checking), as plain bounded data */
+  readonly level1Equivalence?: EquivalenceSummary;
   /** traps of the innermost guest into the assembly VMM */
   readonly innerExits: number;
   /** innermost instructions the assembly VMM emulated */
@@ -92,11 +122,13 @@ export interface NestedDetails {
   readonly vmmInstructionsPerExit: number;
   /** exits of level 1 into the TypeScript VMM */
   readonly outerExits: number;
-  readonly trapLog: readonly TrapRecord[];
-  readonly trapLogTruncated: boolean;
+  /** vmm.s's trap log: records written (one per trap), kept (at most its capacity), the first few */
+  readonly trapLog: { readonly logged: number; readonly kept: number; readonly truncated: boolean; readonly first: readonly TrapRecord[] };
   /** resumes of the innermost guest whose composed segment was checked, and those outside ADDR0 + vmsize */
   readonly innerResumes: number;
   readonly innerViolations: readonly string[];
+  /** the level-1 instruction budget, and VMM2_EXIT_COST it was derived from */
+  readonly allowance: { readonly outerBudget: number; readonly exitCost: number };
 }
 
 const DEFAULT_SOURCE = new URL('../../scenarios/vmm/vmm.s', import.meta.url);
@@ -158,11 +190,31 @@ export interface Vmm2Image {
   readonly logCapacity: number;
 }
 
-/** Why the assembly VMM cannot run `inner` (beyond guestProblem), or undefined. */
+/** The instructions vmm.s emulates for its guest's supervisor mode (its `emulate` dispatch). */
+export const VMM2_EMULATES: readonly string[] = ['lpsw', 'spsw', 'halt', 'settimer', 'gettimer', 'out', 'setptbr', 'getptbr', 'invlpg', 'tlbflush'];
+
+/**
+ * Why the assembly VMM cannot run `inner` (beyond guestProblem), or undefined. vmm.s composes the
+ * size convention for a two-mode profile of core causes; it emulates every privileged trap its
+ * guest takes in supervisor mode, knowing VMM2_EMULATES only, and reflects everything else —
+ * so an instruction that traps in supervisor mode, or traps in user mode without being one it
+ * emulates, would be run wrongly; and a `halt` that does not trap in user mode would stop the
+ * real machine behind its back.
+ */
 export function nestedProblem(inner: GuestImage): string | undefined {
   const c = inner.config;
+  const p = c.profile;
   if ((c.bounds ?? 'size') !== 'size') return 'it uses the end convention; vmm.s composes the size convention';
-  if (c.profile.modes.length !== 2) return `it has ${c.profile.modes.length} modes; vmm.s handles two`;
+  if (p.modes.length !== 2) return `it has ${p.modes.length} modes; vmm.s handles two`;
+  if (p.causes.length > 0) return `profile ${p.name} adds trap causes; vmm.s gives guest-terms error codes for the core memory causes only`;
+  const cp = compileProfile(p);
+  for (const d of p.instructions) {
+    const traps = cp.opInfo[d.op];
+    if ((traps & 1) !== 0) return `'${d.mnemonic}' traps in supervisor mode: vmm.s emulates every privileged trap of its guest's kernel, so it would run '${d.mnemonic}' instead of reflecting the trap`;
+    if ((traps & 2) !== 0 && !VMM2_EMULATES.includes(d.mnemonic)) return `'${d.mnemonic}' traps in user mode, and vmm.s cannot emulate it when the guest's kernel runs it (it emulates ${VMM2_EMULATES.join(', ')})`;
+  }
+  const halt = cp.byMnemonic.get('halt');
+  if (halt && (cp.opInfo[halt.op] & 2) === 0) return `'halt' does not trap in user mode: the guest's halt would stop the real machine, and vmm.s would never see it`;
   return undefined;
 }
 
@@ -200,7 +252,7 @@ export function vmm2Image(inner: GuestImage, o: Vmm2Options = {}): Vmm2Image {
     },
     psw: { pc: sym('boot'), status: 0, base: 0, limit: memorySize, ptbr: 0, extra: 0 },
     regs: [],
-    budget: o.outerBudget ?? 400 * inner.budget + 1_000_000,
+    budget: o.outerBudget ?? vmm2Allowance(inner.budget),
   };
   return { guest, asm, addr0, logCapacity };
 }
@@ -287,9 +339,8 @@ function innerSnapshot(t: Vmm2Table, console: string, memory: PhysicalMemory): M
   );
 }
 
-/** The first field in which a trap-log record differs from the bare run's trap event, or undefined. */
-function compareRecord(e: GuestEvent, r: TrapRecord): { field: string; bare: unknown; actual: unknown } | undefined {
-  const s = e.snapshot;
+/** The first field in which a trap-log record differs from the bare guest's state `s` at its trap event `e`, or undefined. */
+function compareRecord(e: GuestEvent, s: ViewScalars, r: TrapRecord): { field: string; bare: unknown; actual: unknown } | undefined {
   const t = s.lastTrap!;
   const rows: [string, unknown, unknown][] = [
     ['retired', e.retired, r.retired],
@@ -306,23 +357,31 @@ function compareRecord(e: GuestEvent, r: TrapRecord): { field: string; bare: unk
   return d && { field: d[0], bare: d[1], actual: d[2] };
 }
 
-/** Equivalence of vmm2 with the bare run: the trap log event by event, then the final view. */
-function nestedEquivalence(bare: BareRun, t: Vmm2Table, final: MachineSnapshot): EquivalenceVerdict {
-  const traps = bare.events.filter((e) => e.kind === 'trap' || e.kind === 'double-fault');
+/**
+ * Equivalence of vmm2 with the bare run of `inner`: the bare machine is advanced from trap to
+ * trap and each compared with the trap log's record, then the end, the instructions retired
+ * and the final view. Only the bare machine's current state is held.
+ */
+function nestedEquivalence(inner: GuestImage, t: Vmm2Table, final: MachineSnapshot): EquivalenceVerdict {
+  const ref = new BareReference(inner);
   const fail = (index: number, d: Omit<Divergence, 'index' | 'retired'>, retired: number): EquivalenceVerdict => ({ holds: false, compared: index, first: { index, retired, ...d } });
-  const n = Math.min(traps.length, t.log.length);
-  for (let i = 0; i < n; i++) {
-    const d = compareRecord(traps[i], t.log[i]);
-    if (d) return fail(i, { field: `trapLog[${i}].${d.field}`, bare: d.bare, actual: d.actual, bareEvent: traps[i] }, traps[i].retired);
+  let i = 0;
+  let e = ref.next();
+  for (; e && e.kind !== 'end'; e = ref.next()) {
+    if (e.kind !== 'trap' && e.kind !== 'double-fault') continue;
+    const d = i < t.log.length ? compareRecord(e, liveScalars(ref.m), t.log[i]) : undefined;
+    if (d) return fail(i, { field: `trapLog[${i}].${d.field}`, bare: d.bare, actual: d.actual, bareEvent: { ...e, snapshot: snapshot(ref.m) } }, e.retired);
+    i++;
   }
-  if (traps.length !== t.logged) {
-    return fail(n, { field: 'trapLog.length', bare: traps.length, actual: t.logged, ...(traps[n] ? { bareEvent: traps[n] } : {}) }, traps[n]?.retired ?? bare.retired);
-  }
-  if (bare.end !== t.end) return fail(n, { field: 'end', bare: bare.end, actual: t.end }, bare.retired);
-  if (bare.retired !== t.retired) return fail(n, { field: 'retired', bare: bare.retired, actual: t.retired }, bare.retired);
-  const d = compareSnapshots(bare.final, final);
-  if (d) return fail(n, { field: d.field, bare: d.a, actual: d.b, bareEvent: bare.events[bare.events.length - 1], actualEvent: { kind: 'end', retired: t.retired, snapshot: final } }, bare.retired);
-  return { holds: true, compared: n + 1 };
+  const m = ref.m;
+  const end = m.machineStatus === 'running' ? 'budget' : m.machineStatus;
+  if (i !== t.logged) return fail(Math.min(i, t.logged), { field: 'trapLog.length', bare: i, actual: t.logged }, m.retired);
+  if (end !== t.end) return fail(i, { field: 'end', bare: end, actual: t.end }, m.retired);
+  if (m.retired !== t.retired) return fail(i, { field: 'retired', bare: m.retired, actual: t.retired }, m.retired);
+  const bareFinal = snapshot(m);
+  const d = compareSnapshots(bareFinal, final);
+  if (d) return fail(i, { field: d.field, bare: d.a, actual: d.b, bareEvent: { kind: 'end', retired: m.retired, snapshot: bareFinal }, actualEvent: { kind: 'end', retired: t.retired, snapshot: final } }, m.retired);
+  return { holds: true, compared: Math.min(i, t.log.length) + 1 };
 }
 
 /**
@@ -361,6 +420,7 @@ export function runNested(inner: GuestImage, options: RunOptions & Vmm2Options =
     kind: 'vmm',
     events: check,
     safety: options.safety ?? (check ? 'resume' : 'off'),
+    allowUnsafe: options.allowUnsafe === true,
     ...(options.quantum === undefined ? {} : { quantum: options.quantum }),
     observer: confinement.observe,
   });
@@ -377,39 +437,40 @@ export function runNested(inner: GuestImage, options: RunOptions & Vmm2Options =
     end: table.end === 'running' ? 'budget' : table.end,
     retired: table.retired,
     final,
-    events: [{ kind: 'end', retired: table.retired, snapshot: final }],
+    events: { trap: table.logged, 'double-fault': table.end === 'double-fault' ? 1 : 0, console: 0, halt: table.end === 'halted' ? 1 : 0, end: 1 },
     instructions: {},
     traps: trapsByName(table.counts, vm.vcpu.compiled),
     console: vm.vcpu.console,
     seconds,
     efficiency,
-    nested: nestedDetails(img, vm, table, confinement, check),
+    nested: nestedDetails(img, vm, table, confinement),
   };
   if (!check) return run;
   const outerSafety = safetyVerdict(monitor.safety.report(), vm.id, reserveIntact(monitor.host, monitor.layout));
   const checks: GuestChecks = {
-    equivalence: nestedEquivalence(runBare(inner, { events: true }), table, final),
+    equivalence: nestedEquivalence(inner, table, final),
     safety: { ...outerSafety, holds: outerSafety.holds && confinement.violations.length === 0 },
     efficiency: efficiencyVerdict(efficiency, 'vmm2', options.minDirect),
   };
   return { ...run, checks };
 }
 
-/** What the nested level did; with `check`, level 1 is also compared with its own bare run. */
-function nestedDetails(img: Vmm2Image, vm: Vm, t: Vmm2Table, confinement: InnerConfinement, check: boolean): NestedDetails {
+/** What the nested level did, as plain bounded data; when checking, level 1's own equivalence with its bare run. */
+function nestedDetails(img: Vmm2Image, vm: Vm, t: Vmm2Table, confinement: InnerConfinement): NestedDetails {
   const exits = t.exits.timer + t.exits.emulate + t.exits.reflect;
   const outer = vm.exits.timer + vm.exits.emulate + vm.exits.reflect;
+  const level1 = vm.equivalence();
   return {
     level1: { name: img.guest.name, end: vm.end ?? 'budget', retired: vm.vcpu.retired, memorySize: img.guest.config.memorySize, addr0: img.addr0 },
-    ...(check ? { level1Equivalence: checkEquivalence(runBare(img.guest, { events: true }).events, vm.rec.events) } : {}),
+    ...(level1 ? { level1Equivalence: summarizeEquivalence(level1) } : {}),
     innerExits: exits,
     innerEmulated: t.emulated,
     vmmInstructionsPerExit: exits ? (vm.vcpu.retired - t.retired) / exits : 0,
     outerExits: outer,
-    trapLog: t.log,
-    trapLogTruncated: t.logged > t.log.length,
+    trapLog: { logged: t.logged, kept: t.log.length, truncated: t.logged > t.log.length, first: t.log.slice(0, TRAP_LOG_SHOWN) },
     innerResumes: confinement.resumes,
     innerViolations: confinement.violations,
+    allowance: { outerBudget: img.guest.budget, exitCost: VMM2_EXIT_COST },
   };
 }
 

@@ -1,23 +1,25 @@
 // The API the CLI and the theorem checker use: run a guest bare, under the VMM, under the
 // hybrid VMM or under the VMM-in-assembly running under the VMM (vmm2), or several guests
-// together on one real machine — with the three checks attached.
+// together on one real machine — with the three checks attached. `whyNot` and `whyNotTogether`
+// say, as a plain reason, everything these runs would refuse.
 
 import { runBare } from './bare.js';
 import { opsByName, trapsByName, type RunSummary } from '../isa/run.js';
-import { checkEquivalence, efficiencyVerdict, safetyVerdict, type EfficiencyFigures, type GuestChecks } from './checks.js';
-import { hostLayout, type Allocation, type HostLayout, type SegmentComposer } from './construction.js';
-import type { GuestEvent } from './events.js';
+import { efficiencyVerdict, safetyVerdict, type EfficiencyFigures, type GuestChecks } from './checks.js';
+import type { Allocation, HostLayout, SegmentComposer } from './construction.js';
+import type { EventTally } from './events.js';
 import { guestProblem, type GuestImage } from './guest.js';
-import { Monitor, reserveIntact, vmFigures, type Vm, type VmmKind, type VmmState } from './monitor.js';
+import { hostProblem, reserveIntact } from './host.js';
+import { Monitor, vmFigures, type Vm, type VmmKind, type VmmState } from './monitor.js';
 import { nestedProblem, runNested, vmm2Image, type NestedDetails } from './nested.js';
 import type { SafetyLevel, SafetyReport } from './safety.js';
 
 export type RunKind = 'bare' | VmmKind | 'vmm2';
 
 export interface RunOptions {
-  /** record events, compare with a bare run, check safety and efficiency (default true) */
+  /** compare with the bare run as it goes, check safety and efficiency (default true) */
   readonly check?: boolean;
-  /** safety instrumentation (default 'resume' when checking, else 'off') */
+  /** safety instrumentation (default 'resume' when checking, else 'off'; 'resume' becomes 'trace' for a profile that does not confine user mode) */
   readonly safety?: SafetyLevel;
   /** guest instructions per scheduling slice */
   readonly quantum?: number;
@@ -27,18 +29,24 @@ export interface RunOptions {
   readonly compose?: SegmentComposer;
   /** where the VMs go in real memory (runVms; default: packed after the VMM's reserve) */
   readonly layout?: HostLayout;
+  /**
+   * Run a guest the real machine cannot confine (an instruction that changes the
+   * resource-control state runs in user mode without trapping) instead of refusing it — for
+   * demonstration: the safety checker then traces every instruction and reports the breach.
+   */
+  readonly allowUnsafe?: boolean;
 }
 
 /** A guest's run; `final` is its virtual state (for vmm2: rebuilt from the assembly VMM's tables). */
 export interface GuestRun extends RunSummary {
   readonly kind: RunKind;
   readonly name: string;
-  /** guest-visible events with snapshots (when checking; always the final 'end' one) */
-  readonly events: readonly GuestEvent[];
+  /** guest-visible events by kind (counted when checking; always the final 'end') */
+  readonly events: EventTally;
   readonly console: string;
   readonly efficiency?: EfficiencyFigures;
   readonly checks?: GuestChecks;
-  /** vmm2 only: what the nested level did and how it was compared */
+  /** vmm2 only: what the nested level did and how it was compared (plain, bounded data) */
   readonly nested?: NestedDetails;
 }
 
@@ -55,18 +63,22 @@ export interface VmmRun {
   readonly holds?: boolean;
 }
 
-/** Why `kind` cannot run `guest`, or undefined when it can. */
-export function whyNot(kind: RunKind, guest: GuestImage): string | undefined {
+/** Why `kind` cannot run `guest` (with `options`), or undefined when it can. */
+export function whyNot(kind: RunKind, guest: GuestImage, options: Pick<RunOptions, 'allowUnsafe'> = {}): string | undefined {
   if (kind === 'bare') return undefined;
-  const why = guestProblem(guest) ?? (kind === 'vmm2' ? nestedProblem(guest) : undefined);
-  if (why) return why;
-  const hosted = kind === 'vmm2' ? vmm2Image(guest).guest : guest;
-  try {
-    hostLayout([hosted.config.memorySize]);
-  } catch (e) {
-    return (e as Error).message.replace(/^hostLayout: /, '');
-  }
-  return undefined;
+  if (kind !== 'vmm2') return hostProblem([guest], options);
+  const why = guestProblem(guest) ?? nestedProblem(guest);
+  return why ?? hostProblem([vmm2Image(guest).guest], options);
+}
+
+/**
+ * Why `kind` cannot run `guests` together on one real machine (placed by `options.layout`, or
+ * packed), or undefined: what runVms would refuse, as a reason (vmm2 runs one guest).
+ */
+export function whyNotTogether(kind: RunKind, guests: readonly GuestImage[], options: Pick<RunOptions, 'allowUnsafe' | 'layout'> = {}): string | undefined {
+  if (kind === 'bare') return undefined;
+  if (kind === 'vmm2') return guests.length === 1 ? whyNot(kind, guests[0], options) : `vmm2 runs one guest under the assembly VMM, not ${guests.length}`;
+  return hostProblem(guests, options);
 }
 
 /** Runs one guest as `kind`. With `check` (default), the result carries the three verdicts. */
@@ -78,7 +90,8 @@ export function runGuest(kind: RunKind, guest: GuestImage, options: RunOptions =
 
 /**
  * Runs several guests together on one real machine under the VMM or the hybrid VMM, round
- * robin on the real timer. Each VM is checked against its own bare run.
+ * robin on the real timer. Each VM is checked against its own bare run. Throws RangeError for
+ * guests whyNotTogether refuses.
  */
 export function runVms(kind: VmmKind, guests: readonly GuestImage[], options: RunOptions = {}): VmmRun {
   const check = options.check !== false;
@@ -86,6 +99,7 @@ export function runVms(kind: VmmKind, guests: readonly GuestImage[], options: Ru
     kind,
     events: check,
     safety: options.safety ?? (check ? 'resume' : 'off'),
+    allowUnsafe: options.allowUnsafe === true,
     ...(options.quantum === undefined ? {} : { quantum: options.quantum }),
     ...(options.compose ? { compose: options.compose } : {}),
     ...(options.layout ? { layout: options.layout } : {}),
@@ -112,14 +126,13 @@ function vmGuestRun(kind: VmmKind, vm: Vm, seconds: number, check: { safety: Saf
   const vcpu = vm.vcpu;
   const counts = Float64Array.from(vm.directOps, (n, op) => n + vcpu.opCounts[op]);
   const efficiency = vmFigures(vm);
-  const events = vm.rec.events;
   const run: GuestRun = {
     kind,
     name: vm.name,
     end: vm.end ?? 'budget',
     retired: vcpu.retired,
-    final: events[events.length - 1].snapshot,
-    events,
+    final: vm.final!,
+    events: vm.source.tally,
     instructions: opsByName(counts, vcpu.compiled),
     traps: trapsByName(vcpu.trapCounts, vcpu.compiled),
     console: vcpu.console,
@@ -127,11 +140,10 @@ function vmGuestRun(kind: VmmKind, vm: Vm, seconds: number, check: { safety: Saf
     efficiency,
   };
   if (!check) return run;
-  const bare = runBare(vm.guest, { events: true });
   return {
     ...run,
     checks: {
-      equivalence: checkEquivalence(bare.events, events),
+      equivalence: vm.equivalence()!,
       safety: safetyVerdict(check.safety, vm.id, check.intact),
       efficiency: efficiencyVerdict(efficiency, kind, check.minDirect),
     },

@@ -1,31 +1,40 @@
-// Resource control, instrumented (SPEC §5.1, the paper's safety property): what a guest runs
-// directly can reach nothing outside its allocation, and nothing of it runs in real supervisor
-// mode.
+// Resource control, instrumented: what a guest runs directly can reach nothing outside its
+// allocation, and nothing of it runs in real supervisor mode.
 //
 // Two levels, both on the real machine:
 //  - 'resume': at every resume, prove that the real segment (B', L') reaches only the VM's
 //    allocation and that M' is not supervisor; at every exit, check that the PSW the hardware
-//    saved still has a non-supervisor mode and the installed B'/L'; and compare real memory
+//    saved still has a non-supervisor mode and the installed B'/L'; and check that real memory
 //    outside the allocation (the VMM's reserve — minus the trap record the exit itself writes —
-//    other VMs, padding) before and after the direct run, through copy-on-write images (only
-//    frames written during the run are compared). This is sound for the segment machine: in a
-//    non-supervisor mode every fetch and data access goes through relocate(B', L') and the real
-//    memory size (the profile has no region hook — checkGuest), B/L/PTBR change only by lpsw
-//    or a trap, lpsw traps outside supervisor mode, and a trap ends the direct run (exit).
-//    Reads are covered by the proof, writes by the proof and the comparison.
+//    other VMs, padding) did not change during the direct run: the memory's write log names the
+//    frames written and keeps the previous contents of those outside the allocation, so the cost
+//    is the frames the run wrote, whatever the allocation's address. This is sound for the
+//    segment machine when the profile confines user mode: every fetch and data access goes
+//    through relocate(B', L') and the real memory size (no region hook — checkGuest), B/L/PTBR
+//    change only by lpsw or a trap, lpsw and every other instruction that changes the
+//    resource-control state trap outside supervisor mode (realModeEscapes finds none), and a
+//    trap ends the direct run. Reads are covered by the proof, writes by the proof and the log.
+//    When the profile does not confine user mode, the monitor asks for 'trace' instead.
 //  - 'trace': additionally steps every directly executed instruction with `tracing` on and
 //    checks the physical range of each fetch (8 bytes) and data access, and the real mode
-//    before each instruction. Independent of the proof; slow; used by the property tests.
+//    before each instruction. Independent of the proof; slow; used by the property tests and
+//    for profiles whose user mode can change the resource-control state.
 
 import { Op } from '../isa/instructions.js';
 import { INSTR_BYTES, PSW_BYTES, SLOT_OLD_PSW, ST_MODE_MASK, TRAP_DETAIL } from '../isa/arch.js';
 import type { Machine, Psw, RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
-import { FRAME_SIZE, type MemoryImage } from '../mmu/memory.js';
+import { FRAME_SIZE, WriteLog } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
 import { reachable, type Allocation, type HostLayout } from './construction.js';
 
 export type SafetyLevel = 'off' | 'resume' | 'trace';
+
+/** The real machine's processor state before a direct run (its memory is in the write log). */
+export interface RealState {
+  readonly psw: Psw;
+  readonly regs: readonly number[];
+}
 
 export interface SafetyViolation {
   readonly kind: 'segment' | 'supervisor' | 'exit-psw' | 'access' | 'memory';
@@ -33,13 +42,15 @@ export interface SafetyViolation {
   /** the VM's guest instructions retired at the resume where it happened */
   readonly retired: number;
   readonly detail: string;
-  /** real machine before the direct run and at the violation */
-  readonly before?: MachineSnapshot;
+  /** the real machine's PSW and registers before the direct run, and a snapshot at the violation */
+  readonly before?: RealState;
   readonly after?: MachineSnapshot;
 }
 
 export interface SafetyReport {
   readonly level: SafetyLevel;
+  /** why the level is not the one asked for (the 'resume' proof's assumption fails) */
+  readonly fallback?: string;
   readonly resumes: number;
   /** instructions whose accesses were checked one by one ('trace') */
   readonly tracedInstructions: number;
@@ -63,19 +74,15 @@ function protectedRanges(layout: HostLayout, a: Allocation): [number, number][] 
   return out.filter(([lo, hi]) => hi > lo);
 }
 
-/**
- * The lowest offset where two same-window images differ, or -1. Frame-aligned windows skip the
- * frames both still share; others (the reserve around the trap record) are compared word-wise.
- */
-function firstChange(a: MemoryImage, b: MemoryImage): number {
-  if ((a.offset & (FRAME_SIZE - 1)) === 0) return a.firstDifference(b);
-  const words = a.size & ~3;
-  for (let i = 0; i < words; i += 4) {
-    if (a.read32(i) !== b.read32(i)) {
-      for (let j = i; j < i + 4; j++) if (a.read8(j) !== b.read8(j)) return j;
+/** The lowest byte offset in [lo, hi) at which two copies of one frame differ, or -1. */
+function firstChangedByte(before: Int32Array, now: Int32Array, lo: number, hi: number): number {
+  for (let w = lo >> 2; w < (hi + 3) >> 2; w++) {
+    if (before[w] === now[w]) continue;
+    for (let b = Math.max(lo, 4 * w); b < Math.min(hi, 4 * w + 4); b++) {
+      const sh = (b & 3) << 3;
+      if (((before[w] >>> sh) & 0xff) !== ((now[w] >>> sh) & 0xff)) return b;
     }
   }
-  for (let j = words; j < a.size; j++) if (a.read8(j) !== b.read8(j)) return j;
   return -1;
 }
 
@@ -83,20 +90,30 @@ export class SafetyMonitor {
   private readonly violations: SafetyViolation[] = [];
   private resumes = 0;
   private traced = 0;
-  private before: MachineSnapshot | undefined;
-  private guarded: { range: [number, number]; image: MemoryImage }[] = [];
+  private before: RealState | undefined;
   private installed: Psw | undefined;
   private current = { vm: -1, retired: 0, alloc: { addr0: 0, vmsize: 0 } as Allocation };
+  /** frames written during the direct run; previous contents of those not wholly in the allocation */
+  private readonly log: WriteLog | undefined;
 
   constructor(
     readonly level: SafetyLevel,
     private readonly host: Machine,
     private readonly layout: HostLayout,
     private readonly bounds: BoundsConvention,
-  ) {}
+    private readonly fallback?: string,
+  ) {
+    this.log = level === 'off' ? undefined : new WriteLog(host.mem.store, (fn) => !this.inAllocation(fn));
+  }
 
   get enabled(): boolean {
     return this.level !== 'off';
+  }
+
+  /** Whether real frame `fn` lies wholly inside the current VM's allocation. */
+  private inAllocation(fn: number): boolean {
+    const a = this.current.alloc;
+    return fn * FRAME_SIZE >= a.addr0 && (fn + 1) * FRAME_SIZE <= a.addr0 + a.vmsize;
   }
 
   private violate(kind: SafetyViolation['kind'], detail: string): void {
@@ -104,13 +121,13 @@ export class SafetyMonitor {
     this.violations.push({ kind, vm: this.current.vm, retired: this.current.retired, detail, before: this.before, after: snapshot(this.host) });
   }
 
-  /** Proves the resume of VM `vm` (allocation `a`) with real PSW `real` confined; images the rest. */
+  /** Proves the resume of VM `vm` (allocation `a`) with real PSW `real` confined; starts the write log. */
   beforeRun(vm: number, retired: number, a: Allocation, real: Psw): void {
     if (!this.enabled) return;
     this.resumes++;
     this.current = { vm, retired, alloc: a };
     this.installed = real;
-    this.before = snapshot(this.host);
+    this.before = { psw: this.host.psw(), regs: Array.from(this.host.regs) };
     if ((real.status & ST_MODE_MASK) === 0) this.violate('supervisor', `resume installs mode 0 (supervisor) for the guest`);
     if (real.base !== real.base >>> 0 || real.limit !== real.limit >>> 0) {
       this.violate('segment', `real segment B'=${real.base} L'=${real.limit} is not a pair of 32-bit values (the hardware would wrap it)`);
@@ -119,7 +136,7 @@ export class SafetyMonitor {
     if (r.hi > r.lo && (r.lo < a.addr0 || r.hi > a.addr0 + a.vmsize)) {
       this.violate('segment', `real segment B'=0x${real.base.toString(16)} L'=0x${real.limit.toString(16)} reaches [0x${r.lo.toString(16)}, 0x${r.hi.toString(16)}) outside the allocation [0x${a.addr0.toString(16)}, 0x${(a.addr0 + a.vmsize).toString(16)})`);
     }
-    this.guarded = protectedRanges(this.layout, a).map((range) => ({ range, image: this.host.mem.window(range[0], range[1] - range[0]).image() }));
+    this.log!.reset();
   }
 
   /** Runs the real machine for the direct run: plainly, or instruction by instruction in 'trace'. */
@@ -164,15 +181,33 @@ export class SafetyMonitor {
     if (saved.base !== want.base || saved.limit !== want.limit) {
       this.violate('exit-psw', `the real segment changed during the direct run: installed B'=0x${want.base.toString(16)} L'=0x${want.limit.toString(16)}, at exit B=0x${saved.base.toString(16)} L=0x${saved.limit.toString(16)}`);
     }
-    for (const { range, image } of this.guarded) {
-      const now = host.mem.window(range[0], range[1] - range[0]).image();
-      const at = firstChange(image, now);
-      if (at >= 0) this.violate('memory', `real byte 0x${(range[0] + at).toString(16)} outside the allocation changed (0x${image.read8(at).toString(16)} → 0x${now.read8(at).toString(16)})`);
+    for (const fn of [...this.log!.written].sort((x, y) => x - y)) this.checkFrame(fn);
+  }
+
+  /** Real frame `fn` was written during the direct run: its bytes outside the allocation must be unchanged. */
+  private checkFrame(fn: number): void {
+    const before = this.log!.before.get(fn);
+    if (!before) return; // wholly inside the allocation
+    const now = this.host.mem.store.frameForRead(fn);
+    const lo = fn * FRAME_SIZE;
+    for (const [plo, phi] of protectedRanges(this.layout, this.current.alloc)) {
+      const from = Math.max(plo, lo);
+      const to = Math.min(phi, lo + FRAME_SIZE);
+      if (from >= to) continue;
+      const at = firstChangedByte(before, now, from - lo, to - lo);
+      if (at < 0) continue;
+      const byte = (w: Int32Array) => (w[at >> 2] >>> ((at & 3) << 3)) & 0xff;
+      this.violate('memory', `real byte 0x${(lo + at).toString(16)} outside the allocation changed (0x${byte(before).toString(16)} → 0x${byte(now).toString(16)})`);
+      return;
     }
-    this.guarded = [];
   }
 
   report(): SafetyReport {
-    return { level: this.level, resumes: this.resumes, tracedInstructions: this.traced, violations: this.violations };
+    return { level: this.level, ...(this.fallback ? { fallback: this.fallback } : {}), resumes: this.resumes, tracedInstructions: this.traced, violations: this.violations };
+  }
+
+  /** Detaches the write log (the run is over). */
+  close(): void {
+    this.log?.close();
   }
 }

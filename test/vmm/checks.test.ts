@@ -2,8 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { classic } from '../../src/isa/profiles/classic.js';
-import { runBare } from '../../src/vmm/bare.js';
-import { checkEquivalence, efficiencyVerdict } from '../../src/vmm/checks.js';
+import { efficiencyVerdict } from '../../src/vmm/checks.js';
+import { compareBare } from '../../src/vmm/lockstep.js';
 import { guestFromSources, type GuestImage } from '../../src/vmm/guest.js';
 import { runGuest, runVms } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe, scenarioGuest } from './helpers.js';
@@ -90,7 +90,7 @@ describe('equivalence', () => {
     // at the first trap (LDE would not do: its kernel reloads every register from its tables)
     const ticks = scenarioGuest('vmm/ticks.yaml');
     const other = { ...ticks, regs: ticks.regs.map((v, i) => (i === 7 ? 99 : v)) };
-    const v = checkEquivalence(runBare(ticks, { events: true }).events, runBare(other, { events: true }).events);
+    const v = compareBare(ticks, other);
     expect(v.holds).toBe(false);
     expect(v.first!.index).toBe(0);
     expect(v.first!.field).toBe('regs.7');
@@ -102,12 +102,12 @@ describe('equivalence', () => {
   it('finds no divergence where the guest cannot observe one (LDE reloads every register)', () => {
     const lde = scenarioGuest('lde.yaml');
     const other = { ...lde, regs: lde.regs.map((v, i) => (i === 13 ? 99 : v)) };
-    expect(checkEquivalence(runBare(lde, { events: true }).events, runBare(other, { events: true }).events).holds).toBe(true);
+    expect(compareBare(lde, other).holds).toBe(true);
   });
 
   it('reports a missing event as an event divergence', () => {
     const lde = scenarioGuest('lde.yaml');
-    const v = checkEquivalence(runBare(lde, { events: true }).events, runBare({ ...lde, budget: 5000 }, { events: true }).events);
+    const v = compareBare(lde, { ...lde, budget: 5000 });
     expect(v.holds).toBe(false);
     expect(v.first!.field).toBe('event');
     expect(v.first!.actual).toBe('end at 5000');

@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Cause, ST_IE, ST_MODE_MASK } from '../../src/isa/arch.js';
-import { compileProfile } from '../../src/isa/profile.js';
+import { Op } from '../../src/isa/instructions.js';
+import { compileProfile, withOverrides } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
 import { ERR_FETCH, ERR_USER, ERR_WRITE } from '../../src/mmu/fault.js';
 import { relocate, type BoundsConvention } from '../../src/mmu/segment.js';
@@ -80,11 +81,16 @@ describe('realStatus, exitReason, guestError, realTimerCount', () => {
     }
   });
 
-  it('emulates privileged instructions of the virtual supervisor only; the real timer is the VMM’s', () => {
-    expect(exitReason(Cause.Privileged, 0)).toBe('emulate');
-    expect(exitReason(Cause.Privileged, 1)).toBe('reflect');
-    expect(exitReason(Cause.Timer, 0)).toBe('timer');
-    for (const c of [Cause.Svc, Cause.Bounds, Cause.Illegal, Cause.Alignment]) expect(exitReason(c, 0)).toBe('reflect');
+  it('emulates what the guest’s own machine would execute, reflects what it would trap; the real timer is the VMM’s', () => {
+    const cp = compileProfile(classic);
+    expect(exitReason(Cause.Privileged, 0, Op.Lpsw, cp)).toBe('emulate');
+    expect(exitReason(Cause.Privileged, 1, Op.Lpsw, cp)).toBe('reflect');
+    expect(exitReason(Cause.Timer, 0, 0, cp)).toBe('timer');
+    for (const c of [Cause.Svc, Cause.Bounds, Cause.Illegal, Cause.Alignment]) expect(exitReason(c, 0, 0, cp)).toBe('reflect');
+    // a guest whose own machine lets user mode run `out`, on a real machine that traps it
+    const leaky = compileProfile(withOverrides(classic, [{ mnemonic: 'out', trapsIn: [] }]));
+    expect(exitReason(Cause.Privileged, 1, Op.Out, leaky)).toBe('emulate');
+    expect(exitReason(Cause.Privileged, 1, Op.Lpsw, leaky)).toBe('reflect');
   });
 
   it('gives memory traps the virtual mode’s user bit and leaves other causes alone', () => {
@@ -92,6 +98,7 @@ describe('realStatus, exitReason, guestError, realTimerCount', () => {
     expect(guestError(Cause.Bounds, ERR_USER | ERR_WRITE, 0, cp)).toBe(ERR_WRITE);
     expect(guestError(Cause.Alignment, ERR_USER | ERR_FETCH, 1, cp)).toBe(ERR_USER | ERR_FETCH);
     expect(guestError(Cause.Svc, 0, 1, cp)).toBe(0);
+    expect(guestError(Cause.Privileged, ERR_USER | ERR_WRITE, 1, cp)).toBe(0); // a stale record never leaks through
   });
 
   it('stops the guest at its virtual timer only when that expiry would be delivered', () => {

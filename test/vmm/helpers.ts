@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { expect } from 'vitest';
 import { buildMachine } from '../../src/scenario/build.js';
 import { loadScenario } from '../../src/scenario/load.js';
-import type { Divergence } from '../../src/vmm/checks.js';
+import type { EquivalenceSummary } from '../../src/vmm/checks.js';
 import { guestFromMachine, type GuestImage } from '../../src/vmm/guest.js';
 import type { GuestRun } from '../../src/vmm/run.js';
 
@@ -16,10 +16,13 @@ export function scenarioGuest(file: string, budget?: number): GuestImage {
   return guestFromMachine(s.name, buildMachine(s), budget ?? s.spec.steps);
 }
 
+/** A divergence with or without its snapshots. */
+type AnyDivergence = NonNullable<EquivalenceSummary['first']>;
+
 /** One line naming a divergence: where, which field, both values. */
-export function describeDivergence(d: Divergence | undefined): string {
+export function describeDivergence(d: AnyDivergence | undefined): string {
   if (!d) return 'no divergence';
-  const ev = (e: Divergence['bareEvent']) => (e ? `${e.kind}@${e.retired}` : '-');
+  const ev = (e: AnyDivergence['bareEvent']) => (e ? `${e.kind}@${e.retired}` : '-');
   return `event #${d.index} (bare ${ev(d.bareEvent)}, actual ${ev(d.actualEvent)}) at ${d.retired}: ${d.field} bare=${JSON.stringify(d.bare)} actual=${JSON.stringify(d.actual)}`;
 }
 

@@ -53,7 +53,7 @@ describe('random guests', () => {
         // at most one trap without a retired instruction between two retired ones (else a double
         // fault): a log of 2 * budget + 8 records keeps every trap for the comparison
         const r = runNested({ ...guestOf(rg), budget }, { logCapacity: 2 * budget + 8 });
-        expect(r.nested!.trapLogTruncated).toBe(false);
+        expect(r.nested!.trapLog.truncated).toBe(false);
         expectEquivalentAndSafe(r);
       }),
       fcParams(25),

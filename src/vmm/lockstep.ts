@@ -1,0 +1,139 @@
+// Equivalence, checked as the run goes: beside the run being checked (a VM's virtual CPU, or
+// another bare machine) the guest's bare reference machine is advanced to its next
+// guest-visible event whenever the checked run has one; the two events must match (kind,
+// cause, guest instructions retired) and the two virtual views must be equal there. Then both
+// are dropped: only the two live machines exist, whatever the number of events.
+//
+// The comparison costs what changed since the previous one, not the size of memory: a WriteLog
+// on each machine's frame store names the frames written since (first comparison: every frame
+// either has), and the console is compared from where it last agreed. Both logs are kept by the
+// memory itself, not by the VMM, so the verdict rests on what the runs did. At the first
+// divergence both machines are snapshotted for the report and the reference is dropped.
+
+import type { Machine } from '../isa/machine.js';
+import { compareScalars, consoleDifference, liveScalars, memoryDifference, snapshot, type ViewDifference } from '../isa/snapshot.js';
+import { FRAME_SIZE, WriteLog, type PhysicalMemory } from '../mmu/memory.js';
+import { BareReference } from './bare.js';
+import type { Divergence, EquivalenceVerdict } from './checks.js';
+import type { GuestEvent } from './events.js';
+import type { GuestImage } from './guest.js';
+
+/** A one-line name of an event (or its absence) for an 'event' divergence. */
+export function describeEvent(e: GuestEvent | undefined): string {
+  return e ? `${e.kind}${e.cause === undefined ? '' : ` (cause ${e.cause})`} at ${e.retired}` : 'no event';
+}
+
+export class Lockstep {
+  private ref: BareReference | undefined;
+  private readonly refLog: WriteLog;
+  private readonly actLog: WriteLog;
+  /** the first comparison looks at every frame present in either memory */
+  private full = true;
+  /** console characters known to agree */
+  private consoleAgreed = 0;
+  private events = 0;
+  private compared = 0;
+  private first: Divergence | undefined;
+
+  /** `actual` is the machine whose events will be reported to `onEvent`; `reference` its guest. */
+  constructor(
+    reference: GuestImage,
+    private readonly actual: Machine,
+  ) {
+    this.ref = new BareReference(reference);
+    this.refLog = new WriteLog(this.ref.m.mem.store);
+    this.actLog = new WriteLog(actual.mem.store);
+  }
+
+  /**
+   * The checked run had event `e`, its machine in the state right after it: advances the
+   * reference to its next event and compares. After a divergence, or after the 'end' event,
+   * events are only counted.
+   */
+  readonly onEvent = (e: GuestEvent): void => {
+    const index = this.events++;
+    const ref = this.ref;
+    if (!ref) return;
+    const b = ref.next();
+    if (!b || b.kind !== e.kind || b.retired !== e.retired || b.cause !== e.cause) {
+      this.diverge(index, b, e, { field: 'event', a: describeEvent(b), b: describeEvent(e) });
+      return;
+    }
+    this.compared++;
+    const d = this.difference(ref.m);
+    if (d) this.diverge(index, b, e, d);
+    else if (e.kind === 'end') this.close();
+  };
+
+  /** The verdict so far: holds when nothing diverged and at least one event was compared. */
+  verdict(): EquivalenceVerdict {
+    if (this.first) return { holds: false, compared: this.compared, first: this.first };
+    if (this.compared === 0) return { holds: false, compared: 0, first: { index: 0, retired: 0, field: 'event', bare: 'nothing compared', actual: `${this.events} events` } };
+    return { holds: true, compared: this.compared };
+  }
+
+  /** The first difference between the reference `r` and the checked machine now, or undefined. */
+  private difference(r: Machine): ViewDifference | undefined {
+    const a = this.actual;
+    const d =
+      (r.machineStatus !== a.machineStatus ? { field: 'status', a: r.machineStatus, b: a.machineStatus } : undefined) ??
+      consoleDifference(r.console, a.console, this.consoleAgreed) ??
+      compareScalars(liveScalars(r), liveScalars(a)) ??
+      this.memoryDiff(r.mem, a.mem);
+    if (d) return d;
+    this.consoleAgreed = r.console.length;
+    this.full = false;
+    this.refLog.reset();
+    this.actLog.reset();
+    return undefined;
+  }
+
+  /** The lowest differing byte among the frames written since the last comparison (all frames the first time). */
+  private memoryDiff(r: PhysicalMemory, a: PhysicalMemory): ViewDifference | undefined {
+    if (r.size !== a.size) return { field: 'memory.size', a: r.size, b: a.size };
+    const frames = new Set<number>();
+    const add = (m: PhysicalMemory, lo: number, hi: number) => {
+      for (let f = Math.floor(Math.max(lo, 0) / FRAME_SIZE); f * FRAME_SIZE < Math.min(hi, m.size); f++) frames.add(f);
+    };
+    if (this.full) for (const m of [r, a]) for (const [lo, hi] of m.presentRanges()) add(m, lo, hi);
+    else for (const [m, log] of [[r, this.refLog], [a, this.actLog]] as const) for (const fn of log.written) add(m, fn * FRAME_SIZE - m.offset, (fn + 1) * FRAME_SIZE - m.offset);
+    for (const f of [...frames].sort((x, y) => x - y)) {
+      const at = r.firstDifferenceIn(a, f * FRAME_SIZE, Math.min((f + 1) * FRAME_SIZE, r.size));
+      if (at >= 0) return memoryDifference(r, a, at);
+    }
+    return undefined;
+  }
+
+  /** Records the first divergence with both machines' snapshots, and stops comparing. */
+  private diverge(index: number, b: GuestEvent | undefined, e: GuestEvent, d: ViewDifference): void {
+    const refSnapshot = snapshot(this.ref!.m);
+    this.first = {
+      index,
+      retired: (b ?? e).retired,
+      field: d.field,
+      bare: d.a,
+      actual: d.b,
+      ...(b ? { bareEvent: { ...b, snapshot: refSnapshot } } : {}),
+      actualEvent: { ...e, snapshot: snapshot(this.actual) },
+    };
+    this.close();
+  }
+
+  /** Detaches the logs and drops the reference machine. */
+  private close(): void {
+    this.refLog.close();
+    this.actLog.close();
+    this.ref = undefined;
+  }
+}
+
+/**
+ * Equivalence of two bare runs of guests `reference` and `actual` (same memory size), event by
+ * event: the equivalence checker on its own, e.g. to show it failing on different initial states.
+ */
+export function compareBare(reference: GuestImage, actual: GuestImage): EquivalenceVerdict {
+  const run = new BareReference(actual);
+  const lockstep = new Lockstep(reference, run.m);
+  for (let e = run.next(); e; e = run.next()) lockstep.onEvent(e);
+  return lockstep.verdict();
+}
