@@ -1,5 +1,6 @@
 // The layers of src/ import in one direction only (STYLE.md):
-// paging ← mmu ← isa ← (asm) ← vmm/shadow ← checker ← bench ← scenario ← cli.
+// paging ← mmu ← isa ← (asm) ← vmm/shadow ← checker ← bench ← scenario ← cli, and the library
+// entry src/index.ts on top beside cli (it imports no cli; nothing imports it).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
@@ -21,6 +22,8 @@ const RANK: Readonly<Record<string, number>> = {
   bench: 6,
   scenario: 7,
   cli: 8,
+  /** the library API, src/index.ts: ranked above everything, so nothing in src/ imports it */
+  index: 9,
 };
 
 /** Stricter rules than the ranks: exactly which layers these may import. */
@@ -44,8 +47,9 @@ export interface Offence {
   readonly why: string;
 }
 
-/** The layer of a repository path under src/ (its first folder), or undefined for src/x.ts. */
+/** The layer of a repository path under src/ (its first folder; 'index' for src/index.ts), or undefined for other src/x.ts. */
 function layerOf(path: string): string | undefined {
+  if (/^src\/index\.[jt]s$/.test(path)) return 'index';
   const parts = path.split('/');
   return parts[0] === 'src' && parts.length > 2 ? parts[1] : undefined;
 }
@@ -112,6 +116,8 @@ describe('architecture: import direction', () => {
       { path: 'src/isa/ok.ts', text: "import { a } from '../mmu/memory.js';\nimport fc from 'fast-check';\nimport { q } from './arch.js';\n" },
       { path: 'src/cli/ok.ts', text: "import { r } from '../bench/bench.js';\n" },
       { path: 'src/mystery/h.ts', text: "import { a } from '../isa/arch.js';\n" },
+      { path: 'src/cli/i.ts', text: "import { runScenario } from '../index.js';\n" },
+      { path: 'src/index.ts', text: "import { runRecord } from './scenario/record.js';\nimport { main } from './cli/main.js';\n" },
     ];
     const offences = checkImports(files);
     expect(offences.map((o) => `${o.file}:${o.line}`)).toEqual([
@@ -123,6 +129,8 @@ describe('architecture: import direction', () => {
       'src/vmm/f.ts:1',
       'src/bench/g.ts:1',
       'src/mystery/h.ts:1',
+      'src/cli/i.ts:1',
+      'src/index.ts:2',
     ]);
     expect(offences[4].why).toMatch(/src\/cli/);
     expect(format(offences)).toContain("src/mmu/b.ts:3: } from '../isa/machine.js';");
