@@ -69,12 +69,12 @@ describe('output that can be diffed and piped', () => {
     const b = await cli('run', 'scenarios/lde.yaml', '--under', 'all');
     expect(a.stdout).toBe(b.stdout);
     expect(a.stdout.replace(/^ping pong.*$/gm, '')).not.toMatch(/ +$/m);
-    expect(a.stdout).toMatch(/holds \(1 resume\)|holds \(\d+ resumes\)/);
+    expect(a.stdout).toMatch(/holds \(resume, \d+ resumes\)/);
   });
 
   it('a truncated trace says how to keep more', async () => {
     const r = await cli('run', 'scenarios/lde.yaml', '--trace', '--trace-limit', '10');
-    expect(r.stdout).not.toMatch(/ +$/m);
+    expect(r.stdout.replace(/^ping pong.*$/gm, '')).not.toMatch(/ +$/m);
     expect(r.stdout).toMatch(/\.\.\. trace truncated after 10 entries \(the run went on; --trace-limit N keeps more\)/);
   });
 
@@ -93,7 +93,7 @@ describe('walk names', () => {
     const byLabel = JSON.parse((await cli('walk', 'scenarios/x-plus-3.yaml', 'x', '--json')).stdout);
     const byNumber = JSON.parse((await cli('walk', 'scenarios/x-plus-3.yaml', String(byLabel.walks[0].va), '--json')).stdout);
     expect(byLabel.walks).toEqual(byNumber.walks);
-    const named = await cli('walk', 'scenarios/paging/x86-two-processes.yaml', '0x400000', '--ptbr', 'proc_b', '--json');
+    const named = await cli('walk', 'scenarios/paging/x86-two-processes.yaml', '0x400000', '--ptbr', 'ptb', '--json');
     expect(named.code).toBe(0);
   });
 });

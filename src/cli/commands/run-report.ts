@@ -96,8 +96,9 @@ export function printCompare(c: CompareJson): string {
   ];
   if (c.skipped) lines.push(`skipped ${count(c.skipped, 'stretch', 'stretches')}: ${c.skipReasons.join('; ')}`);
   const d = c.firstDifference;
-  const verdict = c.stretches === 0 ? 'nothing compared: no user stretch could be mapped' : 'equivalent: the same registers, PC, accesses and memory at every step';
-  lines.push(c.holds ? verdict : `DIFFERENT at instruction ${d!.retired} (pc ${hex(d!.pc)}): ${d!.field}: segment ${String(d!.segment)}, paging ${String(d!.paging)}`);
+  if (c.stretches === 0) lines.push('nothing compared: no user stretch could be mapped (this is not a pass)');
+  else if (d) lines.push(`DIFFERENT at instruction ${d.retired} (pc ${hex(d.pc)}): ${d.field}: segment ${String(d.segment)}, paging ${String(d.paging)}`);
+  else lines.push('equivalent: the same registers, PC, accesses and memory at every step');
   return lines.join('\n');
 }
 
