@@ -7,8 +7,7 @@
 // column, field); options that make no sense for the scenario throw UsageError; bad assembly
 // throws AsmError (its `diagnostics`). Anything else is a broken invariant (a bug).
 
-import { existsSync } from 'node:fs';
-import { bundledName, bundledScenarioFiles, findBundled } from './scenario/bundled.js';
+import { bundledName, bundledScenarioFiles, scenarioPath } from './scenario/bundled.js';
 import { loadScenario as loadScenarioFile, type LoadOptions } from './scenario/load.js';
 import type { Scenario } from './scenario/model.js';
 import { runRecord, type RecordOptions, type RunData } from './scenario/record.js';
@@ -20,11 +19,11 @@ export type ScenarioSource = Scenario | string;
 /**
  * Loads and checks the scenario `pathOrName` names: a YAML file, or — when no such file
  * exists — a bundled scenario by the name `shadowlab run` takes ('lde', 'vmm/jrst', 'jrst').
- * Throws InputError (every problem located) when the file is missing or bad.
+ * Throws InputError (every problem located) when the file is missing or bad, UsageError for a
+ * name that is neither a file nor a bundled scenario.
  */
 export function loadScenario(pathOrName: string, options: LoadOptions = {}): Scenario {
-  const path = existsSync(pathOrName) ? pathOrName : (findBundled(pathOrName) ?? pathOrName);
-  return loadScenarioFile(path, options);
+  return loadScenarioFile(scenarioPath(pathOrName), options);
 }
 
 /**

@@ -2,8 +2,8 @@
 
 import { statSync } from 'node:fs';
 import { globSync } from 'tinyglobby';
-import { findBundled } from '../scenario/bundled.js';
-import { InputError, UsageError } from '../scenario/errors.js';
+import { scenarioPath } from '../scenario/bundled.js';
+import { UsageError } from '../scenario/errors.js';
 
 /** Most files one `run` takes (a glob that matches more is refused). */
 export const MAX_TARGETS = 500;
@@ -21,9 +21,8 @@ export function resolveTargets(args: readonly string[]): Target[] {
     if (arg === '-') {
       if (out.some((t) => t.kind === 'stdin')) throw new UsageError("'-' (standard input) can be given once");
       out.push({ kind: 'stdin' });
-    } else if (exists(arg)) out.push({ kind: 'file', path: arg });
-    else if (/[*?[{]/.test(arg)) out.push(...expand(arg));
-    else out.push({ kind: 'file', path: bundled(arg) });
+    } else if (/[*?[{]/.test(arg) && !exists(arg)) out.push(...expand(arg));
+    else out.push({ kind: 'file', path: scenarioPath(arg) });
     if (out.length > MAX_TARGETS) throw new UsageError(`more than ${MAX_TARGETS} scenarios in one run; narrow the pattern`);
   }
   return out;
@@ -42,12 +41,4 @@ function expand(pattern: string): Target[] {
   const files = globSync(pattern, { onlyFiles: true, expandDirectories: false, deep: 16 }).sort();
   if (files.length === 0) throw new UsageError(`no file matches '${pattern}'`);
   return files.map((path) => ({ kind: 'file', path }));
-}
-
-/** The bundled scenario `name` names; a name that looks like a path is reported as a missing file. */
-function bundled(name: string): string {
-  const found = findBundled(name.replace(/\.ya?ml$/, ''));
-  if (found) return found;
-  if (/[/\\]|\.ya?ml$/.test(name)) throw new InputError([{ file: name, message: 'cannot read it (no such file)' }]);
-  throw new UsageError(`'${name}' is neither a file nor a bundled scenario (\`shadowlab list\` shows their names)`);
 }

@@ -1,8 +1,9 @@
 // The scenarios that come with shadowlab, found by file or by name (`shadowlab run lde`).
 
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InputError, UsageError } from './errors.js';
 
 /** The bundled scenarios directory (the same relative place from src/ and dist/). */
 export const SCENARIO_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
@@ -30,4 +31,26 @@ export function findBundled(name: string, dir = SCENARIO_DIR): string | undefine
   if (exact) return exact;
   const tail = files.filter((f) => bundledName(f, dir).split('/').pop() === name);
   return tail.length === 1 ? tail[0] : undefined;
+}
+
+/**
+ * The scenario file `arg` names: an existing path, or a bundled scenario's name (with or
+ * without `.yaml`). Throws InputError ("no such file") for a name that looks like a path,
+ * UsageError for any other name that is not bundled.
+ */
+export function scenarioPath(arg: string): string {
+  if (exists(arg)) return arg;
+  const found = findBundled(arg.replace(/\.ya?ml$/, ''));
+  if (found) return found;
+  if (/[/\\]|\.ya?ml$/.test(arg)) throw new InputError([{ file: arg, message: 'cannot read it (no such file)' }]);
+  throw new UsageError(`'${arg}' is neither a file nor a bundled scenario (\`shadowlab list\` shows their names)`);
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
