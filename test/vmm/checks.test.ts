@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { classic } from '../../src/isa/profiles/classic.js';
 import { efficiencyVerdict } from '../../src/vmm/checks.js';
 import { compareBare } from '../../src/vmm/lockstep.js';
+import { Monitor, type ResumeObserver } from '../../src/vmm/monitor.js';
+import { syscallGuest } from '../../src/bench/vmm.js';
+import type { PhysicalMemory } from '../../src/mmu/memory.js';
 import { guestFromSources, type GuestImage } from '../../src/vmm/guest.js';
 import { runGuest, runVms } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe, scenarioGuest } from './helpers.js';
@@ -121,5 +124,75 @@ describe('efficiency', () => {
     expect(efficiencyVerdict(f, 'vmm', 0.999).holds).toBe(false);
     expect(efficiencyVerdict({ ...f, untrappedSoftware: 1 }, 'vmm').holds).toBe(false);
     expect(efficiencyVerdict({ ...f, untrappedSoftware: 1 }, 'hvm').holds).toBe(true);
+  });
+});
+
+describe('equivalence in lockstep: what it compares, and that it can fail', () => {
+  const lde = () => scenarioGuest('lde.yaml');
+
+  it('sees a VMM that scribbles on guest memory outside any direct run: the write log names the frame', () => {
+    let resumes = 0;
+    const observer: ResumeObserver = (_vm, vcpu) => {
+      if (++resumes === 40) vcpu.mem.write8(0x7ff0, 0x80); // a byte the guest never touches
+    };
+    const m = new Monitor([lde()], { kind: 'vmm', events: true, observer });
+    m.run();
+    const v = m.vms[0].equivalence()!;
+    expect(v.holds).toBe(false);
+    expect(v.first).toMatchObject({ field: 'memory[0x7ff0]', bare: 0, actual: 0x80 });
+    expect(v.first!.actualEvent!.snapshot.memory.read8(0x7ff0)).toBe(0x80);
+    expect(v.first!.bareEvent!.snapshot.memory.read8(0x7ff0)).toBe(0);
+  });
+
+  it('sees a difference in the initial memory: the first comparison looks at every frame', () => {
+    const g = lde();
+    let loads = 0;
+    const skewed = { ...g, load: (mem: PhysicalMemory) => { g.load(mem); if (loads++ === 0) mem.write8(0x7ff0, 1); } }; // the VM is loaded first
+    const r = runGuest('vmm', skewed);
+    expect(r.checks!.equivalence.first).toMatchObject({ index: 0, field: 'memory[0x7ff0]', bare: 0, actual: 1 });
+  });
+
+  it('reports console differences as bounded excerpts', () => {
+    const printer = (extra: string) =>
+      guestFromSources({
+        name: 'printer',
+        profile: classic,
+        vmsize: 0x2000,
+        programs: [{ at: 0, source: `.org 0x80\nli r2, 300\nli r1, 97\nl: out r1, 0\naddi r2, r2, -1\nbne r2, r0, l\n${extra}\nhalt` }],
+        psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 },
+        budget: 2000,
+      });
+    let n = 0;
+    const observer: ResumeObserver = (_vm, vcpu) => {
+      if (++n === 250) vcpu.console += 'Z';
+    };
+    const m = new Monitor([printer('')], { kind: 'vmm', events: true, observer });
+    m.run();
+    const d = m.vms[0].equivalence()!.first!;
+    expect(d.field).toBe('console');
+    expect(String(d.actual)).toMatch(/^\[24\d\] a+Z/);
+    expect(String(d.actual).length).toBeLessThan(100);
+  });
+
+  it('keeps no snapshot per event: frames copied on write do not grow with the number of traps', () => {
+    const copies = (n: number) => {
+      const m = new Monitor([syscallGuest(n)], { kind: 'vmm', events: true, safety: 'resume' });
+      m.run();
+      expect(m.vms[0].equivalence()!.holds).toBe(true);
+      return m.host.mem.store.framesCopied;
+    };
+    expect(copies(2000)).toBe(copies(50));
+  });
+});
+
+describe('no verdict holds when nothing was checked', () => {
+  it('safety without instrumentation, efficiency of a run that retired nothing', () => {
+    const lde = scenarioGuest('lde.yaml');
+    const off = runGuest('vmm', lde, { safety: 'off' }).checks!.safety;
+    expect(off.holds).toBe(false);
+    expect(off.note).toMatch(/not checked/);
+    const none = runGuest('vmm', { ...lde, budget: 0 }).checks!;
+    expect(none.efficiency.holds).toBe(false);
+    expect(none.equivalence).toMatchObject({ holds: true, compared: 1 }); // the end, compared
   });
 });

@@ -7,8 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { classic } from '../../src/isa/profiles/classic.js';
 import { syscallGuest } from '../../src/bench/vmm.js';
 import { guestFromSources, type GuestImage } from '../../src/vmm/guest.js';
-import { runNested, VMM2_LOG, vmm2Image } from '../../src/vmm/nested.js';
-import { runGuest } from '../../src/vmm/run.js';
+import { withOverrides, type Profile } from '../../src/isa/profile.js';
+import { Monitor } from '../../src/vmm/monitor.js';
+import { runNested, VMM2_EXIT_COST, VMM2_LOG, vmm2Allowance, vmm2Image } from '../../src/vmm/nested.js';
+import { runGuest, whyNot } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe, SCENARIOS, scenarioGuest } from './helpers.js';
 
 const VMM_S = readFileSync(resolve(SCENARIOS, 'vmm/vmm.s'), 'utf8');
@@ -119,5 +121,78 @@ describe('vmm2: the assembly VMM under the TypeScript VMM', () => {
     expect(img.addr0 % 4096).toBe(0);
     expect(img.guest.config.memorySize).toBe(img.addr0 + 0x10000);
     expect(() => vmm2Image({ ...hostileKernel, config: { ...hostileKernel.config, bounds: 'end' } })).toThrow(/end convention/);
+  });
+});
+
+/** A guest whose process faults on every instruction and whose kernel resumes it at once: two exits per instruction retired. */
+function faultingGuest(budget: number): GuestImage {
+  return guestFromSources({
+    name: 'faulting',
+    profile: classic,
+    vmsize: 0x2000,
+    programs: [
+      { at: 0, source: '.org 0\n.psw pc=h, mode=s, limit=0x2000\n.org 0x80\nlpsw up\nh: lpsw 0x20\n.align 4\nup: .psw pc=0, mode=u, base=0x1000, limit=0x1000' },
+      { at: 0x1000, source: 'ld r1, 0x5000' },
+    ],
+    psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 },
+    budget,
+  });
+}
+
+/** The most level-1 instructions vmm.s executed for one exit of `inner` (from the trap to the lpsw resuming it). */
+function maxExitCost(inner: GuestImage): number {
+  const img = vmm2Image(inner);
+  let trappedAt: number | undefined;
+  let max = 0;
+  const monitor = new Monitor([img.guest], {
+    kind: 'vmm',
+    quantum: 1 << 30,
+    observer: (_vm, vcpu) => {
+      if (vcpu.mode !== 0) {
+        if (trappedAt !== undefined) max = Math.max(max, vcpu.retired - trappedAt);
+        trappedAt = undefined;
+      } else trappedAt ??= vcpu.retired;
+    },
+  });
+  monitor.run();
+  return max;
+}
+
+describe('vmm2: its instruction allowance', () => {
+  it('lets a guest that faults on every instruction run to its budget (7500)', () => {
+    const r = runGuest('vmm2', faultingGuest(7500), { check: false });
+    expect(r.end).toBe('budget');
+    expect(r.retired).toBe(7500);
+    expect(r.nested!.level1.end).toBe('halted');
+    expect(r.nested!.allowance).toEqual({ outerBudget: vmm2Allowance(7500), exitCost: VMM2_EXIT_COST });
+    expectEquivalentAndSafe(runGuest('vmm2', faultingGuest(300)));
+  });
+
+  it('rests on VMM2_EXIT_COST: no exit of these guests costs vmm.s more level-1 instructions', () => {
+    const guests = [faultingGuest(200), hostileKernel, scenarioGuest('vmm/ticks.yaml'), scenarioGuest('lde.yaml'), syscallGuest(50)];
+    const worst = Math.max(...guests.map(maxExitCost));
+    expect(worst).toBeGreaterThan(200);
+    expect(worst).toBeLessThanOrEqual(VMM2_EXIT_COST);
+  });
+});
+
+describe('vmm2: what it refuses, and what it reports', () => {
+  const withProfile = (profile: Profile) => ({ ...hostileKernel, config: { ...hostileKernel.config, profile } });
+
+  it('refuses overrides vmm.s cannot emulate: an ld made privileged, an instruction trapping in supervisor mode', () => {
+    const ld = withProfile(withOverrides(classic, [{ mnemonic: 'ld', trapsIn: ['u'] }]));
+    expect(whyNot('vmm2', ld)).toMatch(/^'ld' traps in user mode, and vmm.s cannot emulate it/);
+    expect(whyNot('vmm2', withProfile(withOverrides(classic, [{ mnemonic: 'nop', trapsIn: ['s', 'u'] }])))).toMatch(/^'nop' traps in supervisor mode/);
+    // the TypeScript VMM emulates the kernel's ld on its virtual CPU: equivalent
+    expectEquivalentAndSafe(runGuest('vmm', ld, { safety: 'trace' }));
+  });
+
+  it('reports a failed check as plain, bounded data (no snapshots in runs[].nested)', () => {
+    const source = mutated('ge_mem: andi r3, r3, ~ERR_USER', 'ge_mem: ret\n        andi r3, r3, ~ERR_USER');
+    const r = runNested(syscallGuest(400), { source, logCapacity: 2000 });
+    const json = JSON.stringify(r.nested);
+    expect(json.length).toBeLessThan(20_000);
+    expect(json).not.toMatch(/"snapshot"|"memory"/);
+    expect(r.nested!.trapLog.first.length).toBeLessThanOrEqual(8);
   });
 });

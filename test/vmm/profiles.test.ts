@@ -1,0 +1,105 @@
+// Profiles the VMM does not carry yet are refused with a reason; a profile cause without an
+// address is reflected as bare hardware delivers it (address 0, error 0); the end convention
+// cannot place a VM's end at 4 GiB.
+
+import { describe, expect, it } from 'vitest';
+import { CLASSIC_INSTRUCTIONS } from '../../src/isa/instructions.js';
+import type { Profile } from '../../src/isa/profile.js';
+import { classic } from '../../src/isa/profiles/classic.js';
+import { checkLayout } from '../../src/vmm/construction.js';
+import { guestFromSources, guestProblem, type GuestImage } from '../../src/vmm/guest.js';
+import { runGuest, whyNot, whyNotTogether } from '../../src/vmm/run.js';
+import { expectEquivalentAndSafe } from './helpers.js';
+
+const tiny = (profile: Profile, source = '.org 0x80\nhalt', vmsize = 0x2000, bounds: 'size' | 'end' = 'size'): GuestImage =>
+  guestFromSources({ name: 'g', profile, vmsize, bounds, programs: [{ at: 0, source }], psw: { pc: 0x80, status: 0, base: 0, limit: vmsize, ptbr: 0, extra: 0 }, budget: 100 });
+
+describe('profiles this VMM does not carry yet', () => {
+  it('refuses three modes and control registers, saying why', () => {
+    const rings: Profile = { ...classic, name: 'rings', modes: ['k', 's', 'u'], realModeOf: [2, 2, 2] };
+    expect(guestProblem(tiny(rings))).toMatch(/has 3 modes; this VMM hosts two-mode profiles only/);
+    const cr: Profile = { ...classic, name: 'with-cr', controlRegisters: [{ name: 'cr0', reset: 0 }] };
+    expect(guestProblem(tiny(cr))).toMatch(/declares control registers, which this VMM does not carry/);
+    const supervised: Profile = { ...classic, name: 'bad-v', realModeOf: [0, 1] };
+    expect(guestProblem(tiny(supervised))).toMatch(/runs a virtual mode in real supervisor mode/);
+    for (const kind of ['vmm', 'hvm', 'vmm2'] as const) expect(whyNot(kind, tiny(rings))).toMatch(/3 modes/);
+  });
+});
+
+describe('a profile cause without an address (a general-protection fault)', () => {
+  const GP = 16;
+  const gpProfile: Profile = {
+    ...classic,
+    name: 'with-gp',
+    causes: [{ code: GP, name: 'general-protection', memory: false }],
+    instructions: [...CLASSIC_INSTRUCTIONS, { mnemonic: 'gp', op: 0x81, operands: [], summary: 'raises general-protection', exec: () => GP }],
+  };
+  // the process faults on a bounds check first (address 0x2000, error user), then raises #GP; the
+  // kernel prints cause, address and error of each and skips the instruction
+  const guest = guestFromSources({
+    name: 'gp',
+    profile: gpProfile,
+    vmsize: 0x2000,
+    programs: [
+      {
+        at: 0,
+        source: `.org 0
+                 .psw pc=h, mode=s, limit=0x2000
+                 .org 0x80
+                 lpsw up
+        h:       ld r10, 0x40
+                 out r10, 1
+                 ld r10, 0x44
+                 out r10, 1
+                 ld r10, 0x48
+                 out r10, 1
+                 li r10, ' '
+                 out r10, 0
+                 ld r10, 0x40
+                 li r11, 5
+                 beq r10, r11, done
+                 ld r10, 0x20
+                 addi r10, r10, 8
+                 st r10, 0x20
+                 lpsw 0x20
+        done:    halt
+                 .align 4
+        up:      .psw pc=0, mode=u, base=0x1000, limit=0x1000`,
+      },
+      { at: 0x1000, source: 'ld r1, 0x1000\ngp\nsvc 0' },
+    ],
+    psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 },
+    budget: 500,
+  });
+
+  it('is reflected with address 0 and error 0, as the bare machine delivers it', () => {
+    expect(runGuest('bare', guest).console).toBe('340964 1600 500 ');
+    for (const kind of ['vmm', 'hvm'] as const) {
+      const r = runGuest(kind, guest, { safety: 'trace' });
+      expectEquivalentAndSafe(r);
+      expect(r.console).toBe('340964 1600 500 ');
+    }
+  });
+
+  it('vmm2 refuses profile causes (vmm.s knows the core memory causes only)', () => {
+    expect(whyNot('vmm2', guest)).toMatch(/adds trap causes/);
+  });
+});
+
+describe('a VM ending at 4 GiB in the end convention', () => {
+  it('is refused: its composed L\' = addr0 + vmsize = 2^32 does not fit a 32-bit L', () => {
+    const layout = { reserve: 0x1000, allocations: [{ addr0: 2 ** 32 - 0x2000, vmsize: 0x2000 }], memorySize: 2 ** 32 };
+    expect(checkLayout(layout, 'end')[0].message).toMatch(/ends at 4 GiB: with the end convention its limit L' = addr0 \+ vmsize would be 2\^32/);
+    expect(checkLayout(layout, 'size')).toEqual([]);
+    expect(whyNotTogether('vmm', [tiny(classic, undefined, 0x2000, 'end')], { layout })).toMatch(/ends at 4 GiB/);
+    expect(whyNotTogether('vmm', [tiny(classic, undefined, 0x2000, 'size')], { layout })).toBeUndefined();
+  });
+
+  it('one VM lower is hosted, and reaches its last byte', () => {
+    const layout = { reserve: 0x1000, allocations: [{ addr0: 2 ** 32 - 0x3000, vmsize: 0x2000 }], memorySize: 2 ** 32 - 0x1000 };
+    const g = tiny(classic, '.org 0x80\nli r1, 0x1fff\nldb r2, 0(r1)\nout r2, 1\nhalt\n.org 0x1fff\n.byte 42', 0x2000, 'end');
+    const r = runGuest('vmm', g, { layout });
+    expectEquivalentAndSafe(r);
+    expect(r.console).toBe('42');
+  });
+});
