@@ -118,7 +118,7 @@ export interface EfficiencyFigures {
   readonly exitsPer1000: number;
   /** virtual timer interrupts the VMM delivered */
   readonly interrupts: number;
-  /** VMM wall time (everything but the real machine's direct runs) per exit, µs */
+  /** VMM wall time (everything but the real machine's direct runs and the equivalence checker's lockstep) per exit, µs */
   readonly usPerExit: number;
   readonly vmmSeconds: number;
   readonly directSeconds: number;

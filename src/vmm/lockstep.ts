@@ -34,6 +34,8 @@ export class Lockstep {
   private events = 0;
   private compared = 0;
   private first: Divergence | undefined;
+  /** wall time spent checking (so that the VMM's own time per exit can leave it out) */
+  seconds = 0;
 
   /** `actual` is the machine whose events will be reported to `onEvent`; `reference` its guest. */
   constructor(
@@ -51,6 +53,12 @@ export class Lockstep {
    * events are only counted.
    */
   readonly onEvent = (e: GuestEvent): void => {
+    const t0 = performance.now();
+    this.check(e);
+    this.seconds += (performance.now() - t0) / 1000;
+  };
+
+  private check(e: GuestEvent): void {
     const index = this.events++;
     const ref = this.ref;
     if (!ref) return;
@@ -63,7 +71,7 @@ export class Lockstep {
     const d = this.difference(ref.m);
     if (d) this.diverge(index, b, e, d);
     else if (e.kind === 'end') this.close();
-  };
+  }
 
   /** The verdict so far: holds when nothing diverged and at least one event was compared. */
   verdict(): EquivalenceVerdict {

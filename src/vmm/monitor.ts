@@ -194,6 +194,7 @@ export class Monitor {
     const sliceEnd = vcpu.retired + this.quantum;
     const t0 = performance.now();
     const hostBefore = vm.hostSeconds;
+    const checkBefore = vm.lockstep?.seconds ?? 0;
     this.sliceOps.set(this.host.opCounts);
     for (;;) {
       this.takePendingInterrupt(vm);
@@ -206,7 +207,8 @@ export class Monitor {
     }
     const ops = this.host.opCounts;
     for (let op = 0; op < 256; op++) vm.directOps[op] += ops[op] - this.sliceOps[op];
-    vm.vmmSeconds += (performance.now() - t0) / 1000 - (vm.hostSeconds - hostBefore);
+    const checking = (vm.lockstep?.seconds ?? 0) - checkBefore;
+    vm.vmmSeconds += (performance.now() - t0) / 1000 - (vm.hostSeconds - hostBefore) - checking;
     this.commitSlice(vm);
   }
 

@@ -20,11 +20,10 @@
 //      traps delivered and the last one's record, and all guest-physical memory;
 //   3. how the run ended and the instructions retired.
 // Plus: level 1 (vmm.s running the guest) under the TypeScript VMM vs the same on bare
-// hardware, event by event (checkEquivalence); safety of VM1 on the real machine; and at every
+// hardware, event by event (the monitor's lockstep checker); safety of VM1 on the real machine; and at every
 // resume of VM1 in virtual user mode, its composed segment confined to [ADDR0, ADDR0 + vmsize).
 
 import { readFileSync } from 'node:fs';
-import { freeze } from 'immer';
 import { assemble, type AsmResult } from '../asm/index.js';
 import {
   Cause,
@@ -39,25 +38,20 @@ import {
   TRAP_ERROR,
   TRAP_VADDR,
 } from '../isa/arch.js';
-import { readPsw, writePsw, type Psw } from '../isa/machine.js';
+import { writePsw } from '../isa/machine.js';
 import { compileProfile, type CompiledProfile } from '../isa/profile.js';
 import { trapsByName } from '../isa/run.js';
-import { liveScalars, snapshot, type MachineSnapshot, type ViewScalars } from '../isa/snapshot.js';
 import { ERR_USER, ERR_WRITE } from '../mmu/fault.js';
 import { FRAME_SIZE, type PhysicalMemory } from '../mmu/memory.js';
-import { BareReference, type GuestEnd } from './bare.js';
-import { compareSnapshots, efficiencyVerdict, safetyVerdict, summarizeEquivalence, type Divergence, type EfficiencyFigures, type EquivalenceSummary, type EquivalenceVerdict, type GuestChecks } from './checks.js';
-import { reachable } from './construction.js';
-import type { GuestEvent } from './events.js';
+import { efficiencyVerdict, safetyVerdict, summarizeEquivalence, type GuestChecks } from './checks.js';
 import { checkGuest, type GuestImage } from './guest.js';
 import { reserveIntact } from './host.js';
-import { Monitor, vmFigures, type ResumeObserver, type Vm } from './monitor.js';
-import type { GuestRun, RunOptions } from './run.js';
+import { Monitor, vmFigures, type Vm } from './monitor.js';
+import { InnerConfinement, nestedEquivalence, nestedFigures } from './nested-check.js';
+import { innerSnapshot, LOG_RECORD, readTable, VMM2_LOG, type NestedDetails, type Vmm2Table } from './nested-table.js';
+import type { GuestRun, RunOptions } from './results.js';
 
-/** Where the assembly VMM's trap log starts in level-1 memory (its code and tables lie below). */
-export const VMM2_LOG = 0x2000;
-const LOG_RECORD = 128;
-const END_NAMES: readonly (GuestEnd | 'running')[] = ['running', 'halted', 'double-fault', 'budget'];
+export { VMM2_LOG, type NestedDetails, type TrapRecord } from './nested-table.js';
 
 export interface Vmm2Options {
   /** trap-log records kept (default 1024) */
@@ -96,40 +90,6 @@ export function vmm2Allowance(budget: number): number {
 /** Trap-log records NestedDetails shows (the comparison reads them all). */
 const TRAP_LOG_SHOWN = 8;
 
-/** One trap-log record of the assembly VMM (see the header of vmm.s). */
-export interface TrapRecord {
-  readonly retired: number;
-  readonly cause: number;
-  readonly vaddr: number;
-  readonly error: number;
-  readonly detail: number;
-  readonly doubleFault: boolean;
-  readonly timer: { readonly reload: number; readonly count: number; readonly enabled: boolean; readonly pending: boolean };
-  readonly psw: Psw;
-  readonly regs: readonly number[];
-}
-
-export interface NestedDetails {
-  /** the level-1 guest: the assembly VMM with the guest inside */
-  readonly level1: { readonly name: string; readonly end: GuestEnd; readonly retired: number; readonly memorySize: number; readonly addr0: number };
-  /** level 1 under the TypeScript VMM vs level 1 bare (when checking), as plain bounded data */
-  readonly level1Equivalence?: EquivalenceSummary;
-  /** traps of the innermost guest into the assembly VMM */
-  readonly innerExits: number;
-  /** innermost instructions the assembly VMM emulated */
-  readonly innerEmulated: number;
-  /** level-1 instructions (the assembly VMM's own) per innermost exit */
-  readonly vmmInstructionsPerExit: number;
-  /** exits of level 1 into the TypeScript VMM */
-  readonly outerExits: number;
-  /** vmm.s's trap log: records written (one per trap), kept (at most its capacity), the first few */
-  readonly trapLog: { readonly logged: number; readonly kept: number; readonly truncated: boolean; readonly first: readonly TrapRecord[] };
-  /** resumes of the innermost guest whose composed segment was checked, and those outside ADDR0 + vmsize */
-  readonly innerResumes: number;
-  readonly innerViolations: readonly string[];
-  /** the level-1 instruction budget, and VMM2_EXIT_COST it was derived from */
-  readonly allowance: { readonly outerBudget: number; readonly exitCost: number };
-}
 
 const DEFAULT_SOURCE = new URL('../../scenarios/vmm/vmm.s', import.meta.url);
 
@@ -213,8 +173,10 @@ export function nestedProblem(inner: GuestImage): string | undefined {
     if ((traps & 1) !== 0) return `'${d.mnemonic}' traps in supervisor mode: vmm.s emulates every privileged trap of its guest's kernel, so it would run '${d.mnemonic}' instead of reflecting the trap`;
     if ((traps & 2) !== 0 && !VMM2_EMULATES.includes(d.mnemonic)) return `'${d.mnemonic}' traps in user mode, and vmm.s cannot emulate it when the guest's kernel runs it (it emulates ${VMM2_EMULATES.join(', ')})`;
   }
-  const halt = cp.byMnemonic.get('halt');
-  if (halt && (cp.opInfo[halt.op] & 2) === 0) return `'halt' does not trap in user mode: the guest's halt would stop the real machine, and vmm.s would never see it`;
+  const missing = VMM2_EMULATES.find((m) => !cp.byMnemonic.has(m));
+  if (missing) return `profile ${p.name} has no '${missing}', which vmm.s uses`;
+  const halt = cp.byMnemonic.get('halt')!;
+  if ((cp.opInfo[halt.op] & 2) === 0) return `'halt' does not trap in user mode: the guest's halt would stop the real machine, and vmm.s would never see it`;
   return undefined;
 }
 
@@ -257,156 +219,6 @@ export function vmm2Image(inner: GuestImage, o: Vmm2Options = {}): Vmm2Image {
   return { guest, asm, addr0, logCapacity };
 }
 
-/** The assembly VMM's table and trap log, read from level-1 memory after the run. */
-interface Vmm2Table {
-  readonly end: GuestEnd | 'running';
-  readonly retired: number;
-  readonly emulated: number;
-  readonly exits: { readonly timer: number; readonly emulate: number; readonly reflect: number };
-  readonly trapEntry: boolean;
-  readonly psw: Psw;
-  readonly regs: readonly number[];
-  readonly timer: TrapRecord['timer'];
-  readonly counts: readonly number[];
-  readonly last: { cause: number; vaddr: number; error: number; detail: number } | undefined;
-  readonly log: readonly TrapRecord[];
-  readonly logged: number;
-}
-
-/** Reads the state vmm.s keeps about its guest out of level-1 memory `mem`. */
-function readTable(mem: PhysicalMemory, img: Vmm2Image): Vmm2Table {
-  const sym = (name: string) => img.asm.symbols.get(name)!;
-  const word = (name: string, i = 0) => mem.read32(sym(name) + 4 * i);
-  const psw = (at: number): Psw => readPsw((i) => mem.read32(at + 4 * i));
-  const logged = word('V_LOGN') >>> 0;
-  const log: TrapRecord[] = [];
-  for (let i = 0; i < Math.min(logged, img.logCapacity); i++) log.push(readRecord(mem, VMM2_LOG + i * LOG_RECORD, psw));
-  return {
-    end: END_NAMES[word('V_END')] ?? 'running',
-    retired: word('V_RETIRED') >>> 0,
-    emulated: word('V_EMULATED') >>> 0,
-    exits: { timer: word('V_XTIMER') >>> 0, emulate: word('V_XEMULATE') >>> 0, reflect: word('V_XREFLECT') >>> 0 },
-    trapEntry: word('V_TRAPENTRY') !== 0,
-    psw: psw(sym('V_PSW')),
-    regs: Array.from({ length: 16 }, (_, r) => word('V_REGS', r)),
-    timer: { reload: word('V_TREL') >>> 0, count: word('V_TCNT') >>> 0, enabled: word('V_TEN') !== 0, pending: word('V_TPEND') !== 0 },
-    counts: Array.from({ length: 16 }, (_, c) => word('V_COUNTS', c)),
-    last: logged ? { cause: word('V_LAST', 0), vaddr: word('V_LAST', 1) >>> 0, error: word('V_LAST', 2), detail: word('V_LAST', 3) } : undefined,
-    log,
-    logged,
-  };
-}
-
-function readRecord(mem: PhysicalMemory, at: number, psw: (at: number) => Psw): TrapRecord {
-  const w = (i: number) => mem.read32(at + 4 * i);
-  return {
-    retired: w(0) >>> 0,
-    cause: w(1),
-    vaddr: w(2) >>> 0,
-    error: w(3),
-    detail: w(4),
-    doubleFault: w(5) !== 0,
-    timer: { reload: w(6) >>> 0, count: w(7) >>> 0, enabled: w(8) !== 0, pending: w(9) !== 0 },
-    psw: psw(at + 40),
-    regs: Array.from({ length: 16 }, (_, r) => w(16 + r)),
-  };
-}
-
-/**
- * The innermost guest's final state as a snapshot, rebuilt from the assembly VMM's table, its
- * console (level 1's) and the guest-physical memory [ADDR0, ADDR0 + vmsize) of level 1.
- */
-function innerSnapshot(t: Vmm2Table, console: string, memory: PhysicalMemory): MachineSnapshot {
-  const lastTrap = t.last && { ...t.last, pc: 0, savedPc: 0, mode: 0, retired: 0, doubleFault: t.end === 'double-fault' };
-  return freeze(
-    {
-      retired: t.retired,
-      status: t.end === 'budget' ? 'running' : t.end,
-      psw: t.psw,
-      regs: t.regs,
-      banks: [],
-      control: [],
-      timer: t.timer,
-      trapEntry: t.trapEntry,
-      console,
-      trapsDelivered: t.counts.reduce((a, b) => a + b, 0),
-      trapCounts: t.counts.map((n, c) => [c, n] as const).filter(([, n]) => n !== 0),
-      lastTrap,
-      memory: memory.image(),
-      tlb: undefined,
-    },
-    true,
-  );
-}
-
-/** The first field in which a trap-log record differs from the bare guest's state `s` at its trap event `e`, or undefined. */
-function compareRecord(e: GuestEvent, s: ViewScalars, r: TrapRecord): { field: string; bare: unknown; actual: unknown } | undefined {
-  const t = s.lastTrap!;
-  const rows: [string, unknown, unknown][] = [
-    ['retired', e.retired, r.retired],
-    ['cause', t.cause, r.cause],
-    ['vaddr', t.vaddr, r.vaddr],
-    ['error', t.error, r.error],
-    ['detail', t.detail, r.detail],
-    ['doubleFault', e.kind === 'double-fault', r.doubleFault],
-    ...(['pc', 'status', 'base', 'limit', 'ptbr', 'extra'] as const).map((k): [string, unknown, unknown] => [`psw.${k}`, s.psw[k], r.psw[k]]),
-    ...(['reload', 'count', 'enabled', 'pending'] as const).map((k): [string, unknown, unknown] => [`timer.${k}`, s.timer[k], r.timer[k]]),
-    ...s.regs.map((v, i): [string, unknown, unknown] => [`regs.${i}`, v, r.regs[i]]),
-  ];
-  const d = rows.find(([, a, b]) => a !== b);
-  return d && { field: d[0], bare: d[1], actual: d[2] };
-}
-
-/**
- * Equivalence of vmm2 with the bare run of `inner`: the bare machine is advanced from trap to
- * trap and each compared with the trap log's record, then the end, the instructions retired
- * and the final view. Only the bare machine's current state is held.
- */
-function nestedEquivalence(inner: GuestImage, t: Vmm2Table, final: MachineSnapshot): EquivalenceVerdict {
-  const ref = new BareReference(inner);
-  const fail = (index: number, d: Omit<Divergence, 'index' | 'retired'>, retired: number): EquivalenceVerdict => ({ holds: false, compared: index, first: { index, retired, ...d } });
-  let i = 0;
-  let e = ref.next();
-  for (; e && e.kind !== 'end'; e = ref.next()) {
-    if (e.kind !== 'trap' && e.kind !== 'double-fault') continue;
-    const d = i < t.log.length ? compareRecord(e, liveScalars(ref.m), t.log[i]) : undefined;
-    if (d) return fail(i, { field: `trapLog[${i}].${d.field}`, bare: d.bare, actual: d.actual, bareEvent: { ...e, snapshot: snapshot(ref.m) } }, e.retired);
-    i++;
-  }
-  const m = ref.m;
-  const end = m.machineStatus === 'running' ? 'budget' : m.machineStatus;
-  if (i !== t.logged) return fail(Math.min(i, t.logged), { field: 'trapLog.length', bare: i, actual: t.logged }, m.retired);
-  if (end !== t.end) return fail(i, { field: 'end', bare: end, actual: t.end }, m.retired);
-  if (m.retired !== t.retired) return fail(i, { field: 'retired', bare: m.retired, actual: t.retired }, m.retired);
-  const bareFinal = snapshot(m);
-  const d = compareSnapshots(bareFinal, final);
-  if (d) return fail(i, { field: d.field, bare: d.a, actual: d.b, bareEvent: { kind: 'end', retired: m.retired, snapshot: bareFinal }, actualEvent: { kind: 'end', retired: t.retired, snapshot: final } }, m.retired);
-  return { holds: true, compared: Math.min(i, t.log.length) + 1 };
-}
-
-/**
- * Level-2 resource control, observed at level 1: at every resume of VM1 in virtual user mode
- * (the innermost guest about to run), the segment vmm.s composed must reach only
- * [ADDR0, ADDR0 + vmsize) of VM1's memory.
- */
-class InnerConfinement {
-  resumes = 0;
-  readonly violations: string[] = [];
-  constructor(
-    private readonly lo: number,
-    private readonly hi: number,
-  ) {}
-
-  readonly observe: ResumeObserver = (_vm, vcpu) => {
-    if (vcpu.mode === 0) return;
-    this.resumes++;
-    const r = reachable(vcpu.base, vcpu.limit, 'size', vcpu.mem.size);
-    if (r.hi > r.lo && (r.lo < this.lo || r.hi > this.hi) && this.violations.length < 20) {
-      this.violations.push(`level-1 segment B=0x${vcpu.base.toString(16)} L=0x${vcpu.limit.toString(16)} reaches [0x${r.lo.toString(16)}, 0x${r.hi.toString(16)}) outside the guest's [0x${this.lo.toString(16)}, 0x${this.hi.toString(16)})`);
-    }
-  };
-}
-
 /**
  * Runs `inner` under vmm.s under the TypeScript VMM. With `check` (default), compares with the
  * bare run at the points listed in this file's header and checks safety at both levels.
@@ -428,7 +240,7 @@ export function runNested(inner: GuestImage, options: RunOptions & Vmm2Options =
   monitor.run();
   const seconds = (performance.now() - t0) / 1000;
   const vm = monitor.vms[0];
-  const table = readTable(vm.vcpu.mem, img);
+  const table = readTable(vm.vcpu.mem, img.asm.symbols, img.logCapacity);
   const final = innerSnapshot(table, vm.vcpu.console, vm.vcpu.mem.window(img.addr0, vmsize));
   const efficiency = nestedFigures(table, vmFigures(vm), seconds);
   const run: GuestRun = {
@@ -474,28 +286,3 @@ function nestedDetails(img: Vmm2Image, vm: Vm, t: Vmm2Table, confinement: InnerC
   };
 }
 
-/**
- * The innermost guest's efficiency: its instructions not emulated by vmm.s ran directly on the
- * real machine (level 1 runs them in virtual user mode, which the TypeScript VMM never
- * emulates). µs per exit is an estimate: the run's wall time less the innermost guest's share
- * of the real machine's direct time, per innermost exit.
- */
-function nestedFigures(t: Vmm2Table, outer: EfficiencyFigures, seconds: number): EfficiencyFigures {
-  const total = t.exits.timer + t.exits.emulate + t.exits.reflect;
-  const direct = t.retired - t.emulated;
-  const innerDirectSeconds = outer.direct ? (outer.directSeconds * direct) / outer.direct : 0;
-  return {
-    retired: t.retired,
-    direct,
-    software: t.emulated,
-    directShare: t.retired ? direct / t.retired : 1,
-    untrappedSoftware: Math.max(0, t.emulated - t.exits.emulate),
-    exits: { ...t.exits, total },
-    exitsPer1000: t.retired ? (total * 1000) / t.retired : 0,
-    interrupts: t.counts[Cause.Timer],
-    usPerExit: total ? ((seconds - innerDirectSeconds) * 1e6) / total : 0,
-    vmmSeconds: seconds - innerDirectSeconds,
-    directSeconds: innerDirectSeconds,
-    actionsPerExit: total ? (outer.retired - t.retired) / total : 0,
-  };
-}

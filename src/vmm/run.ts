@@ -4,64 +4,16 @@
 // say, as a plain reason, everything these runs would refuse.
 
 import { runBare } from './bare.js';
-import { opsByName, trapsByName, type RunSummary } from '../isa/run.js';
-import { efficiencyVerdict, safetyVerdict, type EfficiencyFigures, type GuestChecks } from './checks.js';
-import type { Allocation, HostLayout, SegmentComposer } from './construction.js';
-import type { EventTally } from './events.js';
+import { opsByName, trapsByName } from '../isa/run.js';
+import { efficiencyVerdict, safetyVerdict } from './checks.js';
 import { guestProblem, type GuestImage } from './guest.js';
 import { hostProblem, reserveIntact } from './host.js';
-import { Monitor, vmFigures, type Vm, type VmmKind, type VmmState } from './monitor.js';
-import { nestedProblem, runNested, vmm2Image, type NestedDetails } from './nested.js';
-import type { SafetyLevel, SafetyReport } from './safety.js';
+import { Monitor, vmFigures, type Vm, type VmmKind } from './monitor.js';
+import { nestedProblem, runNested, vmm2Image } from './nested.js';
+import type { GuestRun, RunKind, RunOptions, VmmRun } from './results.js';
+import type { SafetyReport } from './safety.js';
 
-export type RunKind = 'bare' | VmmKind | 'vmm2';
-
-export interface RunOptions {
-  /** compare with the bare run as it goes, check safety and efficiency (default true) */
-  readonly check?: boolean;
-  /** safety instrumentation (default 'resume' when checking, else 'off'; 'resume' becomes 'trace' for a profile that does not confine user mode) */
-  readonly safety?: SafetyLevel;
-  /** guest instructions per scheduling slice */
-  readonly quantum?: number;
-  /** minimum direct share for the efficiency verdict (default 0.99) */
-  readonly minDirect?: number;
-  /** step 4's composition, for tests that break it on purpose */
-  readonly compose?: SegmentComposer;
-  /** where the VMs go in real memory (runVms; default: packed after the VMM's reserve) */
-  readonly layout?: HostLayout;
-  /**
-   * Run a guest the real machine cannot confine (an instruction that changes the
-   * resource-control state runs in user mode without trapping) instead of refusing it — for
-   * demonstration: the safety checker then traces every instruction and reports the breach.
-   */
-  readonly allowUnsafe?: boolean;
-}
-
-/** A guest's run; `final` is its virtual state (for vmm2: rebuilt from the assembly VMM's tables). */
-export interface GuestRun extends RunSummary {
-  readonly kind: RunKind;
-  readonly name: string;
-  /** guest-visible events by kind (counted when checking; always the final 'end') */
-  readonly events: EventTally;
-  readonly console: string;
-  readonly efficiency?: EfficiencyFigures;
-  readonly checks?: GuestChecks;
-  /** vmm2 only: what the nested level did and how it was compared (plain, bounded data) */
-  readonly nested?: NestedDetails;
-}
-
-export interface VmmRun {
-  readonly kind: VmmKind;
-  readonly vms: readonly GuestRun[];
-  readonly host: { readonly memorySize: number; readonly reserve: number; readonly allocations: readonly Allocation[] };
-  /** the VMM's VM records after the last slice */
-  readonly state: VmmState;
-  readonly safety: SafetyReport;
-  readonly reserveIntact: boolean;
-  readonly seconds: number;
-  /** every VM's checks hold */
-  readonly holds?: boolean;
-}
+export type { GuestRun, RunKind, RunOptions, VmmRun } from './results.js';
 
 /** Why `kind` cannot run `guest` (with `options`), or undefined when it can. */
 export function whyNot(kind: RunKind, guest: GuestImage, options: Pick<RunOptions, 'allowUnsafe'> = {}): string | undefined {
