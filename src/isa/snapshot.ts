@@ -1,4 +1,4 @@
-// Immutable snapshots of machine state, the virtual view of SPEC §3, and run comparison.
+// Immutable snapshots of machine state, the virtual view (what a guest can observe), and run comparison.
 //
 // A snapshot's structured parts are frozen (immer's deep freeze); its memory is a MemoryImage,
 // immutable by ownership: later writes to the live machine copy the frames they touch, so a

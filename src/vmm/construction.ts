@@ -1,6 +1,6 @@
-// The trap-and-emulate construction of SPEC §5.1 as pure functions — the proof by construction,
-// one step per function. The monitor (monitor.ts) only sequences these steps around the real
-// machine's run loop; nothing here touches a Machine.
+// The trap-and-emulate construction (the proof by construction of Popek and Goldberg's Theorem 1)
+// as pure functions, one step per function. The monitor (monitor.ts) only sequences these steps
+// around the real machine's run loop; nothing here touches a Machine.
 //
 //   step 1  only the VMM runs in supervisor mode: the real machine's MEM[0] holds the VMM's
 //           entry PSW (hostLayout), every guest PSW is installed in realModeOf[vM] (realStatus)

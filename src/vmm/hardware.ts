@@ -117,9 +117,13 @@ export function realModeEscapes(p: Profile, bounds: BoundsConvention = 'size'): 
   return out;
 }
 
-/** Runs opcode `op` on TRIALS generated states in `realMode`; the first change to R it makes, if any. */
+/**
+ * Runs opcode `op` on TRIALS generated states in `realMode`; the change to R it makes, if any —
+ * of all trials, the one to the earliest part of R in resourceControl's order (mode first).
+ */
 function escapeOf(p: Profile, bounds: BoundsConvention, op: number, realMode: number): Omit<Escape, 'mnemonic'> | undefined {
   const rng = xoroshiro128plus(SEED ^ (op << 8) ^ realMode);
+  let best: { rank: number; escape: Omit<Escape, 'mnemonic'> } | undefined;
   for (let t = 0; t < TRIALS; t++) {
     const m = trialMachine(p, bounds, realMode, op, t, (lo, hi) => uniformInt(rng, lo, hi));
     const before = resourceControl(m);
@@ -128,10 +132,13 @@ function escapeOf(p: Profile, bounds: BoundsConvention, op: number, realMode: nu
     const trapped = m.trapCounts.some((n) => n !== 0) || m.machineStatus === 'double-fault';
     if (trapped || m.retired !== 1) continue;
     const after = resourceControl(m);
-    const field = Object.keys(before).find((k) => before[k] !== after[k]);
-    if (field) return { op, realMode, field, before: before[field], after: after[field], witness };
+    const fields = Object.keys(before);
+    const rank = fields.findIndex((k) => before[k] !== after[k]);
+    if (rank < 0 || (best && best.rank <= rank)) continue;
+    const field = fields[rank];
+    best = { rank, escape: { op, realMode, field, before: before[field], after: after[field], witness } };
   }
-  return undefined;
+  return best?.escape;
 }
 
 /**
@@ -165,20 +172,20 @@ function randomPsw(p: Profile, int: (lo: number, hi: number) => number): Psw {
   return { pc: PC_AT + 8, status: int(0, p.modes.length - 1) | switches | (int(0, 255) << 16), base: int(0, 0xffff) * 16 + 0x10000, limit: int(1, 0xffff) * 16, ptbr: int(0x10000, 0xfffff) * 4, extra: int(1, 0x7fffffff) };
 }
 
-/** R as a flat record: what a guest running directly must never change. */
+/** R as a flat record, most telling part first: what a guest running directly must never change. */
 function resourceControl(m: Machine): Record<string, number | boolean> {
   const st = m.status;
   const r: Record<string, number | boolean> = {
     mode: st & ST_MODE_MASK,
+    base: m.base,
+    limit: m.limit,
+    ptbr: m.ptbr,
     ie: (st & ST_IE) !== 0,
     pg: (st & ST_PG) !== 0,
     wp: (st & ST_WP) !== 0,
     nxe: (st & ST_NXE) !== 0,
     sum: (st & ST_SUM) !== 0,
     'status.profile': (st & ST_PROFILE_MASK) >>> 16,
-    base: m.base,
-    limit: m.limit,
-    ptbr: m.ptbr,
     extra: m.pswExtra,
     'timer.reload': m.timerReload,
     'timer.enabled': m.timerEnabled,
