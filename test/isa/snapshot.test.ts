@@ -5,7 +5,7 @@ import { Cause, ST_FLAGS_MASK } from '../../src/isa/arch.js';
 import type { Machine } from '../../src/isa/machine.js';
 import type { Profile } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
-import { compareRuns, compareViews, restore, snapshot, virtualView, type MachineSnapshot } from '../../src/isa/snapshot.js';
+import { compareRuns, compareViews, consoleDifference, restore, snapshot, virtualView, type MachineSnapshot } from '../../src/isa/snapshot.js';
 import { boot, bootUser, HALT_KERNEL, stepTo } from './helpers.js';
 
 /** A kernel that resumes after every trap (skipping faulting instructions), halting at the 4th. */
@@ -276,5 +276,19 @@ describe('compareRuns', () => {
     const b = bootUser(USER_PROGRAM, { kernel: RESUME_KERNEL });
     const d = compareRuns(run(a, 10), run(b, 14));
     expect(d?.field).toBe('retired');
+  });
+});
+
+describe('consoleDifference', () => {
+  it('shows short consoles whole and long ones as a bounded excerpt at the first difference', () => {
+    expect(consoleDifference('abc', 'abd')).toEqual({ field: 'console', a: 'abc', b: 'abd' });
+    expect(consoleDifference('same', 'same')).toBeUndefined();
+    const long = 'x'.repeat(5000);
+    const d = consoleDifference(`${long}A${long}`, `${long}B${long}`)!;
+    expect(d.a).toBe(`[5000] ${'x'.repeat(16)}A${'x'.repeat(63)}`);
+    expect(String(d.b).length).toBeLessThan(100);
+    // from: the text before it is known to agree and not looked at again
+    expect(consoleDifference('Zbc', 'abc', 1)).toBeUndefined();
+    expect(consoleDifference('ab', 'abc', 2)).toMatchObject({ a: 'ab', b: 'abc' });
   });
 });
