@@ -83,6 +83,19 @@ export function hardwareProblem(profiles: readonly Profile[]): string | undefine
  */
 export function realProfile(profiles: readonly Profile[]): Profile {
   const p = profiles[0];
+  const known = realProfiles.get(p)?.find((e) => e.of.length === profiles.length && e.of.every((q, i) => q === profiles[i]));
+  if (known) return known.real;
+  const real = unionProfile(profiles);
+  realProfiles.set(p, [...(realProfiles.get(p) ?? []), { of: [...profiles], real }]);
+  return real;
+}
+
+/** Real profiles already built, by their first VM's profile (so that their escapes are found once). */
+const realProfiles = new WeakMap<Profile, { of: readonly Profile[]; real: Profile }[]>();
+
+/** realProfile's construction: `profiles[0]` when they trap alike, else the union of their trap modes. */
+function unionProfile(profiles: readonly Profile[]): Profile {
+  const p = profiles[0];
   const masks = profiles.map(trapMasks);
   const union = masks.reduce((u, m) => u.map((bits, op) => bits | m[op]));
   if (union.every((bits, op) => bits === masks[0][op])) return p;

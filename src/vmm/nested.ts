@@ -249,7 +249,7 @@ export function runNested(inner: GuestImage, options: RunOptions & Vmm2Options =
     end: table.end === 'running' ? 'budget' : table.end,
     retired: table.retired,
     final,
-    events: { trap: table.logged, 'double-fault': table.end === 'double-fault' ? 1 : 0, console: 0, halt: table.end === 'halted' ? 1 : 0, end: 1 },
+    events: { trap: table.logged - (table.end === 'double-fault' ? 1 : 0), 'double-fault': table.end === 'double-fault' ? 1 : 0, console: 0, halt: table.end === 'halted' ? 1 : 0, end: 1 },
     instructions: {},
     traps: trapsByName(table.counts, vm.vcpu.compiled),
     console: vm.vcpu.console,
