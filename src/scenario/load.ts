@@ -192,17 +192,15 @@ function placeVms(spec: ScenarioFile, vms: readonly LoadedVm[], report: (p: Path
     return { addr0, vmsize };
   });
   const layout: HostLayout = { reserve, allocations, memorySize: spec.machine.memory };
-  for (const p of checkLayout(layout)) {
+  const bounds = vms[0]?.guest.spec.machine.bounds ?? 'size';
+  for (const p of checkLayout(layout, bounds)) {
     if (p.vm === undefined) report(p.message.includes('reserve') ? ['vmm', 'reserve'] : ['machine', 'memory'], p.message);
     else report(['vms', p.vm, spec.vms![p.vm].addr0 === undefined ? 'scenario' : 'addr0'], `VM '${vms[p.vm].name}': ${p.message}`);
   }
-  const first = vms[0]?.guest;
   vms.forEach((vm, i) => {
     const m = vm.guest.spec.machine;
     if (m.translation !== 'segment') report(['vms', i, 'scenario'], `VM '${vm.name}' uses ${m.translation} translation; the VMM hosts segment guests`);
-    if (first && (vm.guest.profile.name !== first.profile.name || m.bounds !== first.spec.machine.bounds)) {
-      report(['vms', i, 'scenario'], `VM '${vm.name}' uses profile ${vm.guest.profile.name} with ${m.bounds} bounds; every VM must match the first (${first.profile.name}, ${first.spec.machine.bounds})`);
-    }
+    if (m.bounds !== bounds) report(['vms', i, 'scenario'], `VM '${vm.name}' uses the ${m.bounds} bounds convention; the VMs share one real machine, which uses the first VM's (${bounds})`);
   });
   return layout;
 }

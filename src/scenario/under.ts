@@ -2,7 +2,7 @@
 // lists sharing one machine. Every run comes back in the same shape, with the checkers'
 // verdicts for VMM runs, so the CLI prints them side by side.
 
-import { guestFromMachine, runGuest, runVms, whyNot, type GuestChecks, type GuestImage, type GuestRun, type NestedDetails } from '../vmm/index.js';
+import { guestFromMachine, runGuest, runVms, whyNot, whyNotTogether, type GuestChecks, type GuestImage, type GuestRun, type NestedDetails } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { InputError } from './errors.js';
 import type { Scenario } from './load.js';
@@ -38,6 +38,12 @@ export interface UnderOptions {
   readonly steps?: number;
   /** told now and then how far a long bare run has got */
   readonly progress?: (run: string, retired: number, budget: number) => void;
+  /**
+   * Run a guest whose instruction set lets it change the resource-control state in user mode
+   * anyway (Theorem 1's precondition fails): for demonstration, with the safety checker
+   * stepping every directly executed instruction to report the breach.
+   */
+  readonly allowUnsafe?: boolean;
 }
 
 /** The guest a scenario describes, as the VMM takes it: its built machine's initial state. */
@@ -45,14 +51,15 @@ export function guestOf(s: Scenario, steps = s.spec.steps): GuestImage {
   return guestFromMachine(s.name, buildMachine(s), steps);
 }
 
-/** Why `kind` cannot run scenario `s` (any of its VMs), or undefined when it can. */
-export function whyNotUnder(kind: UnderKind, s: Scenario): string | undefined {
-  if (kind === 'vmm2' && s.host) return `vmm2 runs one guest under the assembly VMM; this file lists ${s.host.vms.length} VMs`;
-  for (const g of s.host ? s.host.vms.map((vm) => vm.guest) : [s]) {
-    const why = whyNot(kind, guestOf(g));
-    if (why) return `${kind} cannot run '${g.name}': ${why}`;
+/** Why `kind` cannot run scenario `s` (its VMs together, in a file that lists them), or undefined when it can. */
+export function whyNotUnder(kind: UnderKind, s: Scenario, o: Pick<UnderOptions, 'allowUnsafe'> = {}): string | undefined {
+  const options = { allowUnsafe: o.allowUnsafe === true };
+  if (!s.host) {
+    const why = whyNot(kind, guestOf(s), options);
+    return why && `${kind} cannot run '${s.name}': ${why}`;
   }
-  return undefined;
+  const why = whyNotTogether(kind, s.host.vms.map((vm) => guestOf(vm.guest)), { ...options, layout: s.host.layout });
+  return why && `${kind} cannot run the VMs of ${s.name}: ${why}`;
 }
 
 /**
@@ -64,15 +71,16 @@ export function runUnder(s: Scenario, kinds: readonly UnderKind[], o: UnderOptio
   const guests = s.host ? s.host.vms.map((vm) => ({ name: vm.name, guest: vm.guest })) : [{ name: undefined, guest: s }];
   const budget = (g: Scenario) => o.steps ?? g.spec.steps;
   for (const kind of kinds) {
-    const why = whyNotUnder(kind, s);
+    const why = whyNotUnder(kind, s, o);
     if (why) throw new InputError([{ file: s.file, message: why }]);
   }
   return kinds.flatMap((kind) => {
     if (kind === 'bare') return guests.map(({ name, guest }) => bareRun(guest, budget(guest), o, name));
-    if (!s.host) return [fromGuestRun(s, budget(s), runGuest(kind, guestOf(s, budget(s))))];
+    const allowUnsafe = o.allowUnsafe === true;
+    if (!s.host) return [fromGuestRun(s, budget(s), runGuest(kind, guestOf(s, budget(s)), { allowUnsafe }))];
     if (kind === 'vmm2') throw new Error('runUnder: vmm2 with several VMs passed whyNotUnder');
     const host = s.host;
-    const r = runVms(kind, host.vms.map((vm) => guestOf(vm.guest, budget(vm.guest))), { layout: host.layout, ...(host.quantum ? { quantum: host.quantum } : {}) });
+    const r = runVms(kind, host.vms.map((vm) => guestOf(vm.guest, budget(vm.guest))), { layout: host.layout, allowUnsafe, ...(host.quantum ? { quantum: host.quantum } : {}) });
     return r.vms.map((g, i) => fromGuestRun(host.vms[i].guest, budget(host.vms[i].guest), g, host.vms[i].name));
   });
 }

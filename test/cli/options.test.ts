@@ -123,3 +123,22 @@ describe('run takes several scenarios', () => {
     expect((await cli('run', 'nothing/*.yaml')).stderr).toMatch(/no file matches 'nothing\/\*\.yaml'/);
   });
 });
+
+describe('a guest whose instruction set breaks Theorem 1', () => {
+  it('is refused by every VMM, naming the instruction (exit 2)', async () => {
+    const r = await cli('run', 'vmm/unsafe-lpsw', '--under', 'vmm');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/'lpsw' changes mode \(1 -> 0\) in real mode 1 without trapping: Theorem 1's precondition .* fails/);
+    const all = JSON.parse((await cli('run', 'vmm/unsafe-lpsw', '--under', 'all', '--json')).stdout);
+    expect(all.skipped.map((k: { under: string }) => k.under)).toEqual(['vmm', 'hvm', 'vmm2']);
+  });
+
+  it('runs with --allow-unsafe, and the safety checker reports the breach from what ran', async () => {
+    const d = JSON.parse((await cli('run', 'vmm/unsafe-lpsw', '--under', 'vmm', '--allow-unsafe', '--json')).stdout);
+    const safety = d.runs[0].checks.safety;
+    expect(safety).toMatchObject({ holds: false, level: 'trace' });
+    expect(safety.note).toMatch(/'lpsw' changes mode/);
+    expect(d.ok).toBe(true); // the scenario states these verdicts
+    expect((await cli('run', 'vmm/unsafe-lpsw', '--allow-unsafe')).code).toBe(2);
+  });
+});

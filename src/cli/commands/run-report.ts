@@ -85,6 +85,7 @@ function failureLines(label: string, c: ChecksJson): string[] {
   const out: string[] = [];
   const d = c.equivalence.firstDifference;
   if (d) out.push(`${label}: first difference at event ${String(d.index)} (instruction ${String(d.retired)}): ${String(d.field)}: bare ${JSON.stringify(d.bare)}, under the VMM ${JSON.stringify(d.actual)}`);
+  if (c.safety.note) out.push(`${label}: safety: ${c.safety.note}`);
   if (c.safety.first) out.push(`${label}: safety violation (${String(c.safety.first.kind)}) at instruction ${String(c.safety.first.retired)}: ${String(c.safety.first.detail)}`);
   if (!c.efficiency.holds) out.push(`${label}: efficiency criterion not met: ${c.efficiency.criterion}`);
   return out;

@@ -23,6 +23,7 @@ interface RunOptions {
   compare?: string;
   geometry?: string;
   timing?: boolean;
+  allowUnsafe?: boolean;
 }
 
 /** One scenario of a run with several: its record, or why it could not run. */
@@ -54,6 +55,7 @@ export function registerRun(program: Command, done: (o: Outcome) => void): void 
     .option('--under <kinds>', `${UNDER_KINDS.join(' | ')} | all, or a comma list (default: bare; vmm for a file that lists VMs)`)
     .option('--compare <machine>', "'segment': re-run every user stretch of this segment scenario on a paging machine mapping [0, L) at B, and compare step by step")
     .option('--geometry <name>', 'the paging geometry for --compare (default x86-32)')
+    .option('--allow-unsafe', "run under the VMMs a guest whose instruction set lets user mode change the resource-control state (Theorem 1's precondition fails), to watch the safety checker report the breach")
     .option('--timing', 'include wall-clock times (run seconds, µs per VMM exit); without it the output is the same for the same input')
     .action((args: string[], opts: RunOptions) => done(runCommand(args, opts)));
 }
@@ -124,6 +126,7 @@ function recordOptions(o: RunOptions): RecordOptions {
     ...(o.traceLimit === undefined ? {} : { traceLimit: parseCount(o.traceLimit, '--trace-limit', 1, 10_000_000) }),
     ...(o.compare === undefined ? {} : { compare: { geometry: o.geometry ?? 'x86-32' } }),
     timing: o.timing === true,
+    allowUnsafe: o.allowUnsafe === true,
   };
 }
 
