@@ -4,6 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, UsageError } from './errors.js';
+import { displayPath } from './input.js';
 
 /** The bundled scenarios directory (the same relative place from src/ and dist/). */
 export const SCENARIO_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
@@ -35,13 +36,13 @@ export function findBundled(name: string, dir = SCENARIO_DIR): string | undefine
 
 /**
  * The scenario file `arg` names: an existing path, or a bundled scenario's name (with or
- * without `.yaml`). Throws InputError ("no such file") for a name that looks like a path,
+ * without `.yaml`; the path is then given from the working directory when that is shorter). Throws InputError ("no such file") for a name that looks like a path,
  * UsageError for any other name that is not bundled.
  */
 export function scenarioPath(arg: string): string {
   if (exists(arg)) return arg;
   const found = findBundled(arg.replace(/\.ya?ml$/, ''));
-  if (found) return found;
+  if (found) return displayPath(found);
   if (/[/\\]|\.ya?ml$/.test(arg)) throw new InputError([{ file: arg, message: 'cannot read it (no such file)' }]);
   throw new UsageError(`'${arg}' is neither a file nor a bundled scenario (\`shadowlab list\` shows their names)`);
 }

@@ -3,6 +3,7 @@
 // device, FIFO or directory) of at most MAX_INPUT_BYTES, holding UTF-8 text.
 
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { relative } from 'node:path';
 
 /**
  * Largest input files, by kind. A scenario's YAML is parsed at about 4 µs a byte in the worst
@@ -116,4 +117,10 @@ function errnoText(e: unknown): string {
   if (code === 'EACCES') return 'permission denied';
   if (code === 'EISDIR') return 'it is a directory';
   return code ?? String(e);
+}
+
+/** `path` relative to the working directory when that is shorter (for messages). */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && rel.length < path.length ? rel : path;
 }

@@ -3,7 +3,7 @@
 // one InputError; things that are legal but probably not meant become warnings.
 
 import { realpathSync } from 'node:fs';
-import { basename, dirname, relative, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { AsmError, assemble } from '../asm/index.js';
 import { LOW_MEMORY_END } from '../isa/arch.js';
 import { withOverrides, type Profile } from '../isa/profile.js';
@@ -11,7 +11,7 @@ import { profileByName, PROFILES } from '../isa/profiles/index.js';
 import { checkLayout, VMM_RESERVE, type HostLayout } from '../vmm/index.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
 import { InputError, type InputProblem } from './errors.js';
-import { InputFileError, MAX_SOURCE_BYTES, MAX_TOTAL_SOURCE_BYTES, readInputFile } from './input.js';
+import { displayPath, InputFileError, MAX_SOURCE_BYTES, MAX_TOTAL_SOURCE_BYTES, readInputFile } from './input.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { parseYaml, problemAt, scalarOrigin, toPlain, type Path, type YamlSource } from './yaml.js';
 import { pagingSetup } from './paging.js';
@@ -314,10 +314,6 @@ function collectSymbols(programs: readonly LoadedProgram[], roots: ReadonlyMap<s
   return { symbols, ambiguous };
 }
 
-/** `path` relative to the working directory when that is shorter (for messages). */
-export function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && rel.length < path.length ? rel : path;
-}
 
+export { displayPath };
 export { blockAddress, resolveAddress, resolveValue, type HostSpec, type LoadedProgram, type LoadedVm, type Scenario, type Symbol } from './model.js';

@@ -208,7 +208,8 @@ function resourceControl(m: Machine): Record<string, number | boolean> {
   return r;
 }
 
-/** One line naming an escape and what it changed, for refusals and reports. */
-export function describeEscape(e: Escape): string {
-  return `'${e.mnemonic}' changes ${e.field} (${String(e.before)} -> ${String(e.after)}) in real mode ${e.realMode} without trapping`;
+/** One line naming an escape and what it changed (modes by the profile's names `modes`), for refusals and reports. */
+export function describeEscape(e: Escape, modes: readonly string[]): string {
+  const show = (v: number | boolean) => (typeof v === 'boolean' ? String(v) : e.field === 'mode' ? (modes[v] ?? String(v)) : `0x${(v >>> 0).toString(16)}`);
+  return `'${e.mnemonic}' changes ${e.field} (${show(e.before)} -> ${show(e.after)}) in mode ${modes[e.realMode] ?? e.realMode} without trapping`;
 }

@@ -35,8 +35,9 @@ export function hostProblem(guests: readonly GuestImage[], o: HostOptions = {}):
   if (other) return `guest '${other.name}' uses the ${other.config.bounds ?? 'size'} bounds convention and '${guests[0].name}' the ${bounds} one; one real machine has one`;
   const why = hardwareProblem(guests.map((g) => g.config.profile)) ?? layoutProblem(guests, bounds, o.layout);
   if (why) return why;
-  const escapes = realModeEscapes(realProfile(guests.map((g) => g.config.profile)), bounds);
-  if (escapes.length && !o.allowUnsafe) return theorem1Fails(describeEscape(escapes[0]));
+  const real = realProfile(guests.map((g) => g.config.profile));
+  const escapes = realModeEscapes(real, bounds);
+  if (escapes.length && !o.allowUnsafe) return theorem1Fails(describeEscape(escapes[0], real.modes));
   return undefined;
 }
 

@@ -139,7 +139,7 @@ export class Vm {
 function safetyFor(asked: SafetyLevel, host: Machine, layout: HostLayout, bounds: BoundsConvention): SafetyMonitor {
   const escapes = asked === 'resume' ? realModeEscapes(host.profile, bounds) : [];
   if (escapes.length === 0) return new SafetyMonitor(asked, host, layout, bounds);
-  const why = `the 'resume' proof assumes user mode cannot change the resource-control state, but ${describeEscape(escapes[0])}: every directly executed instruction is traced instead`;
+  const why = `the 'resume' proof assumes user mode cannot change the resource-control state, but ${describeEscape(escapes[0], host.profile.modes)}: every directly executed instruction is traced instead`;
   return new SafetyMonitor('trace', host, layout, bounds, why);
 }
 

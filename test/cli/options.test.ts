@@ -128,7 +128,7 @@ describe('a guest whose instruction set breaks Theorem 1', () => {
   it('is refused by every VMM, naming the instruction (exit 2)', async () => {
     const r = await cli('run', 'vmm/unsafe-lpsw', '--under', 'vmm');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/'lpsw' changes mode \(1 -> 0\) in real mode 1 without trapping: Theorem 1's precondition .* fails/);
+    expect(r.stderr).toMatch(/'lpsw' changes mode \(u -> s\) in mode u without trapping: Theorem 1's precondition .* fails/);
     const all = JSON.parse((await cli('run', 'vmm/unsafe-lpsw', '--under', 'all', '--json')).stdout);
     expect(all.skipped.map((k: { under: string }) => k.under)).toEqual(['vmm', 'hvm', 'vmm2']);
   });

@@ -98,3 +98,24 @@ describe('commands shown in the docs print what the docs show', () => {
     if (!matches(want, actual, measured(args))) expect(actual.join('\n')).toBe(want.join('\n'));
   });
 });
+
+describe('the docs checker itself', () => {
+  it('matches exactly, with "..." standing for any lines, and fails on a changed line', () => {
+    expect(matches(['a', '...', 'd'], ['a', 'b', 'c', 'd'], false)).toBe(true);
+    expect(matches(['a', '...'], ['a'], false)).toBe(true);
+    expect(matches(['a', 'x', 'd'], ['a', 'b', 'd'], false)).toBe(false);
+    expect(matches(['a', 'b'], ['a', 'b', 'c'], false)).toBe(false);
+    expect(matches(['a 12.5 ms'], ['a 3 ms'], false)).toBe(false);
+    expect(matches(['a 12.5 ms'], ['a 3 ms'], true)).toBe(true);
+    expect(matches(['a 12.5 ms'], ['b 3 ms'], true)).toBe(false);
+  });
+
+  it('finds the commands of a block and their output', () => {
+    const doc = 'text\n```\n$ npx shadowlab list\nline 1\n$ shadowlab run x\nline 2\n```\n```yaml\n$ not: a command\n```\n';
+    expect(shownCommands('d.md', doc).map((s) => [s.command, s.output])).toEqual([
+      ['npx shadowlab list', ['line 1']],
+      ['shadowlab run x', ['line 2']],
+      ['not: a command', []],
+    ]);
+  });
+});

@@ -56,7 +56,7 @@ describe('a guest whose profile makes lpsw unprivileged', () => {
   it('is refused by every VMM, naming lpsw and Theorem 1’s precondition', () => {
     for (const kind of ['vmm', 'hvm', 'vmm2'] as const) {
       const why = whyNot(kind, escaping());
-      expect(why, kind).toMatch(/^'lpsw' changes \w+ .* in real mode 1 without trapping: Theorem 1's precondition \(every instruction that changes the resource-control state must trap in user mode\) fails/);
+      expect(why, kind).toMatch(/^'lpsw' changes \w+ .* in mode u without trapping: Theorem 1's precondition \(every instruction that changes the resource-control state must trap in user mode\) fails/);
     }
     expect(whyNot('bare', escaping())).toBeUndefined();
     expect(() => runGuest('vmm', escaping())).toThrow(RangeError);

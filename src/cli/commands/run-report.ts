@@ -77,8 +77,19 @@ function printChecks(runs: readonly RunColumn[]): string {
     ];
   });
   const lines = [table(['run', 'equivalence', 'safety', 'efficiency'], rows)];
+  for (const r of runs) lines.push(exitLine(r.label, r.checks!.efficiency));
   for (const r of runs) lines.push(...failureLines(r.label, r.checks!));
   return lines.join('\n');
+}
+
+/** "vmm: 108 exits (94 emulate, 8 reflect, 6 timer), 6.0 VMM actions per exit". */
+function exitLine(label: string, e: ChecksJson['efficiency']): string {
+  const { total, ...byReason } = e.exits;
+  const reasons = Object.entries(byReason)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, n]) => `${n} ${k}`);
+  return `${label}: ${count(total ?? 0, 'exit')}${reasons.length ? ` (${reasons.join(', ')})` : ''}, ${e.actionsPerExit.toFixed(1)} VMM actions per exit`;
 }
 
 function failureLines(label: string, c: ChecksJson): string[] {
