@@ -1,4 +1,4 @@
-// Differential check 1 of SPEC §3: paging with a contiguous mapping of [0, L) at B behaves like
+// Differential check 1 (README, --compare segment): paging with a contiguous mapping of [0, L) at B behaves like
 // the segment machine with (B, L), over the user program.
 //
 // The segment machine runs the whole scenario. Every stretch it spends in a user mode (from the

@@ -1,9 +1,9 @@
 // What `run` arguments name: a file, `-` (standard input), a glob, or a bundled scenario.
 
-import { statSync } from 'node:fs';
 import { globSync } from 'tinyglobby';
 import { scenarioPath } from '../scenario/bundled.js';
 import { UsageError } from '../scenario/errors.js';
+import { pathExists } from '../scenario/input.js';
 
 /** Most files one `run` takes (a glob that matches more is refused). */
 export const MAX_TARGETS = 500;
@@ -21,21 +21,13 @@ export function resolveTargets(args: readonly string[]): Target[] {
     if (arg === '-') {
       if (out.some((t) => t.kind === 'stdin')) throw new UsageError("'-' (standard input) can be given once");
       out.push({ kind: 'stdin' });
-    } else if (/[*?[{]/.test(arg) && !exists(arg)) out.push(...expand(arg));
+    } else if (/[*?[{]/.test(arg) && !pathExists(arg)) out.push(...expand(arg));
     else out.push({ kind: 'file', path: scenarioPath(arg) });
     if (out.length > MAX_TARGETS) throw new UsageError(`more than ${MAX_TARGETS} scenarios in one run; narrow the pattern`);
   }
   return out;
 }
 
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function expand(pattern: string): Target[] {
   const files = globSync(pattern, { onlyFiles: true, expandDirectories: false, deep: 16 }).sort();

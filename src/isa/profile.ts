@@ -1,6 +1,6 @@
 // A profile is an instruction set as data: its modes, instructions, extra trap causes,
 // control registers, banked registers, address-region hook, and V — the part of the state a
-// VMM may set differently from what the guest believes (SPEC §2.1).
+// VMM may set differently from what the guest believes (docs/machine.md).
 //
 // The machine compiles a profile into dispatch tables once (see `compileProfile`): which opcodes
 // exist, in which modes each traps as privileged, and which have `exec` semantics.

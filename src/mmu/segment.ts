@@ -1,4 +1,4 @@
-// Base-and-bounds relocation (SPEC §2.3).
+// Base-and-bounds relocation (docs/machine.md, Relocation).
 //
 // Size convention: an access of n bytes at va is legal iff va + n <= L; then pa = va + B.
 // End convention:  legal iff B + va + n <= L (L is a physical end address).
@@ -6,7 +6,7 @@
 // would reach past the end of physical memory is illegal too (a base past the end of memory
 // makes every access trap).
 
-/** Bounds conventions of SPEC §2.3. */
+/** Bounds conventions: 'size' (legal iff va + n <= L) and 'end' (legal iff B + va + n <= L). */
 export type BoundsConvention = 'size' | 'end';
 /** Translation hardware present in a machine. */
 export type TranslationMode = 'segment' | 'paging' | 'segment+paging';

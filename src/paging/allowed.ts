@@ -1,4 +1,4 @@
-// The allowed set of SPEC §2.4: after a page-table change, an access may use any translation
+// The allowed set (docs/paging.md): after a page-table change, an access may use any translation
 // the tables held for that address since the last invalidation covering it. Given the table
 // contents at each change since then, this computes that set with side-effect-free walks.
 

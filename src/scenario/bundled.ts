@@ -1,10 +1,10 @@
 // The scenarios that come with shadowlab, found by file or by name (`shadowlab run lde`).
 
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, UsageError } from './errors.js';
-import { displayPath } from './input.js';
+import { displayPath, pathExists } from './input.js';
 
 /** The bundled scenarios directory (the same relative place from src/ and dist/). */
 export const SCENARIO_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
@@ -40,18 +40,10 @@ export function findBundled(name: string, dir = SCENARIO_DIR): string | undefine
  * UsageError for any other name that is not bundled.
  */
 export function scenarioPath(arg: string): string {
-  if (exists(arg)) return arg;
+  if (pathExists(arg)) return arg;
   const found = findBundled(arg.replace(/\.ya?ml$/, ''));
   if (found) return displayPath(found);
   if (/[/\\]|\.ya?ml$/.test(arg)) throw new InputError([{ file: arg, message: 'cannot read it (no such file)' }]);
   throw new UsageError(`'${arg}' is neither a file nor a bundled scenario (\`shadowlab list\` shows their names)`);
 }
 
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

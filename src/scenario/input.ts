@@ -2,7 +2,7 @@
 // `file:`, an `.include`, a VM's scenario, standard input. Each must be a regular file (not a
 // device, FIFO or directory) of at most MAX_INPUT_BYTES, holding UTF-8 text.
 
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { relative } from 'node:path';
 
 /**
@@ -123,4 +123,14 @@ function errnoText(e: unknown): string {
 export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel && rel.length < path.length ? rel : path;
+}
+
+/** Whether anything exists at `path` (a file, directory, device...). */
+export function pathExists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
