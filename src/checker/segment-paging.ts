@@ -206,14 +206,15 @@ function matchTraps(seg: TrapEvent | undefined, pag: TrapEvent | undefined): { f
   return undefined;
 }
 
-/** Registers, PC, mode, console, timer and the data access of the last step. */
+/** Registers, PC, mode, console (its count and hash: comparing the text at every step would cost its length), timer and the data access of the last step. */
 function stepDifference(a: Machine, b: Machine): { field: string; segment: unknown; paging: unknown } | undefined {
   const r = a.regs.findIndex((v, i) => v !== b.regs[i]);
   if (r >= 0) return { field: `regs.${r}`, segment: a.regs[r], paging: b.regs[r] };
   const pairs: [string, unknown, unknown][] = [
     ['pc', a.pc, b.pc],
     ['mode', a.status & ST_MODE_MASK, b.status & ST_MODE_MASK],
-    ['console', a.console, b.console],
+    ['console.written', a.consoleWritten, b.consoleWritten],
+    ['console.hash', a.consoleHash, b.consoleHash],
     ['timer.count', a.timerCount, b.timerCount],
     ['timer.pending', a.timerPending, b.timerPending],
     ['retired', a.retired, b.retired],

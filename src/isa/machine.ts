@@ -80,6 +80,11 @@ export interface TrapEvent {
   readonly doubleFault: boolean;
 }
 
+/** Console characters a machine keeps (1 MiB); output beyond is counted and hashed, not kept. */
+export const MAX_CONSOLE_CHARS = 2 ** 20;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 const RUNNING = 0;
 const HALTED = 1;
 const DOUBLE_FAULT = 2;
@@ -126,7 +131,14 @@ export class Machine {
   private blockLimit = 0;
   /** the last trap entered and no instruction has retired since (a fault now is a double fault) */
   trapEntry = false;
+  /** console output kept: the first MAX_CONSOLE_CHARS characters (the rest is counted and hashed) */
   console = '';
+  /** characters ever written to the console */
+  consoleWritten = 0;
+  /** FNV-1a hash of every character ever written (so output past the kept part still compares) */
+  consoleHash = FNV_OFFSET;
+  /** when set, console output goes here instead (a VMM's real machine hands it to the virtual CPU) */
+  onConsole: ((text: string) => void) | undefined = undefined;
 
   // ---- run state and accounting ----
   private state = RUNNING;
@@ -388,6 +400,19 @@ export class Machine {
   faultCause(): number {
     const f = this.fault;
     return f.kind === 'bounds' ? Cause.Bounds : f.kind === 'alignment' ? Cause.Alignment : f.kind === 'region' ? f.cause! : Cause.PageFault;
+  }
+
+  /**
+   * Console output: counted and hashed whole, kept up to MAX_CONSOLE_CHARS characters (a guest
+   * printing forever cannot exhaust memory), or handed to `onConsole` when set.
+   */
+  writeConsole(text: string): void {
+    if (this.onConsole) return this.onConsole(text);
+    let h = this.consoleHash;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME) >>> 0;
+    this.consoleHash = h;
+    this.consoleWritten += text.length;
+    if (this.console.length < MAX_CONSOLE_CHARS) this.console += text.slice(0, MAX_CONSOLE_CHARS - this.console.length);
   }
 
   /** Stops the machine as `halt` does. */
@@ -709,7 +734,7 @@ export class Machine {
         regs[rd] = this.timerEnabled ? this.timerCount : 0;
         return 0;
       case Op.Out:
-        this.console += imm === 1 ? String(regs[rs]) : String.fromCharCode(regs[rs] & 0xff);
+        this.writeConsole(imm === 1 ? String(regs[rs]) : String.fromCharCode(regs[rs] & 0xff));
         return 0;
       case Op.Setptbr:
         this.setPtbr(regs[rs] >>> 0);

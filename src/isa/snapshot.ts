@@ -29,6 +29,9 @@ export interface MachineSnapshot {
   readonly timer: TimerState;
   readonly trapEntry: boolean;
   readonly console: string;
+  /** console characters ever written, and their hash (the console keeps only the first MAX_CONSOLE_CHARS) */
+  readonly consoleWritten: number;
+  readonly consoleHash: number;
   readonly trapsDelivered: number;
   /** delivered traps per cause code as [cause, count], causes never delivered left out */
   readonly trapCounts: readonly (readonly [number, number])[];
@@ -51,6 +54,8 @@ export function snapshot(m: Machine): MachineSnapshot {
       timer: { reload: m.timerReload, count: m.timerCount, enabled: m.timerEnabled, pending: m.timerPending },
       trapEntry: m.trapEntry,
       console: m.console,
+      consoleWritten: m.consoleWritten,
+      consoleHash: m.consoleHash,
       trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
       trapCounts: Array.from(m.trapCounts.entries()).filter(([, n]) => n !== 0),
       lastTrap: m.lastTrap,
@@ -76,6 +81,8 @@ export function restore(s: MachineSnapshot, config: MachineConfig): Machine {
 
   m.trapEntry = s.trapEntry;
   m.console = s.console;
+  m.consoleWritten = s.consoleWritten;
+  m.consoleHash = s.consoleHash;
   m.retired = s.retired;
   m.timerReload = s.timer.reload;
   m.timerCount = s.timer.count; // after `retired`: the count is kept relative to it
@@ -103,6 +110,9 @@ export interface ViewScalars {
   readonly control: readonly number[];
   readonly timer: TimerState;
   readonly status: MachineStatus;
+  /** console characters written, and the hash of all of them */
+  readonly consoleWritten: number;
+  readonly consoleHash: number;
   readonly trapsDelivered: number;
   readonly lastTrap: Pick<TrapEvent, 'cause' | 'vaddr' | 'error' | 'detail'> | undefined;
 }
@@ -118,6 +128,8 @@ export function virtualView(s: MachineSnapshot): VirtualView {
     timer: s.timer,
     status: s.status,
     console: s.console,
+    consoleWritten: s.consoleWritten,
+    consoleHash: s.consoleHash,
     trapsDelivered: s.trapsDelivered,
     lastTrap: t && { cause: t.cause, vaddr: t.vaddr, error: t.error, detail: t.detail },
     memory: s.memory,
@@ -134,6 +146,8 @@ export function liveScalars(m: Machine): ViewScalars {
     control: Array.from(m.control),
     timer: { reload: m.timerReload, count: m.timerCount, enabled: m.timerEnabled, pending: m.timerPending },
     status: m.machineStatus,
+    consoleWritten: m.consoleWritten,
+    consoleHash: m.consoleHash,
     trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
     lastTrap: t && { cause: t.cause, vaddr: t.vaddr, error: t.error, detail: t.detail },
   };
@@ -158,7 +172,7 @@ export function compareViews(a: VirtualView, b: VirtualView): ViewDifference | u
 
 /** The first scalar field (status, traps delivered, flags, registers, PSW, timer, trap record) that differs. */
 export function compareScalars(a: ViewScalars, b: ViewScalars): ViewDifference | undefined {
-  for (const key of ['status', 'trapsDelivered', 'flags'] as const) {
+  for (const key of ['status', 'trapsDelivered', 'flags', 'consoleWritten', 'consoleHash'] as const) {
     if (a[key] !== b[key]) return { field: key, a: a[key], b: b[key] };
   }
   for (const key of ['regs', 'control'] as const) {

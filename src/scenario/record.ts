@@ -20,6 +20,8 @@ export const SCHEMA_VERSION = 2;
 
 /** Instructions a trace keeps by default (the run goes on past it). */
 export const DEFAULT_TRACE_LIMIT = 10_000;
+/** Most trace entries a run may keep: about 120 MB of text, 250 MB of JSON (a longer trace is better cut with --steps). */
+export const MAX_TRACE_LIMIT = 100_000;
 
 export interface RecordOptions {
   /** the kinds to run, or 'all' (those that can; the others listed with the reason). Default: bare, or vmm for a file listing VMs */
@@ -75,7 +77,10 @@ export interface RunColumn {
   readonly registers: readonly number[];
   readonly instructions: Readonly<Record<string, number>>;
   readonly traps: Readonly<Record<string, number>>;
+  /** the console output kept (its first MAX_CONSOLE_CHARS characters) */
   readonly console: string;
+  /** characters written in all, when more than were kept */
+  readonly consoleWritten?: number;
   readonly framesAllocated?: number;
   /** wall-clock seconds (with timing only) */
   readonly seconds?: number;
@@ -132,7 +137,7 @@ export function runRecord(s: Scenario, o: RecordOptions = {}): RunData {
   if (o.trace && !kinds.includes('bare')) throw new UsageError(`--trace traces the bare run, and none is asked for (--under ${kinds.join(',')}); add bare`);
   const runs = runUnder(s, kinds, {
     trace: o.trace,
-    ...(o.traceLimit === undefined ? {} : { traceLimit: o.traceLimit }),
+    traceLimit: Math.min(o.traceLimit ?? DEFAULT_TRACE_LIMIT, MAX_TRACE_LIMIT),
     ...(o.steps === undefined ? {} : { steps: o.steps }),
     ...(o.progress ? { progress: o.progress } : {}),
     allowUnsafe: o.allowUnsafe === true,
@@ -199,6 +204,7 @@ export function runColumn(r: UnderRun, timing = false): RunColumn {
     instructions: r.instructions,
     traps: r.traps,
     console: r.final.console,
+    ...(r.final.consoleWritten > r.final.console.length ? { consoleWritten: r.final.consoleWritten } : {}),
     ...(r.framesAllocated === undefined ? {} : { framesAllocated: r.framesAllocated }),
     ...(timing ? { seconds: r.seconds } : {}),
     ...(r.checks ? { checks: checksJson(r.checks, timing) } : {}),

@@ -39,7 +39,7 @@ export class EventSource {
     readonly enabled: boolean,
     private readonly listener: EventListener = () => {},
   ) {
-    this.consoleLength = m.console.length;
+    this.consoleLength = m.consoleWritten;
     if (enabled) m.onTrap = (t) => this.trap(t);
   }
 
@@ -59,8 +59,8 @@ export class EventSource {
   /** Reports console output and halt that happened since the last poll. */
   poll(): void {
     if (!this.enabled) return;
-    if (this.m.console.length !== this.consoleLength) {
-      this.consoleLength = this.m.console.length;
+    if (this.m.consoleWritten !== this.consoleLength) {
+      this.consoleLength = this.m.consoleWritten;
       this.emit('console');
     }
     if (!this.halted && this.m.machineStatus === 'halted') {

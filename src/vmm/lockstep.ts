@@ -6,7 +6,8 @@
 //
 // The comparison costs what changed since the previous one, not the size of memory: a WriteLog
 // on each machine's frame store names the frames written since (first comparison: every frame
-// either has), and the console is compared from where it last agreed. Both logs are kept by the
+// either has); the console by the count and hash of everything written (its text, from where it
+// last agreed, only to show a difference: reading a long console is not cheap). Both logs are kept by the
 // memory itself, not by the VMM, so the verdict rests on what the runs did. At the first
 // divergence both machines are snapshotted for the report and the reference is dropped.
 
@@ -68,7 +69,7 @@ export class Lockstep {
       return;
     }
     this.compared++;
-    const d = this.difference(ref.m);
+    const d = this.difference(ref.m, e.kind === 'end');
     if (d) this.diverge(index, b, e, d);
     else if (e.kind === 'end') this.close();
   }
@@ -80,12 +81,17 @@ export class Lockstep {
     return { holds: true, compared: this.compared };
   }
 
-  /** The first difference between the reference `r` and the checked machine now, or undefined. */
-  private difference(r: Machine): ViewDifference | undefined {
+  /**
+   * The first difference between the reference `r` and the checked machine now, or undefined.
+   * The console is compared by count, hash and kept length at every event, its whole kept text
+   * at the end (`last`): reading a long console string at every event would cost its length.
+   */
+  private difference(r: Machine, last: boolean): ViewDifference | undefined {
     const a = this.actual;
+    const consoleDiffers = last || r.consoleWritten !== a.consoleWritten || r.consoleHash !== a.consoleHash || r.console.length !== a.console.length;
     const d =
       (r.machineStatus !== a.machineStatus ? { field: 'status', a: r.machineStatus, b: a.machineStatus } : undefined) ??
-      consoleDifference(r.console, a.console, this.consoleAgreed) ??
+      (consoleDiffers ? consoleDifference(r.console, a.console, last ? 0 : this.consoleAgreed) : undefined) ??
       compareScalars(liveScalars(r), liveScalars(a)) ??
       this.memoryDiff(r.mem, a.mem);
     if (d) return d;

@@ -102,6 +102,13 @@ export class Vm {
   /** VMM-side actions: state transfers, emulations, reflections, timer programming */
   actions = 0;
   vmmSeconds = 0;
+  /** the guest wrote to the console while running directly (an unprivileged `out`) */
+  directConsole = false;
+  /** where the real machine's console output goes while this VM runs directly */
+  readonly writeConsole = (text: string): void => {
+    this.vcpu.writeConsole(text);
+    this.directConsole = true;
+  };
   hostSeconds = 0;
   readonly directOps = new Float64Array(256);
 
@@ -253,6 +260,7 @@ export class Monitor {
     host.loadPsw(real);
     host.regs.set(vcpu.regs);
     host.trapEntry = false;
+    host.onConsole = vm.writeConsole;
     const count = realTimerCount(left, { enabled: vcpu.timerEnabled, pending: vcpu.timerPending, count: vcpu.timerCount }, vcpu.status);
     host.timerReload = host.timerCount = count;
     host.timerEnabled = true;
@@ -280,7 +288,7 @@ export class Monitor {
     vm.direct += n;
     if (n > 0) vcpu.trapEntry = false;
     vm.actions += 2;
-    if (host.console !== '') this.takeConsole(vm);
+    if (vm.directConsole) this.takeConsole(vm);
     if (exit === 'halted' || exit === 'double-fault') return this.realStop(vm, exit);
     if (exit !== 'trap') {
       this.syncStatus(vcpu, host.status);
@@ -318,13 +326,13 @@ export class Monitor {
   }
 
   /**
-   * Moves console output the guest produced directly (possible only when a profile override
-   * makes `out` unprivileged in the real mode) to its virtual console. It is seen at the exit,
-   * not at the instruction: such a guest breaks Theorem 1's precondition, and the checker says so.
+   * Reports console output the guest produced directly (possible only when a profile override
+   * makes `out` unprivileged in the real mode; the real machine hands it to the virtual CPU as it
+   * is written). It is seen at the exit, not at the instruction: such a guest breaks Theorem 1's
+   * precondition, and the checker says so.
    */
   private takeConsole(vm: Vm): void {
-    vm.vcpu.console += this.host.console;
-    this.host.console = '';
+    vm.directConsole = false;
     vm.source.poll();
   }
 

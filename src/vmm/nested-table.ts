@@ -86,9 +86,9 @@ function readRecord(mem: PhysicalMemory, at: number, psw: (at: number) => Psw): 
 
 /**
  * The innermost guest's final state as a snapshot, rebuilt from the assembly VMM's table, its
- * console (level 1's) and the guest-physical memory [ADDR0, ADDR0 + vmsize) of level 1.
+ * console output (level 1's: its text, count and hash) and the guest-physical memory [ADDR0, ADDR0 + vmsize) of level 1.
  */
-export function innerSnapshot(t: Vmm2Table, console: string, memory: PhysicalMemory): MachineSnapshot {
+export function innerSnapshot(t: Vmm2Table, out: Pick<MachineSnapshot, 'console' | 'consoleWritten' | 'consoleHash'>, memory: PhysicalMemory): MachineSnapshot {
   const lastTrap = t.last && { ...t.last, pc: 0, savedPc: 0, mode: 0, retired: 0, doubleFault: t.end === 'double-fault' };
   return freeze(
     {
@@ -100,7 +100,9 @@ export function innerSnapshot(t: Vmm2Table, console: string, memory: PhysicalMem
       control: [],
       timer: t.timer,
       trapEntry: t.trapEntry,
-      console,
+      console: out.console,
+      consoleWritten: out.consoleWritten,
+      consoleHash: out.consoleHash,
       trapsDelivered: t.counts.reduce((a, b) => a + b, 0),
       trapCounts: t.counts.map((n, c) => [c, n] as const).filter(([, n]) => n !== 0),
       lastTrap,

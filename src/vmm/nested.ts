@@ -241,7 +241,7 @@ export function runNested(inner: GuestImage, options: RunOptions & Vmm2Options =
   const seconds = (performance.now() - t0) / 1000;
   const vm = monitor.vms[0];
   const table = readTable(vm.vcpu.mem, img.asm.symbols, img.logCapacity);
-  const final = innerSnapshot(table, vm.vcpu.console, vm.vcpu.mem.window(img.addr0, vmsize));
+  const final = innerSnapshot(table, vm.vcpu, vm.vcpu.mem.window(img.addr0, vmsize));
   const efficiency = nestedFigures(table, vmFigures(vm), seconds);
   const run: GuestRun = {
     kind: 'vmm2',

@@ -174,6 +174,24 @@ describe('equivalence in lockstep: what it compares, and that it can fail', () =
     expect(String(d.actual).length).toBeLessThan(100);
   });
 
+  it('catches console text changed in place (same length, count and hash) at the end at the latest', () => {
+    const g = guestFromSources({
+      name: 'printer',
+      profile: classic,
+      vmsize: 0x2000,
+      programs: [{ at: 0, source: `.org 0x80\nli r2, 300\nli r1, 97\nl: out r1, 0\naddi r2, r2, -1\nbne r2, r0, l\nhalt` }],
+      psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 },
+      budget: 2000,
+    });
+    let n = 0;
+    const observer: ResumeObserver = (_vm, vcpu) => {
+      if (++n === 250) vcpu.console = `${vcpu.console.slice(0, -1)}Z`;
+    };
+    const m = new Monitor([g], { kind: 'vmm', events: true, observer });
+    m.run();
+    expect(m.vms[0].equivalence()!.first).toMatchObject({ field: 'console' });
+  });
+
   it('keeps no snapshot per event: frames copied on write do not grow with the number of traps', () => {
     const copies = (n: number) => {
       const m = new Monitor([syscallGuest(n)], { kind: 'vmm', events: true, safety: 'resume' });

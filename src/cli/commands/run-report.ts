@@ -15,7 +15,7 @@ export function printRun(d: RunData): string {
   for (const r of d.runs) {
     const label = many ? ` (${r.label})` : '';
     out.push(heading(`instructions retired, by kind${label}`), r.under === 'vmm2' ? '  (the assembly VMM does not count its guest\'s instructions by kind)' : printCounts(r.instructions));
-    out.push(heading(`console${label}:`), r.console ? r.console.replace(/\n?$/, '') : '(empty)');
+    out.push(heading(`console${label}:`), printConsole(r));
   }
   for (const k of d.skipped ?? []) out.push('', `not run under ${k.under}: ${k.reason}`);
   const checked = d.runs.filter((r) => r.checks);
@@ -30,6 +30,17 @@ export function printRun(d: RunData): string {
   }
   if (d.compare) out.push(heading('compare: segment vs paging'), printCompare(d.compare));
   return `${out.join('\n')}\n`;
+}
+
+/** Console characters the table report shows (--json has all that was kept). */
+const CONSOLE_SHOWN = 16 * 1024;
+
+/** A run's console output, cut at CONSOLE_SHOWN characters with a note saying how much there was. */
+function printConsole(r: RunColumn): string {
+  if (!r.console) return '(empty)';
+  const written = r.consoleWritten ?? r.console.length;
+  if (written <= CONSOLE_SHOWN) return r.console.replace(/\n?$/, '');
+  return `${r.console.slice(0, CONSOLE_SHOWN)}\n... (${written} characters written: the first ${CONSOLE_SHOWN} shown here, the first ${r.console.length} kept in --json)`;
 }
 
 /** The final state of every run side by side: one column per run. */

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { InputError, printable, UsageError } from '../../scenario/errors.js';
 import { readStdin, InputFileError } from '../../scenario/input.js';
 import { loadScenario, parseScenario, type Scenario } from '../../scenario/load.js';
-import { DEFAULT_TRACE_LIMIT, runRecord, SCHEMA_VERSION, type RecordOptions, type RunData } from '../../scenario/record.js';
+import { DEFAULT_TRACE_LIMIT, MAX_TRACE_LIMIT, runRecord, SCHEMA_VERSION, type RecordOptions, type RunData } from '../../scenario/record.js';
 import { UNDER_KINDS, type UnderKind } from '../../scenario/under.js';
 import { MAX_STEPS, parseCount } from '../options.js';
 import { resolveTargets, type Target } from '../targets.js';
@@ -50,7 +50,7 @@ export function registerRun(program: Command, done: (o: Outcome) => void): void 
     .argument('<scenario...>', 'scenario files, globs (quoted), bundled scenario names (lde, vmm/jrst), or - for standard input')
     .option('--json', 'print the results as JSON')
     .option('--trace', 'list every instruction (virtual -> physical addresses) and every trap of the bare run')
-    .option('--trace-limit <n>', `trace entries to keep (default ${DEFAULT_TRACE_LIMIT}; the run goes on past them)`)
+    .option('--trace-limit <n>', `trace entries to keep (default ${DEFAULT_TRACE_LIMIT}, at most ${MAX_TRACE_LIMIT}; the run goes on past them)`)
     .option('--steps <n>', "the budget of instructions retired, instead of the scenario's")
     .option('--under <kinds>', `${UNDER_KINDS.join(' | ')} | all, or a comma list (default: bare; vmm for a file that lists VMs)`)
     .option('--compare <machine>', "'segment': re-run every user stretch of this segment scenario on a paging machine mapping [0, L) at B, and compare step by step")
@@ -123,7 +123,7 @@ function recordOptions(o: RunOptions): RecordOptions {
     ...(o.under === undefined ? {} : { under: parseUnder(o.under) }),
     ...(o.steps === undefined ? {} : { steps: parseCount(o.steps, '--steps', 1, MAX_STEPS) }),
     trace: o.trace === true,
-    ...(o.traceLimit === undefined ? {} : { traceLimit: parseCount(o.traceLimit, '--trace-limit', 1, 10_000_000) }),
+    ...(o.traceLimit === undefined ? {} : { traceLimit: parseCount(o.traceLimit, '--trace-limit', 1, MAX_TRACE_LIMIT) }),
     ...(o.compare === undefined ? {} : { compare: { geometry: o.geometry ?? 'x86-32' } }),
     timing: o.timing === true,
     allowUnsafe: o.allowUnsafe === true,
