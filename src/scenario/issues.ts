@@ -18,6 +18,7 @@ export function issueProblems(src: YamlSource, issue: Issue): InputProblem[] {
   if (issue.code === 'invalid_union' && issue.errors?.length) {
     const branch = bestBranch(issue.errors);
     if (branch) return branch.flatMap((i) => issueProblems(src, { ...i, path: [...issue.path, ...i.path] }));
+    if (issue.message === 'Invalid input') return [problemAt(src, path, expectedOneOf(issue.errors))];
   }
   return [problemAt(src, path, issue.message.replace(/^Invalid input: /, ''))];
 }
@@ -30,6 +31,13 @@ export function issueProblems(src: YamlSource, issue: Issue): InputProblem[] {
 function bestBranch(branches: readonly (readonly Issue[])[]): readonly Issue[] | undefined {
   const deep = branches.filter((b) => b.some((i) => i.path.length > 0 || i.code !== 'invalid_type'));
   return deep.length === 1 ? deep[0] : undefined;
+}
+
+/** "expected string or object, received number" from the branches' own type problems. */
+function expectedOneOf(branches: readonly (readonly Issue[])[]): string {
+  const parts = branches.flatMap((b) => b.map((i) => /expected (\w+), received (\w+)/.exec(i.message)).filter((m): m is RegExpExecArray => m !== null));
+  if (parts.length === 0) return 'a value of the wrong kind';
+  return `expected ${[...new Set(parts.map((m) => m[1]))].join(' or ')}, received ${parts[0][2]}`;
 }
 
 /**

@@ -164,6 +164,7 @@ describe('structural checks', () => {
     { name: 'a custom geometry with a zero-bit level', text: paged('').replace('geometry: x86-32', 'geometry: { name: g, indexBits: [0, 10], offsetBits: 12, entry: x86-32 }'), message: /machine\.paging\.geometry\.indexBits\.0: Too small/ },
     { name: 'a custom geometry whose large-page depth is the leaf', text: paged('').replace('geometry: x86-32', 'geometry: { name: g, indexBits: [10, 10], offsetBits: 12, entry: x86-32, largePageDepths: [1] }'), message: /machine\.paging\.geometry\.largePageDepths: 1 is not an upper level \(0\.\.0\)/ },
     { name: 'a custom geometry whose table outgrows a page', text: paged('').replace('geometry: x86-32', 'geometry: { name: g, indexBits: [11, 9], offsetBits: 12, entry: x86-32 }'), message: /machine\.paging\.geometry\.indexBits\.0: a table of 2\^11 4-byte entries/ },
+    { name: 'a geometry that is neither a name nor a row', text: paged('').replace('geometry: x86-32', 'geometry: 42'), message: /machine\.paging\.geometry: expected string or object, received number/ },
     { name: 'an expectation outside memory', text: `${small}expect: { memory: { "0xfffe": 1 } }\n`, message: /:4:21: expect\.memory\.0xfffe: the word at 0xfffe lies outside memory \(0x10000 bytes\)/ },
   ])('$name → exit 2, located', async ({ text, message }) => {
     await refused(['run', scenario(text)], message);
