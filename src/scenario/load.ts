@@ -129,17 +129,23 @@ function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<Scen
   }
   const self = realPath(src.file);
   const vms: LoadedVm[] = [];
+  const loaded = new Map<string, Scenario>(); // a guest file several VMs run is read and assembled once
   entries.forEach((e, i) => {
     const path = resolve(dir, e.scenario);
-    if (self !== undefined && realPath(path) === self) return report(['vms', i, 'scenario'], `'${e.scenario}' is this file itself; a VM runs a guest scenario`);
-    let text: string;
-    try {
-      text = readInputFile(path);
-    } catch (err) {
-      if (err instanceof InputFileError) return report(['vms', i, 'scenario'], `'${e.scenario}': ${err.message}`);
-      throw err;
+    const key = realPath(path) ?? path;
+    if (key === self) return report(['vms', i, 'scenario'], `'${e.scenario}' is this file itself; a VM runs a guest scenario`);
+    let guest = loaded.get(key);
+    if (!guest) {
+      let text: string;
+      try {
+        text = readInputFile(path);
+      } catch (err) {
+        if (err instanceof InputFileError) return report(['vms', i, 'scenario'], `'${e.scenario}': ${err.message}`);
+        throw err;
+      }
+      guest = parseScenario(text, displayPath(path), { asGuest: true });
+      loaded.set(key, guest);
     }
-    const guest = parseScenario(text, displayPath(path), { asGuest: true });
     vms.push({ name: e.name ?? guest.name, guest: withRunSettings(guest, e, i, report) });
   });
   if (problems.length) throw new InputError(problems);

@@ -205,6 +205,9 @@ const vmmSettings = z
   })
   .strict();
 
+/** Most VMs one file may list (each is a guest of its own, run and checked against its own bare run). */
+export const MAX_VMS = 64;
+
 export const scenarioSchema = z
   .object({
     name: z.string().optional(),
@@ -221,6 +224,7 @@ export const scenarioSchema = z
     vms: z
       .array(vmEntry)
       .min(1)
+      .max(MAX_VMS, { error: `at most ${MAX_VMS} VMs share one machine` })
       .optional()
       .describe("several guests on one machine under the VMM: this file then describes only the host (machine.memory, vmm) and the VMs"),
   })
