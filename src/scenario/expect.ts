@@ -5,7 +5,7 @@ import type { MachineSnapshot } from '../isa/snapshot.js';
 import { registerIndex } from './build.js';
 import { resolveAddress, resolveValue, type Scenario } from './load.js';
 import type { RunEnd } from '../isa/run.js';
-import type { GuestChecks } from '../vmm/index.js';
+import type { GuestChecks, VmmKind } from '../vmm/index.js';
 
 export interface ExpectationFailure {
   /** dotted path in the scenario's expect block, e.g. "registers.r1" */
@@ -81,7 +81,6 @@ function describe(field: string, v: number, s: Scenario): string {
   return `${v >>> 0} (${hex(v)})`;
 }
 
-export type VmmKind = 'vmm' | 'hvm' | 'vmm2';
 const VERDICTS = ['equivalence', 'safety', 'efficiency'] as const;
 
 /** Whether the scenario expects the guest under `kind` to be equivalent to bare (the default). */

@@ -85,7 +85,8 @@ export interface RunColumn {
   /** wall-clock seconds (with timing only) */
   readonly seconds?: number;
   readonly checks?: ChecksJson;
-  readonly nested?: UnderRun['nested'];
+  /** vmm2 runs: what the assembly VMM did (its trap log's size, its own equivalence, its allowance) */
+  readonly vmm2?: UnderRun['vmm2'];
   readonly expectations: { readonly ok: boolean; readonly checked: boolean; readonly failures: readonly ExpectationFailure[]; readonly note?: string };
   readonly trace?: readonly TraceJson[];
   readonly traceTruncated?: boolean;
@@ -208,7 +209,7 @@ export function runColumn(r: UnderRun, timing = false): RunColumn {
     ...(r.framesAllocated === undefined ? {} : { framesAllocated: r.framesAllocated }),
     ...(timing ? { seconds: r.seconds } : {}),
     ...(r.checks ? { checks: checksJson(r.checks, timing) } : {}),
-    ...(r.nested ? { nested: r.nested } : {}),
+    ...(r.vmm2 ? { vmm2: r.vmm2 } : {}),
     expectations: {
       ok: failures.length === 0,
       checked,

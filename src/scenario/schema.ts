@@ -7,6 +7,7 @@
 // resolved by the loader.
 
 import * as z from 'zod';
+import { VMM_KINDS, type VmmKind } from '../vmm/kinds.js';
 
 // Written without the i flag so the JSON Schema pattern matches the same strings.
 const SIZE_RE = /^\s*(0[xX][0-9a-fA-F]+|\d+)\s*([kKmMgG]([iI]?[bB])?|[bB])?\s*$/;
@@ -179,7 +180,7 @@ const expectation = z
     console: z.string().optional().describe('exact console output'),
     traps: z.record(z.string(), z.number().int().min(0)).optional().describe('number of traps delivered, by cause name (listed causes only)'),
     verdicts: z
-      .object({ vmm: verdicts.optional(), hvm: verdicts.optional(), vmm2: verdicts.optional() })
+      .object(Object.fromEntries(VMM_KINDS.map((k) => [k, verdicts.optional()])) as Record<VmmKind, z.ZodOptional<typeof verdicts>>)
       .strict()
       .optional()
       .describe(

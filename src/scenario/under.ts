@@ -2,14 +2,16 @@
 // lists sharing one machine. Every run comes back in the same shape, with the checkers'
 // verdicts for VMM runs, so the CLI prints them side by side.
 
-import { guestFromMachine, runGuest, runVms, whyNot, whyNotTogether, type GuestChecks, type GuestImage, type GuestRun, type NestedDetails } from '../vmm/index.js';
+import { RUN_KINDS, type RunKind } from '../vmm/kinds.js';
+import { guestFromMachine, runGuest, runVms, whyNot, whyNotTogether, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { InputError } from './errors.js';
 import type { Scenario } from './load.js';
 import { runMachine, type RunResult, type RunSummary, type TraceEntry } from '../isa/run.js';
 
-export const UNDER_KINDS = ['bare', 'vmm', 'hvm', 'vmm2'] as const;
-export type UnderKind = (typeof UNDER_KINDS)[number];
+/** The kinds `run --under` takes: every kind of run. */
+export const UNDER_KINDS = RUN_KINDS;
+export type UnderKind = RunKind;
 
 export interface UnderRun extends RunSummary {
   readonly under: UnderKind;
@@ -25,8 +27,8 @@ export interface UnderRun extends RunSummary {
   readonly traceTruncated?: boolean;
   /** VMM runs: equivalence with the bare run, safety, efficiency */
   readonly checks?: GuestChecks;
-  /** vmm2 runs: what the nested level did */
-  readonly nested?: NestedDetails;
+  /** vmm2 runs: what the assembly VMM did */
+  readonly vmm2?: Vmm2Details;
 }
 
 export interface UnderOptions {
@@ -121,6 +123,6 @@ function fromGuestRun(guest: Scenario, budget: number, g: GuestRun, vm?: string)
     traps: g.traps,
     seconds: g.seconds,
     ...(g.checks ? { checks: g.checks } : {}),
-    ...(g.nested ? { nested: g.nested } : {}),
+    ...(g.vmm2 ? { vmm2: g.vmm2 } : {}),
   };
 }

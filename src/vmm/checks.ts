@@ -13,6 +13,7 @@
 // Each verdict comes from executed runs and never holds when nothing was compared; a failure
 // carries the first diverging event with both snapshots.
 
+import { interpretsSupervisor, type VmmKind } from './kinds.js';
 import { virtualView, compareViews, type MachineSnapshot, type ViewDifference } from '../isa/snapshot.js';
 import type { GuestEvent } from './events.js';
 import type { ExitReason } from './construction.js';
@@ -140,8 +141,8 @@ export const MIN_DIRECT_SHARE = 0.99;
  * VMM executed in software had trapped on the real machine first. The hybrid VMM interprets
  * virtual-supervisor code by design, so for it only the share is required.
  */
-export function efficiencyVerdict(f: EfficiencyFigures, kind: string, minDirect = MIN_DIRECT_SHARE): EfficiencyVerdict {
-  const needTrapped = kind !== 'hvm';
+export function efficiencyVerdict(f: EfficiencyFigures, kind: VmmKind, minDirect = MIN_DIRECT_SHARE): EfficiencyVerdict {
+  const needTrapped = !interpretsSupervisor(kind);
   const holds = f.retired > 0 && f.directShare >= minDirect && (!needTrapped || f.untrappedSoftware === 0);
   const criterion = `direct share >= ${minDirect}${needTrapped ? ' and every software-executed instruction trapped on the real machine first' : ''}`;
   return { ...f, holds, criterion };

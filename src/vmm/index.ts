@@ -1,6 +1,7 @@
 // The segment VMM: trap-and-emulate, hybrid, and the assembly VMM run under it (Theorem 2),
 // with the equivalence, safety and efficiency checks. docs/vmm.md describes it.
 
+export { interpretsSupervisor, isRunKind, KIND_SUMMARIES, MONITOR_KINDS, RUN_KINDS, VMM_KINDS, type MonitorKind, type VmmKind } from './kinds.js';
 export { runGuest, runVms, whyNot, whyNotTogether, type GuestRun, type RunKind, type RunOptions, type VmmRun } from './run.js';
 export { bareMachine, checkGuest, guestFromMachine, guestProblem, guestFromSources, type GuestImage, type GuestSpec, type ProgramSource } from './guest.js';
 export { BareReference, runBare, type BareRun, type GuestEnd } from './bare.js';
@@ -42,6 +43,6 @@ export {
 } from './construction.js';
 export { describeEscape, hardwareProblem, realModeEscapes, realProfile, type Escape } from './hardware.js';
 export { buildHost, hostProblem, reserveIntact, type HostOptions } from './host.js';
-export { DEFAULT_QUANTUM, Monitor, Vm, vmFigures, type MonitorOptions, type ResumeObserver, type VmmKind, type VmmState, type VmRecord } from './monitor.js';
+export { DEFAULT_QUANTUM, Monitor, Vm, vmFigures, type MonitorOptions, type ResumeObserver, type VmmState, type VmRecord } from './monitor.js';
 export { SafetyMonitor, type RealState, type SafetyLevel, type SafetyReport, type SafetyViolation } from './safety.js';
-export { nestedProblem, runNested, VMM2_EMULATES, VMM2_EXIT_COST, VMM2_LOG, vmm2Allowance, vmm2Image, vmm2Symbols, type NestedDetails, type TrapRecord, type Vmm2Image, type Vmm2Options } from './nested.js';
+export { vmm2Problem, runVmm2, VMM2_EMULATES, VMM2_EXIT_COST, VMM2_LOG, vmm2Allowance, vmm2Image, vmm2Symbols, type Vmm2Details, type TrapRecord, type Vmm2Image, type Vmm2Options } from './vmm2.js';

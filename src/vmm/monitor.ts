@@ -16,6 +16,7 @@
 // Hot counters live in plain fields; the structured VM records (VmmState) are immer-frozen and
 // updated by one `produce` per slice.
 
+import type { MonitorKind } from './kinds.js';
 import { produce } from 'immer';
 import { SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, TRAP_CAUSE, TRAP_DETAIL, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
 import { Machine, type Psw, type RunExit } from '../isa/machine.js';
@@ -31,13 +32,12 @@ import { buildHost, installEntry } from './host.js';
 import { Lockstep } from './lockstep.js';
 import { SafetyMonitor, type SafetyLevel } from './safety.js';
 
-export type VmmKind = 'vmm' | 'hvm';
 
 /** Called before every direct run of a VM with the real PSW about to be installed (observation only). */
 export type ResumeObserver = (vm: number, vcpu: Machine, real: Psw) => void;
 
 export interface MonitorOptions {
-  readonly kind: VmmKind;
+  readonly kind: MonitorKind;
   /** guest instructions per scheduling slice (default 1 000 000: ~20 ms of guest time at bench speed) */
   readonly quantum?: number;
   /** check each VM's equivalence with its bare run as it goes (lockstep.ts) */

@@ -1,15 +1,16 @@
 // The shapes of runs: what a run is asked (RunOptions) and what it gives back (GuestRun for one
-// guest, VmmRun for the VMs of one real machine), shared by run.ts and nested.ts.
+// guest, VmmRun for the VMs of one real machine), shared by run.ts and vmm2.ts.
 
 import type { RunSummary } from '../isa/run.js';
 import type { EfficiencyFigures, GuestChecks } from './checks.js';
 import type { Allocation, HostLayout, SegmentComposer } from './construction.js';
 import type { EventTally } from './events.js';
-import type { VmmKind, VmmState } from './monitor.js';
-import type { NestedDetails } from './nested-table.js';
+import type { MonitorKind, RunKind } from './kinds.js';
+import type { VmmState } from './monitor.js';
+import type { Vmm2Details } from './vmm2-table.js';
 import type { SafetyLevel, SafetyReport } from './safety.js';
 
-export type RunKind = 'bare' | VmmKind | 'vmm2';
+export type { RunKind } from './kinds.js';
 
 export interface RunOptions {
   /** compare with the bare run as it goes, check safety and efficiency (default true) */
@@ -41,12 +42,12 @@ export interface GuestRun extends RunSummary {
   readonly console: string;
   readonly efficiency?: EfficiencyFigures;
   readonly checks?: GuestChecks;
-  /** vmm2 only: what the nested level did and how it was compared (plain, bounded data) */
-  readonly nested?: NestedDetails;
+  /** vmm2 only: what the inner level did and how it was compared (plain, bounded data) */
+  readonly vmm2?: Vmm2Details;
 }
 
 export interface VmmRun {
-  readonly kind: VmmKind;
+  readonly kind: MonitorKind;
   readonly vms: readonly GuestRun[];
   readonly host: { readonly memorySize: number; readonly reserve: number; readonly allocations: readonly Allocation[] };
   /** the VMM's VM records after the last slice */

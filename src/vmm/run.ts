@@ -8,8 +8,9 @@ import { opsByName, trapsByName } from '../isa/run.js';
 import { efficiencyVerdict, safetyVerdict } from './checks.js';
 import { guestProblem, type GuestImage } from './guest.js';
 import { hostProblem, reserveIntact } from './host.js';
-import { Monitor, vmFigures, type Vm, type VmmKind } from './monitor.js';
-import { nestedProblem, runNested, vmm2Image } from './nested.js';
+import type { MonitorKind } from './kinds.js';
+import { Monitor, vmFigures, type Vm } from './monitor.js';
+import { vmm2Problem, runVmm2, vmm2Image } from './vmm2.js';
 import type { GuestRun, RunKind, RunOptions, VmmRun } from './results.js';
 import type { SafetyReport } from './safety.js';
 
@@ -19,7 +20,7 @@ export type { GuestRun, RunKind, RunOptions, VmmRun } from './results.js';
 export function whyNot(kind: RunKind, guest: GuestImage, options: Pick<RunOptions, 'allowUnsafe'> = {}): string | undefined {
   if (kind === 'bare') return undefined;
   if (kind !== 'vmm2') return hostProblem([guest], options);
-  const why = guestProblem(guest) ?? nestedProblem(guest);
+  const why = guestProblem(guest) ?? vmm2Problem(guest);
   return why ?? hostProblem([vmm2Image(guest).guest], options);
 }
 
@@ -36,7 +37,7 @@ export function whyNotTogether(kind: RunKind, guests: readonly GuestImage[], opt
 /** Runs one guest as `kind`. With `check` (default), the result carries the three verdicts. */
 export function runGuest(kind: RunKind, guest: GuestImage, options: RunOptions = {}): GuestRun {
   if (kind === 'bare') return { kind: 'bare', name: guest.name, ...runBare(guest, { events: options.check !== false }) };
-  if (kind === 'vmm2') return runNested(guest, options);
+  if (kind === 'vmm2') return runVmm2(guest, options);
   return runVms(kind, [guest], options).vms[0];
 }
 
@@ -45,7 +46,7 @@ export function runGuest(kind: RunKind, guest: GuestImage, options: RunOptions =
  * robin on the real timer. Each VM is checked against its own bare run. Throws RangeError for
  * guests whyNotTogether refuses.
  */
-export function runVms(kind: VmmKind, guests: readonly GuestImage[], options: RunOptions = {}): VmmRun {
+export function runVms(kind: MonitorKind, guests: readonly GuestImage[], options: RunOptions = {}): VmmRun {
   const check = options.check !== false;
   const monitor = new Monitor(guests, {
     kind,
@@ -74,7 +75,7 @@ export function runVms(kind: VmmKind, guests: readonly GuestImage[], options: Ru
   };
 }
 
-function vmGuestRun(kind: VmmKind, vm: Vm, seconds: number, check: { safety: SafetyReport; intact: boolean; minDirect?: number } | undefined): GuestRun {
+function vmGuestRun(kind: MonitorKind, vm: Vm, seconds: number, check: { safety: SafetyReport; intact: boolean; minDirect?: number } | undefined): GuestRun {
   const vcpu = vm.vcpu;
   const counts = Float64Array.from(vm.directOps, (n, op) => n + vcpu.opCounts[op]);
   const efficiency = vmFigures(vm);

@@ -31,8 +31,8 @@ export function expectEquivalentAndSafe(r: GuestRun): void {
   const c = r.checks!;
   expect(c.equivalence.holds, `${r.kind} ${r.name}: ${describeDivergence(c.equivalence.first)}`).toBe(true);
   expect(c.safety.holds, `${r.kind} ${r.name}: ${c.safety.first?.kind} ${c.safety.first?.detail} (reserve intact: ${c.safety.reserveIntact})`).toBe(true);
-  if (r.nested) {
-    expect(r.nested.level1Equivalence?.holds, `level 1: ${describeDivergence(r.nested.level1Equivalence?.first)}`).toBe(true);
-    expect(r.nested.innerViolations).toEqual([]);
+  if (r.vmm2) {
+    expect(r.vmm2.level1Equivalence?.holds, `level 1: ${describeDivergence(r.vmm2.level1Equivalence?.first)}`).toBe(true);
+    expect(r.vmm2.innerViolations).toEqual([]);
   }
 }

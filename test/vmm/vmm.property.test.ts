@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BoundsConvention } from '../../src/mmu/segment.js';
-import { runNested } from '../../src/vmm/nested.js';
+import { runVmm2 } from '../../src/vmm/vmm2.js';
 import { runGuest, runVms } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe } from './helpers.js';
 import { fcParams, PROPERTY_TIMEOUT } from './params.js';
@@ -52,8 +52,8 @@ describe('random guests', () => {
         const budget = Math.min(rg.budget, 1500);
         // at most one trap without a retired instruction between two retired ones (else a double
         // fault): a log of 2 * budget + 8 records keeps every trap for the comparison
-        const r = runNested({ ...guestOf(rg), budget }, { logCapacity: 2 * budget + 8 });
-        expect(r.nested!.trapLog.truncated).toBe(false);
+        const r = runVmm2({ ...guestOf(rg), budget }, { logCapacity: 2 * budget + 8 });
+        expect(r.vmm2!.trapLog.truncated).toBe(false);
         expectEquivalentAndSafe(r);
       }),
       fcParams(25),

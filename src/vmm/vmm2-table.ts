@@ -113,7 +113,7 @@ export function innerSnapshot(t: Vmm2Table, out: Pick<MachineSnapshot, 'console'
   );
 }
 
-export interface NestedDetails {
+export interface Vmm2Details {
   /** the level-1 guest: the assembly VMM with the guest inside */
   readonly level1: { readonly name: string; readonly end: GuestEnd; readonly retired: number; readonly memorySize: number; readonly addr0: number };
   /** level 1 under the TypeScript VMM vs level 1 bare (when checking), as plain bounded data */

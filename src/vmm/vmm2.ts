@@ -1,5 +1,5 @@
 // vmm2 — Theorem 2 by running it: the VMM written in the lab's assembly (scenarios/vmm/vmm.s)
-// runs as a guest of the TypeScript VMM and itself runs the guest. Nothing at the nested level
+// runs as a guest of the TypeScript VMM and itself runs the guest. Nothing at the inner level
 // calls back into TypeScript: this harness only builds the level-1 guest image (the assembly
 // VMM, its configuration symbols, the innermost guest's initial state in its table, the
 // innermost guest's memory at ADDR0) and, after the run, reads that table and the trap log
@@ -47,11 +47,11 @@ import { efficiencyVerdict, safetyVerdict, summarizeEquivalence, type GuestCheck
 import { checkGuest, type GuestImage } from './guest.js';
 import { reserveIntact } from './host.js';
 import { Monitor, vmFigures, type Vm } from './monitor.js';
-import { InnerConfinement, nestedEquivalence, nestedFigures } from './nested-check.js';
-import { innerSnapshot, LOG_RECORD, readTable, VMM2_LOG, type NestedDetails, type Vmm2Table } from './nested-table.js';
+import { InnerConfinement, innerEquivalence, innerFigures } from './vmm2-check.js';
+import { innerSnapshot, LOG_RECORD, readTable, VMM2_LOG, type Vmm2Details, type Vmm2Table } from './vmm2-table.js';
 import type { GuestRun, RunOptions } from './results.js';
 
-export { VMM2_LOG, type NestedDetails, type TrapRecord } from './nested-table.js';
+export { VMM2_LOG, type Vmm2Details, type TrapRecord } from './vmm2-table.js';
 
 export interface Vmm2Options {
   /** trap-log records kept (default 1024) */
@@ -68,7 +68,7 @@ export interface Vmm2Options {
  * translation at its last word (entry, decode, eight translated words, the fault reflected and
  * logged), then a pending virtual timer reflected and logged at `resume`, then the composition,
  * timer programming and register reload — is about 650 instructions (vmm.s has no loop but the
- * eight-word translation); 1000 leaves room for small edits. test/vmm/nested.test.ts measures
+ * eight-word translation); 1000 leaves room for small edits. test/vmm/vmm2.test.ts measures
  * the most any exit of its guests takes against it.
  */
 export const VMM2_EXIT_COST = 1000;
@@ -87,7 +87,7 @@ export function vmm2Allowance(budget: number): number {
   return budget + (3 * budget + 5) * VMM2_EXIT_COST;
 }
 
-/** Trap-log records NestedDetails shows (the comparison reads them all). */
+/** Trap-log records Vmm2Details shows (the comparison reads them all). */
 const TRAP_LOG_SHOWN = 8;
 
 
@@ -161,7 +161,7 @@ export const VMM2_EMULATES: readonly string[] = ['lpsw', 'spsw', 'halt', 'settim
  * emulates, would be run wrongly; and a `halt` that does not trap in user mode would stop the
  * real machine behind its back.
  */
-export function nestedProblem(inner: GuestImage): string | undefined {
+export function vmm2Problem(inner: GuestImage): string | undefined {
   const c = inner.config;
   const p = c.profile;
   if ((c.bounds ?? 'size') !== 'size') return 'it uses the end convention; vmm.s composes the size convention';
@@ -187,7 +187,7 @@ export function nestedProblem(inner: GuestImage): string | undefined {
  */
 export function vmm2Image(inner: GuestImage, o: Vmm2Options = {}): Vmm2Image {
   checkGuest(inner);
-  const why = nestedProblem(inner);
+  const why = vmm2Problem(inner);
   if (why) throw new RangeError(`vmm2: guest '${inner.name}': ${why}`);
   const c = inner.config;
   const logCapacity = o.logCapacity ?? 1024;
@@ -223,7 +223,7 @@ export function vmm2Image(inner: GuestImage, o: Vmm2Options = {}): Vmm2Image {
  * Runs `inner` under vmm.s under the TypeScript VMM. With `check` (default), compares with the
  * bare run at the points listed in this file's header and checks safety at both levels.
  */
-export function runNested(inner: GuestImage, options: RunOptions & Vmm2Options = {}): GuestRun {
+export function runVmm2(inner: GuestImage, options: RunOptions & Vmm2Options = {}): GuestRun {
   const check = options.check !== false;
   const img = vmm2Image(inner, options);
   const vmsize = inner.config.memorySize;
@@ -242,7 +242,7 @@ export function runNested(inner: GuestImage, options: RunOptions & Vmm2Options =
   const vm = monitor.vms[0];
   const table = readTable(vm.vcpu.mem, img.asm.symbols, img.logCapacity);
   const final = innerSnapshot(table, vm.vcpu, vm.vcpu.mem.window(img.addr0, vmsize));
-  const efficiency = nestedFigures(table, vmFigures(vm), seconds);
+  const efficiency = innerFigures(table, vmFigures(vm), seconds);
   const run: GuestRun = {
     kind: 'vmm2',
     name: inner.name,
@@ -255,20 +255,20 @@ export function runNested(inner: GuestImage, options: RunOptions & Vmm2Options =
     console: vm.vcpu.console,
     seconds,
     efficiency,
-    nested: nestedDetails(img, vm, table, confinement),
+    vmm2: vmm2Details(img, vm, table, confinement),
   };
   if (!check) return run;
   const outerSafety = safetyVerdict(monitor.safety.report(), vm.id, reserveIntact(monitor.host, monitor.layout));
   const checks: GuestChecks = {
-    equivalence: nestedEquivalence(inner, table, final),
+    equivalence: innerEquivalence(inner, table, final),
     safety: { ...outerSafety, holds: outerSafety.holds && confinement.violations.length === 0 },
     efficiency: efficiencyVerdict(efficiency, 'vmm2', options.minDirect),
   };
   return { ...run, checks };
 }
 
-/** What the nested level did, as plain bounded data; when checking, level 1's own equivalence with its bare run. */
-function nestedDetails(img: Vmm2Image, vm: Vm, t: Vmm2Table, confinement: InnerConfinement): NestedDetails {
+/** What the inner level did, as plain bounded data; when checking, level 1's own equivalence with its bare run. */
+function vmm2Details(img: Vmm2Image, vm: Vm, t: Vmm2Table, confinement: InnerConfinement): Vmm2Details {
   const exits = t.exits.timer + t.exits.emulate + t.exits.reflect;
   const outer = vm.exits.timer + vm.exits.emulate + vm.exits.reflect;
   const level1 = vm.equivalence();

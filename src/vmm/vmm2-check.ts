@@ -10,7 +10,7 @@ import { reachable } from './construction.js';
 import type { GuestEvent } from './events.js';
 import type { GuestImage } from './guest.js';
 import type { ResumeObserver } from './monitor.js';
-import type { TrapRecord, Vmm2Table } from './nested-table.js';
+import type { TrapRecord, Vmm2Table } from './vmm2-table.js';
 
 /** The first field in which a trap-log record differs from the bare guest's state `s` at its trap event `e`, or undefined. */
 function compareRecord(e: GuestEvent, s: ViewScalars, r: TrapRecord): { field: string; bare: unknown; actual: unknown } | undefined {
@@ -35,7 +35,7 @@ function compareRecord(e: GuestEvent, s: ViewScalars, r: TrapRecord): { field: s
  * trap and each compared with the trap log's record, then the end, the instructions retired
  * and the final view. Only the bare machine's current state is held.
  */
-export function nestedEquivalence(inner: GuestImage, t: Vmm2Table, final: MachineSnapshot): EquivalenceVerdict {
+export function innerEquivalence(inner: GuestImage, t: Vmm2Table, final: MachineSnapshot): EquivalenceVerdict {
   const ref = new BareReference(inner);
   const fail = (index: number, d: Omit<Divergence, 'index' | 'retired'>, retired: number): EquivalenceVerdict => ({ holds: false, compared: index, first: { index, retired, ...d } });
   let i = 0;
@@ -86,7 +86,7 @@ export class InnerConfinement {
  * emulates). µs per exit is an estimate: the run's wall time less the innermost guest's share
  * of the real machine's direct time, per innermost exit.
  */
-export function nestedFigures(t: Vmm2Table, outer: EfficiencyFigures, seconds: number): EfficiencyFigures {
+export function innerFigures(t: Vmm2Table, outer: EfficiencyFigures, seconds: number): EfficiencyFigures {
   const total = t.exits.timer + t.exits.emulate + t.exits.reflect;
   const direct = t.retired - t.emulated;
   const innerDirectSeconds = outer.direct ? (outer.directSeconds * direct) / outer.direct : 0;

@@ -1,5 +1,5 @@
 // Theorem 2 by running it: the assembly VMM (scenarios/vmm/vmm.s) under the TypeScript VMM,
-// running guests. What is compared is listed in src/vmm/nested.ts.
+// running guests. What is compared is listed in src/vmm/vmm2.ts.
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { syscallGuest } from '../../src/bench/vmm.js';
 import { guestFromSources, type GuestImage } from '../../src/vmm/guest.js';
 import { withOverrides, type Profile } from '../../src/isa/profile.js';
 import { Monitor } from '../../src/vmm/monitor.js';
-import { runNested, VMM2_EXIT_COST, VMM2_LOG, vmm2Allowance, vmm2Image } from '../../src/vmm/nested.js';
+import { runVmm2, VMM2_EXIT_COST, VMM2_LOG, vmm2Allowance, vmm2Image } from '../../src/vmm/vmm2.js';
 import { runGuest, whyNot } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe, SCENARIOS, scenarioGuest } from './helpers.js';
 
@@ -66,11 +66,11 @@ describe('vmm2: the assembly VMM under the TypeScript VMM', () => {
     expectEquivalentAndSafe(r);
     expect(r.console).toBe('ping pong ping pong ping pong \nall processes done; free regions: 4\n');
     expect(r.traps).toEqual({ svc: 8, timer: 8 });
-    expect(r.nested!.trapLog).toMatchObject({ logged: 16, kept: 16, truncated: false });
-    expect(r.nested!.trapLog.first).toHaveLength(8);
+    expect(r.vmm2!.trapLog).toMatchObject({ logged: 16, kept: 16, truncated: false });
+    expect(r.vmm2!.trapLog.first).toHaveLength(8);
     expect(r.checks!.equivalence.compared).toBe(17);
     // one resume at boot, one after every exit but the last (the emulated halt)
-    expect(r.nested!.innerResumes).toBe(r.nested!.innerExits);
+    expect(r.vmm2!.innerResumes).toBe(r.vmm2!.innerExits);
     // both VMMs trap on exactly the same guest instructions
     const one = runGuest('vmm', lde).efficiency!;
     expect(r.efficiency!.exits.emulate).toBe(one.exits.emulate);
@@ -95,20 +95,20 @@ describe('vmm2: the assembly VMM under the TypeScript VMM', () => {
     expectEquivalentAndSafe(r);
     // cause 3 (bounds): error 0 for the kernel's read, then 20 (fetch | user) for the forged process
     expect(r.console).toBe('30 320 320 ');
-    expect(r.nested!.innerResumes).toBeGreaterThan(0);
+    expect(r.vmm2!.innerResumes).toBeGreaterThan(0);
   });
 
   it('level-2 safety can fail: a vmm.s that does not clamp L\' lets its guest out, and the check says where', () => {
     const source = mutated('        bltu r1, r3, rs_in\n        li   r1, 0\n        li   r2, 0\n        jmp  rs_seg\nrs_in:  sub  r3, r3, r1\n        bltu r2, r3, rs_seg\n        mov  r2, r3\n', '');
-    const r = runNested(hostileKernel, { source });
-    expect(r.nested!.innerViolations.length).toBeGreaterThan(0);
-    expect(r.nested!.innerViolations[0]).toMatch(/outside the guest's \[0x22000, 0x24000\)/);
+    const r = runVmm2(hostileKernel, { source });
+    expect(r.vmm2!.innerViolations.length).toBeGreaterThan(0);
+    expect(r.vmm2!.innerViolations[0]).toMatch(/outside the guest's \[0x22000, 0x24000\)/);
     expect(r.checks!.safety.holds).toBe(false);
   });
 
   it('equivalence can fail: a vmm.s that reflects the real user bit shows the guest a different error code', () => {
     const source = mutated('ge_mem: andi r3, r3, ~ERR_USER', 'ge_mem: ret\n        andi r3, r3, ~ERR_USER');
-    const r = runNested(hostileKernel, { source });
+    const r = runVmm2(hostileKernel, { source });
     expect(r.checks!.equivalence.holds).toBe(false);
     expect(r.checks!.equivalence.first!.field).toBe('trapLog[0].error');
     expect([r.checks!.equivalence.first!.bare, r.checks!.equivalence.first!.actual]).toEqual([0, 4]);
@@ -163,8 +163,8 @@ describe('vmm2: its instruction allowance', () => {
     const r = runGuest('vmm2', faultingGuest(7500), { check: false });
     expect(r.end).toBe('budget');
     expect(r.retired).toBe(7500);
-    expect(r.nested!.level1.end).toBe('halted');
-    expect(r.nested!.allowance).toEqual({ outerBudget: vmm2Allowance(7500), exitCost: VMM2_EXIT_COST });
+    expect(r.vmm2!.level1.end).toBe('halted');
+    expect(r.vmm2!.allowance).toEqual({ outerBudget: vmm2Allowance(7500), exitCost: VMM2_EXIT_COST });
     expectEquivalentAndSafe(runGuest('vmm2', faultingGuest(300)));
   });
 
@@ -187,12 +187,12 @@ describe('vmm2: what it refuses, and what it reports', () => {
     expectEquivalentAndSafe(runGuest('vmm', ld, { safety: 'trace' }));
   });
 
-  it('reports a failed check as plain, bounded data (no snapshots in runs[].nested)', () => {
+  it('reports a failed check as plain, bounded data (no snapshots in runs[].vmm2)', () => {
     const source = mutated('ge_mem: andi r3, r3, ~ERR_USER', 'ge_mem: ret\n        andi r3, r3, ~ERR_USER');
-    const r = runNested(syscallGuest(400), { source, logCapacity: 2000 });
-    const json = JSON.stringify(r.nested);
+    const r = runVmm2(syscallGuest(400), { source, logCapacity: 2000 });
+    const json = JSON.stringify(r.vmm2);
     expect(json.length).toBeLessThan(20_000);
     expect(json).not.toMatch(/"snapshot"|"memory"/);
-    expect(r.nested!.trapLog.first.length).toBeLessThanOrEqual(8);
+    expect(r.vmm2!.trapLog.first.length).toBeLessThanOrEqual(8);
   });
 });
