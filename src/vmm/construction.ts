@@ -152,7 +152,9 @@ export type ExitReason =
   /** a privileged instruction trapped while the guest is in virtual supervisor mode */
   | 'emulate'
   /** every other trap: the guest would have taken it on bare hardware */
-  | 'reflect';
+  | 'reflect'
+  /** a fault of the VMM's own translation (nested paging: stage 2), repaired or handed to the guest */
+  | 'repair';
 
 /**
  * Steps 6–7: classifies a real trap of cause `cause` (for a privileged-instruction trap, of

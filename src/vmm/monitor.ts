@@ -24,7 +24,9 @@ import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import type { BoundsConvention } from '../mmu/segment.js';
 import { endOf, type GuestEnd } from './bare.js';
 import type { EfficiencyFigures, EquivalenceVerdict } from './checks.js';
-import { composeSegment, exitReason, guestError, isMemoryCause, realPsw, realTimerCount, type Allocation, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
+import { composeSegment, guestError, isMemoryCause, realTimerCount, type Allocation, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
+import { SegmentMemory } from './segment-memory.js';
+import type { MemoryVirtualizer } from './virtualizer.js';
 import { EventSource } from './events.js';
 import type { GuestImage } from './guest.js';
 import { describeEscape, realModeEscapes } from './hardware.js';
@@ -96,7 +98,7 @@ export class Vm {
   software = 0;
   /** of those, ones that had trapped on the real machine first (emulations that retired) */
   emulatedRetired = 0;
-  readonly exits: Record<ExitReason, number> = { timer: 0, emulate: 0, reflect: 0 };
+  readonly exits: Record<ExitReason, number> = { timer: 0, emulate: 0, reflect: 0, repair: 0 };
   /** virtual timer interrupts the VMM delivered at a resume */
   interrupts = 0;
   /** VMM-side actions: state transfers, emulations, reflections, timer programming */
@@ -112,14 +114,14 @@ export class Vm {
   hostSeconds = 0;
   readonly directOps = new Float64Array(256);
 
+  /** `memory` is how this VM's memory is virtualized (its guest-physical memory, what runs it directly). */
   constructor(
     readonly id: number,
     readonly guest: GuestImage,
-    readonly allocation: Allocation,
-    host: Machine,
+    readonly memory: MemoryVirtualizer,
     check: boolean,
   ) {
-    this.vcpu = new Machine({ ...guest.config, memorySize: allocation.vmsize }, host.mem.window(allocation.addr0, allocation.vmsize));
+    this.vcpu = new Machine({ ...guest.config, memorySize: memory.guestBytes }, memory.guestMemory);
     guest.load(this.vcpu.mem);
     this.vcpu.regs.set(guest.regs.slice(0, 16));
     this.vcpu.loadPsw(guest.psw);
@@ -130,6 +132,11 @@ export class Vm {
 
   get name(): string {
     return this.guest.name;
+  }
+
+  /** Where its guest-physical memory lies in real memory (the segment layout's allocation). */
+  get allocation(): Allocation {
+    return (this.memory as SegmentMemory).allocation;
   }
 
   /** Its equivalence with its bare run (when checking), as far as the run has gone. */
@@ -156,10 +163,7 @@ export class Monitor {
   readonly vms: readonly Vm[];
   readonly safety: SafetyMonitor;
   state: VmmState;
-  private readonly bounds: BoundsConvention;
   private readonly quantum: number;
-  private readonly compose: SegmentComposer;
-  private readonly realModeOf: readonly number[];
   private readonly sliceOps = new Float64Array(256);
 
   /** Throws RangeError when the guests cannot be hosted (hostProblem says why). */
@@ -170,12 +174,10 @@ export class Monitor {
     const { host, layout, bounds } = buildHost(guests, { ...(options.layout ? { layout: options.layout } : {}), allowUnsafe: options.allowUnsafe === true });
     this.host = host;
     this.layout = layout;
-    this.bounds = bounds;
     this.quantum = options.quantum ?? DEFAULT_QUANTUM;
     if (!(this.quantum >= 1)) throw new RangeError(`vmm: quantum ${this.quantum} must be at least 1`);
-    this.compose = options.compose ?? composeSegment;
-    this.realModeOf = host.profile.realModeOf;
-    this.vms = guests.map((g, i) => new Vm(i, g, layout.allocations[i], host, options.events === true));
+    const memory = (i: number) => new SegmentMemory(layout.allocations[i], host, bounds, host.profile.realModeOf, options.compose ?? composeSegment);
+    this.vms = guests.map((g, i) => new Vm(i, g, memory(i), options.events === true));
     this.safety = safetyFor(options.safety ?? 'off', host, layout, bounds);
     this.state = {
       slices: 0,
@@ -254,7 +256,7 @@ export class Monitor {
   private runDirect(vm: Vm, left: number): void {
     const host = this.host;
     const vcpu = vm.vcpu;
-    const real = realPsw(vcpu.psw(), vm.allocation, this.bounds, this.realModeOf, this.compose);
+    const real = vm.memory.install(host, vcpu);
     this.options.observer?.(vm.id, vcpu, real);
     this.safety.beforeRun(vm.id, vcpu.retired, vm.allocation, real);
     host.loadPsw(real);
@@ -300,9 +302,11 @@ export class Monitor {
     this.syncStatus(vcpu, saved.status);
     vcpu.pc = saved.pc;
     const cause = host.load32(TRAP_CAUSE);
-    const reason = exitReason(cause, vcpu.mode, host.load32(TRAP_DETAIL) & 0xff, vcpu.compiled);
+    const op = host.load32(TRAP_DETAIL) & 0xff;
+    const reason = vm.memory.classify(cause, op, vcpu);
+    if (reason === 'repair') return this.repair(vm);
     vm.exits[reason]++;
-    if (reason === 'emulate') this.emulate(vm);
+    if (reason === 'emulate') this.emulate(vm, op);
     else if (reason === 'reflect') this.reflect(vm, cause, saved.pc);
   }
 
@@ -346,8 +350,19 @@ export class Monitor {
     if (status !== vcpu.status) vcpu.setStatus(status);
   }
 
-  /** Step 6: executes the trapped instruction on the virtual CPU (one step of the guest's own ISA). */
-  private emulate(vm: Vm): void {
+  /**
+   * A fault of the VMM's own translation (nested paging: a stage-2 fault). Repaired (a page
+   * mapped on demand): the guest retries, nothing visible. Otherwise the guest takes the fault
+   * itself: the instruction runs on the virtual CPU, which faults exactly as bare hardware would.
+   */
+  private repair(vm: Vm): void {
+    vm.exits.repair++;
+    vm.actions++;
+    if (!vm.memory.repair(this.host, vm.vcpu)) this.emulate(vm, -1);
+  }
+
+  /** Step 6: executes the trapped instruction (opcode `op`, -1 when not known) on the virtual CPU (one step of the guest's own ISA). */
+  private emulate(vm: Vm, op: number): void {
     const vcpu = vm.vcpu;
     const before = vcpu.retired;
     vcpu.run(1, true);
@@ -355,6 +370,7 @@ export class Monitor {
     vm.software += retired;
     vm.emulatedRetired += retired;
     vm.actions++;
+    vm.memory.afterEmulate(this.host, vcpu, op);
     vm.source.poll();
   }
 
@@ -371,6 +387,7 @@ export class Monitor {
     const error = guestError(cause, host.load32(TRAP_ERROR), vcpu.mode, vcpu.compiled);
     vcpu.trap(cause, memory ? host.load32(TRAP_VADDR) : 0, error, host.load32(TRAP_DETAIL), savedPc);
     vm.actions++;
+    vm.memory.afterReflect(host, vcpu);
   }
 
   /** Hybrid VMM: interprets the guest on its virtual CPU while it is in virtual supervisor mode. */
@@ -389,7 +406,7 @@ export class Monitor {
 /** The efficiency figures of one VM from its counters. */
 export function vmFigures(vm: Vm): EfficiencyFigures {
   const retired = vm.vcpu.retired;
-  const total = vm.exits.timer + vm.exits.emulate + vm.exits.reflect;
+  const total = vm.exits.timer + vm.exits.emulate + vm.exits.reflect + vm.exits.repair;
   return {
     retired,
     direct: vm.direct,

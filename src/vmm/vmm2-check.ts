@@ -96,7 +96,7 @@ export function innerFigures(t: Vmm2Table, outer: EfficiencyFigures, seconds: nu
     software: t.emulated,
     directShare: t.retired ? direct / t.retired : 1,
     untrappedSoftware: Math.max(0, t.emulated - t.exits.emulate),
-    exits: { ...t.exits, total },
+    exits: { ...t.exits, repair: 0, total },
     exitsPer1000: t.retired ? (total * 1000) / t.retired : 0,
     interrupts: t.counts[Cause.Timer],
     usPerExit: total ? ((seconds - innerDirectSeconds) * 1e6) / total : 0,

@@ -1,0 +1,50 @@
+// How a VMM virtualizes one VM's memory — the strategy the monitor calls for every VM:
+//
+//   install    before a direct run: the real translation state for the current vPSW (segment:
+//              B'/L' composed into the VM's allocation; nested paging: the guest's root as the
+//              stage-1 root over the VM's stage-2 table), and the real PSW that runs it
+//   classify   at an exit: the VMM's own (its timer, a fault of its own translation it repairs)
+//              or the guest's, to emulate or to reflect
+//   repair     a fault of the VMM's own translation (nested: a stage-2 fault on a page mapped on
+//              demand): fix it and resume, or say the guest must see the fault itself
+//   after*     hooks after an emulated instruction and after a reflected trap (nested: mirror a
+//              guest TLB invalidation or root change on the real TLB)
+//   confines   the invariant it keeps, as host-physical ranges the VM may reach — what the safety
+//              checker holds the real machine to; the checker tests it, it does not trust it
+//
+// The segment strategy (today's construction) lives in segment-memory.ts.
+
+import type { Machine, Psw } from '../isa/machine.js';
+import type { PhysicalMemory } from '../mmu/memory.js';
+import type { ExitReason } from './construction.js';
+
+/** A host-physical byte range [lo, hi). */
+export interface HostRange {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export interface MemoryVirtualizer {
+  /** 'segment' or 'nested' (later: the shadow policies) */
+  readonly name: string;
+  /** the VM's guest-physical memory, as its virtual CPU sees it */
+  readonly guestMemory: PhysicalMemory;
+  /** bytes of guest-physical memory */
+  readonly guestBytes: number;
+  /** The real PSW that runs `vcpu`'s current vPSW directly; installs any other translation state on `host`. */
+  install(host: Machine, vcpu: Machine): Psw;
+  /** What the VMM does about a real trap of `cause` (instruction `op` for instruction traps) taken while the guest ran. */
+  classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair';
+  /**
+   * Repairs a fault of the VMM's own translation (classify said 'repair'): true when the guest
+   * can resume and retry, false when the guest must take the fault itself (the VMM then runs the
+   * faulting instruction on the virtual CPU, which faults exactly as bare hardware would).
+   */
+  repair(host: Machine, vcpu: Machine): boolean;
+  /** After an instruction was emulated on the virtual CPU (its opcode `op`). */
+  afterEmulate(host: Machine, vcpu: Machine, op: number): void;
+  /** After a trap was reflected into the guest. */
+  afterReflect(host: Machine, vcpu: Machine): void;
+  /** The host-physical ranges this VM may reach while it runs directly (guest memory and, for nested paging, nothing else). */
+  confines(): readonly HostRange[];
+}
