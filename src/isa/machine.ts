@@ -102,6 +102,12 @@ export class Machine {
   readonly mem: PhysicalMemory;
   private readonly store: FrameStore;
   private readonly memOff: number;
+  /**
+   * The memory is linear (a plain memory or a window): load32/store32 and the translation
+   * windows address its frames directly. Otherwise (guest-physical memory over a physmap) every
+   * access goes through the memory object and no window is opened.
+   */
+  private readonly linear: boolean;
   readonly pager: Pager | undefined;
   private readonly useSegment: boolean;
   private readonly endConvention: boolean;
@@ -178,6 +184,11 @@ export class Machine {
   /** PC the current instruction continues at when it retires (profile exec functions set it) */
   nextPc = 0;
 
+  /**
+   * A machine over `memory` (default: a fresh plain memory of config.memorySize): a plain
+   * memory, a window onto a larger one, or guest-physical memory over a physmap
+   * (mmu/physmap-memory.ts). Throws RangeError when its size is not config.memorySize.
+   */
   constructor(config: MachineConfig, memory?: PhysicalMemory) {
     if (config.memorySize < LOW_MEMORY_END) throw new RangeError(`Machine: memory of ${config.memorySize} bytes is below the ${LOW_MEMORY_END}-byte low-memory area`);
     this.config = {
@@ -192,6 +203,7 @@ export class Machine {
     if (this.mem.size !== config.memorySize) throw new RangeError(`Machine: memory is ${this.mem.size} bytes, config says ${config.memorySize}`);
     this.store = this.mem.store;
     this.memOff = this.mem.offset;
+    this.linear = this.mem.linear;
     const paging = this.config.translation !== 'segment';
     if (paging && !config.pager) throw new Error(`Machine: translation '${this.config.translation}' needs paging hardware`);
     this.pager = paging ? config.pager!(this.mem) : undefined;
@@ -290,14 +302,14 @@ export class Machine {
   /** Physical word read (pa 4-aligned, pa + 4 <= memory size). */
   load32(pa: number): number {
     const a = pa + this.memOff;
-    if ((a & 3) !== 0) return this.mem.read32(pa);
+    if ((a & 3) !== 0 || !this.linear) return this.mem.read32(pa);
     return this.store.frameForRead(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2];
   }
 
   /** Physical word write (pa + 4 <= memory size). */
   store32(pa: number, v: number): void {
     const a = pa + this.memOff;
-    if ((a & 3) !== 0) return this.mem.write32(pa, v);
+    if ((a & 3) !== 0 || !this.linear) return this.mem.write32(pa, v);
     this.store.frameForWrite(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2] = v;
   }
 
@@ -572,11 +584,12 @@ export class Machine {
    * After `va` translated to `pa` for an access of `n` bytes, opens `w` over the widest run of
    * virtual addresses around va that surely translate linearly into the same host frame (and
    * stay legal for n-byte accesses) under the current translation state. With `write`, the
-   * frame is made writable in place first. Not for traces, region hooks or segment+paging.
+   * frame is made writable in place first. Not for traces, region hooks, segment+paging or a
+   * memory that is not linear.
    */
   private openWindow(w: TranslationWindow, va: number, pa: number, n: number, write: boolean): void {
     const a = pa + this.memOff;
-    if (this.tracing || (a & 3) !== 0 || this.profile.region || this.config.translation === 'segment+paging') return;
+    if (this.tracing || (a & 3) !== 0 || !this.linear || this.profile.region || this.config.translation === 'segment+paging') return;
     let lo = va - (a & (FRAME_SIZE - 1));
     let hi = lo + FRAME_SIZE - n + 1; // the whole n-byte access inside the frame (pa may be 4 mod 8)
     if (this.pager && (this.status & ST_PG) !== 0) {

@@ -9,11 +9,16 @@
 // A MemoryImage therefore never changes, and taking one costs O(1).
 //
 // A PhysicalMemory may be a window (offset, size) onto a FrameStore shared with others: the
-// VMM gives each guest's interpreter a window onto the host's memory at `addr0`.
+// VMM gives each guest's interpreter a window onto the host's memory at `addr0`. Such a memory
+// is `linear`: view address pa lives at store address pa + offset. A guest-physical memory over
+// a physmap (physmap-memory.ts) is a PhysicalMemory too, but not linear: every access goes
+// through its page map.
 //
 // A WriteLog attached to a store records which frames were written since its last reset (and,
 // for frames its owner asks about, their contents before the first write): checkers compare
 // only what changed, at a cost that does not grow with the memory's size or its frame count.
+// `trackWrites()` wraps one in the terms of a view (a window or a physmap memory): the view's
+// byte ranges written, whoever wrote them.
 
 export const FRAME_BITS = 12;
 export const FRAME_SIZE = 1 << FRAME_BITS;
@@ -182,6 +187,8 @@ abstract class MemoryReader {
     readonly offset: number,
   ) {}
   protected abstract frame(fn: number): Int32Array;
+  /** The frame directory the view reads (live: the store's current one). */
+  protected abstract directory(): Directory;
 
   /** Reads the little-endian word at `pa` (any alignment). Caller guarantees pa + 4 <= size. */
   read32(pa: number): number {
@@ -205,24 +212,18 @@ abstract class MemoryReader {
     return out;
   }
 
-  /** Frame numbers (of this view, relative to its offset) that hold data, ascending. */
-  protected abstract directory(): Directory;
-
   /**
    * Content hash of the view's bytes (FNV-1a over non-zero words with their addresses).
-   * Equal contents hash equal whether or not zero frames were ever allocated.
+   * Equal contents hash equal whether or not zero frames were ever allocated, and whatever
+   * the view's layout in its store (offset, physmap).
    */
   hash(): string {
     let h1 = 0x811c9dc5 | 0;
     let h2 = 0x01000193 | 0;
-    const first = Math.floor(this.offset / FRAME_SIZE);
-    const last = Math.floor((this.offset + this.size - 1) / FRAME_SIZE);
-    // words are taken at view addresses 0, 4, 8, ... so the hash does not depend on the offset;
-    // `next` is the first word not hashed yet (a word may span two present frames)
+    // words are taken at view addresses 0, 4, 8, ...; `next` is the first word not hashed yet
+    // (a word may span two present ranges)
     let next = 0;
-    for (const fn of FrameStore.presentFrames(this.directory(), first, last)) {
-      const lo = Math.max(fn * FRAME_SIZE - this.offset, 0);
-      const hi = Math.min((fn + 1) * FRAME_SIZE - this.offset, this.size);
+    for (const [lo, hi] of this.presentRanges()) {
       for (let pa = Math.max(lo - (lo % 4), next); pa < hi; pa += 4) {
         next = pa + 4;
         const w = pa + 4 <= this.size ? this.read32(pa) : this.readTail(pa);
@@ -250,15 +251,32 @@ abstract class MemoryReader {
   }
 
   /**
-   * The byte ranges [lo, hi) of this view (view addresses, ascending, clipped to the view) that
-   * lie in frames the backing store has allocated; everything else reads as zero. Cost: the
-   * frames present in the view's span, not its size.
+   * The byte ranges [lo, hi) of this view (view addresses, ascending, disjoint, clipped to the
+   * view) that lie in frames the backing store has allocated; everything else reads as zero.
+   * Cost: the frames present in the view's span, not its size.
    */
   presentRanges(): [number, number][] {
-    if (this.size === 0) return [];
-    const first = Math.floor(this.offset / FRAME_SIZE);
-    const last = Math.floor((this.offset + this.size - 1) / FRAME_SIZE);
-    return FrameStore.presentFrames(this.directory(), first, last).map((fn) => [Math.max(fn * FRAME_SIZE - this.offset, 0), Math.min((fn + 1) * FRAME_SIZE - this.offset, this.size)]);
+    return this.presentRangesIn(0, this.size);
+  }
+
+  /** presentRanges() clipped to the view addresses [lo, hi). */
+  presentRangesIn(lo: number, hi: number): [number, number][] {
+    const from = Math.max(lo, 0);
+    const to = Math.min(hi, this.size);
+    if (from >= to) return [];
+    const first = Math.floor((this.offset + from) / FRAME_SIZE);
+    const last = Math.floor((this.offset + to - 1) / FRAME_SIZE);
+    return FrameStore.presentFrames(this.directory(), first, last).map((fn) => [Math.max(fn * FRAME_SIZE - this.offset, from), Math.min((fn + 1) * FRAME_SIZE - this.offset, to)]);
+  }
+
+  /**
+   * The frame object holding view bytes [pa, pa + FRAME_SIZE) (pa a multiple of FRAME_SIZE)
+   * when the view maps them onto exactly one frame (the shared zero frame where none is
+   * allocated), else undefined. Two views showing the same frame object there hold the same bytes.
+   */
+  frameAt(pa: number): Int32Array | undefined {
+    if ((this.offset & (FRAME_SIZE - 1)) !== 0) return undefined;
+    return this.frame((pa + this.offset) >>> FRAME_BITS);
   }
 
   /** The lowest address where the two views differ, or -1. Frames shared by both are skipped. */
@@ -266,15 +284,14 @@ abstract class MemoryReader {
     const frames = new Set<number>();
     for (const v of [this, other]) {
       for (const [lo, hi] of v.presentRanges()) {
-        if (lo >= this.size) continue;
-        frames.add(Math.floor(lo / FRAME_SIZE));
-        frames.add(Math.floor((hi - 1) / FRAME_SIZE));
+        for (let f = Math.floor(lo / FRAME_SIZE); f * FRAME_SIZE < Math.min(hi, this.size); f++) frames.add(f);
       }
     }
     for (const f of [...frames].sort((a, b) => a - b)) {
-      const lo = Math.max(0, f * FRAME_SIZE);
-      const hi = Math.min(this.size, (f + 1) * FRAME_SIZE);
-      if (lo >= hi || this.sharesFrame(other, lo)) continue;
+      const lo = f * FRAME_SIZE;
+      const hi = Math.min(this.size, lo + FRAME_SIZE);
+      const mine = this.frameAt(lo);
+      if (mine !== undefined && mine === other.frameAt(lo)) continue;
       const at = this.firstDifferenceIn(other, lo, hi);
       if (at >= 0) return at;
     }
@@ -292,12 +309,6 @@ abstract class MemoryReader {
     }
     for (; pa < hi; pa++) if (this.read8(pa) !== other.read8(pa)) return pa;
     return -1;
-  }
-
-  /** Whether both views map the aligned frame holding `pa` to the very same frame object. */
-  private sharesFrame(other: MemoryReader, pa: number): boolean {
-    if ((this.offset | other.offset) & (FRAME_SIZE - 1)) return false;
-    return this.frame((pa + this.offset) >>> FRAME_BITS) === other.frame((pa + other.offset) >>> FRAME_BITS);
   }
 }
 
@@ -328,9 +339,100 @@ export class MemoryImage extends MemoryReader {
   }
 }
 
+/**
+ * A frozen image of `size` bytes at offset 0 whose frame `fn` is the given frame object, for
+ * each pair of `frames` (every other frame reads as zero). The frames are shared, not copied:
+ * the caller guarantees nobody writes them in place any more (frames of an epoch that has
+ * closed, or fresh copies). A thawed copy copies a frame before its first write.
+ */
+export function imageOfFrames(size: number, frames: Iterable<readonly [number, Int32Array]>): MemoryImage {
+  const dir = new Directory(1);
+  for (const [fn, frame] of frames) {
+    const li = fn >>> LEAF_BITS;
+    const leaf = dir.leaves[li] ?? (dir.leaves[li] = new Leaf(1));
+    leaf.frames[fn & (LEAF_SIZE - 1)] = frame;
+  }
+  return new MemoryImage(dir, size, 0);
+}
+
+/**
+ * What changed in a memory since a point: the memory's own byte ranges written (by anyone —
+ * through this view, another view of the same frames, or a CPU's translation window) and the
+ * backing store's frames written. What the equivalence and safety checkers read.
+ */
+export interface WriteTracker {
+  /**
+   * The memory's byte ranges [lo, hi) written since the last reset (its own addresses:
+   * guest-physical for a guest's memory), ascending and disjoint, clipped to the memory. Whole
+   * frames, or whole pages of a physmap with pages smaller than a frame: a superset of the
+   * bytes written, never missing one.
+   */
+  written(): [number, number][];
+  /** The backing store's frame numbers written since the last reset, ascending. */
+  hostFrames(): number[];
+  /** Store frame `fn` as it was just before its first write since the last reset, if `keepBefore` selected it. */
+  before(fn: number): Int32Array | undefined;
+  /** Forgets what was written so far; tracking goes on. */
+  reset(): void;
+  /** Stops tracking. */
+  close(): void;
+}
+
+/** A WriteTracker over a store's WriteLog; `toView` gives the view ranges a store frame holds. */
+export class StoreTracker implements WriteTracker {
+  private readonly log: WriteLog;
+
+  constructor(
+    store: FrameStore,
+    private readonly toView: (fn: number) => [number, number][],
+    keepBefore?: (fn: number) => boolean,
+  ) {
+    this.log = new WriteLog(store, keepBefore);
+  }
+
+  written(): [number, number][] {
+    const out: [number, number][] = [];
+    for (const fn of this.log.written) out.push(...this.toView(fn));
+    return mergeRanges(out);
+  }
+
+  hostFrames(): number[] {
+    return [...this.log.written].sort((a, b) => a - b);
+  }
+
+  before(fn: number): Int32Array | undefined {
+    return this.log.before.get(fn);
+  }
+
+  reset(): void {
+    this.log.reset();
+  }
+
+  close(): void {
+    this.log.close();
+  }
+}
+
+/** The union of byte ranges [lo, hi) (any order, empty ones ignored), ascending and disjoint. */
+export function mergeRanges(ranges: readonly (readonly [number, number])[]): [number, number][] {
+  const sorted = ranges.filter(([lo, hi]) => lo < hi).sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [lo, hi] of sorted) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1]) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
+  return out;
+}
+
 /** Live physical memory (or a window onto it). */
 export class PhysicalMemory extends MemoryReader {
   readonly store: FrameStore;
+  /**
+   * Whether view address pa lives at store address pa + offset (a plain memory or a window),
+   * so that a CPU may address its frames directly. False for a memory over a physmap.
+   */
+  readonly linear: boolean = true;
 
   constructor(size: number, store?: FrameStore, offset = 0) {
     if (!Number.isInteger(size) || size < 0 || size > MAX_MEMORY) {
@@ -406,6 +508,24 @@ export class PhysicalMemory extends MemoryReader {
   /** Freezes the current contents as an image; later writes copy shared frames. */
   image(): MemoryImage {
     return new MemoryImage(this.store.freeze(), this.size, this.offset);
+  }
+
+  /** The store byte ranges [lo, hi) holding this memory's bytes, ascending (a window: one range). */
+  hostRanges(): [number, number][] {
+    return this.size === 0 ? [] : [[this.offset, this.offset + this.size]];
+  }
+
+  /**
+   * Starts tracking writes to this memory (see WriteTracker). `keepBefore(fn)` selects the
+   * store frames whose contents before their first write are kept.
+   */
+  trackWrites(keepBefore?: (fn: number) => boolean): WriteTracker {
+    const toView = (fn: number): [number, number][] => {
+      const lo = Math.max(fn * FRAME_SIZE - this.offset, 0);
+      const hi = Math.min((fn + 1) * FRAME_SIZE - this.offset, this.size);
+      return lo < hi ? [[lo, hi]] : [];
+    };
+    return new StoreTracker(this.store, toView, keepBefore);
   }
 
   /** Frames allocated in the backing store (the lazily-allocated cost of this machine). */

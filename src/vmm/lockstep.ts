@@ -4,16 +4,18 @@
 // cause, guest instructions retired) and the two virtual views must be equal there. Then both
 // are dropped: only the two live machines exist, whatever the number of events.
 //
-// The comparison costs what changed since the previous one, not the size of memory: a WriteLog
-// on each machine's frame store names the frames written since (first comparison: every frame
-// either has); the console by the count and hash of everything written (its text, from where it
-// last agreed, only to show a difference: reading a long console is not cheap). Both logs are kept by the
-// memory itself, not by the VMM, so the verdict rests on what the runs did. At the first
-// divergence both machines are snapshotted for the report and the reference is dropped.
+// The comparison costs what changed since the previous one, not the size of memory: a write
+// tracker on each machine's memory names the guest-physical ranges written since, by anyone
+// (first comparison: every range either has present), whether the memory is a window or lies
+// over a physmap; the console by the count and hash of everything written (its text, from where
+// it last agreed, only to show a difference: reading a long console is not cheap). Both
+// trackers are kept by the memory itself, not by the VMM, so the verdict rests on what the runs
+// did. At the first divergence both machines are snapshotted for the report and the reference
+// is dropped.
 
 import type { Machine } from '../isa/machine.js';
 import { compareScalars, consoleDifference, liveScalars, memoryDifference, snapshot, type ViewDifference } from '../isa/snapshot.js';
-import { FRAME_SIZE, WriteLog, type PhysicalMemory } from '../mmu/memory.js';
+import { mergeRanges, type PhysicalMemory, type WriteTracker } from '../mmu/memory.js';
 import { BareReference } from './bare.js';
 import type { Divergence, EquivalenceVerdict } from './checks.js';
 import type { GuestEvent } from './events.js';
@@ -26,8 +28,8 @@ export function describeEvent(e: GuestEvent | undefined): string {
 
 export class Lockstep {
   private ref: BareReference | undefined;
-  private readonly refLog: WriteLog;
-  private readonly actLog: WriteLog;
+  private readonly refLog: WriteTracker;
+  private readonly actLog: WriteTracker;
   /** the first comparison looks at every frame present in either memory */
   private full = true;
   /** console characters known to agree */
@@ -44,8 +46,8 @@ export class Lockstep {
     private readonly actual: Machine,
   ) {
     this.ref = new BareReference(reference);
-    this.refLog = new WriteLog(this.ref.m.mem.store);
-    this.actLog = new WriteLog(actual.mem.store);
+    this.refLog = this.ref.m.mem.trackWrites();
+    this.actLog = actual.mem.trackWrites();
   }
 
   /**
@@ -102,17 +104,15 @@ export class Lockstep {
     return undefined;
   }
 
-  /** The lowest differing byte among the frames written since the last comparison (all frames the first time). */
+  /**
+   * The lowest differing byte among the ranges either memory wrote since the last comparison
+   * (every present range the first time), in guest-physical terms whatever either memory's layout.
+   */
   private memoryDiff(r: PhysicalMemory, a: PhysicalMemory): ViewDifference | undefined {
     if (r.size !== a.size) return { field: 'memory.size', a: r.size, b: a.size };
-    const frames = new Set<number>();
-    const add = (m: PhysicalMemory, lo: number, hi: number) => {
-      for (let f = Math.floor(Math.max(lo, 0) / FRAME_SIZE); f * FRAME_SIZE < Math.min(hi, m.size); f++) frames.add(f);
-    };
-    if (this.full) for (const m of [r, a]) for (const [lo, hi] of m.presentRanges()) add(m, lo, hi);
-    else for (const [m, log] of [[r, this.refLog], [a, this.actLog]] as const) for (const fn of log.written) add(m, fn * FRAME_SIZE - m.offset, (fn + 1) * FRAME_SIZE - m.offset);
-    for (const f of [...frames].sort((x, y) => x - y)) {
-      const at = r.firstDifferenceIn(a, f * FRAME_SIZE, Math.min((f + 1) * FRAME_SIZE, r.size));
+    const ranges = this.full ? [...r.presentRanges(), ...a.presentRanges()] : [...this.refLog.written(), ...this.actLog.written()];
+    for (const [lo, hi] of mergeRanges(ranges)) {
+      const at = r.firstDifferenceIn(a, lo, Math.min(hi, r.size));
       if (at >= 0) return memoryDifference(r, a, at);
     }
     return undefined;

@@ -5,10 +5,12 @@
 //  - 'resume': at every resume, prove that the real segment (B', L') reaches only the VM's
 //    allocation and that M' is not supervisor; at every exit, check that the PSW the hardware
 //    saved still has a non-supervisor mode and the installed B'/L'; and check that real memory
-//    outside the allocation (the VMM's reserve — minus the trap record the exit itself writes —
-//    other VMs, padding) did not change during the direct run: the memory's write log names the
-//    frames written and keeps the previous contents of those outside the allocation, so the cost
-//    is the frames the run wrote, whatever the allocation's address. This is sound for the
+//    outside the VM's memory (the VMM's reserve — minus the trap record the exit itself writes —
+//    other VMs, padding) did not change during the direct run: a write tracker on the real
+//    memory names the frames written and keeps the previous contents of those not wholly the
+//    VM's, so the cost is the frames the run wrote, whatever the VM's addresses. The VM's memory
+//    is its allocation [addr0, addr0 + vmsize), or the host ranges its memory virtualizer says
+//    it confines the VM to (a physmap's pages need not be contiguous). This is sound for the
 //    segment machine when the profile confines user mode: every fetch and data access goes
 //    through relocate(B', L') and the real memory size (no region hook — checkGuest), B/L/PTBR
 //    change only by lpsw or a trap, lpsw and every other instruction that changes the
@@ -24,7 +26,7 @@ import { Op } from '../isa/instructions.js';
 import { INSTR_BYTES, PSW_BYTES, SLOT_OLD_PSW, ST_MODE_MASK, TRAP_DETAIL } from '../isa/arch.js';
 import type { Machine, Psw, RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
-import { FRAME_SIZE, WriteLog } from '../mmu/memory.js';
+import { FRAME_SIZE, mergeRanges, type WriteTracker } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
 import { reachable, type Allocation, type HostLayout } from './construction.js';
 
@@ -64,13 +66,20 @@ function dataBytes(op: number): number {
   return 4;
 }
 
-/** Real-memory intervals a guest of allocation `a` must never change during a direct run. */
-function protectedRanges(layout: HostLayout, a: Allocation): [number, number][] {
-  const out: [number, number][] = [
-    [0, SLOT_OLD_PSW],
-    [TRAP_DETAIL + 4, a.addr0],
-    [a.addr0 + a.vmsize, layout.memorySize],
-  ];
+/** A host-physical byte range [lo, hi) a VM may reach. */
+export interface OwnedRange {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Real-memory intervals a guest owning `owned` (ascending, disjoint) must never change during a direct run. */
+function protectedRanges(layout: HostLayout, owned: readonly (readonly [number, number])[]): [number, number][] {
+  const out: [number, number][] = [];
+  let from = 0;
+  for (const [lo, hi] of [...owned, [layout.memorySize, layout.memorySize] as const]) {
+    out.push([from, Math.min(lo, SLOT_OLD_PSW)], [Math.max(from, TRAP_DETAIL + 4), lo]);
+    from = Math.max(from, hi);
+  }
   return out.filter(([lo, hi]) => hi > lo);
 }
 
@@ -92,9 +101,10 @@ export class SafetyMonitor {
   private traced = 0;
   private before: RealState | undefined;
   private installed: Psw | undefined;
-  private current = { vm: -1, retired: 0, alloc: { addr0: 0, vmsize: 0 } as Allocation };
-  /** frames written during the direct run; previous contents of those not wholly in the allocation */
-  private readonly log: WriteLog | undefined;
+  /** the VM running directly, and the host ranges it owns (ascending, disjoint) */
+  private current = { vm: -1, retired: 0, owned: [] as [number, number][] };
+  /** frames written during the direct run; previous contents of those not wholly the VM's */
+  private readonly log: WriteTracker | undefined;
 
   constructor(
     readonly level: SafetyLevel,
@@ -103,17 +113,23 @@ export class SafetyMonitor {
     private readonly bounds: BoundsConvention,
     private readonly fallback?: string,
   ) {
-    this.log = level === 'off' ? undefined : new WriteLog(host.mem.store, (fn) => !this.inAllocation(fn));
+    this.log = level === 'off' ? undefined : host.mem.trackWrites((fn) => !this.owns(fn * FRAME_SIZE, FRAME_SIZE));
   }
 
   get enabled(): boolean {
     return this.level !== 'off';
   }
 
-  /** Whether real frame `fn` lies wholly inside the current VM's allocation. */
-  private inAllocation(fn: number): boolean {
-    const a = this.current.alloc;
-    return fn * FRAME_SIZE >= a.addr0 && (fn + 1) * FRAME_SIZE <= a.addr0 + a.vmsize;
+  /** Whether real bytes [pa, pa + n) lie wholly inside the current VM's memory. */
+  private owns(pa: number, n: number): boolean {
+    return this.current.owned.some(([lo, hi]) => pa >= lo && pa + n <= hi);
+  }
+
+  /** The current VM's memory in messages: its allocation when it is one range (`bounds`: with its bounds). */
+  private ownedName(bounds = true): string {
+    const o = this.current.owned;
+    if (o.length !== 1) return `the VM's memory${bounds ? ` (${o.length} host ranges)` : ''}`;
+    return bounds ? `the allocation [0x${o[0][0].toString(16)}, 0x${o[0][1].toString(16)})` : 'the allocation';
   }
 
   private violate(kind: SafetyViolation['kind'], detail: string): void {
@@ -121,11 +137,15 @@ export class SafetyMonitor {
     this.violations.push({ kind, vm: this.current.vm, retired: this.current.retired, detail, before: this.before, after: snapshot(this.host) });
   }
 
-  /** Proves the resume of VM `vm` (allocation `a`) with real PSW `real` confined; starts the write log. */
-  beforeRun(vm: number, retired: number, a: Allocation, real: Psw): void {
+  /**
+   * Proves the resume of VM `vm` with real PSW `real` confined to its memory — the allocation
+   * `a`, or the host ranges `confines` when given — and starts tracking writes.
+   */
+  beforeRun(vm: number, retired: number, a: Allocation, real: Psw, confines?: readonly OwnedRange[]): void {
     if (!this.enabled) return;
     this.resumes++;
-    this.current = { vm, retired, alloc: a };
+    const owned = confines ? confines.map((r) => [r.lo, r.hi] as [number, number]) : [[a.addr0, a.addr0 + a.vmsize] as [number, number]];
+    this.current = { vm, retired, owned: mergeRanges(owned) };
     this.installed = real;
     this.before = { psw: this.host.psw(), regs: Array.from(this.host.regs) };
     if ((real.status & ST_MODE_MASK) === 0) this.violate('supervisor', `resume installs mode 0 (supervisor) for the guest`);
@@ -133,8 +153,8 @@ export class SafetyMonitor {
       this.violate('segment', `real segment B'=${real.base} L'=${real.limit} is not a pair of 32-bit values (the hardware would wrap it)`);
     }
     const r = reachable(real.base >>> 0, real.limit >>> 0, this.bounds, this.layout.memorySize);
-    if (r.hi > r.lo && (r.lo < a.addr0 || r.hi > a.addr0 + a.vmsize)) {
-      this.violate('segment', `real segment B'=0x${real.base.toString(16)} L'=0x${real.limit.toString(16)} reaches [0x${r.lo.toString(16)}, 0x${r.hi.toString(16)}) outside the allocation [0x${a.addr0.toString(16)}, 0x${(a.addr0 + a.vmsize).toString(16)})`);
+    if (r.hi > r.lo && !this.owns(r.lo, r.hi - r.lo)) {
+      this.violate('segment', `real segment B'=0x${real.base.toString(16)} L'=0x${real.limit.toString(16)} reaches [0x${r.lo.toString(16)}, 0x${r.hi.toString(16)}) outside ${this.ownedName()}`);
     }
     this.log!.reset();
   }
@@ -165,10 +185,7 @@ export class SafetyMonitor {
   }
 
   private checkAccess(what: string, pa: number, n: number): void {
-    const a = this.current.alloc;
-    if (pa < a.addr0 || pa + n > a.addr0 + a.vmsize) {
-      this.violate('access', `${what} of ${n} bytes at real 0x${pa.toString(16)} lies outside the allocation [0x${a.addr0.toString(16)}, 0x${(a.addr0 + a.vmsize).toString(16)})`);
-    }
+    if (!this.owns(pa, n)) this.violate('access', `${what} of ${n} bytes at real 0x${pa.toString(16)} lies outside ${this.ownedName()}`);
   }
 
   /** After the exit: the saved PSW kept a non-supervisor mode and B'/L'; nothing outside changed. */
@@ -181,23 +198,23 @@ export class SafetyMonitor {
     if (saved.base !== want.base || saved.limit !== want.limit) {
       this.violate('exit-psw', `the real segment changed during the direct run: installed B'=0x${want.base.toString(16)} L'=0x${want.limit.toString(16)}, at exit B=0x${saved.base.toString(16)} L=0x${saved.limit.toString(16)}`);
     }
-    for (const fn of [...this.log!.written].sort((x, y) => x - y)) this.checkFrame(fn);
+    for (const fn of this.log!.hostFrames()) this.checkFrame(fn);
   }
 
-  /** Real frame `fn` was written during the direct run: its bytes outside the allocation must be unchanged. */
+  /** Real frame `fn` was written during the direct run: its bytes outside the VM's memory must be unchanged. */
   private checkFrame(fn: number): void {
-    const before = this.log!.before.get(fn);
-    if (!before) return; // wholly inside the allocation
+    const before = this.log!.before(fn);
+    if (!before) return; // wholly the VM's
     const now = this.host.mem.store.frameForRead(fn);
     const lo = fn * FRAME_SIZE;
-    for (const [plo, phi] of protectedRanges(this.layout, this.current.alloc)) {
+    for (const [plo, phi] of protectedRanges(this.layout, this.current.owned)) {
       const from = Math.max(plo, lo);
       const to = Math.min(phi, lo + FRAME_SIZE);
       if (from >= to) continue;
       const at = firstChangedByte(before, now, from - lo, to - lo);
       if (at < 0) continue;
       const byte = (w: Int32Array) => (w[at >> 2] >>> ((at & 3) << 3)) & 0xff;
-      this.violate('memory', `real byte 0x${(lo + at).toString(16)} outside the allocation changed (0x${byte(before).toString(16)} → 0x${byte(now).toString(16)})`);
+      this.violate('memory', `real byte 0x${(lo + at).toString(16)} outside ${this.ownedName(false)} changed (0x${byte(before).toString(16)} → 0x${byte(now).toString(16)})`);
       return;
     }
   }
