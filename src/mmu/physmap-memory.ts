@@ -158,7 +158,7 @@ export class PhysmapMemory extends PhysicalMemory {
   }
 
   /** Not offered: a part of guest memory is another physmap, not a window. */
-  override window(): PhysicalMemory {
+  override window(_offset: number, _size: number): PhysicalMemory {
     throw new Error('PhysmapMemory.window: a window onto guest-physical memory over a physmap is not supported');
   }
 

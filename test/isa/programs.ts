@@ -189,6 +189,12 @@ export interface GuestRun {
 export function guestMachine(kernel: string, g: GuestRun, config: Partial<MachineConfig> = {}, hostOffset?: number): Machine {
   const memorySize = config.memorySize ?? MEM;
   const memory = hostOffset === undefined ? undefined : new PhysicalMemory(memorySize + hostOffset + 0x1000).window(hostOffset, memorySize);
+  return guestMachineOn(kernel, g, memory, config);
+}
+
+/** guestMachine over `memory` (any PhysicalMemory of config.memorySize bytes: a window, a physmap memory). */
+export function guestMachineOn(kernel: string, g: GuestRun, memory: PhysicalMemory | undefined, config: Partial<MachineConfig> = {}): Machine {
+  const memorySize = config.memorySize ?? MEM;
   const m = new Machine({ profile: classic, memorySize, ...config, bounds: g.segment.bounds }, memory);
   for (const c of assemble(kernel, { profile: classic, symbols: { MEM: memorySize, MAXTRAPS: 24 } }).chunks) m.mem.writeBytes(c.address, c.bytes);
   for (const c of assemble(g.program, { profile: classic }).chunks) {
