@@ -104,8 +104,9 @@ export class Machine {
   private readonly memOff: number;
   /**
    * The memory is linear (a plain memory or a window): load32/store32 and the translation
-   * windows address its frames directly. Otherwise (guest-physical memory over a physmap) every
-   * access goes through the memory object and no window is opened.
+   * windows address its frames directly. Otherwise (guest-physical memory over a physmap)
+   * load32/store32 go through the memory object, and windows stay within one of its linear
+   * blocks (a page), opened at the store address the memory gives.
    */
   private readonly linear: boolean;
   readonly pager: Pager | undefined;
@@ -584,14 +585,20 @@ export class Machine {
    * After `va` translated to `pa` for an access of `n` bytes, opens `w` over the widest run of
    * virtual addresses around va that surely translate linearly into the same host frame (and
    * stay legal for n-byte accesses) under the current translation state. With `write`, the
-   * frame is made writable in place first. Not for traces, region hooks, segment+paging or a
-   * memory that is not linear.
+   * frame is made writable in place first. Not for traces, region hooks or segment+paging; over
+   * a memory that is not linear, only within pa's linear block and where it is backed.
    */
   private openWindow(w: TranslationWindow, va: number, pa: number, n: number, write: boolean): void {
-    const a = pa + this.memOff;
-    if (this.tracing || (a & 3) !== 0 || !this.linear || this.profile.region || this.config.translation === 'segment+paging') return;
+    const a = this.linear ? pa + this.memOff : this.mem.storeAddress(pa);
+    if (this.tracing || a < 0 || (a & 3) !== 0 || this.profile.region || this.config.translation === 'segment+paging') return;
     let lo = va - (a & (FRAME_SIZE - 1));
     let hi = lo + FRAME_SIZE - n + 1; // the whole n-byte access inside the frame (pa may be 4 mod 8)
+    if (!this.linear) {
+      const block = this.mem.linearBlock;
+      const start = va - (pa & (block - 1)); // the virtual address of pa's block
+      lo = Math.max(lo, start);
+      hi = Math.min(hi, start + block - n + 1);
+    }
     if (this.pager && (this.status & ST_PG) !== 0) {
       const page = this.pager.pageBytes;
       lo = Math.max(lo, va - (va % page));

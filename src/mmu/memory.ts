@@ -265,6 +265,23 @@ export class PhysicalMemory extends MemoryReader {
     return new MemoryImage(this.store.freeze(), this.size, this.offset);
   }
 
+  /**
+   * The store address of view address `pa`, or -1 where no store bytes back it (an unmapped
+   * page of a physmap). A linear memory: pa + offset.
+   */
+  storeAddress(pa: number): number {
+    return pa + this.offset;
+  }
+
+  /**
+   * The size of the aligned blocks of view addresses that each lie contiguously in the store (a
+   * power of two), so that a CPU may address a block's bytes from the store address of one of
+   * them: 4 GiB for a linear memory, the page size over a physmap.
+   */
+  get linearBlock(): number {
+    return MAX_MEMORY;
+  }
+
   /** The store byte ranges [lo, hi) holding this memory's bytes, ascending (a window: one range). */
   hostRanges(): [number, number][] {
     return this.size === 0 ? [] : [[this.offset, this.offset + this.size]];

@@ -9,8 +9,8 @@
 //           onto a host frame is shared copy-on-write (the host's epoch closes); smaller pages
 //           are copied. Cost: the host frames present under mapped pages, never guestBytes.
 //
-// It is not `linear`: the Machine sends every access through it and opens no translation
-// window over it.
+// It is not `linear`: the Machine sends its loads and stores through it, and opens translation
+// windows only within one page (storeAddress, linearBlock).
 
 import { FRAME_BITS, FRAME_SIZE, imageOfFrames, mergeRanges, PhysicalMemory, StoreTracker, type MemoryImage, type WriteTracker } from './memory.js';
 import type { Physmap } from './physmap.js';
@@ -74,6 +74,15 @@ export class PhysmapMemory extends PhysicalMemory {
 
   override write8(pa: number, v: number): void {
     this.host.write8(this.writableAddress(pa), v);
+  }
+
+  override storeAddress(pa: number): number {
+    const h = this.hostAddress(pa);
+    return h < 0 ? -1 : this.host.offset + h;
+  }
+
+  override get linearBlock(): number {
+    return this.physmap.pageBytes;
   }
 
   /** The host address of `pa`, its page mapped first if needed; throws UnmappedGuestWrite if it cannot be. */
