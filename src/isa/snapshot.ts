@@ -2,7 +2,10 @@
 //
 // A snapshot's structured parts are frozen (immer's deep freeze); its memory is a MemoryImage,
 // immutable by ownership: later writes to the live machine copy the frames they touch, so a
-// snapshot costs O(registers), never a copy of memory.
+// snapshot costs O(registers), never a copy of memory. The image is in the machine's own
+// physical terms — guest-physical for a VM's virtual CPU, whether its memory is a window or lies
+// over a physmap (then the image costs the frames present under mapped pages) — and a restored
+// machine gets a plain memory with those contents.
 
 import { freeze } from 'immer';
 import { ST_FLAGS_MASK } from './arch.js';

@@ -259,11 +259,15 @@ export function contiguousPhysmap(addr0: number, guestBytes: number, pageBytes: 
  * or every problem found: a number that is not a non-negative integer, a size of 0, a gpa, hpa
  * or size that is not a multiple of the page size, a range past guest memory or past host
  * memory, a guest page mapped twice, two ranges (pool ones included) overlapping in host memory.
- * Throws RangeError for a page size that is not a power of two in [4, 2^31] (the geometry's own).
+ * Throws RangeError for a page size that is not a power of two in [4, 2^31] (the geometry's
+ * own) or a guest or host size outside [0, 4 GiB] (the machines' own).
  */
 export function explicitPhysmap(spec: PhysmapSpec): PhysmapResult {
   const p = spec.pageBytes;
   if (!validPageBytes(p)) throw new RangeError(`explicitPhysmap: page size ${p} is not a power of two in [4, 2^31]`);
+  for (const [name, v] of [['guest', spec.guestBytes], ['host', spec.hostBytes]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 2 ** 32) throw new RangeError(`explicitPhysmap: ${name} size ${v} is not an integer in [0, 4 GiB]`);
+  }
   const problems = physmapProblems(spec);
   if (problems.length > 0) return { ok: false, problems };
   const runs = (spec.ranges ?? []).map((r) => ({ gpn: r.gpa / p, hpn: r.hpa / p, pages: r.size / p }));

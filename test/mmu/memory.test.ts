@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FRAME_SIZE, MAX_MEMORY, PhysicalMemory, WriteLog, type MemoryImage } from '../../src/mmu/memory.js';
+import { FRAME_SIZE, MAX_MEMORY, mergeRanges, PhysicalMemory, WriteLog, type MemoryImage } from '../../src/mmu/memory.js';
 import { boot } from '../isa/helpers.js';
 
 const SEED = { seed: 0x5eed, numRuns: 200 };
@@ -407,5 +407,70 @@ loop:   st   r1, 0x2000
     expect(log.written.size).toBe(0);
     m.run(2);
     expect([...log.written]).toEqual([2]);
+  });
+});
+
+describe('views: present ranges, store addresses, host ranges, trackers', () => {
+  it('presentRangesIn clips the present frames to a range of view addresses', () => {
+    const m = new PhysicalMemory(0x10000).window(0x800, 0x8000);
+    for (const a of [0x100, 0x2000, 0x6000]) m.write8(a, 1);
+    expect(m.presentRanges()).toEqual([
+      [0, 0x800],
+      [0x1800, 0x2800],
+      [0x5800, 0x6800],
+    ]);
+    expect(m.presentRangesIn(0x2000, 0x6000)).toEqual([
+      [0x2000, 0x2800],
+      [0x5800, 0x6000],
+    ]);
+    expect(m.presentRangesIn(0x3000, 0x4000)).toEqual([]);
+  });
+
+  it('a linear memory: store address pa + offset, one linear block, one host range', () => {
+    const w = new PhysicalMemory(0x10000).window(0x3000, 0x2000);
+    expect(w.linear).toBe(true);
+    expect(w.storeAddress(0x10)).toBe(0x3010);
+    expect(w.linearBlock).toBe(MAX_MEMORY);
+    expect(w.hostRanges()).toEqual([[0x3000, 0x5000]]);
+  });
+
+  it('frameAt names the shared frame object when the view is frame-aligned', () => {
+    const m = new PhysicalMemory(0x4000);
+    m.write32(0x1000, 1);
+    const image = m.image();
+    expect(image.frameAt(0x1000)).toBe(m.frameAt(0x1000));
+    m.write32(0x1000, 2);
+    expect(image.frameAt(0x1000)).not.toBe(m.frameAt(0x1000));
+    expect(m.window(4, 0x1000).frameAt(0)).toBeUndefined();
+  });
+
+  it('trackWrites on a plain memory: the frames written, as ranges, clipped to the memory', () => {
+    const m = new PhysicalMemory(0x2800);
+    const t = m.trackWrites((fn) => fn === 2);
+    m.write32(0x2400, 1);
+    m.write8(0x10, 1);
+    expect(t.written()).toEqual([
+      [0, 0x1000],
+      [0x2000, 0x2800],
+    ]);
+    expect(t.hostFrames()).toEqual([0, 2]);
+    expect(t.before(2)![0x100]).toBe(0);
+    expect(t.before(0)).toBeUndefined();
+    t.close();
+  });
+
+  it('mergeRanges: union, ascending, touching ranges joined, empty ones dropped', () => {
+    expect(
+      mergeRanges([
+        [10, 20],
+        [0, 5],
+        [5, 8],
+        [15, 30],
+        [40, 40],
+      ]),
+    ).toEqual([
+      [0, 8],
+      [10, 30],
+    ]);
   });
 });
