@@ -12,11 +12,11 @@
 // pages are recorded one by one as they are handed out, in pool order — so a 4 GiB guest that
 // touches three pages costs three host pages and three entries here. No page is ever unmapped.
 //
-//      guest-physical                         host-physical
-//   ┌──────────────┐ gpn 0   run ─────────▶ ┌──────────────┐ hpn k
-//   │              │ gpn 1   run ─────────▶ │              │ hpn k+1
-//   │   (absent)   │ gpn 2   touch ─┐        ...
-//   │              │ gpn 3   run    └─────▶ pool page 0 (first free page of the pool)
+//   guest page        host page
+//       0   ── run ──▶   k        static: the contiguous run, or explicit ranges (sorted runs)
+//       1   ── run ──▶   k + 1
+//       2        -                not mapped (a PhysmapMemory reads it as zeros)
+//       3   ── pool ─▶   p0       mapped on first touch: the pool's next free page
 
 /** A guest-physical range mapped onto a host-physical one: [gpa, gpa + size) → [hpa, hpa + size). */
 export interface PhysRange {
@@ -231,6 +231,22 @@ export class Physmap {
     const p = this.pageBytes;
     this.rangesCache = Object.freeze(merged.map((r) => Object.freeze({ gpa: r.gpn * p, hpa: r.hpn * p, size: r.pages * p })));
     return this.rangesCache;
+  }
+
+  /**
+   * Every host byte range [lo, hi) this physmap may ever map — its static ranges and its whole
+   * pool — ascending and coalesced: what no other VM, and nothing of the VMM's, may overlap.
+   */
+  claimedRanges(): [number, number][] {
+    const p = this.pageBytes;
+    const all = [...this.byHost, ...this.pool].map((r) => [r.hpn * p, (r.hpn + r.pages) * p] as [number, number]).sort((a, b) => a[0] - b[0]);
+    const out: [number, number][] = [];
+    for (const [lo, hi] of all) {
+      const last = out[out.length - 1];
+      if (last && lo <= last[1]) last[1] = Math.max(last[1], hi);
+      else out.push([lo, hi]);
+    }
+    return out;
   }
 
   /** The pool as given (empty without one). */

@@ -183,9 +183,17 @@ describe('onDemandPhysmap: pages mapped on first touch from a host pool', () => 
   });
 
   it('explicit ranges and a pool together: the pool maps only what the ranges leave out', () => {
-    const p = built(explicitPhysmap({ guestBytes: 0x3000, pageBytes: 0x1000, hostBytes: 0x10000, ranges: [{ gpa: 0x1000, hpa: 0x4000, size: 0x1000 }], pool: [{ hpa: 0x8000, size: 0x2000 }] }));
+    const p = built(explicitPhysmap({ guestBytes: 0x3000, pageBytes: 0x1000, hostBytes: 0x10000, ranges: [{ gpa: 0x1000, hpa: 0x4000, size: 0x1000 }], pool: [{ hpa: 0x8000, size: 0x2000 }, { hpa: 0x5000, size: 0x1000 }] }));
     expect(p.touch(1)).toBe(0x4000);
     expect(p.touch(0)).toBe(0x8000);
     expect(p.mappedPages).toBe(2);
+    expect(p.claimedRanges()).toEqual([
+      [0x4000, 0x6000],
+      [0x8000, 0xa000],
+    ]);
+    expect(p.poolRanges()).toEqual([
+      { hpa: 0x8000, size: 0x2000 },
+      { hpa: 0x5000, size: 0x1000 },
+    ]);
   });
 });
