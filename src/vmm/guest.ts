@@ -12,7 +12,7 @@ import type { BoundsConvention } from '../mmu/segment.js';
 
 export interface GuestImage {
   readonly name: string;
-  /** the guest's machine: profile, memorySize = vmsize, translation 'segment', bounds */
+  /** the guest's machine: profile, memorySize = vmsize, translation, bounds, and its paging hardware (a pager factory) when it pages */
   readonly config: MachineConfig;
   /** writes the guest's programs and data into guest-physical memory (a window of vmsize bytes) */
   load(mem: PhysicalMemory): void;
@@ -24,11 +24,14 @@ export interface GuestImage {
 }
 
 /**
- * A fresh bare machine in the guest's initial state (memory loaded, registers and PSW set).
- * Throws RangeError for a configuration the segment VMM cannot host either (see checkGuest).
+ * A fresh bare machine in the guest's initial state (memory loaded, registers and PSW set): the
+ * reference every VMM run is compared with, for any guest (paging guests included). Throws
+ * RangeError for a guest no machine can start (a budget that is not a count, an initial PSW mode
+ * the profile does not have).
  */
 export function bareMachine(g: GuestImage): Machine {
-  checkGuest(g);
+  const why = startProblem(g);
+  if (why) throw new RangeError(`guest '${g.name}': ${why}`);
   const m = new Machine(g.config);
   g.load(m.mem);
   m.regs.set(g.regs.slice(0, 16));
@@ -52,8 +55,13 @@ export function guestProblem(g: GuestImage): string | undefined {
   if (p.bankedRegisters.length > 0) return `profile ${p.name} banks registers, which this VMM does not carry yet`;
   if (p.region) return `profile ${p.name} has an address-region hook, which base and bounds alone cannot confine`;
   if (p.realModeOf.some((m) => m === 0)) return `profile ${p.name} runs a virtual mode in real supervisor mode (realModeOf ${p.realModeOf.join(', ')}): only the VMM may`;
+  return startProblem(g);
+}
+
+/** Why no machine can start `g`, or undefined: a budget that is not a count, an initial mode the profile lacks. */
+function startProblem(g: GuestImage): string | undefined {
   if (!Number.isInteger(g.budget) || g.budget < 0) return `budget ${g.budget} is not a non-negative integer`;
-  if ((g.psw.status & ST_MODE_MASK) >= c.profile.modes.length) return `initial PSW mode ${g.psw.status & ST_MODE_MASK} is not a mode of ${c.profile.name}`;
+  if ((g.psw.status & ST_MODE_MASK) >= g.config.profile.modes.length) return `initial PSW mode ${g.psw.status & ST_MODE_MASK} is not a mode of ${g.config.profile.name}`;
   return undefined;
 }
 
@@ -80,7 +88,7 @@ export function guestFromMachine(name: string, m: Machine, budget: number): Gues
   const c = m.config;
   return {
     name,
-    config: { profile: m.profile, memorySize: c.memorySize, translation: c.translation, bounds: c.bounds, trapSwitchesAddressSpace: c.trapSwitchesAddressSpace },
+    config: { profile: m.profile, memorySize: c.memorySize, translation: c.translation, bounds: c.bounds, trapSwitchesAddressSpace: c.trapSwitchesAddressSpace, ...(c.pager ? { pager: c.pager } : {}) },
     load: (mem) => copyImage(image, mem),
     psw: m.psw(),
     regs: Array.from(m.regs),
