@@ -14,6 +14,8 @@ import { median } from './median.js';
 import { benchLoopGuest, benchSource, benchVmm } from './vmm.js';
 import { runReference } from './reference.js';
 import { benchTranslate } from './translate.js';
+import { measurePair, nestedLoopMachine, type NestedRates } from './nested.js';
+import { countRefs, type RefsRow } from './refs.js';
 
 /** How much to measure: runs per figure (the median is kept) and instructions per run. */
 export interface BenchOptions {
@@ -91,6 +93,11 @@ export interface BenchFigures {
   readonly paging: { readonly rate: number; readonly hitRate: number; readonly refsPerMiss: number };
   readonly translate: ReturnType<typeof benchTranslate>;
   readonly pagingStride: { readonly rate: number; readonly hitRate: number; readonly refsPerMiss: number };
+  /** the loop under nested paging (four-level over four-level) against bare paging, measured in turn */
+  readonly nested: NestedRates & { readonly hitRate: number; readonly refsPerMiss: number };
+  readonly nestedStride: NestedRates & { readonly hitRate: number; readonly refsPerMiss: number };
+  /** memory references per TLB miss counted by the walker, native and nested */
+  readonly refs: readonly RefsRow[];
   readonly vmm: ReturnType<typeof benchVmm>;
 }
 
@@ -109,7 +116,8 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
   const translate = benchTranslate('four-level', o.instructions / 2);
   report(
     `bench translate: ${translate.hotNs.toFixed(1)} ns on the last-page cache, ${translate.tlbHitNs.toFixed(1)} ns on a TLB hit, ` +
-      `${translate.walkNs.toFixed(0)} ns per walk (four-level, ${translate.refsPerWalk.toFixed(1)} memory references each)`,
+      `${translate.walkNs.toFixed(0)} ns per walk (four-level, ${translate.refsPerWalk.toFixed(1)} memory references each), ` +
+      `${translate.nestedWalkNs.toFixed(0)} ns per nested walk (four-level over four-level, ${translate.refsPerNestedWalk.toFixed(1)} references each)`,
   );
   const strided = pagingLoopMachine(strideSource());
   const pagingStride = { rate: measure(strided, { ...o, instructions: o.instructions / 4 }), ...tlbFigures(strided) };
@@ -117,6 +125,20 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
     `bench paging-stride: ${pagingStride.rate.toFixed(1)} Minstr/s (the loop walks 64 data pages through a 16-entry TLB), ` +
       `TLB hit rate ${(pagingStride.hitRate * 100).toFixed(2)}%, ${pagingStride.refsPerMiss.toFixed(1)} memory references per TLB miss`,
   );
+  const nested = nestedFigures(pagingLoopMachine(), nestedLoopMachine(), o);
+  report(
+    `bench nested: ${nested.nested.toFixed(1)} Minstr/s (four-level over four-level, TLB 16x4), ${nested.bare.toFixed(1)} bare paging in the same run ` +
+      `(ratio ${nested.ratio.toFixed(2)}), TLB hit rate ${(nested.hitRate * 100).toFixed(4)}%, ${nested.refsPerMiss.toFixed(1)} memory references per TLB miss`,
+  );
+  const nestedStride = nestedFigures(pagingLoopMachine(strideSource()), nestedLoopMachine(strideSource()), { ...o, instructions: o.instructions / 4 });
+  report(
+    `bench nested-stride: ${nestedStride.nested.toFixed(1)} Minstr/s (the stride loop nested), ${nestedStride.bare.toFixed(1)} bare paging in the same run ` +
+      `(ratio ${nestedStride.ratio.toFixed(2)}), TLB hit rate ${(nestedStride.hitRate * 100).toFixed(2)}%, ${nestedStride.refsPerMiss.toFixed(1)} memory references per TLB miss`,
+  );
+  const refs = countRefs();
+  report('bench refs: memory references per TLB miss, counted by the walker on tables built in memory');
+  report(`  ${'guest levels'.padEnd(14)}${'native'.padEnd(8)}${refs[0].nested.map((c) => `over ${c.hostLevels}-level host`.padEnd(20)).join('')}`.trimEnd());
+  for (const r of refs) report(`  ${String(r.guestLevels).padEnd(14)}${String(r.native).padEnd(8)}${r.nested.map((c) => String(c.refs).padEnd(20)).join('')}`.trimEnd());
   const vmm = benchVmm({ instructions: o.instructions, runs: o.runs });
   report(
     `bench vmm: ${(vmm.vmmIps / 1e6).toFixed(1)} Minstr/s for the user-mode loop guest under the VMM, ${(vmm.bareIps / 1e6).toFixed(1)} bare in the same run ` +
@@ -127,5 +149,10 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
     `bench vmm-syscall: ${sys.exitsPer1000.toFixed(1)} exits per 1,000 guest instructions, ${sys.usPerExit.toFixed(2)} us per exit ` +
       `(${sys.actionsPerExit.toFixed(1)} VMM actions per exit; a process making a system call every 4 instructions)`,
   );
-  return { reference, segment, paging, translate, pagingStride, vmm };
+  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, vmm };
+}
+
+/** The same loop bare and nested, measured in turn, with the nested machine's TLB figures. */
+function nestedFigures(bare: Machine, nested: Machine, o: BenchOptions): BenchFigures['nested'] {
+  return { ...measurePair(bare, nested, o), ...tlbFigures(nested) };
 }

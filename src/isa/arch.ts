@@ -76,6 +76,8 @@ export const enum Cause {
   Svc = 5,
   Timer = 6,
   Alignment = 7,
+  /** nested paging: stage 2 refused a guest-physical address (for the VMM, never the guest) */
+  Stage2 = 8,
 }
 export const PROFILE_CAUSE_BASE = 16;
 
@@ -87,6 +89,7 @@ export const CORE_CAUSES: readonly { code: number; name: string; memory: boolean
   { code: Cause.Svc, name: 'svc', memory: false },
   { code: Cause.Timer, name: 'timer', memory: false },
   { code: Cause.Alignment, name: 'alignment', memory: true },
+  { code: Cause.Stage2, name: 'stage2-fault', memory: true },
 ];
 
 /** Instructions are two words: a header and a 32-bit immediate. */

@@ -412,7 +412,7 @@ export class Machine {
   /** The trap cause of the current `fault` (bounds, page fault, alignment or a profile cause). */
   faultCause(): number {
     const f = this.fault;
-    return f.kind === 'bounds' ? Cause.Bounds : f.kind === 'alignment' ? Cause.Alignment : f.kind === 'region' ? f.cause! : Cause.PageFault;
+    return f.kind === 'bounds' ? Cause.Bounds : f.kind === 'alignment' ? Cause.Alignment : f.kind === 'region' ? f.cause! : f.kind === 'stage2' ? Cause.Stage2 : Cause.PageFault;
   }
 
   /**

@@ -1,36 +1,66 @@
 // The paging hardware behind the Pager face: a one-entry-per-access-kind "last page" cache in
-// front of a set-associative TLB, in front of the walker (paging/walk.ts) with A/D updates.
+// front of a set-associative TLB, in front of the walker (paging/walk.ts) with A/D updates,
+// and — for nested paging — stage 2: every guest table address and the final guest-physical
+// address walked again through a real gPA -> hPA table in host memory (paging/nested.ts).
 //
 // Fast path (translate): the last page used for this (access, mode) pair, a typed-array
 // compare and an add. Each hot entry mirrors one TLB slot and is dropped with it (eviction,
-// invlpg, flush, PTBR or switch change), so it never holds a translation the TLB does not.
+// invlpg, flush, PTBR, stage-2 root or switch change), so it never holds a translation the
+// TLB does not.
 //
 // On a TLB hit the access is checked against the cached combined permissions with one table
 // lookup. A hit whose permissions forbid the access, or a write whose cached D is clear, drops
 // the entry and walks again (the walk then faults, or sets D, exactly as a fresh walk would).
+// A miss walks into one reused WalkState: no allocation per walk.
+//
+// Under stage 2 a TLB entry caches gVA -> hPA; its permission byte is the guest's PERM_* bits
+// (D = dirty in both stages) plus, from bit HOST_SHIFT up, the accesses the host allows.
 
-import { memFault, pagingErrorCode, type Access, type MemFault } from './fault.js';
+import { memFault, pagingErrorCode, stage2ErrorCode, type Access, type MemFault, type Stage2Detail } from './fault.js';
 import type { PhysicalMemory } from './memory.js';
 import type { Pager, PagerSwitches } from './pager.js';
 import { Tlb, type TlbConfig, type TlbEntry, type TlbState } from './tlb.js';
 import {
+  accessSlot,
   NO_SWITCHES,
   PERM_DIRTY,
+  PERM_VALUES,
   permissionTable,
   RULES,
+  Stage2Walker,
+  stage2AccessMasks,
+  tableAccessFor,
   validateGeometry,
   walk,
+  walk2D,
+  walkInto,
+  WalkState,
   WRITE,
+  type AccessKind,
   type Geometry,
-  type WalkFault,
+  type Walk2D,
   type WalkOptions,
   type WalkResult,
 } from '../paging/index.js';
 
+/** Nested paging: the gPA -> hPA table the paging unit walks as stage 2. */
+export interface Stage2Config {
+  /** the host table's geometry (may differ from the guest's) */
+  readonly geometry: Geometry;
+  /** host-physical address of its root table */
+  readonly root: number;
+  /** guest-physical memory size: guest tables and frames at or past it are the guest's reserved faults; default 2^32 */
+  readonly guestSize?: number;
+}
+
 export interface PagingConfig {
   readonly geometry: Geometry;
   readonly tlb: TlbConfig;
+  readonly stage2?: Stage2Config;
 }
+
+/** Bits of a cached permission byte above the guest's PERM_* bits: the accesses stage 2 allows. */
+export const HOST_SHIFT = 5;
 
 export interface PagingCounters {
   /** translations served by the TLB without a walk (the last-page cache included) */
@@ -55,16 +85,24 @@ const SLOTS = 6;
 export class PagingUnit implements Pager {
   fault: MemFault = memFault('page', 0);
   readonly tlb: Tlb;
+  /** bytes translated linearly by one TLB entry: the guest's base page, or the host's if smaller */
   readonly pageBytes: number;
   private readonly offsetBits: number;
   private readonly offsetMask: number;
   private root = 0;
   private sw: PagerSwitches = { ...NO_SWITCHES };
-  /** per combined-permission value: the mask of access slots it allows under `sw` */
+  /** per cached permission byte: the mask of access slots it allows under `sw` */
   private allow: Uint8Array;
   /** whether fetch faults report I/D: the geometry's rules under `sw` */
   private fetchesChecked: boolean;
   private walkOptions: WalkOptions[] = [];
+  /** the walk of every miss, reused */
+  private readonly state: WalkState;
+  /** stage 2 (nested paging), when configured */
+  private readonly stage2: Stage2Walker | undefined;
+  private readonly guestSize: number | undefined;
+  /** per host permission value: the accesses stage 2 allows (bit = access kind) */
+  private readonly hostAccess: Uint8Array | undefined;
   /** last-page cache per access slot: virtual page, base-page frame, TLB slot mirrored */
   private readonly hotVpn = new Int32Array(SLOTS).fill(-1);
   private readonly hotFrame = new Float64Array(SLOTS);
@@ -82,14 +120,21 @@ export class PagingUnit implements Pager {
     private readonly mem: PhysicalMemory,
     readonly geometry: Geometry,
     tlb: TlbConfig,
+    stage2?: Stage2Config,
   ) {
-    const errors = validateGeometry(geometry);
-    if (errors.length > 0) throw new Error(`PagingUnit: geometry '${geometry.name}' is invalid: ${errors.join('; ')}`);
-    this.offsetBits = geometry.offsetBits;
-    this.offsetMask = 2 ** geometry.offsetBits - 1;
-    this.pageBytes = 2 ** geometry.offsetBits;
-    this.tlb = new Tlb(tlb, geometry.offsetBits);
-    this.allow = permissionTable(geometry, this.sw);
+    checkGeometry(geometry, 'geometry');
+    if (stage2) checkGeometry(stage2.geometry, 'stage-2 geometry');
+    this.state = new WalkState(geometry);
+    this.offsetBits = Math.min(geometry.offsetBits, stage2?.geometry.offsetBits ?? 32);
+    this.offsetMask = 2 ** this.offsetBits - 1;
+    this.pageBytes = 2 ** this.offsetBits;
+    this.tlb = new Tlb(tlb, this.offsetBits);
+    if (stage2) {
+      this.stage2 = new Stage2Walker(stage2.geometry, mem, stage2.root >>> 0, true);
+      this.hostAccess = stage2AccessMasks(stage2.geometry);
+      this.guestSize = stage2.guestSize;
+    }
+    this.allow = this.permissionBytes();
     this.fetchesChecked = RULES[geometry.rules].checksFetches(geometry.entry, this.sw);
     this.walkOptions = this.makeWalkOptions();
   }
@@ -123,31 +168,45 @@ export class PagingUnit implements Pager {
 
   /** Walks with A/D updates; on success fills the TLB and the hot entry of slot `s`. */
   private walkAndFill(va: number, vpn: number, s: number): number {
-    const r = this.walkWith(va, this.walkOptions[s]);
-    if (!r.ok) return this.raise(r.fault, va, s);
-    const i = this.tlb.fill(vpn, r.pa - (va & this.offsetMask), r.perms, r.pageBits);
-    this.onDrop?.();
-    if (i >= 0) {
-      this.forgetHot(i);
-      this.remember(s, vpn, i);
-    }
-    return r.pa;
-  }
-
-  /** Runs the walker from the current root and adds its counts. */
-  private walkWith(va: number, options: WalkOptions): WalkResult {
-    const r = walk(this.geometry, this.mem, this.root, va, options);
+    const w = this.state;
+    const ok = walkInto(w, this.mem, this.root, va, this.walkOptions[s]);
     this.walks++;
-    this.walkRefs += r.refs;
-    this.lastWalkRefs = r.refs;
-    this.adWrites += r.adWrites;
-    return r;
+    this.walkRefs += w.refs;
+    this.lastWalkRefs = w.refs;
+    this.adWrites += w.adWrites;
+    if (!ok) return this.raise(va, s);
+    const perms = this.stage2 ? this.combined(w.perms, this.stage2.finalPerms) : w.perms;
+    const i = this.tlb.fill(vpn, w.pa - (va & this.offsetMask), perms, w.pageBits);
+    if (i < 0) {
+      this.onDrop?.();
+      return w.pa;
+    }
+    if (this.forgetHot(i)) this.onDrop?.();
+    this.remember(s, vpn, i);
+    return w.pa;
   }
 
-  /** Records a walk fault as `fault` with its error code (x86 positions); returns -1. */
-  private raise(f: WalkFault, va: number, s: number): number {
-    const error = pagingErrorCode(f.kind, (s >> 1) as Access, (s & 1) === 1, this.fetchesChecked);
-    this.fault = memFault(f.kind, va, error, f.depth);
+  /** The permission byte cached for guest permissions `guest` and host permissions `host`. */
+  private combined(guest: number, host: number): number {
+    const dirty = guest & host & PERM_DIRTY;
+    return (guest & ~PERM_DIRTY) | dirty | (this.hostAccess![host] << HOST_SHIFT);
+  }
+
+  /**
+   * Records the failed walk in `state` as `fault` with its error code (x86 positions; a
+   * stage-2 fault gets stage2ErrorCode and keeps the guest-physical address); returns -1.
+   */
+  private raise(va: number, s: number): number {
+    const w = this.state;
+    const access = (s >> 1) as Access;
+    const user = (s & 1) === 1;
+    if (w.stage === 2) {
+      const host: Stage2Detail = { kind: w.inner!.kind, depth: w.inner!.depth };
+      const error = stage2ErrorCode(host.kind, access, user, w.depth < w.levels);
+      this.fault = { kind: 'stage2', va, error, depth: w.depth, gpa: w.address, stage2: host };
+    } else {
+      this.fault = memFault(w.faultKind, va, pagingErrorCode(w.faultKind, access, user, this.fetchesChecked), w.depth);
+    }
     this.faults++;
     return -1;
   }
@@ -165,10 +224,16 @@ export class PagingUnit implements Pager {
     this.forgetHot(i);
   }
 
-  private forgetHot(tlbSlot: number): void {
+  /** Forgets every hot entry mirroring TLB slot `tlbSlot`; returns whether there was one. */
+  private forgetHot(tlbSlot: number): boolean {
+    let found = false;
     for (let s = 0; s < SLOTS; s++) {
-      if (this.hotTlbSlot[s] === tlbSlot) this.hotVpn[s] = -1;
+      if (this.hotTlbSlot[s] === tlbSlot && this.hotVpn[s] !== -1) {
+        this.hotVpn[s] = -1;
+        found = true;
+      }
     }
+    return found;
   }
 
   private clearHot(): void {
@@ -181,9 +246,19 @@ export class PagingUnit implements Pager {
     this.flush();
   }
 
+  /**
+   * Nested paging: a new gPA -> hPA root (the VMM switching VMs). The TLB caches gVA -> hPA
+   * without a VM tag, so it is flushed (docs/paging.md says why).
+   */
+  setStage2Root(root: number): void {
+    if (!this.stage2) throw new Error('PagingUnit.setStage2Root: this paging unit has no stage 2');
+    this.stage2.root = root >>> 0;
+    this.flush();
+  }
+
   setSwitches(s: PagerSwitches): void {
     this.sw = { wp: s.wp, nxe: s.nxe, sum: s.sum };
-    this.allow = permissionTable(this.geometry, this.sw);
+    this.allow = this.permissionBytes();
     this.fetchesChecked = RULES[this.geometry.rules].checksFetches(this.geometry.entry, this.sw);
     this.walkOptions = this.makeWalkOptions();
     this.flush();
@@ -202,10 +277,28 @@ export class PagingUnit implements Pager {
   /** One walk-options object per access slot (no allocation per walk for them). */
   private makeWalkOptions(): WalkOptions[] {
     const out: WalkOptions[] = [];
+    const stage2 = this.stage2?.translate;
     for (let s = 0; s < SLOTS; s++) {
-      out[s] = { access: (s >> 1) as Access, user: (s & 1) === 1, switches: this.sw, updateAD: true, trace: false };
+      const access = (s >> 1) as Access;
+      out[s] = { access, user: (s & 1) === 1, switches: this.sw, updateAD: true, stage2, physicalSize: this.guestSize };
     }
     return out;
+  }
+
+  /**
+   * For every cached permission byte: the access slots it allows under `sw` — the guest's
+   * rules on its low bits and, under stage 2, the host's allowed accesses above HOST_SHIFT.
+   */
+  private permissionBytes(): Uint8Array {
+    const guest = permissionTable(this.geometry, this.sw);
+    const table = new Uint8Array(256);
+    for (let p = 0; p < 256; p++) {
+      const host = p >> HOST_SHIFT;
+      let hostSlots = 0;
+      for (const a of [0, 1, 2] as AccessKind[]) if ((host >> a) & 1) hostSlots |= (1 << accessSlot(a, false)) | (1 << accessSlot(a, true));
+      table[p] = this.stage2 ? guest[p & (PERM_VALUES - 1)] & hostSlots : guest[p & (PERM_VALUES - 1)];
+    }
+    return table;
   }
 
   // ---------------------------------------------------------------- cold: inspection and state
@@ -218,9 +311,31 @@ export class PagingUnit implements Pager {
     return { ...this.sw };
   }
 
-  /** A side-effect-free traced walk from the current root (no A/D, no TLB fill, no counters). */
+  /** Nested paging: the host-physical root of the gPA -> hPA table (undefined without stage 2). */
+  get stage2Root(): number | undefined {
+    return this.stage2?.root;
+  }
+
+  /**
+   * A side-effect-free traced walk from the current root (no A/D, no TLB fill, no counters);
+   * under stage 2 every step's hostAddress and the result's pa are host-physical.
+   */
   inspect(va: number, access: Access, user: boolean): WalkResult {
-    return walk(this.geometry, this.mem, this.root, va >>> 0, { access, user, switches: this.sw });
+    const s2 = this.stage2;
+    const stage2 = s2 && new Stage2Walker(s2.geometry, this.mem, s2.root, false).translate;
+    const tableAccess = tableAccessFor(this.geometry, true);
+    return walk(this.geometry, this.mem, this.root, va >>> 0, { access, user, switches: this.sw, stage2, tableAccess, physicalSize: this.guestSize });
+  }
+
+  /**
+   * Both stages of `va`, side-effect free: the guest walk, under each of its steps the traced
+   * stage-2 walk that located that entry, and the final gPA -> hPA walk, with the references
+   * of each stage. Throws without stage 2.
+   */
+  inspect2D(va: number, access: Access, user: boolean): Walk2D {
+    const s2 = this.stage2;
+    if (!s2) throw new Error('PagingUnit.inspect2D: this paging unit has no stage 2');
+    return walk2D(this.geometry, s2.geometry, this.mem, this.root, s2.root, va >>> 0, { access, user, switches: this.sw, guestSize: this.guestSize });
   }
 
   tlbEntries(): TlbEntry[] {
@@ -255,7 +370,15 @@ export class PagingUnit implements Pager {
   }
 }
 
-/** The paging hardware for a machine: `config.geometry` with a TLB of `config.tlb`. */
+/**
+ * The paging hardware for a machine: `config.geometry` with a TLB of `config.tlb`, and with
+ * `config.stage2` nested paging over that host table. Throws on an invalid geometry.
+ */
 export function createPager(mem: PhysicalMemory, config: PagingConfig): PagingUnit {
-  return new PagingUnit(mem, config.geometry, config.tlb);
+  return new PagingUnit(mem, config.geometry, config.tlb, config.stage2);
+}
+
+function checkGeometry(g: Geometry, what: string): void {
+  const errors = validateGeometry(g);
+  if (errors.length > 0) throw new Error(`PagingUnit: ${what} '${g.name}' is invalid: ${errors.join('; ')}`);
 }

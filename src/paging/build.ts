@@ -6,9 +6,9 @@
 // Permissions a format cannot express are ignored (tiny has none; x86-32 has no NX).
 
 import { NO_SWITCHES, type PhysicalBus, type Switches } from './bus.js';
-import { encodeEntry, flagPositions, hasFlag, readEntry, readPfn, writeEntry, type Flag, type RawEntry } from './formats.js';
+import { encodeEntry, readEntry, readPfn, writeEntry, type Flag, type RawEntry } from './formats.js';
 import { indexAt, inVaSpace, levelsOf, pageBitsAt, tableBytes, type Geometry } from './geometry.js';
-import { RULES } from './rules.js';
+import { roleOf } from './rules.js';
 
 export interface MapPerms {
   /** default true (RISC-V R; x86 pages are always readable) */
@@ -98,8 +98,8 @@ function descend(g: Geometry, bus: PhysicalBus, ptbr: number, va: number, target
   for (let depth = 0; ; depth++) {
     const address = table + indexAt(g, va, depth) * g.entry.bytes;
     readEntry(g.entry, bus, address, e);
-    const present = hasFlag(g.entry, e.lo, e.hi, 'present');
-    const role = present ? RULES[g.rules].classify(g, flagPositions(g.entry), e.lo, e.hi, depth, BUILD_SWITCHES) : 'invalid';
+    const role = roleOf(g, e.lo, e.hi, depth, BUILD_SWITCHES);
+    const present = role !== 'invalid';
     if (role !== 'table' && role !== 'leaf' && role !== 'invalid') throw new Error(`descend: entry at 0x${hex(address)} is ${role}`);
     if (depth === target || role === 'leaf' || (role === 'invalid' && !alloc)) return { address, depth, present, leaf: role === 'leaf' };
     if (role === 'invalid') {

@@ -165,20 +165,101 @@ export function hasFlag(f: EntryFormat, lo: number, hi: number, flag: Flag): boo
   return testBit(lo, hi, f.flags[flag]);
 }
 
-/** Every flag's bit position in one fixed shape (undefined = absent): fast reads on walk paths. */
-export type FlagPositions = { readonly [K in Flag]: number | undefined };
+/**
+ * A format's fields as masks over the halves, for one AND per test on walk paths: for every
+ * flag `<flag>Lo` / `<flag>Hi` (both 0 where the format has no such bit), the reserved bits,
+ * and the frame-number field split into its low-half and high-half parts (see pfnOf).
+ * Halves may be given signed or unsigned. Computed once per format object (entryBits).
+ */
+export class EntryBits {
+  readonly presentLo: number;
+  readonly presentHi: number;
+  readonly writableLo: number;
+  readonly writableHi: number;
+  readonly userLo: number;
+  readonly userHi: number;
+  readonly accessedLo: number;
+  readonly accessedHi: number;
+  readonly dirtyLo: number;
+  readonly dirtyHi: number;
+  readonly pageSizeLo: number;
+  readonly pageSizeHi: number;
+  readonly noExecuteLo: number;
+  readonly noExecuteHi: number;
+  readonly readableLo: number;
+  readonly readableHi: number;
+  readonly executableLo: number;
+  readonly executableHi: number;
+  readonly globalLo: number;
+  readonly globalHi: number;
+  readonly reservedLo: number;
+  readonly reservedHi: number;
+  /** the PFN's low part: (lo >>> pfnLoShift) & pfnLoMask */
+  readonly pfnLoShift: number;
+  readonly pfnLoMask: number;
+  /** its high part: ((hi >>> pfnHiShift) & pfnHiMask) * pfnHiScale */
+  readonly pfnHiShift: number;
+  readonly pfnHiMask: number;
+  readonly pfnHiScale: number;
 
-const POSITIONS = new WeakMap<EntryFormat, FlagPositions>();
-
-/** The flag positions of `f` (computed once per format object). */
-export function flagPositions(f: EntryFormat): FlagPositions {
-  let p = POSITIONS.get(f);
-  if (!p) {
-    const { present, writable, user, accessed, dirty, pageSize, noExecute, readable, executable, global } = f.flags;
-    p = Object.freeze({ present, writable, user, accessed, dirty, pageSize, noExecute, readable, executable, global });
-    POSITIONS.set(f, p);
+  constructor(f: EntryFormat) {
+    [this.presentLo, this.presentHi] = maskPair(f.flags.present);
+    [this.writableLo, this.writableHi] = maskPair(f.flags.writable);
+    [this.userLo, this.userHi] = maskPair(f.flags.user);
+    [this.accessedLo, this.accessedHi] = maskPair(f.flags.accessed);
+    [this.dirtyLo, this.dirtyHi] = maskPair(f.flags.dirty);
+    [this.pageSizeLo, this.pageSizeHi] = maskPair(f.flags.pageSize);
+    [this.noExecuteLo, this.noExecuteHi] = maskPair(f.flags.noExecute);
+    [this.readableLo, this.readableHi] = maskPair(f.flags.readable);
+    [this.executableLo, this.executableHi] = maskPair(f.flags.executable);
+    [this.globalLo, this.globalHi] = maskPair(f.flags.global);
+    this.reservedLo = f.reserved[0] | 0;
+    this.reservedHi = f.reserved[1] | 0;
+    const loBits = Math.min(f.pfnBits, Math.max(0, 32 - f.pfnShift));
+    const hiBits = f.pfnBits - loBits;
+    this.pfnLoShift = loBits === 0 ? 0 : f.pfnShift;
+    this.pfnLoMask = (POW2[loBits] - 1) | 0;
+    this.pfnHiShift = Math.max(0, f.pfnShift - 32);
+    this.pfnHiMask = (POW2[hiBits] - 1) | 0;
+    this.pfnHiScale = POW2[loBits];
   }
-  return p;
+}
+
+/** Bit `pos` as signed (lo, hi) masks; 0, 0 when the format has no such bit. */
+function maskPair(pos: number | undefined): [number, number] {
+  const m = bitMask(pos);
+  return [m.lo | 0, m.hi | 0];
+}
+
+const BITS = new WeakMap<EntryFormat, EntryBits>();
+
+/**
+ * The masks of `f` (computed once per format object). Not frozen: V8 reads a frozen object's
+ * fields measurably slower on the walk path (readonly types keep it unchanged).
+ */
+export function entryBits(f: EntryFormat): EntryBits {
+  let b = BITS.get(f);
+  if (!b) BITS.set(f, (b = new EntryBits(f)));
+  return b;
+}
+
+/** Whether (lo, hi) has any bit of the mask pair (maskLo, maskHi) set. */
+export function hasBits(lo: number, hi: number, maskLo: number, maskHi: number): boolean {
+  return ((lo & maskLo) | (hi & maskHi)) !== 0;
+}
+
+/** The frame number of (lo, hi) by the masks of its format: readPfn without the arithmetic on widths. */
+export function pfnOf(b: EntryBits, lo: number, hi: number): number {
+  return b.pfnHiMask === 0 ? ((lo >>> b.pfnLoShift) & b.pfnLoMask) >>> 0 : pfnWide(b, lo, hi);
+}
+
+/** pfnOf for a frame-number field reaching into the high half. */
+function pfnWide(b: EntryBits, lo: number, hi: number): number {
+  return (((lo >>> b.pfnLoShift) & b.pfnLoMask) >>> 0) + pfnHigh(b, hi);
+}
+
+function pfnHigh(b: EntryBits, hi: number): number {
+  return (((hi >>> b.pfnHiShift) & b.pfnHiMask) >>> 0) * b.pfnHiScale;
 }
 
 /**
@@ -205,34 +286,50 @@ export function hasReservedBits(f: EntryFormat, lo: number, hi: number): boolean
 
 // ---------------------------------------------------------------- reading and writing
 
+/** The low half of the entry at physical `pa` (the byte of a 1-byte entry), unsigned. */
+export function readEntryLo(f: EntryFormat, bus: ReadBus, pa: number): number {
+  return f.bytes === 1 ? bus.read8(pa) : bus.read32(pa) >>> 0;
+}
+
+/** The high half of the entry at physical `pa` (0 below 8-byte entries), unsigned. */
+export function readEntryHi(f: EntryFormat, bus: ReadBus, pa: number): number {
+  return f.bytes === 8 ? bus.read32(pa + 4) >>> 0 : 0;
+}
+
 /** Reads the entry at physical `pa` into `out` (1-, 4- or 8-byte; caller checked the bounds). */
 export function readEntry(f: EntryFormat, bus: ReadBus, pa: number, out: RawEntry): RawEntry {
-  if (f.bytes === 1) {
-    out.lo = bus.read8(pa);
-    out.hi = 0;
-  } else {
-    out.lo = bus.read32(pa) >>> 0;
-    out.hi = f.bytes === 8 ? bus.read32(pa + 4) >>> 0 : 0;
-  }
+  out.lo = readEntryLo(f, bus, pa);
+  out.hi = readEntryHi(f, bus, pa);
   return out;
 }
 
 /**
- * Writes the parts of entry `e` at `pa` that differ from `old`: the byte of a 1-byte entry, or
- * each 32-bit half that changed. Returns the number of memory writes.
+ * Writes the halves (lo, hi) of the entry at `pa` that differ from (oldLo, oldHi): the byte of
+ * a 1-byte entry, or each 32-bit half that changed. Returns the number of memory writes.
  */
-export function writeEntryChanges(f: EntryFormat, bus: PhysicalBus, pa: number, e: RawEntry, old: RawEntry): number {
+export function writeChangedHalves(f: EntryFormat, bus: PhysicalBus, pa: number, lo: number, hi: number, oldLo: number, oldHi: number): number {
   let writes = 0;
-  if (e.lo !== old.lo) {
-    if (f.bytes === 1) bus.write8(pa, e.lo);
-    else bus.write32(pa, e.lo | 0);
+  if (lo !== oldLo) {
+    if (f.bytes === 1) bus.write8(pa, lo);
+    else bus.write32(pa, lo | 0);
     writes++;
   }
-  if (e.hi !== old.hi) {
-    bus.write32(pa + 4, e.hi | 0);
+  if (hi !== oldHi) {
+    bus.write32(pa + 4, hi | 0);
     writes++;
   }
   return writes;
+}
+
+/** Writes the parts of entry `e` at `pa` that differ from `old` (see writeChangedHalves). */
+export function writeEntryChanges(f: EntryFormat, bus: PhysicalBus, pa: number, e: RawEntry, old: RawEntry): number {
+  return writeChangedHalves(f, bus, pa, e.lo, e.hi, old.lo, old.hi);
+}
+
+/** The one-bit mask of bit `pos` (0..63) as halves; both 0 when the format has no such bit. */
+export function bitMask(pos: number | undefined): RawEntry {
+  if (pos === undefined) return { lo: 0, hi: 0 };
+  return pos < 32 ? { lo: (1 << pos) >>> 0, hi: 0 } : { lo: 0, hi: (1 << (pos - 32)) >>> 0 };
 }
 
 /** Writes the whole entry `e` at `pa`. */

@@ -7,5 +7,6 @@ export * from './formats.js';
 export * from './geometry.js';
 export * from './rules.js';
 export * from './walk.js';
+export * from './nested.js';
 export * from './build.js';
 export * from './allowed.js';

@@ -6,8 +6,8 @@
 // cache them and re-check an access against the switches in force.
 
 import { FETCH, READ, WRITE, type AccessKind, type Switches, type WalkFaultKind } from './bus.js';
-import { hasReservedBits, testBit, type EntryFormat, type FlagPositions } from './formats.js';
-import { levelsOf, misalignedBits, type Geometry, type RuleSet } from './geometry.js';
+import { entryBits, hasBits, type EntryBits, type EntryFormat } from './formats.js';
+import { LEVEL_LARGE, LEVEL_LAST, LEVEL_TABLE, levelColumns, type Geometry, type LevelKind, type RuleSet } from './geometry.js';
 
 export const PERM_READ = 1;
 export const PERM_WRITE = 2;
@@ -24,12 +24,15 @@ export type EntryRole = 'table' | 'leaf' | Exclude<WalkFaultKind, 'protection' |
 export interface Rules {
   /** combined permissions before the first entry */
   readonly initial: number;
-  /** classifies a present entry (lo, hi) at `depth`; `pos` = flagPositions(g.entry) */
-  classify(g: Geometry, pos: FlagPositions, lo: number, hi: number, depth: number, sw: Switches): EntryRole;
+  /**
+   * Classifies a present entry (lo, hi) of format bits `b` at a level of kind `level`;
+   * `misaligned`: frame-number bits below the page size of this level are set (levelColumns).
+   */
+  classify(b: EntryBits, lo: number, hi: number, level: LevelKind, misaligned: boolean, sw: Switches): EntryRole;
   /** folds a table entry into the combined permissions */
-  foldTable(pos: FlagPositions, perms: number, lo: number, hi: number): number;
+  foldTable(b: EntryBits, perms: number, lo: number, hi: number): number;
   /** folds the leaf entry into the combined permissions (PERM_DIRTY is the walker's) */
-  foldLeaf(pos: FlagPositions, perms: number, lo: number, hi: number): number;
+  foldLeaf(b: EntryBits, perms: number, lo: number, hi: number): number;
   /** whether `perms` allow `access` in user or supervisor mode under `sw` */
   permits(perms: number, access: AccessKind, user: boolean, sw: Switches): boolean;
   /** whether a successful walk sets A in the table entries it used, not only in the leaf */
@@ -50,10 +53,10 @@ export interface Rules {
  */
 const X86: Rules = {
   initial: PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
-  classify(g, pos, lo, hi, depth, sw) {
-    if (hasReservedBits(g.entry, lo, hi)) return 'reserved';
-    if (!sw.nxe && testBit(lo, hi, pos.noExecute)) return 'reserved';
-    return classifyByPageSize(g, pos, lo, hi, depth);
+  classify(b, lo, hi, level, misaligned, sw) {
+    if (hasBits(lo, hi, b.reservedLo, b.reservedHi)) return 'reserved';
+    if (!sw.nxe && hasBits(lo, hi, b.noExecuteLo, b.noExecuteHi)) return 'reserved';
+    return classifyByPageSize(b, lo, hi, level, misaligned);
   },
   foldTable: foldX86,
   foldLeaf: foldX86,
@@ -66,10 +69,10 @@ const X86: Rules = {
   checksFetches: (f, sw) => sw.nxe && f.flags.noExecute !== undefined,
 };
 
-function foldX86(pos: FlagPositions, perms: number, lo: number, hi: number): number {
-  if (!testBit(lo, hi, pos.writable)) perms &= ~PERM_WRITE;
-  if (!testBit(lo, hi, pos.user)) perms &= ~PERM_USER;
-  if (testBit(lo, hi, pos.noExecute)) perms &= ~PERM_EXEC;
+function foldX86(b: EntryBits, perms: number, lo: number, hi: number): number {
+  if (!hasBits(lo, hi, b.writableLo, b.writableHi)) perms &= ~PERM_WRITE;
+  if (!hasBits(lo, hi, b.userLo, b.userHi)) perms &= ~PERM_USER;
+  if (hasBits(lo, hi, b.noExecuteLo, b.noExecuteHi)) perms &= ~PERM_EXEC;
   return perms;
 }
 
@@ -77,12 +80,10 @@ function foldX86(pos: FlagPositions, perms: number, lo: number, hi: number): num
  * Leaf when PS is set at a large-page depth with an aligned frame, or at the last level; PS
  * elsewhere, or a misaligned large frame, is reserved.
  */
-function classifyByPageSize(g: Geometry, pos: FlagPositions, lo: number, hi: number, depth: number): EntryRole {
-  const last = depth === levelsOf(g) - 1;
-  if (last) return 'leaf';
-  if (!testBit(lo, hi, pos.pageSize)) return 'table';
-  const large = g.largePageDepths.includes(depth) && misalignedBits(g, lo, hi, depth) === 0;
-  return large ? 'leaf' : 'reserved';
+function classifyByPageSize(b: EntryBits, lo: number, hi: number, level: LevelKind, misaligned: boolean): EntryRole {
+  if (level === LEVEL_LAST) return 'leaf';
+  if (!hasBits(lo, hi, b.pageSizeLo, b.pageSizeHi)) return 'table';
+  return level === LEVEL_LARGE && !misaligned ? 'leaf' : 'reserved';
 }
 
 /**
@@ -96,22 +97,21 @@ function classifyByPageSize(g: Geometry, pos: FlagPositions, lo: number, hi: num
  */
 const RISCV: Rules = {
   initial: 0,
-  classify(g, pos, lo, hi, depth) {
-    if (hasReservedBits(g.entry, lo, hi)) return 'reserved';
-    const r = testBit(lo, hi, pos.readable);
-    if (!r && testBit(lo, hi, pos.writable)) return 'reserved';
-    const leaf = r || testBit(lo, hi, pos.executable);
-    const last = depth === levelsOf(g) - 1;
-    if (!leaf) return reservedInPointer(pos, lo, hi) ? 'reserved' : last ? 'page' : 'table';
-    return last || g.largePageDepths.includes(depth) ? 'leaf' : 'reserved';
+  classify(b, lo, hi, level) {
+    if (hasBits(lo, hi, b.reservedLo, b.reservedHi)) return 'reserved';
+    const r = hasBits(lo, hi, b.readableLo, b.readableHi);
+    if (!r && hasBits(lo, hi, b.writableLo, b.writableHi)) return 'reserved';
+    const leaf = r || hasBits(lo, hi, b.executableLo, b.executableHi);
+    if (!leaf) return reservedInPointer(b, lo, hi) ? 'reserved' : level === LEVEL_LAST ? 'page' : 'table';
+    return level === LEVEL_TABLE ? 'reserved' : 'leaf';
   },
-  foldTable: (_f, perms) => perms,
-  foldLeaf(pos, _perms, lo, hi) {
+  foldTable: (_b, perms) => perms,
+  foldLeaf(b, _perms, lo, hi) {
     return (
-      (testBit(lo, hi, pos.readable) ? PERM_READ : 0) |
-      (testBit(lo, hi, pos.writable) ? PERM_WRITE : 0) |
-      (testBit(lo, hi, pos.executable) ? PERM_EXEC : 0) |
-      (testBit(lo, hi, pos.user) ? PERM_USER : 0)
+      (hasBits(lo, hi, b.readableLo, b.readableHi) ? PERM_READ : 0) |
+      (hasBits(lo, hi, b.writableLo, b.writableHi) ? PERM_WRITE : 0) |
+      (hasBits(lo, hi, b.executableLo, b.executableHi) ? PERM_EXEC : 0) |
+      (hasBits(lo, hi, b.userLo, b.userHi) ? PERM_USER : 0)
     );
   },
   permits(perms, access, user, sw) {
@@ -125,24 +125,35 @@ const RISCV: Rules = {
 };
 
 /** Whether a RISC-V pointer (lo, hi) has A, D or U set (reserved in a non-leaf entry). */
-function reservedInPointer(pos: FlagPositions, lo: number, hi: number): boolean {
-  return testBit(lo, hi, pos.accessed) || testBit(lo, hi, pos.dirty) || testBit(lo, hi, pos.user);
+function reservedInPointer(b: EntryBits, lo: number, hi: number): boolean {
+  return hasBits(lo, hi, b.accessedLo | b.dirtyLo | b.userLo, b.accessedHi | b.dirtyHi | b.userHi);
 }
 
 /** Valid bit only: every present translation allows everything (fetches are never checked). */
 const VALID_ONLY: Rules = {
   initial: PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
-  classify(g, pos, lo, hi, depth) {
-    return hasReservedBits(g.entry, lo, hi) ? 'reserved' : classifyByPageSize(g, pos, lo, hi, depth);
+  classify(b, lo, hi, level, misaligned) {
+    return hasBits(lo, hi, b.reservedLo, b.reservedHi) ? 'reserved' : classifyByPageSize(b, lo, hi, level, misaligned);
   },
-  foldTable: (_f, perms) => perms,
-  foldLeaf: (_f, perms) => perms,
+  foldTable: (_b, perms) => perms,
+  foldLeaf: (_b, perms) => perms,
   permits: () => true,
   accessedInTables: true,
   checksFetches: () => false,
 };
 
 export const RULES: Readonly<Record<RuleSet, Rules>> = { x86: X86, riscv: RISCV, 'valid-only': VALID_ONLY };
+
+/**
+ * What the present-or-not entry (lo, hi) is at `depth` of `g` under `sw`, as the walker
+ * classifies it: 'invalid' when not present (for builders and other cold callers).
+ */
+export function roleOf(g: Geometry, lo: number, hi: number, depth: number, sw: Switches): EntryRole | 'invalid' {
+  const b = entryBits(g.entry);
+  if (!hasBits(lo, hi, b.presentLo, b.presentHi)) return 'invalid';
+  const c = levelColumns(g);
+  return RULES[g.rules].classify(b, lo, hi, c.kind[depth] as LevelKind, hasBits(lo, hi, c.alignLo[depth], c.alignHi[depth]), sw);
+}
 
 /** Index of an (access, mode) pair in a permission-table mask: access * 2 + user. */
 export function accessSlot(access: AccessKind, user: boolean): number {

@@ -10,10 +10,13 @@
 // A/D bits are written only after the whole access is known to succeed (permissions and the
 // final stage-2 translation included): a faulting walk writes nothing at any level. Which
 // entries get A is the rule set's: every entry used on x86, the leaf only on RISC-V.
+//
+// Two doors, one walker: `walkInto` fills a reusable WalkState (no allocation per walk: the
+// paging unit's path) and `walk` wraps it in a fresh result, with the steps when traced.
 
 import { READ, WRITE, NO_SWITCHES, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
-import { decodeFlags, entryHex, flagPositions, modPow2, pow2, putBit, readEntry, readPfn, testBit, writeEntryChanges, type Flag, type FlagPositions, type RawEntry } from './formats.js';
-import { indexAt, inVaSpace, leafFrame, levelsOf, misalignedBits, pageBitsAt, tableBytes, type Geometry } from './geometry.js';
+import { decodeFlags, entryBits, entryHex, hasBits, pfnOf, pow2, readPfn, writeChangedHalves, type EntryBits, type EntryFormat, type Flag } from './formats.js';
+import { levelColumns, levelsOf, type Geometry, type LevelKind } from './geometry.js';
 import { PERM_DIRTY, RULES, type EntryRole, type Rules } from './rules.js';
 
 /** A walk fault. */
@@ -29,10 +32,14 @@ export interface WalkFault {
   readonly inner?: WalkFault;
 }
 
-/** What a stage-2 callback returns; a WalkResult is one. */
+/**
+ * What a stage-2 callback returns; a WalkResult is one. `adWrites`: A/D writes the stage-2
+ * walk made (added to the walk's own). The walker reads it at once and keeps only `fault`, so
+ * a callback may return the same object every time.
+ */
 export type Stage2Result =
-  | { readonly ok: true; readonly pa: number; readonly refs: number }
-  | { readonly ok: false; readonly fault: WalkFault; readonly refs: number };
+  | { readonly ok: true; readonly pa: number; readonly refs: number; readonly adWrites?: number }
+  | { readonly ok: false; readonly fault: WalkFault; readonly refs: number; readonly adWrites?: number };
 
 /**
  * Translates an address the walk is about to use: a table entry (`use = 'table'`, access READ,
@@ -50,11 +57,23 @@ export interface WalkOptions {
   readonly switches?: Switches;
   /** set A (x86: at every level; RISC-V: in the leaf) and D in the leaf on a write; default false (side-effect free) */
   readonly updateAD?: boolean;
-  /** record `steps`; default true */
+  /** record `steps`; default true (`walk` only) */
   readonly trace?: boolean;
   readonly stage2?: Stage2;
+  /** how stage 2 is asked for table-entry addresses; default tableAccessFor(g, updateAD) */
+  readonly tableAccess?: AccessKind;
   /** size of the physical space that tables and frames must lie in; default bus.size (2^32 with stage2) */
   readonly physicalSize?: number;
+}
+
+/**
+ * The access stage 2 is asked for when a walk of `g` reads a table entry: WRITE when the walk
+ * updates A/D in a format that has an accessed bit (the entry may be written back, as guest
+ * paging-structure accesses count as writes under EPT with A/D on), else READ. A
+ * side-effect-free walk predicting an updating one passes `tableAccessFor(g, true)`.
+ */
+export function tableAccessFor(g: Geometry, updateAD: boolean): AccessKind {
+  return updateAD && g.entry.flags.accessed !== undefined ? WRITE : READ;
 }
 
 /** One entry read by a walk. */
@@ -105,158 +124,130 @@ export interface WalkFailed {
 export type WalkResult = WalkOk | WalkFailed;
 
 const NO_STEPS: readonly WalkStep[] = Object.freeze([]);
+const STAGE2_SPACE = 2 ** 32;
 
 /**
- * Walks `g`'s tables rooted at `ptbr` (low bits below the entry size ignored) for `va`.
- * Returns the translation with its combined permissions, or the fault: 'bounds' for a va
- * outside the VA space or a root outside physical memory, 'page' for a not-present entry (or a
- * RISC-V pointer at the last level or misaligned superpage), 'reserved' for reserved bits or a
- * table/frame past physical memory, 'protection' when the permissions forbid the access.
+ * The reusable state of walks over one geometry: the geometry's numbers, computed once, then
+ * the outcome of the last `walkInto` — on success `pa`, `stage1Pa`, `pageBits`, `perms`,
+ * `leafDepth`; on a fault `kind`, `depth`, `stage` (and for stage 2 `address`, `inner`); always
+ * `refs` and `adWrites`. Per depth it keeps the entry read (halves as signed 32-bit words) and
+ * where it was read.
  */
-export function walk(g: Geometry, bus: ReadBus, ptbr: number, va: number, options: WalkOptions = {}): WalkResult {
-  const w = new Walk(g, bus, options);
-  if (!inVaSpace(g, va)) return w.fail('bounds', -1);
-  const root = ptbr - (ptbr % g.entry.bytes);
-  if (root + tableBytes(g, 0) > w.limit) return w.fail('bounds', 0);
-  return w.descend(root, va);
-}
-
-/** The state of one walk. */
-class Walk {
+export class WalkState {
+  readonly levels: number;
+  readonly format: EntryFormat;
+  readonly bits: EntryBits;
   readonly rules: Rules;
-  readonly pos: FlagPositions;
-  readonly limit: number;
-  readonly access: AccessKind;
-  readonly user: boolean;
-  readonly sw: Switches;
+  /** the geometry's level columns (levelColumns), one field each for the walk loop */
+  readonly shift: Int32Array;
+  readonly indexMask: Int32Array;
+  readonly tableBytes: Float64Array;
+  readonly kind: Uint8Array;
+  readonly pageMask: Int32Array;
+  readonly spanPages: Float64Array;
+  readonly alignLo: Int32Array;
+  readonly alignHi: Int32Array;
+  readonly vaSpace: number;
+  readonly pageSize: number;
+  readonly offsetMask: number;
+  /** whether the format has a dirty bit (without one every page counts as dirty) */
+  readonly hasDirty: boolean;
+
+  ok = false;
+  pa = 0;
+  stage1Pa = 0;
+  pageBits = 0;
+  perms = 0;
+  leafDepth = -1;
   refs = 0;
-  readonly steps: WalkStep[] | undefined;
-  /** per depth: the entry read, its address and where it was read (after stage 2) */
-  readonly entries: RawEntry[] = [];
-  readonly addresses: number[] = [];
-  readonly hosts: number[] = [];
-  /** set when the stage-2 callback refused an address */
-  stage2Failure: WalkFailed | undefined;
+  adWrites = 0;
+  faultKind: WalkFaultKind = 'page';
+  depth = 0;
+  stage: 1 | 2 = 1;
+  address = 0;
+  inner: WalkFault | undefined = undefined;
+  /** per depth: the entry's halves (signed), its address in the walk's space and where it was read */
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  readonly entryAddress: Float64Array;
+  readonly hostAddress: Float64Array;
 
-  constructor(
-    readonly g: Geometry,
-    readonly bus: ReadBus,
-    readonly opts: WalkOptions,
-  ) {
-    this.rules = RULES[g.rules];
-    this.pos = flagPositions(g.entry);
-    this.limit = opts.physicalSize ?? (opts.stage2 ? 2 ** 32 : bus.size);
-    this.access = opts.access ?? READ;
-    this.user = opts.user ?? false;
-    this.sw = opts.switches ?? NO_SWITCHES;
-    this.steps = opts.trace === false ? undefined : [];
-    if (opts.updateAD && typeof (bus as Partial<PhysicalBus>).write32 !== 'function') {
-      throw new Error('walk: updateAD needs a writable bus');
-    }
+  // the walk in progress (set by walkInto)
+  access: AccessKind = READ;
+  user = false;
+  switches: Switches = NO_SWITCHES;
+  limit = 0;
+  tableAccess: AccessKind = READ;
+  /** tableAccessFor(geometry, true) */
+  readonly updatingTableAccess: AccessKind;
+
+  constructor(readonly geometry: Geometry) {
+    const c = levelColumns(geometry);
+    this.levels = levelsOf(geometry);
+    this.format = geometry.entry;
+    this.bits = entryBits(geometry.entry);
+    this.rules = RULES[geometry.rules];
+    this.shift = c.shift;
+    this.indexMask = c.indexMask;
+    this.tableBytes = c.tableBytes;
+    this.kind = c.kind;
+    this.pageMask = c.pageMask;
+    this.spanPages = c.spanPages;
+    this.alignLo = c.alignLo;
+    this.alignHi = c.alignHi;
+    this.vaSpace = pow2(geometry.vaBits);
+    this.pageSize = pow2(geometry.offsetBits);
+    this.offsetMask = this.pageSize - 1;
+    this.hasDirty = (this.bits.dirtyLo | this.bits.dirtyHi) !== 0;
+    this.updatingTableAccess = tableAccessFor(geometry, true);
+    this.lo = new Int32Array(this.levels);
+    this.hi = new Int32Array(this.levels);
+    this.entryAddress = new Float64Array(this.levels);
+    this.hostAddress = new Float64Array(this.levels);
   }
 
-  /** Reads one entry per level from the root table down to the leaf. */
-  descend(root: number, va: number): WalkResult {
-    const { g, rules, pos } = this;
-    let table = root;
-    let perms = rules.initial;
-    for (let depth = 0; depth < levelsOf(g); depth++) {
-      const index = indexAt(g, va, depth);
-      const e = this.readAt(table + index * g.entry.bytes, depth);
-      if (e === undefined) return this.stage2Failure!;
-      const role = testBit(e.lo, e.hi, pos.present) ? rules.classify(g, pos, e.lo, e.hi, depth, this.sw) : 'invalid';
-      if (role === 'leaf') return this.finish(va, depth, index, perms);
-      const next = role === 'table' ? readPfn(g.entry, e.lo, e.hi) * pow2(g.offsetBits) : -1;
-      this.record(depth, index, role, next);
-      if (role === 'invalid') return this.fail('page', depth);
-      if (role !== 'table') return this.fail(role, depth);
-      perms = rules.foldTable(pos, perms, e.lo, e.hi);
-      table = next;
-      if (table + tableBytes(g, depth + 1) > this.limit) return this.fail('reserved', depth);
-    }
-    throw new Error(`walk: geometry '${g.name}' ended without a leaf`);
+  /** The fault of the last walk as a value (call only after a walk that failed). */
+  fault(): WalkFault {
+    if (this.stage === 1) return { kind: this.faultKind, depth: this.depth, stage: 1 };
+    return { kind: this.faultKind, depth: this.depth, stage: 2, address: this.address, inner: this.inner };
   }
 
-  /**
-   * Completes a walk at the leaf of `depth`: the frame inside physical memory, permissions,
-   * alignment (a misaligned RISC-V superpage; x86 rejected one as reserved bits already), the
-   * final stage-2 translation, then the A/D updates.
-   */
-  private finish(va: number, depth: number, index: number, perms: number): WalkResult {
-    const { g, rules } = this;
-    const e = this.entries[depth];
-    const pageBits = pageBitsAt(g, depth);
-    const frame = leafFrame(g, e.lo, e.hi, depth);
-    this.record(depth, index, 'leaf', frame);
-    const pa = frame + modPow2(va, pageBits);
-    const basePage = pa - modPow2(va, g.offsetBits);
-    if (basePage + pow2(g.offsetBits) > this.limit) return this.fail('reserved', depth);
-    perms = rules.foldLeaf(this.pos, perms, e.lo, e.hi) | (this.dirty(e) ? PERM_DIRTY : 0);
-    if (!rules.permits(perms, this.access, this.user, this.sw)) return this.fail('protection', depth);
-    if (misalignedBits(g, e.lo, e.hi, depth) !== 0) return this.fail('page', depth);
-    const hostPa = this.translate(pa, 'final', this.access, levelsOf(g));
-    if (hostPa < 0) return this.stage2Failure!;
-    const adWrites = this.opts.updateAD ? this.setAccessedDirty(depth) : 0;
-    if (this.opts.updateAD && this.access === WRITE) perms |= PERM_DIRTY;
-    return { ok: true, pa: hostPa, stage1Pa: pa, pageBits, perms, leafDepth: depth, refs: this.refs, adWrites, steps: this.steps ?? NO_STEPS };
-  }
-
-  /** The leaf's D bit (a format without one counts as dirty, so writes never re-walk for it). */
-  private dirty(e: RawEntry): boolean {
-    return this.pos.dirty === undefined || testBit(e.lo, e.hi, this.pos.dirty);
-  }
-
-  /**
-   * Reads the entry at `address` (through stage 2) for `depth` and counts the reference.
-   * Returns undefined after a stage-2 fault (`stage2Failure` holds the result).
-   */
-  private readAt(address: number, depth: number): RawEntry | undefined {
-    const host = this.translate(address, 'table', this.opts.updateAD ? WRITE : READ, depth);
-    if (host < 0) return undefined;
-    this.refs++;
-    this.addresses[depth] = address;
-    this.hosts[depth] = host;
-    return (this.entries[depth] = readEntry(this.g.entry, this.bus, host, { lo: 0, hi: 0 }));
-  }
-
-  /** `address` through the stage-2 callback (identity without one); -1 after a stage-2 fault. */
-  private translate(address: number, use: 'table' | 'final', access: AccessKind, depth: number): number {
-    const stage2 = this.opts.stage2;
-    if (!stage2) return address;
-    const r = stage2(address, use, access);
-    this.refs += r.refs;
-    if (r.ok) return r.pa;
-    this.stage2Failure = this.failWith({ kind: r.fault.kind, depth, stage: 2, address, inner: r.fault });
-    return -1;
+  /** The last walk as a fresh result. */
+  result(steps: readonly WalkStep[] = NO_STEPS): WalkResult {
+    if (!this.ok) return { ok: false, fault: this.fault(), refs: this.refs, adWrites: 0, steps };
+    const { pa, stage1Pa, pageBits, perms, leafDepth, refs, adWrites } = this;
+    return { ok: true, pa, stage1Pa, pageBits, perms, leafDepth, refs, adWrites, steps };
   }
 
   /**
    * Sets A in the leaf and, where the rules say so (x86), in every table entry above it, and D
-   * in the leaf on a write; returns the memory writes made.
+   * in the leaf on a write, writing only the halves that change; returns the memory writes.
    */
-  private setAccessedDirty(leafDepth: number): number {
-    const { accessed, dirty } = this.pos;
+  setAccessedDirty(bus: PhysicalBus, leafDepth: number): number {
+    const b = this.bits;
+    const write = this.access === WRITE;
     let writes = 0;
-    for (let depth = this.rules.accessedInTables ? 0 : leafDepth; depth <= leafDepth; depth++) {
-      const old = this.entries[depth];
-      const e = { lo: old.lo, hi: old.hi };
-      if (accessed !== undefined) putBit(e, accessed, true);
-      if (depth === leafDepth && this.access === WRITE && dirty !== undefined) putBit(e, dirty, true);
-      writes += writeEntryChanges(this.g.entry, this.bus as PhysicalBus, this.hosts[depth], e, old);
+    for (let d = this.rules.accessedInTables ? 0 : leafDepth; d <= leafDepth; d++) {
+      const lo = this.lo[d];
+      const hi = this.hi[d];
+      const dirty = write && d === leafDepth;
+      const newLo = lo | b.accessedLo | (dirty ? b.dirtyLo : 0);
+      const newHi = hi | b.accessedHi | (dirty ? b.dirtyHi : 0);
+      if (newLo !== lo || newHi !== hi) writes += writeChangedHalves(this.format, bus, this.hostAddress[d], newLo >>> 0, newHi >>> 0, lo >>> 0, hi >>> 0);
     }
     return writes;
   }
 
-  /** Appends the step of `depth` (when tracing). */
-  private record(depth: number, index: number, role: WalkStep['role'], next: number): void {
-    if (!this.steps) return;
-    const f = this.g.entry;
-    const { lo, hi } = this.entries[depth];
-    this.steps.push({
+  /** The step of `depth` as read by the last walk. */
+  step(depth: number, index: number, role: WalkStep['role'], next: number): WalkStep {
+    const f = this.format;
+    const lo = this.lo[depth] >>> 0;
+    const hi = this.hi[depth] >>> 0;
+    return {
       depth,
       index,
-      entryAddress: this.addresses[depth],
-      hostAddress: this.hosts[depth],
+      entryAddress: this.entryAddress[depth],
+      hostAddress: this.hostAddress[depth],
       lo,
       hi,
       hex: entryHex(f, lo, hi),
@@ -264,14 +255,138 @@ class Walk {
       pfn: readPfn(f, lo, hi),
       role,
       next,
-    });
+    };
   }
+}
 
-  fail(kind: WalkFaultKind, depth: number): WalkFailed {
-    return this.failWith({ kind, depth, stage: 1 });
-  }
+/**
+ * Walks `g`'s tables rooted at `ptbr` (low bits below the entry size ignored) for `va`.
+ * Returns the translation with its combined permissions, or the fault: 'bounds' for a va
+ * outside the VA space or a root outside physical memory, 'page' for a not-present entry (or a
+ * RISC-V pointer at the last level or misaligned superpage), 'reserved' for reserved bits or a
+ * table/frame past physical memory, 'protection' when the permissions forbid the access.
+ * Steps are recorded unless `trace: false`.
+ */
+export function walk(g: Geometry, bus: ReadBus, ptbr: number, va: number, options: WalkOptions = {}): WalkResult {
+  const state = new WalkState(g);
+  const steps: WalkStep[] | undefined = options.trace === false ? undefined : [];
+  walkInto(state, bus, ptbr, va, options, steps);
+  return state.result(steps);
+}
 
-  private failWith(fault: WalkFault): WalkFailed {
-    return { ok: false, fault, refs: this.refs, adWrites: 0, steps: this.steps ?? NO_STEPS };
+/**
+ * The walker: walks `state.geometry`'s tables for `va` as `walk` does and leaves the outcome
+ * in `state` (see WalkState); appends a step per entry read to `steps` when given. Returns
+ * whether the walk succeeded. Allocates nothing unless tracing or failing through stage 2.
+ */
+export function walkInto(s: WalkState, bus: ReadBus, ptbr: number, va: number, o: WalkOptions, steps?: WalkStep[]): boolean {
+  s.tableAccess = o.tableAccess ?? (o.updateAD ? s.updatingTableAccess : READ);
+  s.refs = 0;
+  s.adWrites = 0;
+  s.inner = undefined;
+  s.access = o.access ?? READ;
+  s.user = o.user ?? false;
+  s.switches = o.switches ?? NO_SWITCHES;
+  s.limit = o.physicalSize ?? (o.stage2 ? STAGE2_SPACE : bus.size);
+  if (o.updateAD && typeof (bus as Partial<PhysicalBus>).write32 !== 'function') throw new Error('walk: updateAD needs a writable bus');
+  if (!(va >= 0 && va < s.vaSpace)) return fail(s, 'bounds', -1);
+  const root = ptbr - (ptbr & (s.format.bytes - 1));
+  if (root + s.tableBytes[0] > s.limit) return fail(s, 'bounds', 0);
+  return descend(s, bus, root, va, o, steps);
+}
+
+/** Reads one entry per level from the root table down to a leaf, or to the entry that stops the walk. */
+function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOptions, steps: WalkStep[] | undefined): boolean {
+  const { rules, bits: b, switches: sw, pageSize } = s;
+  const bytes = s.format.bytes;
+  const stage2 = o.stage2;
+  let table = root;
+  let perms = rules.initial;
+  for (let depth = 0; depth < s.levels; depth++) {
+    const index = (va >>> s.shift[depth]) & s.indexMask[depth];
+    const address = table + index * bytes;
+    const host = stage2 === undefined ? address : throughStage2(s, stage2, address, 'table', s.tableAccess, depth);
+    if (host < 0) return false;
+    const lo = bytes === 1 ? bus.read8(host) : bus.read32(host) | 0;
+    const hi = bytes === 8 ? bus.read32(host + 4) | 0 : 0;
+    s.refs++;
+    s.lo[depth] = lo;
+    s.hi[depth] = hi;
+    s.entryAddress[depth] = address;
+    s.hostAddress[depth] = host;
+    const misaligned = hasBits(lo, hi, s.alignLo[depth], s.alignHi[depth]);
+    const role = hasBits(lo, hi, b.presentLo, b.presentHi) ? rules.classify(b, lo, hi, s.kind[depth] as LevelKind, misaligned, sw) : 'invalid';
+    if (role !== 'table') return role === 'leaf' ? finish(s, bus, va, depth, index, perms, misaligned, o, steps) : stop(s, depth, index, role, steps);
+    table = pfnOf(b, lo, hi) * pageSize;
+    if (steps) steps.push(s.step(depth, index, role, table));
+    perms = rules.foldTable(b, perms, lo, hi);
+    if (table + s.tableBytes[depth + 1] > s.limit) return fail(s, 'reserved', depth);
   }
+  throw new Error(`walk: geometry '${s.geometry.name}' ended without a leaf`);
+}
+
+/** Ends a walk at an entry of `role` that is neither a table nor a leaf: not present, or a fault of its own. */
+function stop(s: WalkState, depth: number, index: number, role: WalkStep['role'], steps: WalkStep[] | undefined): false {
+  if (steps) steps.push(s.step(depth, index, role, -1));
+  return fail(s, role === 'invalid' ? 'page' : (role as WalkFaultKind), depth);
+}
+
+/**
+ * Completes a walk at the leaf of `depth`: the frame inside physical memory, permissions,
+ * alignment (a misaligned RISC-V superpage; x86 rejected one as reserved bits already), the
+ * final stage-2 translation, then the A/D updates.
+ */
+function finish(s: WalkState, bus: ReadBus, va: number, depth: number, index: number, perms: number, misaligned: boolean, o: WalkOptions, steps: WalkStep[] | undefined): boolean {
+  const { rules, bits: b, pageSize } = s;
+  const lo = s.lo[depth];
+  const hi = s.hi[depth];
+  const pfn = pfnOf(b, lo, hi);
+  const span = s.spanPages[depth];
+  const frame = (span === 1 ? pfn : pfn - (pfn % span)) * pageSize;
+  if (steps) steps.push(s.step(depth, index, 'leaf', frame));
+  const pa = frame + (va & s.pageMask[depth]);
+  if (pa - (va & s.offsetMask) + pageSize > s.limit) return fail(s, 'reserved', depth);
+  const dirty = !s.hasDirty || hasBits(lo, hi, b.dirtyLo, b.dirtyHi);
+  perms = rules.foldLeaf(b, perms, lo, hi) | (dirty ? PERM_DIRTY : 0);
+  if (!rules.permits(perms, s.access, s.user, s.switches)) return fail(s, 'protection', depth);
+  if (misaligned) return fail(s, 'page', depth);
+  const hostPa = o.stage2 === undefined ? pa : throughStage2(s, o.stage2, pa, 'final', s.access, s.levels);
+  if (hostPa < 0) return false;
+  if (o.updateAD) {
+    s.adWrites += s.setAccessedDirty(bus as PhysicalBus, depth);
+    if (s.access === WRITE) perms |= PERM_DIRTY;
+  }
+  s.ok = true;
+  s.pa = hostPa;
+  s.stage1Pa = pa;
+  s.pageBits = s.shift[depth];
+  s.perms = perms;
+  s.leafDepth = depth;
+  return true;
+}
+
+/**
+ * `address` through the stage-2 callback, counting its references and A/D writes; -1 after a
+ * stage-2 fault, recorded in `s` at guest depth `depth`.
+ */
+function throughStage2(s: WalkState, stage2: Stage2, address: number, use: 'table' | 'final', access: AccessKind, depth: number): number {
+  const r = stage2(address, use, access);
+  s.refs += r.refs;
+  if (r.adWrites) s.adWrites += r.adWrites;
+  if (r.ok) return r.pa;
+  s.ok = false;
+  s.faultKind = r.fault.kind;
+  s.depth = depth;
+  s.stage = 2;
+  s.address = address;
+  s.inner = r.fault;
+  return -1;
+}
+
+function fail(s: WalkState, kind: WalkFaultKind, depth: number): false {
+  s.ok = false;
+  s.faultKind = kind;
+  s.depth = depth;
+  s.stage = 1;
+  return false;
 }

@@ -19,6 +19,7 @@ import { checkPlacement, imageBudget, startWarnings } from './placement.js';
 import type { LoadedProgram, LoadedVm, Scenario, Symbol } from './model.js';
 import { checkExpectationRefs, checkReferences, type RefContext } from './refs.js';
 import { issueProblems, reservedKeys } from './issues.js';
+import { pageBytesOf, vmmOptions } from './vmm-settings.js';
 
 export interface LoadOptions {
   /** the directory relative paths start from (default: the scenario file's) */
@@ -80,6 +81,7 @@ function loadGuest(src: YamlSource, spec: ScenarioFile, dir: string): Scenario {
   const ctx: RefContext = { profile: profile!, symbols, ambiguous, memory: spec.machine.memory, report, reportKey: (path, key, message) => problems.push(problemAt(src, path, message, key)) };
   checkPlacement(spec, programs, paging, ctx);
   checkReferences(spec, ctx);
+  const vmm = vmmOptions(spec.vmm, [{ setting: spec.vmm?.physmap, at: ['vmm', 'physmap'], guestBytes: spec.machine.memory, pageBytes: pageBytesOf(paging?.geometry) }], spec.vmm?.memory, report);
   if (problems.length) throw new InputError(problems);
   return {
     file: src.file,
@@ -90,6 +92,7 @@ function loadGuest(src: YamlSource, spec: ScenarioFile, dir: string): Scenario {
     programs,
     symbols,
     paging,
+    vmm,
     warnings: startWarnings(src.file, spec, programs, paging, symbols),
     locate: (path, message) => problemAt(src, path, message),
   };
@@ -153,6 +156,11 @@ function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<Scen
     if (vms.findIndex((o) => o.name === vm.name) !== i) report(['vms', i], `two VMs are named '${vm.name}'; give one a \`name\``);
   });
   const layout = placeVms(spec, vms, report);
+  for (const f of ['memory', 'physmap'] as const) {
+    if (spec.vmm?.[f] !== undefined) report(['vmm', f], f === 'memory' ? 'a file that lists VMs gives the host memory as machine.memory' : 'a file that lists VMs gives each VM its own physmap (vms[i].physmap)');
+  }
+  const entries2 = vms.map((vm, i) => ({ setting: spec.vms![i].physmap, at: ['vms', i, 'physmap'] as Path, guestBytes: vm.guest.spec.machine.memory, pageBytes: pageBytesOf(vm.guest.paging?.geometry) }));
+  const vmm = vmmOptions(spec.vmm, entries2, spec.machine.memory, report);
   if (problems.length) throw new InputError(problems);
   return {
     file: src.file,
@@ -163,7 +171,8 @@ function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<Scen
     programs: [],
     symbols: new Map(),
     paging: undefined,
-    host: { vms, layout, ...(spec.vmm?.quantum === undefined ? {} : { quantum: spec.vmm.quantum }) },
+    host: { vms, layout, vmm, ...(spec.vmm?.quantum === undefined ? {} : { quantum: spec.vmm.quantum }) },
+    vmm,
     warnings: vms.flatMap((vm) => vm.guest.warnings),
     locate: (path, message) => problemAt(src, path, message),
   };
@@ -205,7 +214,6 @@ function placeVms(spec: ScenarioFile, vms: readonly LoadedVm[], report: (p: Path
   }
   vms.forEach((vm, i) => {
     const m = vm.guest.spec.machine;
-    if (m.translation !== 'segment') report(['vms', i, 'scenario'], `VM '${vm.name}' uses ${m.translation} translation; the VMM hosts segment guests`);
     if (m.bounds !== bounds) report(['vms', i, 'scenario'], `VM '${vm.name}' uses the ${m.bounds} bounds convention; the VMs share one real machine, which uses the first VM's (${bounds})`);
   });
   return layout;

@@ -8,6 +8,7 @@ import type { InputProblem } from './errors.js';
 import type { PagingSetup } from './paging.js';
 import type { ScenarioFile } from './schema.js';
 import type { Path } from './yaml.js';
+import type { VmmOptions } from './vmm-settings.js';
 
 export interface LoadedProgram {
   readonly name: string;
@@ -35,6 +36,8 @@ export interface HostSpec {
   readonly vms: readonly LoadedVm[];
   readonly layout: HostLayout;
   readonly quantum?: number;
+  /** how the VMM hosts the VMs (nested paging: stage-2 geometry, table area, each VM's physmap) */
+  readonly vmm: VmmOptions;
 }
 
 export interface Scenario {
@@ -49,6 +52,8 @@ export interface Scenario {
   readonly paging: PagingSetup | undefined;
   /** a file that lists `vms`: the guests and where they go in the host (undefined otherwise) */
   readonly host?: HostSpec;
+  /** how a VMM hosts this guest when it runs under one (its `vmm:` block) */
+  readonly vmm: VmmOptions;
   /** legal but probably not meant (each names the file): shown before the run */
   readonly warnings: readonly string[];
   /** locates a field of the file, for problems found after loading (e.g. by the runner) */

@@ -65,9 +65,8 @@ export function pagingSetup(spec: ScenarioFile, report: Report): PagingSetup | u
   return layout && { geometry, pageBytes, tlb: paging.tlb, layout };
 }
 
-/** A preset by name or a custom row, validated. */
-function resolveGeometry(g: PagingSpec['geometry'], report: Report): Geometry | undefined {
-  const at: Path = ['machine', 'paging', 'geometry'];
+/** A preset by name or a custom row, validated; problems are reported at `at` (the field that names it). */
+export function resolveGeometry(g: PagingSpec['geometry'], report: Report, at: Path = ['machine', 'paging', 'geometry']): Geometry | undefined {
   if (typeof g === 'string') {
     const preset = geometryByName(g);
     if (!preset) report(at, `unknown geometry '${g}' (presets: ${GEOMETRY_NAMES.join(', ')}; or give a custom row)`);

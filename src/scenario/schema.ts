@@ -189,6 +189,18 @@ const expectation = z
   })
   .strict();
 
+const physmapRange = z
+  .object({
+    gpa: size.describe('first guest-physical address (aligned to the guest page)'),
+    hpa: size.describe('first host-physical address it lies at (aligned to the guest page)'),
+    size: size.optional().describe('bytes, a multiple of the guest page (default: one page)'),
+  })
+  .strict();
+
+const physmap = z
+  .union([z.literal('on-demand'), z.array(physmapRange).min(1)])
+  .describe("nested paging: where the guest's pages lie in host memory — ranges { gpa, hpa, size }, or 'on-demand' (each page taken from free host memory on first touch); default: one contiguous range after the VMM's reserve and stage-2 tables");
+
 const vmEntry = z
   .object({
     scenario: z.string().describe("a guest scenario file (relative to this one): its machine is the VM's virtual machine"),
@@ -196,6 +208,7 @@ const vmEntry = z
     addr0: size.optional().describe('host-physical address of its guest-physical 0, frame-aligned (default: packed after the previous VM)'),
     steps: z.number().int().min(1).max(1e10).optional().describe("its budget of guest instructions retired (default: the guest scenario's)"),
     expect: expectation.optional().describe("replaces the guest scenario's expectations"),
+    physmap: physmap.optional(),
   })
   .strict();
 
@@ -203,6 +216,14 @@ const vmmSettings = z
   .object({
     quantum: z.number().int().min(1).optional().describe('guest instructions per scheduling slice (default 1,000,000)'),
     reserve: size.optional().describe("the VMM's own memory at the bottom of real memory (default 4 KiB)"),
+    memory: size.optional().describe('nested paging, one guest: host memory (default: what the reserve, the stage-2 tables and the guest need)'),
+    stage2: z
+      .object({ geometry: z.union([z.string(), geometryRow]).describe("a preset ('tiny', 'x86-32', 'sv32', 'four-level') or a custom row") })
+      .strict()
+      .optional()
+      .describe("nested paging: the gPA -> hPA table's format (default: the guest's geometry)"),
+    tables: size.optional().describe('nested paging: host bytes for stage-2 tables (default: enough to map every guest page)'),
+    physmap: physmap.optional().describe('nested paging, one guest: where its pages lie in host memory (a file listing VMs gives each VM its own)'),
   })
   .strict();
 
@@ -238,6 +259,8 @@ export type Expectation = z.output<typeof expectation>;
 export type PagingSpec = z.output<typeof paging>;
 export type VmEntry = z.output<typeof vmEntry>;
 export type Verdicts = z.output<typeof verdicts>;
+export type VmmSettings = z.output<typeof vmmSettings>;
+export type PhysmapSetting = z.output<typeof physmap>;
 export type MappingSpec = z.output<typeof mapping>;
 
 /** Where the published JSON Schema lives (relative to the package root). */

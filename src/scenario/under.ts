@@ -3,7 +3,7 @@
 // verdicts for VMM runs, so the CLI prints them side by side.
 
 import { RUN_KINDS, type RunKind } from '../vmm/kinds.js';
-import { guestFromMachine, runGuest, runVms, whyNot, whyNotTogether, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
+import { guestFromMachine, hostLayout, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { InputError } from './errors.js';
 import type { Scenario } from './load.js';
@@ -55,13 +55,23 @@ export function guestOf(s: Scenario, steps = s.spec.steps): GuestImage {
 
 /** Why `kind` cannot run scenario `s` (its VMs together, in a file that lists them), or undefined when it can. */
 export function whyNotUnder(kind: UnderKind, s: Scenario, o: Pick<UnderOptions, 'allowUnsafe'> = {}): string | undefined {
-  const options = { allowUnsafe: o.allowUnsafe === true };
+  const options = { allowUnsafe: o.allowUnsafe === true, nested: s.vmm.nested };
   if (!s.host) {
-    const why = whyNot(kind, guestOf(s), options);
+    const why = whyNot(kind, guestOf(s), { ...options, ...singleLayout(s) });
     return why && `${kind} cannot run '${s.name}': ${why}`;
   }
   const why = whyNotTogether(kind, s.host.vms.map((vm) => guestOf(vm.guest)), { ...options, layout: s.host.layout });
   return why && `${kind} cannot run the VMs of ${s.name}: ${why}`;
+}
+
+/** One guest's segment layout when its `vmm.reserve` moves it (default: packed after 4 KiB). */
+function singleLayout(s: Scenario): { layout?: HostLayout } {
+  if (s.vmm.reserve === undefined) return {};
+  try {
+    return { layout: hostLayout([s.spec.machine.memory], s.vmm.reserve) };
+  } catch (e) {
+    throw new InputError([s.locate(['vmm', 'reserve'], (e as Error).message.replace(/^hostLayout: /, ''))]);
+  }
 }
 
 /**
@@ -79,10 +89,10 @@ export function runUnder(s: Scenario, kinds: readonly UnderKind[], o: UnderOptio
   return kinds.flatMap((kind) => {
     if (kind === 'bare') return guests.map(({ name, guest }) => bareRun(guest, budget(guest), o, name));
     const allowUnsafe = o.allowUnsafe === true;
-    if (!s.host) return [fromGuestRun(s, budget(s), runGuest(kind, guestOf(s, budget(s)), { allowUnsafe }))];
+    if (!s.host) return [fromGuestRun(s, budget(s), runGuest(kind, guestOf(s, budget(s)), { allowUnsafe, nested: s.vmm.nested, ...singleLayout(s), ...(s.vmm.quantum ? { quantum: s.vmm.quantum } : {}) }))];
     if (kind === 'vmm2') throw new Error('runUnder: vmm2 with several VMs passed whyNotUnder');
     const host = s.host;
-    const r = runVms(kind, host.vms.map((vm) => guestOf(vm.guest, budget(vm.guest))), { layout: host.layout, allowUnsafe, ...(host.quantum ? { quantum: host.quantum } : {}) });
+    const r = runVms(kind, host.vms.map((vm) => guestOf(vm.guest, budget(vm.guest))), { layout: host.layout, allowUnsafe, nested: host.vmm.nested, ...(host.quantum ? { quantum: host.quantum } : {}) });
     return r.vms.map((g, i) => fromGuestRun(host.vms[i].guest, budget(host.vms[i].guest), g, host.vms[i].name));
   });
 }

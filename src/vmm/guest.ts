@@ -9,6 +9,9 @@ import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
 import type { Profile } from '../isa/profile.js';
 import type { MemoryImage, PhysicalMemory } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
+import { PagingUnit } from '../mmu/paging-unit.js';
+import type { TlbConfig } from '../mmu/tlb.js';
+import type { Geometry } from '../paging/index.js';
 
 export interface GuestImage {
   readonly name: string;
@@ -21,6 +24,8 @@ export interface GuestImage {
   readonly regs: readonly number[];
   /** guest instructions retired before the run is stopped ('budget') */
   readonly budget: number;
+  /** its paging hardware as data (geometry, TLB), when it pages: what a nested-paging VMM sizes its host by */
+  readonly paging?: { readonly geometry: Geometry; readonly tlb: TlbConfig };
 }
 
 /**
@@ -40,15 +45,18 @@ export function bareMachine(g: GuestImage): Machine {
 }
 
 /**
- * Why this VMM cannot host `g`, or undefined: paging translation, a trap that does not switch
+ * Why this VMM cannot host `g` with its `memory` strategy, or undefined: a translation the
+ * strategy does not virtualize (segment: base and bounds; nested: paging), a trap that does not switch
  * address space, profiles it does not carry yet (more or fewer than two modes, control
  * registers, banked registers, an address-region hook, a virtual mode run in real supervisor
  * mode), a budget that is not a count, an initial PSW that a trap could not load.
  */
-export function guestProblem(g: GuestImage): string | undefined {
+export function guestProblem(g: GuestImage, memory: 'segment' | 'nested' = 'segment'): string | undefined {
   const c = g.config;
   const p = c.profile;
-  if ((c.translation ?? 'segment') !== 'segment') return `translation '${c.translation}' (the segment VMM hosts segment guests only)`;
+  const translation = c.translation ?? 'segment';
+  if (memory === 'segment' && translation !== 'segment') return `translation '${translation}' (the segment VMM hosts segment guests; a paging guest runs under nested)`;
+  if (memory === 'nested' && (translation !== 'paging' || !g.paging)) return `translation '${translation}' (nested paging hosts guests whose translation is paging)`;
   if (c.trapSwitchesAddressSpace === false) return 'trapSwitchesAddressSpace = false needs address space compression, which this VMM does not do';
   if (p.modes.length !== 2) return `profile ${p.name} has ${p.modes.length} modes; this VMM hosts two-mode profiles only (it emulates for, and gives the error code's user bit by, one supervisor mode and one user mode)`;
   if (p.controlRegisters.length > 0) return `profile ${p.name} declares control registers, which this VMM does not carry between the virtual CPU and the real machine yet`;
@@ -93,6 +101,7 @@ export function guestFromMachine(name: string, m: Machine, budget: number): Gues
     psw: m.psw(),
     regs: Array.from(m.regs),
     budget,
+    ...(m.pager instanceof PagingUnit ? { paging: { geometry: m.pager.geometry, tlb: { entries: m.pager.tlb.entries, ways: Math.max(1, m.pager.tlb.ways) } } } : {}),
   };
 }
 

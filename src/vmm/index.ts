@@ -2,6 +2,10 @@
 // with the equivalence, safety and efficiency checks. docs/vmm.md describes it.
 
 export { interpretsSupervisor, isRunKind, KIND_SUMMARIES, MONITOR_KINDS, RUN_KINDS, VMM_KINDS, type MonitorKind, type VmmKind } from './kinds.js';
+export { buildNestedHost, nestedProblem, planNested, type NestedOptions, type NestedPlan } from './nested-host.js';
+export { NestedMemory, TableArea } from './nested-memory.js';
+export { SegmentMemory } from './segment-memory.js';
+export type { HostRange, MemoryVirtualizer } from './virtualizer.js';
 export { runGuest, runVms, whyNot, whyNotTogether, type GuestRun, type RunKind, type RunOptions, type VmmRun } from './run.js';
 export { bareMachine, checkGuest, guestFromMachine, guestProblem, guestFromSources, type GuestImage, type GuestSpec, type ProgramSource } from './guest.js';
 export { BareReference, runBare, type BareRun, type GuestEnd } from './bare.js';

@@ -4,15 +4,15 @@
 // imports these.
 
 /** Every kind of run, in the order reports show them. */
-export const RUN_KINDS = ['bare', 'vmm', 'hvm', 'vmm2'] as const;
+export const RUN_KINDS = ['bare', 'vmm', 'hvm', 'vmm2', 'nested'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** The kinds that run a guest under a VMM, each checked against the guest's bare run. */
-export const VMM_KINDS = ['vmm', 'hvm', 'vmm2'] as const satisfies readonly RunKind[];
+export const VMM_KINDS = ['vmm', 'hvm', 'vmm2', 'nested'] as const satisfies readonly RunKind[];
 export type VmmKind = (typeof VMM_KINDS)[number];
 
 /** The kinds the TypeScript monitor runs itself (vmm2 is vmm.s running under 'vmm'). */
-export const MONITOR_KINDS = ['vmm', 'hvm'] as const satisfies readonly VmmKind[];
+export const MONITOR_KINDS = ['vmm', 'hvm', 'nested'] as const satisfies readonly VmmKind[];
 export type MonitorKind = (typeof MONITOR_KINDS)[number];
 
 /** One line per kind, for help texts and docs. */
@@ -21,7 +21,13 @@ export const KIND_SUMMARIES: Readonly<Record<RunKind, string>> = {
   vmm: 'the trap-and-emulate VMM: the guest runs deprivileged, what traps is emulated or reflected',
   hvm: 'the hybrid VMM: virtual-supervisor code interpreted, virtual-user code run directly',
   vmm2: 'vmm.s, a VMM in the lab\'s assembly, run as a guest of the trap-and-emulate VMM',
+  nested: 'the trap-and-emulate VMM over nested paging: the real MMU walks the guest\'s tables, then the VM\'s gPA -> hPA table',
 };
+
+/** How a monitor kind virtualizes memory: base and bounds, or nested paging. */
+export function memoryStrategy(k: MonitorKind): 'segment' | 'nested' {
+  return k === 'nested' ? 'nested' : 'segment';
+}
 
 /** Whether kind `k` interprets virtual-supervisor code by design (so only its direct share is judged). */
 export function interpretsSupervisor(k: VmmKind): boolean {

@@ -16,7 +16,8 @@
 // Hot counters live in plain fields; the structured VM records (VmmState) are immer-frozen and
 // updated by one `produce` per slice.
 
-import type { MonitorKind } from './kinds.js';
+import { memoryStrategy, type MonitorKind } from './kinds.js';
+import { buildNestedHost, type NestedOptions } from './nested-host.js';
 import { produce } from 'immer';
 import { SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, TRAP_CAUSE, TRAP_DETAIL, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
 import { Machine, type Psw, type RunExit } from '../isa/machine.js';
@@ -24,9 +25,9 @@ import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import type { BoundsConvention } from '../mmu/segment.js';
 import { endOf, type GuestEnd } from './bare.js';
 import type { EfficiencyFigures, EquivalenceVerdict } from './checks.js';
-import { composeSegment, guestError, isMemoryCause, realTimerCount, type Allocation, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
+import { composeSegment, guestError, isMemoryCause, realTimerCount, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
 import { SegmentMemory } from './segment-memory.js';
-import type { MemoryVirtualizer } from './virtualizer.js';
+import type { HostRange, MemoryVirtualizer } from './virtualizer.js';
 import { EventSource } from './events.js';
 import type { GuestImage } from './guest.js';
 import { describeEscape, realModeEscapes } from './hardware.js';
@@ -59,13 +60,16 @@ export interface MonitorOptions {
   readonly observer?: ResumeObserver;
   /** where the VMs go in real memory (default: hostLayout, packed after the reserve) */
   readonly layout?: HostLayout;
+  /** how a nested-paging host is laid out (kind 'nested') */
+  readonly nested?: NestedOptions;
 }
 
 /** A VM as the VMM's bookkeeping records it (immer-frozen, updated once per slice). */
 export interface VmRecord {
   readonly id: number;
   readonly name: string;
-  readonly allocation: Allocation;
+  /** where its guest-physical memory lies in real memory */
+  readonly hostRanges: readonly HostRange[];
   readonly state: 'runnable' | GuestEnd;
   readonly retired: number;
   readonly direct: number;
@@ -134,15 +138,26 @@ export class Vm {
     return this.guest.name;
   }
 
-  /** Where its guest-physical memory lies in real memory (the segment layout's allocation). */
-  get allocation(): Allocation {
-    return (this.memory as SegmentMemory).allocation;
-  }
 
   /** Its equivalence with its bare run (when checking), as far as the run has gone. */
   equivalence(): EquivalenceVerdict | undefined {
     return this.lockstep?.verdict();
   }
+}
+
+/**
+ * The real machine and each VM's memory strategy for `options.kind`: base and bounds over one
+ * allocation per VM (vmm, hvm), or nested paging over each VM's physmap (nested).
+ */
+function platform(guests: readonly GuestImage[], options: MonitorOptions): { host: Machine; layout: HostLayout; bounds: BoundsConvention; memories: MemoryVirtualizer[] } {
+  const allowUnsafe = options.allowUnsafe === true;
+  if (memoryStrategy(options.kind) === 'nested') {
+    const { host, layout, memories } = buildNestedHost(guests, { ...options.nested, allowUnsafe });
+    return { host, layout, bounds: 'size', memories };
+  }
+  const { host, layout, bounds } = buildHost(guests, { ...(options.layout ? { layout: options.layout } : {}), allowUnsafe });
+  const memories = layout.allocations.map((a) => new SegmentMemory(a, host, bounds, host.profile.realModeOf, options.compose ?? composeSegment));
+  return { host, layout, bounds, memories };
 }
 
 /**
@@ -171,17 +186,16 @@ export class Monitor {
     guests: readonly GuestImage[],
     readonly options: MonitorOptions,
   ) {
-    const { host, layout, bounds } = buildHost(guests, { ...(options.layout ? { layout: options.layout } : {}), allowUnsafe: options.allowUnsafe === true });
+    const { host, layout, bounds, memories } = platform(guests, options);
     this.host = host;
     this.layout = layout;
     this.quantum = options.quantum ?? DEFAULT_QUANTUM;
     if (!(this.quantum >= 1)) throw new RangeError(`vmm: quantum ${this.quantum} must be at least 1`);
-    const memory = (i: number) => new SegmentMemory(layout.allocations[i], host, bounds, host.profile.realModeOf, options.compose ?? composeSegment);
-    this.vms = guests.map((g, i) => new Vm(i, g, memory(i), options.events === true));
+    this.vms = guests.map((g, i) => new Vm(i, g, memories[i], options.events === true));
     this.safety = safetyFor(options.safety ?? 'off', host, layout, bounds);
     this.state = {
       slices: 0,
-      vms: this.vms.map((vm) => ({ id: vm.id, name: vm.name, allocation: vm.allocation, state: 'runnable', retired: 0, direct: 0, software: 0, exits: { ...vm.exits }, interrupts: 0, slices: 0 })),
+      vms: this.vms.map((vm) => ({ id: vm.id, name: vm.name, hostRanges: vm.memory.confines(), state: 'runnable', retired: 0, direct: 0, software: 0, exits: { ...vm.exits }, interrupts: 0, slices: 0 })),
     };
   }
 
@@ -246,6 +260,7 @@ export class Monitor {
     vcpu.run(0, true);
     vm.interrupts++;
     vm.actions++;
+    vm.memory.afterReflect(this.host, vcpu);
   }
 
   /**
@@ -258,8 +273,8 @@ export class Monitor {
     const vcpu = vm.vcpu;
     const real = vm.memory.install(host, vcpu);
     this.options.observer?.(vm.id, vcpu, real);
-    this.safety.beforeRun(vm.id, vcpu.retired, vm.allocation, real);
-    host.loadPsw(real);
+    this.safety.beforeRun(vm.id, vcpu.retired, real, vm.memory.confines());
+    host.resumePsw(real);
     host.regs.set(vcpu.regs);
     host.trapEntry = false;
     host.onConsole = vm.writeConsole;

@@ -9,6 +9,7 @@ import type { MonitorKind, RunKind } from './kinds.js';
 import type { VmmState } from './monitor.js';
 import type { Vmm2Details } from './vmm2-table.js';
 import type { SafetyLevel, SafetyReport } from './safety.js';
+import type { NestedOptions } from './nested-host.js';
 
 export type { RunKind } from './kinds.js';
 
@@ -31,6 +32,8 @@ export interface RunOptions {
    * demonstration: the safety checker then traces every instruction and reports the breach.
    */
   readonly allowUnsafe?: boolean;
+  /** kind 'nested': how the host is laid out (host memory, reserve, stage-2 geometry, physmaps) */
+  readonly nested?: NestedOptions;
 }
 
 /** A guest's run; `final` is its virtual state (for vmm2: rebuilt from the assembly VMM's tables). */

@@ -10,6 +10,7 @@ import { guestProblem, type GuestImage } from './guest.js';
 import { hostProblem, reserveIntact } from './host.js';
 import type { MonitorKind } from './kinds.js';
 import { Monitor, vmFigures, type Vm } from './monitor.js';
+import { nestedProblem } from './nested-host.js';
 import { vmm2Problem, runVmm2, vmm2Image } from './vmm2.js';
 import type { GuestRun, RunKind, RunOptions, VmmRun } from './results.js';
 import type { SafetyReport } from './safety.js';
@@ -17,8 +18,9 @@ import type { SafetyReport } from './safety.js';
 export type { GuestRun, RunKind, RunOptions, VmmRun } from './results.js';
 
 /** Why `kind` cannot run `guest` (with `options`), or undefined when it can. */
-export function whyNot(kind: RunKind, guest: GuestImage, options: Pick<RunOptions, 'allowUnsafe'> = {}): string | undefined {
+export function whyNot(kind: RunKind, guest: GuestImage, options: Pick<RunOptions, 'allowUnsafe' | 'nested'> = {}): string | undefined {
   if (kind === 'bare') return undefined;
+  if (kind === 'nested') return nestedProblem([guest], { ...options.nested, allowUnsafe: options.allowUnsafe === true });
   if (kind !== 'vmm2') return hostProblem([guest], options);
   const why = guestProblem(guest) ?? vmm2Problem(guest);
   return why ?? hostProblem([vmm2Image(guest).guest], options);
@@ -28,8 +30,9 @@ export function whyNot(kind: RunKind, guest: GuestImage, options: Pick<RunOption
  * Why `kind` cannot run `guests` together on one real machine (placed by `options.layout`, or
  * packed), or undefined: what runVms would refuse, as a reason (vmm2 runs one guest).
  */
-export function whyNotTogether(kind: RunKind, guests: readonly GuestImage[], options: Pick<RunOptions, 'allowUnsafe' | 'layout'> = {}): string | undefined {
+export function whyNotTogether(kind: RunKind, guests: readonly GuestImage[], options: Pick<RunOptions, 'allowUnsafe' | 'layout' | 'nested'> = {}): string | undefined {
   if (kind === 'bare') return undefined;
+  if (kind === 'nested') return nestedProblem(guests, { ...options.nested, allowUnsafe: options.allowUnsafe === true });
   if (kind === 'vmm2') return guests.length === 1 ? whyNot(kind, guests[0], options) : `vmm2 runs one guest under the assembly VMM, not ${guests.length}`;
   return hostProblem(guests, options);
 }
@@ -53,6 +56,7 @@ export function runVms(kind: MonitorKind, guests: readonly GuestImage[], options
     events: check,
     safety: options.safety ?? (check ? 'resume' : 'off'),
     allowUnsafe: options.allowUnsafe === true,
+    ...(options.nested ? { nested: options.nested } : {}),
     ...(options.quantum === undefined ? {} : { quantum: options.quantum }),
     ...(options.compose ? { compose: options.compose } : {}),
     ...(options.layout ? { layout: options.layout } : {}),

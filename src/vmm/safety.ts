@@ -28,7 +28,7 @@ import type { Machine, Psw, RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import { FRAME_SIZE, mergeRanges, type WriteTracker } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
-import { reachable, type Allocation, type HostLayout } from './construction.js';
+import { reachable, type HostLayout } from './construction.js';
 
 export type SafetyLevel = 'off' | 'resume' | 'trace';
 
@@ -138,13 +138,13 @@ export class SafetyMonitor {
   }
 
   /**
-   * Proves the resume of VM `vm` with real PSW `real` confined to its memory — the allocation
-   * `a`, or the host ranges `confines` when given — and starts tracking writes.
+   * Proves the resume of VM `vm` with real PSW `real` confined to its memory — the host ranges
+   * `confines` (a segment VM's allocation, a physmap's pages) — and starts tracking writes.
    */
-  beforeRun(vm: number, retired: number, a: Allocation, real: Psw, confines?: readonly OwnedRange[]): void {
+  beforeRun(vm: number, retired: number, real: Psw, confines: readonly OwnedRange[]): void {
     if (!this.enabled) return;
     this.resumes++;
-    const owned = confines ? confines.map((r) => [r.lo, r.hi] as [number, number]) : [[a.addr0, a.addr0 + a.vmsize] as [number, number]];
+    const owned = confines.map((r) => [r.lo, r.hi] as [number, number]);
     this.current = { vm, retired, owned: mergeRanges(owned) };
     this.installed = real;
     this.before = { psw: this.host.psw(), regs: Array.from(this.host.regs) };

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cli } from './helpers.js';
 
 describe('shadowlab bench', () => {
-  it('--json reports every figure', async () => {
+  it('--json reports every figure and the counted reference table', async () => {
     const r = await cli('bench', '--runs', '1', '--instructions', '1000000', '--json');
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
@@ -15,6 +15,16 @@ describe('shadowlab bench', () => {
     expect(d.pagingStride.hitRate).toBeLessThan(0.95);
     expect(d.vmm.directShare).toBeGreaterThan(0.99);
     expect(d.vmm.syscall.exitsPer1000).toBeGreaterThan(200);
+    for (const rate of [d.nested.nested, d.nested.bare, d.nestedStride.nested, d.nestedStride.bare, d.translate.nestedWalkNs]) expect(rate).toBeGreaterThan(0);
+    expect([d.nested.refsPerMiss, d.nestedStride.refsPerMiss, d.translate.refsPerNestedWalk]).toEqual([24, 24, 24]);
+    // the counted reference table: (n+1)(m+1)-1 for n guest and m host levels, as published for 2D walks
+    const rows: { guestLevels: number; native: number; nested: { hostLevels: number; refs: number }[] }[] = d.refs;
+    expect(rows.map((row) => [row.guestLevels, row.native, ...row.nested.map((c) => [c.hostLevels, c.refs])])).toEqual([
+      [2, 2, [2, 8], [3, 11], [4, 14]],
+      [3, 3, [2, 11], [3, 15], [4, 19]],
+      [4, 4, [2, 14], [3, 19], [4, 24]],
+    ]);
+    for (const row of rows) for (const c of row.nested) expect(c.refs).toBe((row.guestLevels + 1) * (c.hostLevels + 1) - 1);
   });
 
   it('refuses runs too short to measure anything, and non-decimal counts', async () => {
@@ -25,7 +35,7 @@ describe('shadowlab bench', () => {
     }
   });
 
-  it('prints one line per figure', async () => {
+  it('prints one line per figure, the reference table under its heading', async () => {
     const r = await cli('bench', '--runs', '1', '--instructions', '1000000');
     expect(r.stdout.split('\n').filter((l) => l.startsWith('bench ')).map((l) => l.split(':')[0])).toEqual([
       'bench reference',
@@ -33,8 +43,14 @@ describe('shadowlab bench', () => {
       'bench paging',
       'bench translate',
       'bench paging-stride',
+      'bench nested',
+      'bench nested-stride',
+      'bench refs',
       'bench vmm',
       'bench vmm-syscall',
     ]);
+    const lines = r.stdout.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('bench refs'));
+    expect(lines.slice(at + 1, at + 5).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '))).toEqual(['guest levels', '2 2', '3 3', '4 4']);
   });
 });

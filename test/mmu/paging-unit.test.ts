@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createPager, type PagingUnit } from '../../src/mmu/paging-unit.js';
-import { Access, ERR_FETCH, ERR_PRESENT, ERR_RESERVED, ERR_USER, ERR_WRITE } from '../../src/mmu/fault.js';
+import { Access, ERR_FETCH, ERR_PRESENT, ERR_RESERVED, ERR_TABLE, ERR_USER, ERR_WRITE } from '../../src/mmu/fault.js';
 import type { PhysicalMemory, MemoryImage } from '../../src/mmu/memory.js';
 import { allowedTranslations, GEOMETRIES, isAllowed, map, walk, type Geometry, type Outcome } from '../../src/paging/index.js';
 import { bumpAllocator, memory, MiB, put32 } from '../paging/helpers.js';
@@ -232,4 +232,163 @@ describe('PagingUnit against the allowed set (property)', () => {
       );
     });
   }
+});
+
+// Nested paging: the paging unit with stage 2 — a real gPA -> hPA table in host memory.
+describe('PagingUnit with stage 2', () => {
+  const GUEST_BASE = 0x800000; // guest-physical 0 lives here
+  const GUEST_SIZE = 0x400000;
+  const HOST_ROOT = 0x400000;
+  const TABLE_GPA = 0x101000; // the guest's page table page (x86-32 `setup` layout, in gPA)
+
+  /** x86-32 guest tables (VA -> gPA 0x5000, user-writable) in guest memory, an x86-32 host map of it. */
+  function nestedSetup(tlb = { entries: 16, ways: 4 }, host: Geometry = x86) {
+    const mem = memory(32 * MiB);
+    const hostAlloc = bumpAllocator(HOST_ROOT + 0x1000);
+    map(host, mem, HOST_ROOT, 0, GUEST_BASE, GUEST_SIZE, { write: true, user: true }, hostAlloc);
+    const guest = mem.window(GUEST_BASE, GUEST_SIZE);
+    const alloc = bumpAllocator(0x100000);
+    const root = alloc();
+    map(x86, guest, root, VA, 0x5000, 0x2000, { write: true, user: true }, alloc);
+    const pager = createPager(mem, { geometry: x86, tlb, stage2: { geometry: host, root: HOST_ROOT, guestSize: GUEST_SIZE } });
+    pager.setRoot(root);
+    /** Changes the host mapping of guest page `gpa` (4 KiB host pages) to `hpa` with x86 flags `flags`. */
+    const remap = (gpa: number, hpa: number, flags: number) => {
+      const leaf = walk(host, mem, HOST_ROOT, gpa).steps.at(-1)!;
+      mem.write32(leaf.hostAddress, (hpa | flags) | 0);
+    };
+    return { mem, pager, root, remap };
+  }
+
+  it('translates gVA -> hPA through both stages and caches the result (8 references for 2 x 2 levels)', () => {
+    const { pager } = nestedSetup();
+    expect(pager.translate(VA + 0x10, Access.Read, true)).toBe(GUEST_BASE + 0x5010);
+    expect(pager.counters()).toMatchObject({ walks: 1, lastWalkRefs: 8 });
+    expect(pager.translate(VA + 0x20, Access.Write, true)).toBe(GUEST_BASE + 0x5020);
+    expect(pager.tlbEntries()).toMatchObject([{ vpn: VA >>> 12, frame: GUEST_BASE + 0x5000, pageBits: 12 }]);
+    expect(pager.stage2Root).toBe(HOST_ROOT);
+  });
+
+  it('guest A/D land in the guest tables (at their host addresses), host A/D in the host table', () => {
+    const { mem, pager } = nestedSetup();
+    pager.translate(VA, Access.Write, true);
+    expect(mem.read32(GUEST_BASE + PTE) & 0x60).toBe(0x60);
+    const hostLeaf = (gpa: number) => mem.read32(walk(x86, mem, HOST_ROOT, gpa).steps[1].hostAddress) & 0x60;
+    expect(hostLeaf(0x5000)).toBe(0x60); // the data page: accessed and written
+    expect(hostLeaf(TABLE_GPA)).toBe(0x60); // the guest's page table: read and its A/D written back
+  });
+
+  it('the TLB caches guest and host permissions together: a host read-only page refuses a write with a stage-2 fault', () => {
+    const { pager, remap } = nestedSetup();
+    remap(0x5000, GUEST_BASE + 0x5000, 0x65); // present, user, A, D; not writable
+    expect(pager.translate(VA, Access.Read, true)).toBe(GUEST_BASE + 0x5000);
+    expect(outcome(pager, VA, Access.Write, true)).toEqual({ kind: 'stage2', error: ERR_PRESENT | ERR_WRITE | ERR_USER, depth: 2, va: VA });
+    expect(pager.fault).toMatchObject({ gpa: 0x5000, stage2: { kind: 'protection', depth: 1 } });
+    expect(pager.counters()).toMatchObject({ refreshes: 1 });
+  });
+
+  it('a stage-2 fault on a guest table says so (T), keeps its guest-physical address, and is not a guest page fault', () => {
+    const { pager, remap } = nestedSetup();
+    remap(TABLE_GPA, 0, 0); // the guest's page table page unmapped in stage 2
+    expect(outcome(pager, VA, Access.Read, false)).toEqual({ kind: 'stage2', error: ERR_TABLE, depth: 1, va: VA });
+    expect(pager.fault).toMatchObject({ gpa: TABLE_GPA + ((VA >>> 12) & 0x3ff) * 4, stage2: { kind: 'page', depth: 1 } });
+    expect(outcome(pager, VA + 0x4000, Access.Read, false)).toMatchObject({ kind: 'stage2' });
+  });
+
+  it('a guest fault stays a guest fault: not present in the guest tables is a page fault with the guest depth', () => {
+    const { pager } = nestedSetup();
+    expect(outcome(pager, VA + 0x400000, Access.Read, true)).toEqual({ kind: 'page', error: ERR_USER, depth: 0, va: VA + 0x400000 });
+  });
+
+  it('setStage2Root switches the host table and flushes the TLB', () => {
+    const { mem, pager } = nestedSetup();
+    expect(pager.translate(VA, Access.Read, true)).toBe(GUEST_BASE + 0x5000);
+    const other = 0x600000;
+    map(x86, mem, other, 0, 0x1000000, GUEST_SIZE, { write: true, user: true }, bumpAllocator(other + 0x1000));
+    for (let a = 0x100000; a < 0x102000; a += 4) mem.write32(0x1000000 + a, mem.read32(GUEST_BASE + a)); // the guest's two table pages
+    pager.setStage2Root(other);
+    expect(pager.tlbEntries()).toEqual([]);
+    expect(pager.translate(VA, Access.Read, true)).toBe(0x1000000 + 0x5000);
+    expect(() => setup().pager.setStage2Root(0)).toThrow(/no stage 2/);
+  });
+
+  it('inspect2D shows both stages side-effect free: the stage-2 walk under each guest step, then the final one', () => {
+    const { mem, pager } = nestedSetup();
+    const before = mem.hash();
+    const w = pager.inspect2D(VA + 0x34, Access.Write, true);
+    expect(mem.hash()).toBe(before);
+    expect(w.guest.ok && w.guest.pa).toBe(GUEST_BASE + 0x5034);
+    expect(w.guest.steps.map((s) => [s.entryAddress, s.hostAddress])).toEqual([
+      [0x100000 + (VA >>> 22) * 4, GUEST_BASE + 0x100000 + (VA >>> 22) * 4],
+      [PTE, GUEST_BASE + PTE],
+    ]);
+    expect(w.tables.map((t) => t.ok && t.pa)).toEqual(w.guest.steps.map((s) => s.hostAddress));
+    expect(w.tables.every((t) => t.steps.length === 2)).toBe(true);
+    expect(w.final?.ok && w.final.pa).toBe(GUEST_BASE + 0x5034);
+    expect(w.refs).toEqual({ guest: 2, host: 6, total: 8 });
+    expect(pager.inspect(VA + 0x34, Access.Read, true)).toMatchObject({ ok: true, pa: GUEST_BASE + 0x5034, stage1Pa: 0x5034, refs: 8 });
+  });
+
+  it('a guest over a host of another geometry: four-level tables over a two-level host map', () => {
+    const four = GEOMETRIES['four-level'];
+    const mem = memory(32 * MiB);
+    map(x86, mem, HOST_ROOT, 0, GUEST_BASE, GUEST_SIZE, { write: true, user: true }, bumpAllocator(HOST_ROOT + 0x1000));
+    const alloc = bumpAllocator(0x100000);
+    const root = alloc();
+    map(four, mem.window(GUEST_BASE, GUEST_SIZE), root, VA, 0x5000, 0x1000, { write: true, user: true }, alloc);
+    const pager = createPager(mem, { geometry: four, tlb: { entries: 0, ways: 1 }, stage2: { geometry: x86, root: HOST_ROOT } });
+    pager.setRoot(root);
+    expect(pager.translate(VA + 8, Access.Fetch, true)).toBe(GUEST_BASE + 0x5008);
+    expect(pager.counters().lastWalkRefs).toBe(14);
+  });
+
+  it('a guest of smaller pages over a host of larger ones: tiny over x86-32', () => {
+    const tiny = GEOMETRIES['tiny'];
+    const mem = memory(32 * MiB);
+    map(x86, mem, HOST_ROOT, 0, GUEST_BASE, 0x8000, { write: true, user: true }, bumpAllocator(HOST_ROOT + 0x1000));
+    const guest = mem.window(GUEST_BASE, 0x1000);
+    guest.write8(0x60 + 18, 0x80 | 0x21);
+    guest.write8(0x21 * 32 + 6, 0x80 | 0x5a);
+    const pager = createPager(mem, { geometry: tiny, tlb: { entries: 4, ways: 2 }, stage2: { geometry: x86, root: HOST_ROOT, guestSize: 0xc00 } });
+    pager.setRoot(0x60);
+    const va = (18 << 10) | (6 << 5) | 26;
+    expect(pager.translate(va, Access.Read, false)).toBe(GUEST_BASE + 0x5a * 32 + 26);
+    expect(pager.pageBytes).toBe(32);
+    expect(pager.counters().lastWalkRefs).toBe(8);
+    guest.write8(0x21 * 32 + 6, 0x80 | 0x7f); // a guest frame past guest memory: the guest's own reserved fault
+    pager.flush();
+    expect(outcome(pager, va, Access.Read, false)).toMatchObject({ kind: 'reserved', depth: 1 });
+  });
+});
+
+describe('a machine with stage 2', () => {
+  it('delivers a stage-2 fault with its own cause (stage2-fault, a memory cause); the guest-physical address stays on the fault', async () => {
+    const { Machine } = await import('../../src/isa/machine.js');
+    const { classic } = await import('../../src/isa/profiles/classic.js');
+    const { assemble } = await import('../../src/asm/index.js');
+    const { Cause, CORE_CAUSES, TRAP_CAUSE, TRAP_ERROR } = await import('../../src/isa/arch.js');
+    expect(CORE_CAUSES.find((c) => c.code === Cause.Stage2)).toEqual({ code: 8, name: 'stage2-fault', memory: true });
+    const GUEST_BASE = 0x800000;
+    const m = new Machine({
+      profile: classic,
+      memorySize: 16 * MiB,
+      translation: 'paging',
+      pager: (mem) => createPager(mem, { geometry: x86, tlb: { entries: 16, ways: 4 }, stage2: { geometry: x86, root: 0x400000 } }),
+    });
+    map(x86, m.mem, 0x400000, 0, GUEST_BASE, 0x200000, { write: true, user: true }, bumpAllocator(0x401000));
+    const guest = m.mem.window(GUEST_BASE, 0x400000);
+    const load = (text: string, at: number, into: PhysicalMemory) => assemble(text, { profile: classic }).chunks.forEach((c) => into.writeBytes(at + c.address, c.bytes));
+    load('.org 0\n.psw pc=stop, mode=s\n.org 0x80\nstop: halt\n', 0, m.mem);
+    load('.org 0\nld r1, (r2)\nhalt\n', 0x10000, guest);
+    const alloc = bumpAllocator(0x100000);
+    const root = alloc();
+    map(x86, guest, root, 0, 0x10000, 0x1000, { user: true }, alloc);
+    map(x86, guest, root, 0x1000, 0x300000, 0x1000, { user: true }, alloc); // gPA 0x300000: not mapped by stage 2
+    m.regs[2] = 0x1008;
+    m.loadPsw({ pc: 0, status: 1 | 0x200, base: 0, limit: 0, ptbr: root, extra: 0 });
+    m.run(10);
+    expect(m.lastTrap).toMatchObject({ cause: Cause.Stage2, vaddr: 0x1008 });
+    expect([m.mem.read32(TRAP_CAUSE), m.mem.read32(TRAP_ERROR)]).toEqual([Cause.Stage2, ERR_USER]);
+    expect(m.fault).toMatchObject({ kind: 'stage2', gpa: 0x300008, depth: 2, stage2: { kind: 'page', depth: 1 } });
+  });
 });

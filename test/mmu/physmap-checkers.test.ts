@@ -95,12 +95,12 @@ describe('checkers over a physmap memory', () => {
       { lo: 0x3000, hi: 0x4000 },
       { lo: 0x9000, hi: 0xa000 },
     ];
-    safety.beforeRun(0, 0, { addr0: 0x3000, vmsize: 0x1000 }, real, confines);
+    safety.beforeRun(0, 0, real, confines);
     host.mem.write32(0x3ffc, 1);
     host.mem.write32(0x9000, 1);
     safety.afterRun(false);
     expect(safety.report().violations).toEqual([]);
-    safety.beforeRun(0, 0, { addr0: 0x3000, vmsize: 0x1000 }, real, confines);
+    safety.beforeRun(0, 0, real, confines);
     host.mem.write32(0x6004, 1);
     safety.afterRun(false);
     const [v] = safety.report().violations;
@@ -113,7 +113,7 @@ describe('checkers over a physmap memory', () => {
     const host = new Machine({ profile: classic, memorySize: 0x10000 });
     const safety = new SafetyMonitor('resume', host, { reserve: 0x1000, allocations: [], memorySize: 0x10000 }, 'size');
     const real = { pc: 0, status: 1, base: 0x3800, limit: 0x1000, ptbr: 0, extra: 0 };
-    safety.beforeRun(0, 0, { addr0: 0x3000, vmsize: 0x1000 }, real, [
+    safety.beforeRun(0, 0, real, [
       { lo: 0x3000, hi: 0x4000 },
       { lo: 0x9000, hi: 0xa000 },
     ]);

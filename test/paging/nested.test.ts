@@ -69,4 +69,17 @@ describe('nested paging: the same walker as stage 1 and stage 2', () => {
     const f = walk(guest, mem, root, 0x00401234, { stage2, physicalSize: GUEST_SIZE });
     expect(f.ok ? 'ok' : f.fault).toMatchObject({ kind: 'page', depth: 2, stage: 2, address: 0x00300234 });
   });
+
+  it('the count is the walk\'s, not a formula: host large pages end each stage-2 walk early (4 + 5 x 1 = 9 for four-level over x86-32)', () => {
+    const host = GEOMETRIES['x86-32'];
+    const mem = memory(64 * MiB);
+    const alloc = bumpAllocator(48 * MiB);
+    const hostRoot = alloc();
+    map(host, mem, hostRoot, 0, GUEST_BASE, GUEST_SIZE, { write: true, user: true, large: true }, alloc);
+    const stage2: Stage2 = (gpa, _use, access) => walk(host, mem, hostRoot, gpa, { access, user: true, trace: false });
+    const root = guestSetup(GEOMETRIES['four-level'], mem);
+    const r = walk(GEOMETRIES['four-level'], mem, root, 0x00401234, { stage2, user: true, physicalSize: GUEST_SIZE });
+    expect(r.ok && r.pa).toBe(GUEST_BASE + 0x00300234);
+    expect(r.refs).toBe(9);
+  });
 });

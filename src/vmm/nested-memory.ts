@@ -1,0 +1,148 @@
+// The nested-paging strategy of memory virtualization (the hardware alternative to shadow
+// tables): the real MMU walks the guest's own tables (stage 1, gVA → gPA) and translates every
+// guest table address and every final address through the VM's stage-2 table (gPA → hPA), a real
+// page table in host memory that the VMM builds from the VM's physmap.
+//
+//   install   the guest's PTBR as the stage-1 root, this VM's stage-2 root, the guest's paging
+//             switches, the real mode for vM — and paging checks user/supervisor pages against
+//             the VIRTUAL mode (the guest kernel runs deprivileged, its pages stay its own)
+//   classify  a stage-2 fault is the VMM's own ('repair'); everything else as the segment VMM
+//   repair    a guest page the physmap maps on first touch: map it (physmap + stage-2 entry) and
+//             resume; anything else — a guest-physical address outside the guest's memory — the
+//             guest takes itself: the instruction runs on the virtual CPU, which faults exactly as
+//             bare hardware does
+//   after*    a guest PTBR write, invlpg, tlbflush or trap entry flushed the guest's TLB: the real
+//             TLB (which caches gVA → hPA for this guest) is flushed too
+//
+// The real TLB is not tagged by VM: switching VMs flushes it (PagingUnit.setStage2Root).
+
+import { Cause } from '../isa/arch.js';
+import { Op } from '../isa/instructions.js';
+import type { Machine, Psw } from '../isa/machine.js';
+import { PhysmapMemory } from '../mmu/physmap-memory.js';
+import type { Physmap } from '../mmu/physmap.js';
+import type { PagingUnit } from '../mmu/paging-unit.js';
+import { map, type Geometry } from '../paging/index.js';
+import { exitReason, realStatus, type ExitReason } from './construction.js';
+import type { HostRange, MemoryVirtualizer } from './virtualizer.js';
+import type { PhysicalMemory } from '../mmu/memory.js';
+
+/** Host pages for stage-2 tables: hands out the next page of a region, or -1 when it is full. */
+export class TableArea {
+  private next: number;
+
+  constructor(
+    readonly lo: number,
+    readonly hi: number,
+    private readonly pageBytes: number,
+  ) {
+    this.next = lo;
+  }
+
+  /** A zeroed table page's host address (the caller clears it), or -1 when the area is full. */
+  alloc(): number {
+    if (this.next + this.pageBytes > this.hi) return -1;
+    const a = this.next;
+    this.next += this.pageBytes;
+    return a;
+  }
+
+  /** Bytes used so far. */
+  get used(): number {
+    return this.next - this.lo;
+  }
+}
+
+/** Instructions whose emulation may drop guest TLB entries (a PTBR write, an invalidation, a PSW load). */
+const TLB_OPS: ReadonlySet<number> = new Set([Op.Setptbr, Op.Invlpg, Op.Tlbflush, Op.Lpsw]);
+
+export class NestedMemory implements MemoryVirtualizer {
+  readonly name = 'nested';
+  readonly guestMemory: PhysicalMemory;
+  /** host address of this VM's stage-2 root table */
+  readonly root: number;
+  /** stage-2 table pages of this VM (VMM memory the MMU reads and marks accessed) */
+  private readonly tablePages: number[] = [];
+
+  /**
+   * Builds the VM's stage-2 table over `host` memory from `physmap` (every page mapped now; pool
+   * pages as they are touched), with table pages from `tables`. Throws RangeError when the
+   * table area cannot hold the table (the plan sized it, so this is a broken invariant).
+   */
+  constructor(
+    host: Machine,
+    readonly physmap: Physmap,
+    readonly stage2: Geometry,
+    private readonly tables: TableArea,
+    private readonly realModeOf: readonly number[],
+  ) {
+    this.root = this.allocTable(host.mem);
+    for (const r of physmap.ranges()) this.mapRange(host.mem, r.gpa, r.hpa, r.size);
+    this.guestMemory = new PhysmapMemory(host.mem, physmap);
+    physmap.onMap = (gpn, hpa) => this.mapRange(host.mem, gpn * physmap.pageBytes, hpa, physmap.pageBytes);
+  }
+
+  get guestBytes(): number {
+    return this.physmap.guestBytes;
+  }
+
+  /** A new, zeroed stage-2 table page. */
+  private allocTable(mem: PhysicalMemory): number {
+    const a = this.tables.alloc();
+    if (a < 0) throw new RangeError(`nested: the stage-2 table area [0x${this.tables.lo.toString(16)}, 0x${this.tables.hi.toString(16)}) is full`);
+    for (let i = 0; i < 2 ** this.stage2.offsetBits; i += 4) mem.write32(a + i, 0);
+    this.tablePages.push(a);
+    return a;
+  }
+
+  /** Maps guest-physical [gpa, gpa + size) to host [hpa, ...) in the stage-2 table, readable, writable, executable, user. */
+  private mapRange(mem: PhysicalMemory, gpa: number, hpa: number, size: number): void {
+    map(this.stage2, mem, this.root, gpa, hpa, size, { read: true, write: true, exec: true, user: true }, () => this.allocTable(mem));
+  }
+
+  /**
+   * The real PSW for the vPSW: real mode for vM (IE forced on), the guest's PC, paging switches and
+   * PTBR (the stage-1 root, a guest-physical address); no segment. Also installs this VM's stage-2
+   * root and tells the real MMU to check pages against the virtual mode.
+   */
+  install(host: Machine, vcpu: Machine): Psw {
+    const pager = host.pager as PagingUnit;
+    if (pager.stage2Root !== this.root) pager.setStage2Root(this.root);
+    host.pagingMode = vcpu.mode;
+    const v = vcpu.psw();
+    return { pc: v.pc, status: realStatus(v.status, this.realModeOf), base: 0, limit: 0, ptbr: v.ptbr, extra: v.extra };
+  }
+
+  classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair' {
+    if (cause === Cause.Stage2) return 'repair';
+    return exitReason(cause, vcpu.mode, op, vcpu.compiled);
+  }
+
+  /**
+   * A stage-2 fault: a guest page mapped on first touch gets its host page (the physmap's onMap
+   * adds the stage-2 entry) and the guest retries. Any other address — past the guest's memory, or
+   * a pool used up — is not the VMM's to repair.
+   */
+  repair(host: Machine): boolean {
+    const gpa = host.fault.gpa;
+    if (gpa === undefined || gpa >= this.physmap.guestBytes) return false;
+    const gpn = Math.floor(gpa / this.physmap.pageBytes);
+    if (this.physmap.hostPage(gpn) >= 0) return false;
+    return (this.guestMemory as PhysmapMemory).touch(gpn) >= 0;
+  }
+
+  afterEmulate(host: Machine, _vcpu: Machine, op: number): void {
+    if (op < 0 || TLB_OPS.has(op)) host.pager!.flush();
+  }
+
+  /** A trap entry loads the guest's new PSW (and PTBR): its TLB was flushed, so is the real one. */
+  afterReflect(host: Machine): void {
+    host.pager!.flush();
+  }
+
+  confines(): readonly HostRange[] {
+    const pageBytes = 2 ** this.stage2.offsetBits;
+    const own = this.physmap.claimedRanges().map(([lo, hi]) => ({ lo, hi }));
+    return [...own, ...this.tablePages.map((lo) => ({ lo, hi: lo + pageBytes }))];
+  }
+}
