@@ -180,6 +180,13 @@ export class Machine {
   /** record every access in lastFetch* / lastData* (no windows): for traces */
   tracing = false;
 
+  /**
+   * When 0 or more: the mode paging checks accesses against (user/supervisor pages, the error
+   * code's user bit) instead of the current mode — a nested-paging VMM sets the guest's virtual
+   * mode here while the guest runs deprivileged. -1 (the default): the current mode.
+   */
+  pagingMode = -1;
+
   /** set by a translation returning -1 */
   fault: MemFault = memFault('bounds', 0);
   /** PC the current instruction continues at when it retires (profile exec functions set it) */
@@ -254,6 +261,21 @@ export class Machine {
     this.limit = p.limit >>> 0;
     this.pswExtra = p.extra | 0;
     this.setPtbr(p.ptbr >>> 0);
+  }
+
+  /**
+   * Installs `p` as a VMM resuming a guest does: like loadPsw, but the PTBR is written (and the
+   * TLB flushed) only when it changes — a resume is not the guest's own PTBR write, and the
+   * guest's TLB must not lose entries it would keep on bare hardware.
+   */
+  resumePsw(p: Psw): void {
+    this.xlateGen++;
+    this.pc = p.pc >>> 0;
+    this.setStatus(p.status);
+    this.base = p.base >>> 0;
+    this.limit = p.limit >>> 0;
+    this.pswExtra = p.extra | 0;
+    if (p.ptbr >>> 0 !== this.ptbr) this.setPtbr(p.ptbr >>> 0);
   }
 
   /** Sets the status word, swapping banked registers on a mode change and informing the pager. */
@@ -331,7 +353,7 @@ export class Machine {
       if (la + n > this.mem.size) return this.boundsFault(va, access);
       return la;
     }
-    const pa = this.pager!.translate(la, access, this.mode !== 0);
+    const pa = this.pager!.translate(la, access, (this.pagingMode < 0 ? this.mode : this.pagingMode) !== 0);
     if (pa < 0) {
       this.fault = { ...this.pager!.fault, va };
       return -1;
