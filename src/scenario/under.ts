@@ -3,7 +3,7 @@
 // verdicts for VMM runs, so the CLI prints them side by side.
 
 import { RUN_KINDS, type RunKind } from '../vmm/kinds.js';
-import { guestFromMachine, hostLayout, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
+import { guestFromMachine, HostMemoryExhausted, hostLayout, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { InputError } from './errors.js';
 import type { Scenario } from './load.js';
@@ -80,6 +80,16 @@ function singleLayout(s: Scenario): { layout?: HostLayout } {
  * Throws InputError when a kind cannot run the scenario (see whyNotUnder).
  */
 export function runUnder(s: Scenario, kinds: readonly UnderKind[], o: UnderOptions = {}): UnderRun[] {
+  try {
+    return runKinds(s, kinds, o);
+  } catch (e) {
+    if (!(e instanceof HostMemoryExhausted)) throw e;
+    throw new InputError([s.locate(s.host ? ['machine', 'memory'] : ['vmm', 'memory'], e.message)]);
+  }
+}
+
+/** runUnder's work (HostMemoryExhausted escapes it: the host was planned too small). */
+function runKinds(s: Scenario, kinds: readonly UnderKind[], o: UnderOptions): UnderRun[] {
   const guests = s.host ? s.host.vms.map((vm) => ({ name: vm.name, guest: vm.guest })) : [{ name: undefined, guest: s }];
   const budget = (g: Scenario) => o.steps ?? g.spec.steps;
   for (const kind of kinds) {

@@ -62,6 +62,8 @@ function physmapOf(g: PhysmapEntry, hostBytes: number | undefined, reserve: numb
     for (const p of result.problems) report([...g.at, p.index, ...(p.field ? [p.field] : [])], p.message);
     return undefined;
   }
+  const { mappedPages, guestPages } = result.physmap;
+  if (mappedPages < guestPages) report(g.at, `maps ${mappedPages} of the guest's ${guestPages} pages of ${page} bytes; map every page, or use 'on-demand'`);
   const low = reserve ?? 4096;
   ranges.forEach((r, i) => {
     if (r.hpa < low) report([...g.at, i, 'hpa'], `host [0x${r.hpa.toString(16)}, 0x${(r.hpa + r.size).toString(16)}) overlaps the VMM's reserve [0, 0x${low.toString(16)})`);

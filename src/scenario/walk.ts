@@ -5,11 +5,15 @@
 import { ST_MODE_MASK, ST_PG } from '../isa/arch.js';
 import { pagerSwitches, type Machine } from '../isa/machine.js';
 import { runMachine } from '../isa/run.js';
-import { ACCESS_KIND_NAMES, walk, type AccessKind, type WalkStep } from '../paging/index.js';
+import { ACCESS_KIND_NAMES, walk, type AccessKind } from '../paging/index.js';
 import { buildMachine } from './build.js';
 import { UsageError } from './errors.js';
 import { resolveValue, type Scenario } from './model.js';
 import { SCHEMA_VERSION } from './record.js';
+import { nestedView, type NestedView } from './walk-nested.js';
+import { stepJson, type StepJson } from './walk-json.js';
+
+export type { StepJson } from './walk-json.js';
 
 export interface WalkOptions {
   /** read (default), write or fetch */
@@ -21,22 +25,12 @@ export interface WalkOptions {
   /** run the scenario first (for `steps` instructions, default its budget) and walk its final state */
   readonly afterRun?: boolean;
   readonly steps?: number;
+  /** 'guest' (default): the guest's own translation; 'nested': both stages under the nested-paging VMM */
+  readonly view?: string;
 }
 
 export type WalkFaultKind = 'page' | 'protection' | 'reserved' | 'bounds';
 
-export interface StepJson {
-  readonly depth: number;
-  readonly index: number;
-  readonly entryAddress: number;
-  /** the raw entry (exact: written as an integer literal of any size) */
-  readonly entry: number | bigint;
-  readonly entryHex: string;
-  readonly flags: Readonly<Record<string, boolean>>;
-  readonly role: string;
-  /** next table base (role 'table') or frame (role 'leaf'); -1 otherwise */
-  readonly next: number;
-}
 
 export interface SegmentJson {
   readonly base: number;
@@ -63,6 +57,8 @@ export interface WalkData {
   readonly geometry?: string;
   readonly ptbr?: number;
   readonly walks: readonly AddressWalk[];
+  /** with view 'nested': every address through both stages (walks is then empty) */
+  readonly nested?: NestedView;
 }
 
 /** A decimal or 0x-hex address, or undefined when `text` is not one (or not below 2^32). */
@@ -91,6 +87,19 @@ export function walkRecord(s: Scenario, vaTexts: readonly string[], opts: WalkOp
   if (opts.steps !== undefined && !opts.afterRun) throw new UsageError('--steps is the budget of --after-run; it does nothing without it');
   if (s.host) throw new UsageError(`walk translates one machine's addresses; ${s.name} lists VMs (walk one VM's scenario)`);
   const vas = vaTexts.map((v) => parseVa(s, v));
+  const view = opts.view ?? 'guest';
+  if (view !== 'guest' && view !== 'nested') throw new UsageError(`--view: expected guest or nested, got '${view}'`);
+  if (view === 'nested') {
+    if (!s.paging) throw new UsageError(`--view nested shows both stages of a paging guest; ${s.name} does not page`);
+    const nested = nestedView(s, vas, {
+      access: access as AccessKind,
+      ...(opts.mode === undefined ? {} : { user: opts.mode === 'user' }),
+      ...(opts.ptbr === undefined ? {} : { ptbr: parsePtbr(s, opts.ptbr) }),
+      afterRun: opts.afterRun === true,
+      ...(opts.steps === undefined ? {} : { steps: opts.steps }),
+    });
+    return { schemaVersion: SCHEMA_VERSION, scenario: { file: s.file, name: s.name }, translation: s.spec.machine.translation, geometry: nested.geometry, ptbr: nested.ptbr, walks: [], nested };
+  }
   const m = buildMachine(s);
   if (opts.afterRun) runMachine(m, opts.steps ?? s.spec.steps);
   const ptbr = opts.ptbr === undefined ? m.ptbr : parsePtbr(s, opts.ptbr);
@@ -141,18 +150,5 @@ function walkAddress(s: Scenario, m: Machine, va: number, access: AccessKind, us
   return { ...base, ...(segment ? { segment } : {}), paging: true, steps, refs: w.refs, result };
 }
 
-function stepJson(st: WalkStep): StepJson {
-  const exact = st.hi * 2 ** 32 + st.lo;
-  return {
-    depth: st.depth,
-    index: st.index,
-    entryAddress: st.entryAddress,
-    entry: Number.isSafeInteger(exact) ? exact : (BigInt(st.hi) << 32n) | BigInt(st.lo),
-    entryHex: st.hex,
-    flags: st.flags as Record<string, boolean>,
-    role: st.role,
-    next: st.next,
-  };
-}
 
 

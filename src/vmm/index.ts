@@ -3,7 +3,7 @@
 
 export { interpretsSupervisor, isRunKind, KIND_SUMMARIES, MONITOR_KINDS, RUN_KINDS, VMM_KINDS, type MonitorKind, type VmmKind } from './kinds.js';
 export { buildNestedHost, nestedProblem, planNested, type NestedOptions, type NestedPlan } from './nested-host.js';
-export { NestedMemory, TableArea } from './nested-memory.js';
+export { HostMemoryExhausted, NestedMemory, TableArea } from './nested-memory.js';
 export { SegmentMemory } from './segment-memory.js';
 export type { HostRange, MemoryVirtualizer } from './virtualizer.js';
 export { runGuest, runVms, whyNot, whyNotTogether, type GuestRun, type RunKind, type RunOptions, type VmmRun } from './run.js';

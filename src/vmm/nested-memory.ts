@@ -53,6 +53,14 @@ export class TableArea {
   }
 }
 
+/** A VM touched a guest page and no free host page is left to back it: the host was planned too small. */
+export class HostMemoryExhausted extends Error {
+  constructor(readonly gpa: number) {
+    super(`the host memory pool is used up: guest-physical 0x${gpa.toString(16)} has no host page to back it (give the host more memory)`);
+    this.name = 'HostMemoryExhausted';
+  }
+}
+
 /** Instructions whose emulation may drop guest TLB entries (a PTBR write, an invalidation, a PSW load). */
 const TLB_OPS: ReadonlySet<number> = new Set([Op.Setptbr, Op.Invlpg, Op.Tlbflush, Op.Lpsw]);
 
@@ -120,15 +128,17 @@ export class NestedMemory implements MemoryVirtualizer {
 
   /**
    * A stage-2 fault: a guest page mapped on first touch gets its host page (the physmap's onMap
-   * adds the stage-2 entry) and the guest retries. Any other address — past the guest's memory, or
-   * a pool used up — is not the VMM's to repair.
+   * adds the stage-2 entry) and the guest retries. An address past the guest's memory is not the
+   * VMM's to repair (the guest takes its own fault). Throws HostMemoryExhausted when a guest page
+   * needs a host page and the pool has none left.
    */
   repair(host: Machine): boolean {
     const gpa = host.fault.gpa;
     if (gpa === undefined || gpa >= this.physmap.guestBytes) return false;
     const gpn = Math.floor(gpa / this.physmap.pageBytes);
     if (this.physmap.hostPage(gpn) >= 0) return false;
-    return (this.guestMemory as PhysmapMemory).touch(gpn) >= 0;
+    if ((this.guestMemory as PhysmapMemory).touch(gpn) < 0) throw new HostMemoryExhausted(gpa);
+    return true;
   }
 
   afterEmulate(host: Machine, _vcpu: Machine, op: number): void {

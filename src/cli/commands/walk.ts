@@ -4,7 +4,8 @@
 
 import type { Command } from 'commander';
 import { walkRecord, type StepJson, type WalkData } from '../../scenario/walk.js';
-import { hex, jsonText, table } from '../format.js';
+import { count, hex, jsonText, table } from '../format.js';
+import type { NestedView, Stage2Json } from '../../scenario/walk-nested.js';
 import { MAX_STEPS, parseCount } from '../options.js';
 import type { Outcome } from '../main.js';
 import { loadTarget } from './run.js';
@@ -18,6 +19,7 @@ interface WalkCliOptions {
   ptbr?: string;
   afterRun?: boolean;
   steps?: string;
+  view?: string;
 }
 
 export function registerWalk(program: Command, done: (o: Outcome) => void): void {
@@ -31,6 +33,7 @@ export function registerWalk(program: Command, done: (o: Outcome) => void): void
     .option('--ptbr <value>', "walk from this root (an address or a page-table name) instead of the PSW's")
     .option('--after-run', 'run the scenario first and walk its final state')
     .option('--steps <n>', "with --after-run: the budget of instructions retired, instead of the scenario's")
+    .option('--view <view>', "guest (the guest's own translation) | nested (both stages under the nested-paging VMM)", 'guest')
     .option('--json', 'print the walks as JSON')
     .action((file: string, vas: string[], opts: WalkCliOptions) => {
       const targets = resolveTargets([file]);
@@ -40,6 +43,7 @@ export function registerWalk(program: Command, done: (o: Outcome) => void): void
         ...(opts.mode === undefined ? {} : { mode: opts.mode }),
         ...(opts.ptbr === undefined ? {} : { ptbr: opts.ptbr }),
         afterRun: opts.afterRun === true,
+        ...(opts.view === undefined ? {} : { view: opts.view }),
         ...(opts.steps === undefined ? {} : { steps: parseCount(opts.steps, '--steps', 1, MAX_STEPS) }),
       });
       process.stdout.write(opts.json ? `${jsonText(data)}\n` : printable(printWalk(data)));
@@ -49,6 +53,7 @@ export function registerWalk(program: Command, done: (o: Outcome) => void): void
 
 
 export function printWalk(d: WalkData): string {
+  if (d.nested) return printNested(d.scenario.name, d.nested);
   const out: string[] = [`scenario ${d.scenario.name}: ${d.translation}${d.geometry ? `, geometry ${d.geometry}, root ${hex(d.ptbr!)}` : ''}`];
   for (const w of d.walks) {
     out.push('', `va ${hex(w.va)} (${w.access}, ${w.mode})`);
@@ -61,6 +66,29 @@ export function printWalk(d: WalkData): string {
       out.push(table(['depth', 'index', 'entry at', 'entry', 'decoded', 'next'], w.steps.map((st) => [st.depth, st.index, hex(st.entryAddress), st.entryHex, decoded(st), st.next >= 0 ? `${st.role} ${hex(st.next)}` : st.role])));
     }
     out.push(w.result.ok ? `  -> pa ${hex(w.result.pa)}, byte there = ${hex(w.result.value, 2)}${w.paging ? ` (${w.refs} table references)` : ''}` : `  -> ${w.result.fault.kind} fault${w.result.fault.depth >= 0 ? ` at depth ${w.result.fault.depth}` : ''}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Both stages: each guest step with the stage-2 walk that located its table, then the final address's. */
+function printNested(name: string, v: NestedView): string {
+  const out = [`scenario ${name}: nested paging, guest geometry ${v.geometry} (root ${hex(v.ptbr)}, guest-physical), stage 2 ${v.stage2Geometry} (root ${hex(v.stage2Root)}, host-physical)`];
+  const steps = (rows: readonly StepJson[]) => table(['depth', 'index', 'entry at', 'entry', 'decoded', 'next'], rows.map((st) => [st.depth, st.index, hex(st.entryAddress), st.entryHex, decoded(st), st.next >= 0 ? `${st.role} ${hex(st.next)}` : st.role]));
+  const stage2 = (s2: Stage2Json, what: string) => [
+    `  stage 2 of ${what} gPA ${hex(s2.gpa)}:`,
+    steps(s2.steps).replace(/^/gm, '  '),
+    s2.result.ok ? `    -> hPA ${hex(s2.result.hpa)} (${count(s2.refs, 'reference')})` : `    -> stage-2 ${s2.result.fault.kind} fault at depth ${s2.result.fault.depth}`,
+  ];
+  for (const w of v.walks) {
+    out.push('', `va ${hex(w.va)} (${w.access}, ${w.mode})`);
+    w.tables.forEach((t, i) => {
+      out.push(...stage2(t, `the depth-${i} entry at`));
+      const st = w.guest.steps[i];
+      if (st) out.push(`  guest step ${i}:`, steps([st]).replace(/^/gm, '  '));
+    });
+    if (w.final) out.push(...stage2(w.final, "the final address,"));
+    const refs = `${w.refs.total} memory references: ${w.refs.guest} guest + ${w.refs.host} stage 2`;
+    out.push(w.result.ok ? `  -> gPA ${hex(w.result.gpa)} -> hPA ${hex(w.result.hpa)}, byte there = ${hex(w.result.value, 2)} (${refs})` : `  -> ${w.result.fault.stage === 2 ? 'stage-2' : 'guest'} ${w.result.fault.kind} fault at depth ${w.result.fault.depth} (${refs})`);
   }
   return `${out.join('\n')}\n`;
 }
