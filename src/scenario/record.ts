@@ -24,7 +24,7 @@ export const DEFAULT_TRACE_LIMIT = 10_000;
 export const MAX_TRACE_LIMIT = 100_000;
 
 export interface RecordOptions {
-  /** the kinds to run, or 'all' (those that can; the others listed with the reason). Default: bare, or vmm for a file listing VMs */
+  /** the kinds to run, or 'all' (those that can; the others listed with the reason). Default: bare; for a file listing VMs, nested when they all page, else vmm */
   readonly under?: readonly UnderKind[] | 'all';
   /** overrides every guest's budget of instructions retired */
   readonly steps?: number;
@@ -87,6 +87,8 @@ export interface RunColumn {
   readonly checks?: ChecksJson;
   /** vmm2 runs: what the assembly VMM did (its trap log's size, its own equivalence, its allowance) */
   readonly vmm2?: UnderRun['vmm2'];
+  /** VMM runs: where the guest's memory lay in host memory (its physmap: page runs gPA -> hPA) */
+  readonly placement?: UnderRun['placement'];
   readonly expectations: { readonly ok: boolean; readonly checked: boolean; readonly failures: readonly ExpectationFailure[]; readonly note?: string };
   readonly trace?: readonly TraceJson[];
   readonly traceTruncated?: boolean;
@@ -165,7 +167,7 @@ export function runRecord(s: Scenario, o: RecordOptions = {}): RunData {
 
 /** The kinds to run: those asked for (each must be able to run `s`), or all that can. */
 function chooseKinds(under: RecordOptions['under'], s: Scenario, allowUnsafe: boolean): { kinds: UnderKind[]; skipped: { under: UnderKind; reason: string }[] } {
-  if (under === undefined) return { kinds: s.host ? ['vmm'] : ['bare'], skipped: [] };
+  if (under === undefined) return { kinds: [s.host ? (s.host.vms.every((vm) => vm.guest.paging) ? 'nested' : 'vmm') : 'bare'], skipped: [] };
   if (under !== 'all') return { kinds: [...new Set(under)], skipped: [] };
   const reasons = UNDER_KINDS.map((kind) => ({ under: kind, reason: whyNotUnder(kind, s, { allowUnsafe }) }));
   return { kinds: reasons.filter((r) => !r.reason).map((r) => r.under), skipped: reasons.filter((r): r is { under: UnderKind; reason: string } => r.reason !== undefined) };
@@ -210,6 +212,7 @@ export function runColumn(r: UnderRun, timing = false): RunColumn {
     ...(timing ? { seconds: r.seconds } : {}),
     ...(r.checks ? { checks: checksJson(r.checks, timing) } : {}),
     ...(r.vmm2 ? { vmm2: r.vmm2 } : {}),
+    ...(r.placement ? { placement: r.placement } : {}),
     expectations: {
       ok: failures.length === 0,
       checked,

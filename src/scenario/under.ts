@@ -3,7 +3,8 @@
 // verdicts for VMM runs, so the CLI prints them side by side.
 
 import { RUN_KINDS, type RunKind } from '../vmm/kinds.js';
-import { guestFromMachine, HostMemoryExhausted, hostLayout, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
+import { UnmappedGuestWrite } from '../mmu/physmap-memory.js';
+import { guestFromMachine, HostMemoryExhausted, hostLayout, type PlacementReport, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { InputError } from './errors.js';
 import type { Scenario } from './load.js';
@@ -29,6 +30,8 @@ export interface UnderRun extends RunSummary {
   readonly checks?: GuestChecks;
   /** vmm2 runs: what the assembly VMM did */
   readonly vmm2?: Vmm2Details;
+  /** VMM runs: where the guest's memory lay in host memory */
+  readonly placement?: PlacementReport;
 }
 
 export interface UnderOptions {
@@ -83,9 +86,18 @@ export function runUnder(s: Scenario, kinds: readonly UnderKind[], o: UnderOptio
   try {
     return runKinds(s, kinds, o);
   } catch (e) {
-    if (!(e instanceof HostMemoryExhausted)) throw e;
-    throw new InputError([s.locate(s.host ? ['machine', 'memory'] : ['vmm', 'memory'], e.message)]);
+    throw hostTooSmall(s, e);
   }
+}
+
+/**
+ * `e` as bad input when it says the nested-paging host ran out of pages for the guest's memory
+ * (the scenario sized it too small), located at the host's memory; any other error unchanged.
+ */
+export function hostTooSmall(s: Scenario, e: unknown): unknown {
+  if (!(e instanceof HostMemoryExhausted || e instanceof UnmappedGuestWrite)) return e;
+  const message = e instanceof HostMemoryExhausted ? e.message : `the host memory pool is used up: guest-physical 0x${e.gpa.toString(16)} has no host page to back it (give the host more memory)`;
+  return new InputError([s.locate(s.host ? ['machine', 'memory'] : ['vmm', 'memory'], message)]);
 }
 
 /** runUnder's work (HostMemoryExhausted escapes it: the host was planned too small). */
@@ -144,5 +156,6 @@ function fromGuestRun(guest: Scenario, budget: number, g: GuestRun, vm?: string)
     seconds: g.seconds,
     ...(g.checks ? { checks: g.checks } : {}),
     ...(g.vmm2 ? { vmm2: g.vmm2 } : {}),
+    ...(g.placement ? { placement: g.placement } : {}),
   };
 }

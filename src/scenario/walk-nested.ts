@@ -9,7 +9,7 @@ import { walk2D, type AccessKind, type WalkResult } from '../paging/index.js';
 import { pagerSwitches } from '../isa/machine.js';
 import { InputError, UsageError } from './errors.js';
 import type { Scenario } from './model.js';
-import { guestOf, whyNotUnder } from './under.js';
+import { guestOf, hostTooSmall, whyNotUnder } from './under.js';
 import { stepJson, type StepJson } from './walk-json.js';
 
 /** One stage-2 walk: which guest-physical address it translated, its steps, and the host address or fault. */
@@ -52,8 +52,13 @@ export function nestedView(s: Scenario, vas: readonly number[], o: { access: Acc
   if (s.host) throw new UsageError(`walk translates one guest's addresses; ${s.name} lists VMs (walk one VM's scenario)`);
   const why = whyNotUnder('nested', s);
   if (why) throw new InputError([{ file: s.file, message: why }]);
-  const m = new Monitor([guestOf(s, o.afterRun ? (o.steps ?? s.spec.steps) : 0)], { kind: 'nested', nested: s.vmm.nested });
-  if (o.afterRun) m.run();
+  let m: Monitor;
+  try {
+    m = new Monitor([guestOf(s, o.afterRun ? (o.steps ?? s.spec.steps) : 0)], { kind: 'nested', nested: s.vmm.nested });
+    if (o.afterRun) m.run();
+  } catch (e) {
+    throw hostTooSmall(s, e);
+  }
   const vm = m.vms[0];
   const mem = vm.memory as NestedMemory;
   const vcpu = vm.vcpu;

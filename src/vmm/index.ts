@@ -5,7 +5,7 @@ export { interpretsSupervisor, isRunKind, KIND_SUMMARIES, MONITOR_KINDS, RUN_KIN
 export { buildNestedHost, nestedProblem, planNested, type NestedOptions, type NestedPlan } from './nested-host.js';
 export { HostMemoryExhausted, NestedMemory, TableArea } from './nested-memory.js';
 export { SegmentMemory } from './segment-memory.js';
-export type { HostRange, MemoryVirtualizer } from './virtualizer.js';
+export { MAX_REPORTED_RANGES, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 export { runGuest, runVms, whyNot, whyNotTogether, type GuestRun, type RunKind, type RunOptions, type VmmRun } from './run.js';
 export { bareMachine, checkGuest, guestFromMachine, guestProblem, guestFromSources, type GuestImage, type GuestSpec, type ProgramSource } from './guest.js';
 export { BareReference, runBare, type BareRun, type GuestEnd } from './bare.js';

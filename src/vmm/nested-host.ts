@@ -98,9 +98,13 @@ export function planNested(guests: readonly GuestImage[], o: NestedOptions = {})
   const reserve = o.reserve ?? Math.max(VMM_RESERVE, hostPage);
   if (reserve < LOW_MEMORY_END || reserve % hostPage !== 0) return `the VMM's reserve (${reserve} bytes) must be at least ${LOW_MEMORY_END} bytes and a multiple of the host page (${hostPage} bytes)`;
   const sizes = guests.map((g) => g.config.memorySize);
-  const defaultTables = sizes.reduce((n, size) => n + tablesFor(stage2, size), 0);
+  const fullTables = sizes.reduce((n, size) => n + tablesFor(stage2, size), 0);
+  // on-demand guests map only what they touch: their tables get a quarter of a host the scenario sizes
+  const onDemand = o.physmaps?.some((p) => p === 'on-demand') === true;
+  const defaultTables = onDemand && o.memory !== undefined ? Math.min(fullTables, Math.floor(o.memory / 4)) : fullTables;
   const tables = roundUp(o.tableBytes ?? defaultTables, hostPage);
   const tablesEnd = reserve + tables;
+  if (o.memory !== undefined && tablesEnd >= o.memory) return `the VMM's reserve and stage-2 table area end at ${hex(tablesEnd)}, at or past the host's ${hex(o.memory)} bytes (give the host more memory, or vmm.tables fewer bytes)`;
   const memory = o.memory ?? sizes.reduce((end, size, i) => (o.physmaps?.[i] === undefined ? roundUp(end, guestPage) + size : end), tablesEnd);
   if (memory > 2 ** 32) return `the host needs ${memory} bytes of memory, more than 4 GiB`;
   const maxHost = 2 ** (stage2.entry.pfnBits + stage2.offsetBits);

@@ -24,7 +24,7 @@ import type { Physmap } from '../mmu/physmap.js';
 import type { PagingUnit } from '../mmu/paging-unit.js';
 import { map, type Geometry } from '../paging/index.js';
 import { exitReason, realStatus, type ExitReason } from './construction.js';
-import type { HostRange, MemoryVirtualizer } from './virtualizer.js';
+import { MAX_REPORTED_RANGES, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 
 /** Host pages for stage-2 tables: hands out the next page of a region, or -1 when it is full. */
@@ -148,6 +148,18 @@ export class NestedMemory implements MemoryVirtualizer {
   /** A trap entry loads the guest's new PSW (and PTBR): its TLB was flushed, so is the real one. */
   afterReflect(host: Machine): void {
     host.pager!.flush();
+  }
+
+  placement(): PlacementReport {
+    const ranges = this.physmap.ranges();
+    return {
+      strategy: 'nested',
+      pageBytes: this.physmap.pageBytes,
+      mappedPages: this.physmap.mappedPages,
+      ranges: ranges.slice(0, MAX_REPORTED_RANGES),
+      moreRanges: Math.max(0, ranges.length - MAX_REPORTED_RANGES),
+      stage2Root: this.root,
+    };
   }
 
   confines(): readonly HostRange[] {

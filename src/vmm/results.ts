@@ -10,6 +10,7 @@ import type { VmmState } from './monitor.js';
 import type { Vmm2Details } from './vmm2-table.js';
 import type { SafetyLevel, SafetyReport } from './safety.js';
 import type { NestedOptions } from './nested-host.js';
+import type { PlacementReport } from './virtualizer.js';
 
 export type { RunKind } from './kinds.js';
 
@@ -47,6 +48,8 @@ export interface GuestRun extends RunSummary {
   readonly checks?: GuestChecks;
   /** vmm2 only: what the inner level did and how it was compared (plain, bounded data) */
   readonly vmm2?: Vmm2Details;
+  /** VMM runs: where the guest's memory lay in host memory at the end */
+  readonly placement?: PlacementReport;
 }
 
 export interface VmmRun {

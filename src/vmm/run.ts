@@ -95,6 +95,7 @@ function vmGuestRun(kind: MonitorKind, vm: Vm, seconds: number, check: { safety:
     console: vcpu.console,
     seconds,
     efficiency,
+    placement: vm.memory.placement(),
   };
   if (!check) return run;
   return {

@@ -7,7 +7,8 @@ import type { Machine, Psw } from '../isa/machine.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
 import { composeSegment, exitReason, realPsw, type Allocation, type ExitReason, type SegmentComposer } from './construction.js';
-import type { HostRange, MemoryVirtualizer } from './virtualizer.js';
+import type { HostRange, MemoryVirtualizer, PlacementReport } from './virtualizer.js';
+import { FRAME_SIZE } from '../mmu/memory.js';
 
 export class SegmentMemory implements MemoryVirtualizer {
   readonly name = 'segment';
@@ -46,6 +47,11 @@ export class SegmentMemory implements MemoryVirtualizer {
   afterEmulate(): void {}
 
   afterReflect(): void {}
+
+  placement(): PlacementReport {
+    const a = this.allocation;
+    return { strategy: 'segment', pageBytes: FRAME_SIZE, mappedPages: Math.ceil(a.vmsize / FRAME_SIZE), ranges: [{ gpa: 0, hpa: a.addr0, size: a.vmsize }], moreRanges: 0 };
+  }
 
   confines(): readonly HostRange[] {
     return [{ lo: this.allocation.addr0, hi: this.allocation.addr0 + this.allocation.vmsize }];

@@ -18,6 +18,24 @@ import type { Machine, Psw } from '../isa/machine.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import type { ExitReason } from './construction.js';
 
+/** Where a VM's guest-physical memory lies in host memory, as reports show it (bounded). */
+export interface PlacementReport {
+  readonly strategy: string;
+  /** the guest page size the placement is kept in */
+  readonly pageBytes: number;
+  /** guest pages backed by host pages */
+  readonly mappedPages: number;
+  /** the first MAX_REPORTED_RANGES runs of guest pages on consecutive host pages */
+  readonly ranges: readonly { readonly gpa: number; readonly hpa: number; readonly size: number }[];
+  /** runs left out of `ranges` */
+  readonly moreRanges: number;
+  /** nested paging: the host address of the VM's stage-2 root */
+  readonly stage2Root?: number;
+}
+
+/** Runs of a placement a report lists. */
+export const MAX_REPORTED_RANGES = 16;
+
 /** A host-physical byte range [lo, hi). */
 export interface HostRange {
   readonly lo: number;
@@ -47,4 +65,6 @@ export interface MemoryVirtualizer {
   afterReflect(host: Machine, vcpu: Machine): void;
   /** The host-physical ranges this VM may reach while it runs directly (guest memory and, for nested paging, nothing else). */
   confines(): readonly HostRange[];
+  /** Where the guest's memory lies in host memory now, for reports. */
+  placement(): PlacementReport;
 }
