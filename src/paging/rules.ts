@@ -29,6 +29,12 @@ export interface Rules {
    * `misaligned`: frame-number bits below the page size of this level are set (levelColumns).
    */
   classify(b: EntryBits, lo: number, hi: number, level: LevelKind, misaligned: boolean, sw: Switches): EntryRole;
+  /**
+   * The bits, as (lo, hi) masks, that keep a present entry above the last level from being a
+   * plain pointer: with none of them set, classify says 'table' whatever the switches (the
+   * walker's fast path); an entry with any of them goes to classify.
+   */
+  pointerExceptions(b: EntryBits): readonly [number, number];
   /** folds a table entry into the combined permissions */
   foldTable(b: EntryBits, perms: number, lo: number, hi: number): number;
   /** folds the leaf entry into the combined permissions (PERM_DIRTY is the walker's) */
@@ -58,6 +64,7 @@ const X86: Rules = {
     if (!sw.nxe && hasBits(lo, hi, b.noExecuteLo, b.noExecuteHi)) return 'reserved';
     return classifyByPageSize(b, lo, hi, level, misaligned);
   },
+  pointerExceptions: (b) => [b.reservedLo | b.pageSizeLo | b.noExecuteLo, b.reservedHi | b.pageSizeHi | b.noExecuteHi],
   foldTable: foldX86,
   foldLeaf: foldX86,
   permits(perms, access, user, sw) {
@@ -105,6 +112,10 @@ const RISCV: Rules = {
     if (!leaf) return reservedInPointer(b, lo, hi) ? 'reserved' : level === LEVEL_LAST ? 'page' : 'table';
     return level === LEVEL_TABLE ? 'reserved' : 'leaf';
   },
+  pointerExceptions: (b) => [
+    b.reservedLo | b.readableLo | b.writableLo | b.executableLo | b.accessedLo | b.dirtyLo | b.userLo,
+    b.reservedHi | b.readableHi | b.writableHi | b.executableHi | b.accessedHi | b.dirtyHi | b.userHi,
+  ],
   foldTable: (_b, perms) => perms,
   foldLeaf(b, _perms, lo, hi) {
     return (
@@ -135,6 +146,7 @@ const VALID_ONLY: Rules = {
   classify(b, lo, hi, level, misaligned) {
     return hasBits(lo, hi, b.reservedLo, b.reservedHi) ? 'reserved' : classifyByPageSize(b, lo, hi, level, misaligned);
   },
+  pointerExceptions: (b) => [b.reservedLo | b.pageSizeLo, b.reservedHi | b.pageSizeHi],
   foldTable: (_b, perms) => perms,
   foldLeaf: (_b, perms) => perms,
   permits: () => true,

@@ -16,7 +16,7 @@
 
 import { READ, WRITE, NO_SWITCHES, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
 import { decodeFlags, entryBits, entryHex, hasBits, pfnOf, pow2, readPfn, writeChangedHalves, type EntryBits, type EntryFormat, type Flag } from './formats.js';
-import { levelColumns, levelsOf, type Geometry, type LevelKind } from './geometry.js';
+import { LEVEL_LAST, levelColumns, levelsOf, type Geometry, type LevelKind } from './geometry.js';
 import { PERM_DIRTY, RULES, type EntryRole, type Rules } from './rules.js';
 
 /** A walk fault. */
@@ -152,6 +152,9 @@ export class WalkState {
   readonly offsetMask: number;
   /** whether the format has a dirty bit (without one every page counts as dirty) */
   readonly hasDirty: boolean;
+  /** rules.pointerExceptions: bits that send an entry above the last level to classify */
+  readonly pointerLo: number;
+  readonly pointerHi: number;
 
   ok = false;
   pa = 0;
@@ -172,7 +175,9 @@ export class WalkState {
   readonly entryAddress: Float64Array;
   readonly hostAddress: Float64Array;
 
-  // the walk in progress (set by walkInto)
+  // the options of the walks (decoded by prepare)
+  options: WalkOptions | undefined = undefined;
+  bus: ReadBus | undefined = undefined;
   access: AccessKind = READ;
   user = false;
   switches: Switches = NO_SWITCHES;
@@ -199,11 +204,27 @@ export class WalkState {
     this.pageSize = pow2(geometry.offsetBits);
     this.offsetMask = this.pageSize - 1;
     this.hasDirty = (this.bits.dirtyLo | this.bits.dirtyHi) !== 0;
+    [this.pointerLo, this.pointerHi] = this.rules.pointerExceptions(this.bits);
     this.updatingTableAccess = tableAccessFor(geometry, true);
     this.lo = new Int32Array(this.levels);
     this.hi = new Int32Array(this.levels);
     this.entryAddress = new Float64Array(this.levels);
     this.hostAddress = new Float64Array(this.levels);
+  }
+
+  /**
+   * Decodes `o` (defaults applied) for walks over `bus`; walkInto does it only when the
+   * options object or the bus changes, so options objects are treated as immutable.
+   */
+  prepare(o: WalkOptions, bus: ReadBus): void {
+    if (o.updateAD && typeof (bus as Partial<PhysicalBus>).write32 !== 'function') throw new Error('walk: updateAD needs a writable bus');
+    this.options = o;
+    this.bus = bus;
+    this.access = o.access ?? READ;
+    this.user = o.user ?? false;
+    this.switches = o.switches ?? NO_SWITCHES;
+    this.limit = o.physicalSize ?? (o.stage2 ? STAGE2_SPACE : bus.size);
+    this.tableAccess = o.tableAccess ?? (o.updateAD ? this.updatingTableAccess : READ);
   }
 
   /** The fault of the last walk as a value (call only after a walk that failed). */
@@ -280,15 +301,10 @@ export function walk(g: Geometry, bus: ReadBus, ptbr: number, va: number, option
  * whether the walk succeeded. Allocates nothing unless tracing or failing through stage 2.
  */
 export function walkInto(s: WalkState, bus: ReadBus, ptbr: number, va: number, o: WalkOptions, steps?: WalkStep[]): boolean {
-  s.tableAccess = o.tableAccess ?? (o.updateAD ? s.updatingTableAccess : READ);
+  if (o !== s.options || bus !== s.bus) s.prepare(o, bus);
   s.refs = 0;
   s.adWrites = 0;
   s.inner = undefined;
-  s.access = o.access ?? READ;
-  s.user = o.user ?? false;
-  s.switches = o.switches ?? NO_SWITCHES;
-  s.limit = o.physicalSize ?? (o.stage2 ? STAGE2_SPACE : bus.size);
-  if (o.updateAD && typeof (bus as Partial<PhysicalBus>).write32 !== 'function') throw new Error('walk: updateAD needs a writable bus');
   if (!(va >= 0 && va < s.vaSpace)) return fail(s, 'bounds', -1);
   const root = ptbr - (ptbr & (s.format.bytes - 1));
   if (root + s.tableBytes[0] > s.limit) return fail(s, 'bounds', 0);
@@ -314,15 +330,24 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
     s.hi[depth] = hi;
     s.entryAddress[depth] = address;
     s.hostAddress[depth] = host;
-    const misaligned = hasBits(lo, hi, s.alignLo[depth], s.alignHi[depth]);
-    const role = hasBits(lo, hi, b.presentLo, b.presentHi) ? rules.classify(b, lo, hi, s.kind[depth] as LevelKind, misaligned, sw) : 'invalid';
-    if (role !== 'table') return role === 'leaf' ? finish(s, bus, va, depth, index, perms, misaligned, o, steps) : stop(s, depth, index, role, steps);
+    const kind = s.kind[depth] as LevelKind;
+    const role = !hasBits(lo, hi, b.presentLo, b.presentHi)
+      ? 'invalid'
+      : kind !== LEVEL_LAST && !hasBits(lo, hi, s.pointerLo, s.pointerHi)
+        ? 'table'
+        : rules.classify(b, lo, hi, kind, misalignedAt(s, depth), sw);
+    if (role !== 'table') return role === 'leaf' ? finish(s, bus, va, depth, index, perms, o, steps) : stop(s, depth, index, role, steps);
     table = pfnOf(b, lo, hi) * pageSize;
     if (steps) steps.push(s.step(depth, index, role, table));
     perms = rules.foldTable(b, perms, lo, hi);
     if (table + s.tableBytes[depth + 1] > s.limit) return fail(s, 'reserved', depth);
   }
   throw new Error(`walk: geometry '${s.geometry.name}' ended without a leaf`);
+}
+
+/** Whether the entry read at `depth` has frame bits set below the page size of a leaf there. */
+function misalignedAt(s: WalkState, depth: number): boolean {
+  return hasBits(s.lo[depth], s.hi[depth], s.alignLo[depth], s.alignHi[depth]);
 }
 
 /** Ends a walk at an entry of `role` that is neither a table nor a leaf: not present, or a fault of its own. */
@@ -336,7 +361,7 @@ function stop(s: WalkState, depth: number, index: number, role: WalkStep['role']
  * alignment (a misaligned RISC-V superpage; x86 rejected one as reserved bits already), the
  * final stage-2 translation, then the A/D updates.
  */
-function finish(s: WalkState, bus: ReadBus, va: number, depth: number, index: number, perms: number, misaligned: boolean, o: WalkOptions, steps: WalkStep[] | undefined): boolean {
+function finish(s: WalkState, bus: ReadBus, va: number, depth: number, index: number, perms: number, o: WalkOptions, steps: WalkStep[] | undefined): boolean {
   const { rules, bits: b, pageSize } = s;
   const lo = s.lo[depth];
   const hi = s.hi[depth];
@@ -349,7 +374,7 @@ function finish(s: WalkState, bus: ReadBus, va: number, depth: number, index: nu
   const dirty = !s.hasDirty || hasBits(lo, hi, b.dirtyLo, b.dirtyHi);
   perms = rules.foldLeaf(b, perms, lo, hi) | (dirty ? PERM_DIRTY : 0);
   if (!rules.permits(perms, s.access, s.user, s.switches)) return fail(s, 'protection', depth);
-  if (misaligned) return fail(s, 'page', depth);
+  if (misalignedAt(s, depth)) return fail(s, 'page', depth);
   const hostPa = o.stage2 === undefined ? pa : throughStage2(s, o.stage2, pa, 'final', s.access, s.levels);
   if (hostPa < 0) return false;
   if (o.updateAD) {

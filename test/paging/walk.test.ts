@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GEOMETRIES, PERM_DIRTY, PERM_EXEC, PERM_READ, PERM_USER, PERM_WRITE, READ, WRITE, FETCH, walk, type WalkResult } from '../../src/paging/index.js';
+import fc from 'fast-check';
+import { entryBits, GEOMETRIES, levelColumns, PERM_DIRTY, PERM_EXEC, PERM_READ, PERM_USER, PERM_WRITE, READ, roleOf, RULES, WRITE, FETCH, walk, type LevelKind, type WalkResult } from '../../src/paging/index.js';
 import { PhysicalMemory } from '../../src/mmu/memory.js';
 import { get64, memory, MiB, put32, put64 } from './helpers.js';
 
@@ -276,5 +277,27 @@ describe('side effects and options', () => {
     put32(mem, 0x1004, 0x2007);
     put32(mem, 0x2004, 0x5007);
     expect(ok(walk(x86, mem.image(), 0x1000, 0x00401000)).pa).toBe(0x5000);
+  });
+});
+
+describe("the walker's plain-pointer fast path", () => {
+  it('an entry above the last level with none of its rule set\'s pointer exceptions is a table for classify, whatever the switches', () => {
+    for (const g of Object.values(GEOMETRIES)) {
+      const rules = RULES[g.rules];
+      const b = entryBits(g.entry);
+      const [exLo, exHi] = rules.pointerExceptions(b);
+      const kinds = levelColumns(g).kind;
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }), fc.boolean(), fc.nat(g.indexBits.length - 2), fc.boolean(), fc.boolean(), (rawLo, rawHi, clear, depth, nxe, wp) => {
+          const lo = clear ? rawLo & ~exLo : rawLo; // half the cases made plain, so each is tried
+          const hi = g.entry.bytes === 8 ? (clear ? rawHi & ~exHi : rawHi) : 0;
+          const plain = ((lo & b.presentLo) | (hi & b.presentHi)) !== 0 && ((lo & exLo) | (hi & exHi)) === 0;
+          if (!plain) return;
+          expect(rules.classify(b, lo, hi, kinds[depth] as LevelKind, false, { wp, nxe, sum: false })).toBe('table');
+          expect(roleOf(g, lo, hi, depth, { wp, nxe, sum: false })).toBe('table');
+        }),
+        { numRuns: 2000 },
+      );
+    }
   });
 });
