@@ -350,6 +350,9 @@ export class Machine {
     if (la < 0) return this.boundsFault(va, access);
     const paging = this.pager !== undefined && (this.status & ST_PG) !== 0;
     if (!paging) {
+      // with stage 2 (nested paging) the guests, never in real supervisor mode, reach host memory only through it;
+      // the VMM (real supervisor mode) addresses host memory itself
+      if (this.pager?.translatePhysical && this.mode !== 0) return this.physicalThroughStage2(va, la, n, access);
       if (la + n > this.mem.size) return this.boundsFault(va, access);
       return la;
     }
@@ -370,6 +373,15 @@ export class Machine {
     if (!this.useSegment) return va;
     const paging = this.pager !== undefined && (this.status & ST_PG) !== 0;
     return relocate(va, n, this.base, this.limit, this.endConvention, paging ? 2 ** 32 : this.mem.size);
+  }
+
+  /** Nested paging with the guest's paging off: the linear address is guest-physical, translated by stage 2 alone. */
+  private physicalThroughStage2(va: number, la: number, n: number, access: Access): number {
+    const user = (this.pagingMode < 0 ? this.mode : this.pagingMode) !== 0;
+    const pa = this.pager!.translatePhysical!(la, n, access, user);
+    if (pa === -2) return this.boundsFault(va, access);
+    if (pa < 0) this.fault = { ...this.pager!.fault, va };
+    return pa;
   }
 
   private boundsFault(va: number, access: Access): number {
@@ -621,7 +633,7 @@ export class Machine {
       lo = Math.max(lo, start);
       hi = Math.min(hi, start + block - n + 1);
     }
-    if (this.pager && (this.status & ST_PG) !== 0) {
+    if (this.pager && ((this.status & ST_PG) !== 0 || (this.pager.translatePhysical && this.mode !== 0))) {
       const page = this.pager.pageBytes;
       lo = Math.max(lo, va - (va % page));
       hi = Math.min(hi, va - (va % page) + page);

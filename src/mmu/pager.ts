@@ -22,6 +22,13 @@ export interface Pager {
    * Sets A (and D on writes) in the tables on a walk; fills the TLB.
    */
   translate(va: number, access: Access, user: boolean): number;
+  /**
+   * Nested paging only (absent otherwise): with the guest's paging off, the guest-physical
+   * address `gpa` of an access of `n` bytes through stage 2 alone. Returns the host address; -1
+   * with `fault` set (a stage-2 fault); -2 when the access lies past guest-physical memory (the
+   * guest's own bounds fault, as on bare hardware).
+   */
+  translatePhysical?(gpa: number, n: number, access: Access, user: boolean): number;
   /** The fault of the last translate that returned -1. */
   readonly fault: MemFault;
   /** PTBR write: new root, TLB flushed. */
@@ -33,8 +40,11 @@ export interface Pager {
   /** `tlbflush`: drop every entry. */
   flush(): void;
   /**
-   * Called (when set) whenever a cached translation is dropped or may have been replaced
-   * (flush, invalidate, eviction by a fill), so the CPU can drop caches derived from it.
+   * Called (when set) whenever a translation the CPU may have derived caches from is dropped
+   * or may have been replaced — flush, invalidate, a root or switch change, a refresh, and a
+   * fill evicting a translation the pager last served for some (access, mode) — so the CPU can
+   * drop those caches. A cache outliving an evicted translation that was not last served still
+   * holds one the tables held since the last invalidation covering it (allowed, docs/paging.md).
    */
   onDrop: (() => void) | undefined;
   /** The valid TLB entries and replacement state (part of R), for snapshots. */

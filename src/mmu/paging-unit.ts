@@ -129,6 +129,7 @@ export class PagingUnit implements Pager {
     this.offsetMask = 2 ** this.offsetBits - 1;
     this.pageBytes = 2 ** this.offsetBits;
     this.tlb = new Tlb(tlb, this.offsetBits);
+    this.translatePhysical = stage2 ? (gpa, n, access, user) => this.physical(gpa, n, access, user) : undefined;
     if (stage2) {
       this.stage2 = new Stage2Walker(stage2.geometry, mem, stage2.root >>> 0, true);
       this.hostAccess = stage2AccessMasks(stage2.geometry);
@@ -184,6 +185,25 @@ export class PagingUnit implements Pager {
     if (this.forgetHot(i)) this.onDrop?.();
     this.remember(s, vpn, i);
     return w.pa;
+  }
+
+  /**
+   * Nested paging with the guest's paging off (see Pager.translatePhysical; set only on a paging
+   * unit with a stage 2): stage 2 alone, not cached in the TLB (the machine's translation
+   * windows cache it per page).
+   */
+  readonly translatePhysical: ((gpa: number, n: number, access: Access, user: boolean) => number) | undefined;
+
+  private physical(gpa: number, n: number, access: Access, user: boolean): number {
+    const s2 = this.stage2!;
+    if (this.guestSize !== undefined && gpa + n > this.guestSize) return -2;
+    const r = s2.translate(gpa, 'final', access);
+    this.walkRefs += r.refs;
+    if (r.ok) return r.pa;
+    const host: Stage2Detail = { kind: r.fault.kind, depth: r.fault.depth };
+    this.fault = { kind: 'stage2', va: gpa, error: stage2ErrorCode(host.kind, access, user, false), depth: 0, gpa, stage2: host };
+    this.faults++;
+    return -1;
   }
 
   /** The permission byte cached for guest permissions `guest` and host permissions `host`. */
