@@ -30,7 +30,8 @@ class Stage2Hit {
  * even when the guest walk it serves then faults (each stage-2 walk is an access of its own).
  */
 export class Stage2Walker {
-  readonly state: WalkState;
+  /** one walk state per access kind, so each keeps its decoded options */
+  private readonly states: readonly WalkState[];
   /** host combined permissions of the last 'final' translation (PERM_*) */
   finalPerms = 0;
   private readonly hit = new Stage2Hit();
@@ -42,13 +43,13 @@ export class Stage2Walker {
     public root: number,
     updateAD: boolean,
   ) {
-    this.state = new WalkState(geometry);
+    this.states = [READ, WRITE, FETCH].map(() => new WalkState(geometry));
     this.options = ([READ, WRITE, FETCH] as const).map((access): WalkOptions => ({ access, user: true, switches: STAGE2_SWITCHES, updateAD }));
   }
 
   /** The callback for the walker's `stage2` option. */
   readonly translate: Stage2 = (address, use, access) => {
-    const s = this.state;
+    const s = this.states[access];
     if (!walkInto(s, this.bus, this.root, address, this.options[access])) {
       return { ok: false, fault: s.fault(), refs: s.refs, adWrites: s.adWrites };
     }
