@@ -279,11 +279,6 @@ export function putPfn(f: EntryFormat, e: RawEntry, pfn: number): void {
   for (let b = 0; b < f.pfnBits; b++) putBit(e, f.pfnShift + b, Math.floor(pfn / POW2[b]) % 2 === 1);
 }
 
-/** Whether any reserved bit of the format is set in (lo, hi). */
-export function hasReservedBits(f: EntryFormat, lo: number, hi: number): boolean {
-  return (lo & f.reserved[0]) !== 0 || (hi & f.reserved[1]) !== 0;
-}
-
 // ---------------------------------------------------------------- reading and writing
 
 /** The low half of the entry at physical `pa` (the byte of a 1-byte entry), unsigned. */

@@ -8,7 +8,7 @@
 // tableBase + i * bytes. The root table is at PTBR; every other table and every frame is at
 // PFN << offsetBits. A leaf at depth d maps a page of 2^pageBitsAt(d) bytes.
 
-import { FLAGS, FORMATS, modPow2, pow2, readPfn, type EntryFormat, type Flag } from './formats.js';
+import { FLAGS, FORMATS, modPow2, pow2, type EntryFormat, type Flag } from './formats.js';
 
 /** Which architecture's permission rules apply (rules.ts). */
 export type RuleSet = 'x86' | 'riscv' | 'valid-only';
@@ -144,16 +144,6 @@ function alignmentMasks(f: EntryFormat, span: number): [number, number] {
     else hi |= 1 << (b - 32);
   }
   return [lo, hi];
-}
-
-/**
- * The frame a leaf (lo, hi) at `depth` maps, aligned down to its page size (the frame-number
- * bits below it, such as x86's PAT bit of a large page, do not count).
- */
-export function leafFrame(g: Geometry, lo: number, hi: number, depth: number): number {
-  const span = pageBitsAt(g, depth) - g.offsetBits;
-  const pfn = readPfn(g.entry, lo, hi);
-  return (pfn - modPow2(pfn, span)) * pow2(g.offsetBits);
 }
 
 /** Whether `va` lies inside the geometry's virtual address space. */
