@@ -11,7 +11,7 @@ import { createPager, type PagingUnit } from '../mmu/paging-unit.js';
 import { GEOMETRIES, map } from '../paging/index.js';
 import { bareMachine } from '../vmm/index.js';
 import { median } from './median.js';
-import { benchLoopGuest, benchSource, benchVmm } from './vmm.js';
+import { benchLoopGuest, benchSafety, benchSource, benchVmm, type SafetyCost } from './vmm.js';
 import { runReference } from './reference.js';
 import { benchTranslate } from './translate.js';
 import { measurePair, nestedLoopMachine, type NestedRates } from './nested.js';
@@ -99,6 +99,7 @@ export interface BenchFigures {
   /** memory references per TLB miss counted by the walker, native and nested */
   readonly refs: readonly RefsRow[];
   readonly vmm: ReturnType<typeof benchVmm>;
+  readonly safety: SafetyCost;
 }
 
 /** Runs every measurement; `report` gets each line as soon as its figure is known. */
@@ -149,7 +150,10 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
     `bench vmm-syscall: ${sys.exitsPer1000.toFixed(1)} exits per 1,000 guest instructions, ${sys.usPerExit.toFixed(2)} us per exit ` +
       `(${sys.actionsPerExit.toFixed(1)} VMM actions per exit; a process making a system call every 4 instructions)`,
   );
-  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, vmm };
+  const safety = benchSafety({ instructions: o.instructions / 4, runs: o.runs, syscalls: 25_000 });
+  const cost = (c: typeof safety.loop) => `${c.cost.toFixed(2)}x (${(c.bus * 1000).toFixed(0)} ms with the bus checker, ${(c.off * 1000).toFixed(0)} ms without)`;
+  report(`bench safety: a checked run costs ${cost(safety.loop)} for the loop guest, ${cost(safety.syscall)} for the syscall guest`);
+  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, vmm, safety };
 }
 
 /** The same loop bare and nested, measured in turn, with the nested machine's TLB figures. */

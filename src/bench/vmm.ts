@@ -102,3 +102,32 @@ export function benchVmm(o: { instructions?: number; runs?: number; syscalls?: n
     },
   };
 }
+
+export interface SafetyCost {
+  /** per guest: seconds of a checked run without the bus checker and with it (medians), and their ratio */
+  readonly loop: { readonly off: number; readonly bus: number; readonly cost: number };
+  readonly syscall: { readonly off: number; readonly bus: number; readonly cost: number };
+}
+
+/**
+ * What the trust-nothing safety checker costs a checked run (equivalence in lockstep, efficiency):
+ * the loop guest (`instructions` instructions, nearly all direct) and the syscall guest
+ * (`syscalls` calls, an exit every 4 instructions) under the VMM with safety 'off' and 'bus',
+ * alternately, `runs` times each.
+ */
+export function benchSafety(o: { instructions?: number; runs?: number; syscalls?: number } = {}): SafetyCost {
+  const runs = o.runs ?? 5;
+  const pair = (g: GuestImage) => {
+    const off: number[] = [];
+    const bus: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      off.push(runGuest('vmm', g, { safety: 'off' }).seconds);
+      bus.push(runGuest('vmm', g, { safety: 'bus' }).seconds);
+    }
+    return { off: median(off), bus: median(bus), cost: median(bus) / median(off) };
+  };
+  return {
+    loop: pair(benchLoopGuest(Math.ceil((o.instructions ?? 20_000_000) / 6))),
+    syscall: pair(syscallGuest(o.syscalls ?? 100_000)),
+  };
+}

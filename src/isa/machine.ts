@@ -2,6 +2,11 @@
 // the old PSW in MEM[1] and loads the new one from MEM[0], base/bounds relocation and optional
 // paging hardware. The step loop works on typed arrays and plain fields and allocates nothing
 // per instruction; structured, frozen state exists only in snapshots (snapshot.ts).
+//
+// Over a store with a bus observer (mmu/bus.ts) the machine reads no frame itself: every access
+// goes through its memory, which tells the bus, or through a translation window the bus approved
+// for its whole range; the machine says what it is doing meanwhile (inside `run`: data, fetch,
+// walk; trap entry).
 
 import {
   Cause,
@@ -32,6 +37,7 @@ import {
 } from './arch.js';
 import { LINK_REGISTER, Op } from './instructions.js';
 import { compileProfile, OP_UNDEFINED, REGION_FAULT, REGION_TRANSLATE, type CompiledProfile, type Profile } from './profile.js';
+import { CYCLE_DATA, CYCLE_FETCH, CYCLE_TRAP, CYCLE_WALK, type BusObserver } from '../mmu/bus.js';
 import { Access, ERR_FETCH, ERR_USER, ERR_WRITE, memFault, type MemFault } from '../mmu/fault.js';
 import { FRAME_BITS, FRAME_SIZE, PhysicalMemory, type FrameStore } from '../mmu/memory.js';
 import type { Pager, PagerSwitches } from '../mmu/pager.js';
@@ -325,14 +331,14 @@ export class Machine {
   /** Physical word read (pa 4-aligned, pa + 4 <= memory size). */
   load32(pa: number): number {
     const a = pa + this.memOff;
-    if ((a & 3) !== 0 || !this.linear) return this.mem.read32(pa);
+    if ((a & 3) !== 0 || !this.linear || this.store.bus !== undefined) return this.mem.read32(pa);
     return this.store.frameForRead(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2];
   }
 
   /** Physical word write (pa + 4 <= memory size). */
   store32(pa: number, v: number): void {
     const a = pa + this.memOff;
-    if ((a & 3) !== 0 || !this.linear) return this.mem.write32(pa, v);
+    if ((a & 3) !== 0 || !this.linear || this.store.bus !== undefined) return this.mem.write32(pa, v);
     this.store.frameForWrite(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2] = v;
   }
 
@@ -356,7 +362,11 @@ export class Machine {
       if (la + n > this.mem.size) return this.boundsFault(va, access);
       return la;
     }
+    const bus = this.store.bus;
+    const cycle = bus?.cycle;
+    if (bus !== undefined) bus.cycle = CYCLE_WALK;
     const pa = this.pager!.translate(la, access, (this.pagingMode < 0 ? this.mode : this.pagingMode) !== 0);
+    if (bus !== undefined) bus.cycle = cycle!;
     if (pa < 0) {
       this.fault = { ...this.pager!.fault, va };
       return -1;
@@ -378,7 +388,11 @@ export class Machine {
   /** Nested paging with the guest's paging off: the linear address is guest-physical, translated by stage 2 alone. */
   private physicalThroughStage2(va: number, la: number, n: number, access: Access): number {
     const user = (this.pagingMode < 0 ? this.mode : this.pagingMode) !== 0;
+    const bus = this.store.bus;
+    const cycle = bus?.cycle;
+    if (bus !== undefined) bus.cycle = CYCLE_WALK;
     const pa = this.pager!.translatePhysical!(la, n, access, user);
+    if (bus !== undefined) bus.cycle = cycle!;
     if (pa === -2) return this.boundsFault(va, access);
     if (pa < 0) this.fault = { ...this.pager!.fault, va };
     return pa;
@@ -416,14 +430,22 @@ export class Machine {
       doubleFault,
     });
     if (fault && this.trapEntry) return this.doubleFault(event(true));
+    const bus = this.store.bus;
+    const cpu = bus?.cpu;
+    const cycle = bus?.cycle;
+    if (bus !== undefined) driveBus(bus, this, CYCLE_TRAP);
     const newPsw = this.readPswImage(SLOT_NEW_PSW);
-    if (!this.validStatus(newPsw.status)) return this.doubleFault(event(true));
+    if (!this.validStatus(newPsw.status)) {
+      if (bus !== undefined) driveBus(bus, cpu, cycle!);
+      return this.doubleFault(event(true));
+    }
     const t = event(false);
     this.writePswImage(SLOT_OLD_PSW, { ...this.psw(), pc: savedPc >>> 0 });
     this.store32(TRAP_CAUSE, cause);
     this.store32(TRAP_VADDR, vaddr);
     this.store32(TRAP_ERROR, error);
     this.store32(TRAP_DETAIL, detail);
+    if (bus !== undefined) driveBus(bus, cpu, cycle!);
     this.loadPsw(newPsw, this.config.trapSwitchesAddressSpace);
     this.trapEntry = true;
     this.trapCounts[cause]++;
@@ -516,6 +538,22 @@ export class Machine {
    * trap delivery. A pending timer trap is taken before the next fetch when IE is set.
    */
   run(budget: number, single = false): RunExit {
+    const bus = this.store.bus;
+    return bus === undefined ? this.runLoop(budget, single) : this.runOnBus(bus, budget, single);
+  }
+
+  /** `run` on an observed bus: the machine drives it (data cycles unless it says otherwise) until it returns. */
+  private runOnBus(bus: BusObserver, budget: number, single: boolean): RunExit {
+    const { cpu, cycle } = bus;
+    driveBus(bus, this, CYCLE_DATA);
+    try {
+      return this.runLoop(budget, single);
+    } finally {
+      driveBus(bus, cpu, cycle);
+    }
+  }
+
+  private runLoop(budget: number, single: boolean): RunExit {
     const stop = this.retired + budget;
     for (;;) {
       if (this.state !== RUNNING) return this.state === HALTED ? 'halted' : 'double-fault';
@@ -569,8 +607,11 @@ export class Machine {
       w0 = fw.frame[i];
       imm = fw.frame[i + 1];
     } else {
+      const bus = this.store.bus;
+      if (bus !== undefined) bus.cycle = CYCLE_FETCH;
       const fpa = (pc & 7) !== 0 ? this.alignmentFault(pc, Access.Fetch) : this.translate(pc, INSTR_BYTES, Access.Fetch);
       if (fpa < 0) {
+        if (bus !== undefined) bus.cycle = CYCLE_DATA;
         this.trap(this.faultCause(), this.fault.va, this.fault.error, 0, pc);
         return false;
       }
@@ -578,6 +619,7 @@ export class Machine {
       this.lastFetchVa = pc;
       w0 = this.lastFetchHeader = this.load32(fpa);
       imm = this.lastFetchImm = this.load32(fpa + 4);
+      if (bus !== undefined) bus.cycle = CYCLE_DATA;
       this.openWindow(fw, pc, fpa, INSTR_BYTES, false);
     }
     const op = w0 & 0xff;
@@ -642,6 +684,8 @@ export class Machine {
       lo = Math.max(lo, 0);
       hi = Math.min(hi, bound - n + 1);
     }
+    const bus = this.store.bus;
+    if (bus !== undefined && (hi <= lo || !bus.window(a - (va - lo), hi - lo + n - 1, write, w === this.fetchWindow))) return;
     const frame = write ? this.store.frameForWrite(a >>> FRAME_BITS) : this.store.frameForRead(a >>> FRAME_BITS);
     w.open(lo, hi, pa - (va - lo), frame, (a - (va - lo)) & (FRAME_SIZE - 1), this.xlateGen, this.store.generation);
   }
@@ -828,6 +872,12 @@ export class Machine {
     return pas;
   }
 
+}
+
+/** Sets who drives `bus` and how (bus.ts). */
+function driveBus(bus: BusObserver, cpu: object | undefined, cycle: BusObserver['cycle']): void {
+  bus.cpu = cpu;
+  bus.cycle = cycle;
 }
 
 /** The PSW whose image word i (0..7, layout in arch.ts) `word(i)` returns. */

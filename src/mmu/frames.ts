@@ -11,6 +11,11 @@
 // for frames its owner asks about, their contents before the first write); a WriteTracker gives
 // the same in a memory's own addresses (memory.ts makes one per view): checkers compare only
 // what changed, at a cost that does not grow with the memory's size or its frame count.
+//
+// A store may also have a bus observer (bus.ts): then every access through a live view is told to
+// it, address by address.
+
+import type { BusObserver } from './bus.js';
 
 export const FRAME_BITS = 12;
 export const FRAME_SIZE = 1 << FRAME_BITS;
@@ -61,6 +66,12 @@ export class FrameStore {
   /** Write logs attached to this store (see WriteLog); empty on the fast path. */
   private logs: WriteLog[] = [];
 
+  /**
+   * Told every access made through a live view of this store (bus.ts); undefined on the fast
+   * path. CPUs over the store check it where they would cache a frame.
+   */
+  bus: BusObserver | undefined = undefined;
+
   constructor(dir?: Directory) {
     this.dir = dir ?? new Directory(1);
   }
@@ -68,6 +79,15 @@ export class FrameStore {
   /** Attaches `log` (its frames are noted from now on). */
   attach(log: WriteLog): void {
     this.logs = [...this.logs, log];
+    this.generation++;
+  }
+
+  /**
+   * Sets (or, with undefined, removes) the bus observer. Cached frames are invalidated, so no CPU
+   * keeps a translation window opened before.
+   */
+  observe(bus: BusObserver | undefined): void {
+    this.bus = bus;
     this.generation++;
   }
 

@@ -7,6 +7,7 @@
 // is `linear`: view address pa lives at store address pa + offset. A guest-physical memory over
 // a physmap (physmap-memory.ts) is a PhysicalMemory too, but not linear: every access goes
 // through its page map. `trackWrites()` reports what changed in any of them in its own addresses.
+// A live memory tells every access to its store's bus observer, when there is one (bus.ts).
 
 import { Directory, FRAME_BITS, FRAME_SIZE, FrameStore, MAX_MEMORY, directoryOf, frameIn, StoreTracker, type WriteTracker } from './frames.js';
 
@@ -24,14 +25,22 @@ abstract class MemoryReader {
 
   /** Reads the little-endian word at `pa` (any alignment). Caller guarantees pa + 4 <= size. */
   read32(pa: number): number {
-    const a = pa + this.offset;
-    if ((a & 3) === 0) return this.frame(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2];
-    return (this.read8(pa) | (this.read8(pa + 1) << 8) | (this.read8(pa + 2) << 16) | (this.read8(pa + 3) << 24)) | 0;
+    return this.wordAt(pa + this.offset);
   }
 
   /** Reads the byte at `pa`. Caller guarantees pa < size. */
   read8(pa: number): number {
-    const a = pa + this.offset;
+    return this.byteAt(pa + this.offset);
+  }
+
+  /** The word at store address `a` (any alignment). */
+  protected wordAt(a: number): number {
+    if ((a & 3) === 0) return this.frame(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2];
+    return (this.byteAt(a) | (this.byteAt(a + 1) << 8) | (this.byteAt(a + 2) << 16) | (this.byteAt(a + 3) << 24)) | 0;
+  }
+
+  /** The byte at store address `a`. */
+  protected byteAt(a: number): number {
     const w = this.frame(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2];
     return (w >>> ((a & 3) << 3)) & 0xff;
   }
@@ -213,19 +222,39 @@ export class PhysicalMemory extends MemoryReader {
     return new PhysicalMemory(size, this.store, this.offset + offset);
   }
 
+  // Every access through a live view is told to the store's bus, when it has one (bus.ts).
+
+  override read32(pa: number): number {
+    const a = pa + this.offset;
+    if (this.store.bus !== undefined) this.store.bus.access(a, 4, false);
+    return this.wordAt(a);
+  }
+
+  override read8(pa: number): number {
+    const a = pa + this.offset;
+    if (this.store.bus !== undefined) this.store.bus.access(a, 1, false);
+    return this.byteAt(a);
+  }
+
   /** Writes the word `v` at `pa` (any alignment). Caller guarantees pa + 4 <= size. */
   write32(pa: number, v: number): void {
     const a = pa + this.offset;
+    if (this.store.bus !== undefined) this.store.bus.access(a, 4, true);
     if ((a & 3) === 0) {
       this.store.frameForWrite(a >>> FRAME_BITS)[(a & (FRAME_SIZE - 1)) >> 2] = v;
       return;
     }
-    for (let i = 0; i < 4; i++) this.write8(pa + i, v >>> (i * 8));
+    for (let i = 0; i < 4; i++) this.putByte(a + i, v >>> (i * 8));
   }
 
   /** Writes the low byte of `v` at `pa`. Caller guarantees pa < size. */
   write8(pa: number, v: number): void {
     const a = pa + this.offset;
+    if (this.store.bus !== undefined) this.store.bus.access(a, 1, true);
+    this.putByte(a, v);
+  }
+
+  private putByte(a: number, v: number): void {
     const f = this.store.frameForWrite(a >>> FRAME_BITS);
     const i = (a & (FRAME_SIZE - 1)) >> 2;
     const sh = (a & 3) << 3;

@@ -14,6 +14,7 @@
 
 import { FRAME_BITS, FRAME_SIZE, imageOfFrames, mergeRanges, PhysicalMemory, StoreTracker, type MemoryImage, type WriteTracker } from './memory.js';
 import type { Physmap } from './physmap.js';
+import { asSoftware } from './bus.js';
 
 /** A write to a guest page the physmap does not map and cannot map (no pool, or the pool is used up). */
 export class UnmappedGuestWrite extends Error {
@@ -96,14 +97,17 @@ export class PhysmapMemory extends PhysicalMemory {
   /**
    * The host address of guest page `gpn`, mapping it from the pool first if needed with its
    * host bytes cleared (so it reads as zeros, as it did unmapped). -1 when it cannot be mapped.
-   * What a VMM calls to map a page on demand.
+   * What a VMM calls to map a page on demand. On an observed bus this is software's work (the
+   * VMM's memory manager), even inside a CPU's write.
    */
   touch(gpn: number): number {
     const mapped = this.physmap.hostPage(gpn);
     if (mapped >= 0) return mapped;
-    const hpa = this.physmap.touch(gpn);
-    if (hpa >= 0) this.clearHost(hpa, this.physmap.pageBytes);
-    return hpa;
+    return asSoftware(this.store.bus, () => {
+      const hpa = this.physmap.touch(gpn);
+      if (hpa >= 0) this.clearHost(hpa, this.physmap.pageBytes);
+      return hpa;
+    });
   }
 
   /** Zeroes host bytes [hpa, hpa + n) where they are not zero already (absent frames stay absent). */

@@ -16,7 +16,7 @@ import { geometryByName, GEOMETRY_NAMES } from './paging.js';
 import { runUnder, UNDER_KINDS, whyNotUnder, type UnderKind, type UnderRun } from './under.js';
 
 /** Version of every JSON document the CLI prints; bumped when a field changes meaning. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3; // 3: runs[].checks.safety counts accesses and windows on the host bus (was resumes)
 
 /** Instructions a trace keeps by default (the run goes on past it). */
 export const DEFAULT_TRACE_LIMIT = 10_000;
@@ -103,10 +103,14 @@ export interface ChecksJson {
   readonly safety: {
     readonly holds: boolean;
     readonly level: string;
-    readonly resumes: number;
+    /** host accesses the checker observed one by one for this VM */
+    readonly accesses: number;
+    /** translation windows it approved for this VM (host ranges checked whole) */
+    readonly windows: number;
+    /** violations, all counted */
     readonly violations: number;
     readonly reserveIntact: boolean;
-    /** why the checker stepped every instruction (an unsafe instruction set), or why nothing was checked */
+    /** why nothing was checked */
     readonly note?: string;
     readonly first?: Record<string, unknown>;
   };
@@ -237,11 +241,12 @@ function checksJson(c: GuestChecks, timing: boolean): ChecksJson {
     safety: {
       holds: c.safety.holds,
       level: c.safety.level,
-      resumes: c.safety.resumes,
+      accesses: c.safety.accesses,
+      windows: c.safety.windows,
       violations: c.safety.violations,
       reserveIntact: c.safety.reserveIntact,
       ...(c.safety.note ? { note: c.safety.note } : {}),
-      ...(sf ? { first: { kind: sf.kind, retired: sf.retired, detail: sf.detail } } : {}),
+      ...(sf ? { first: { kind: sf.kind, path: sf.path, retired: sf.retired, ...(sf.address === undefined ? {} : { address: sf.address, bytes: sf.bytes, access: sf.access }), detail: sf.detail } } : {}),
     },
     efficiency: {
       holds: f.holds,

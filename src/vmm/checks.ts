@@ -4,9 +4,10 @@
 //                delivered and the last one's record, all guest-physical memory) at every
 //                guest-visible event and at the end equals the bare run's, the events aligned
 //                one to one by kind and guest instructions retired (lockstep.ts, as the run goes);
-//  safety      — from the instrumented real machine (safety.ts): nothing a guest ran directly
-//                reached outside its allocation or ran in real supervisor mode, and the VMM's
-//                reserve and the other VMs' memory did not change;
+//  safety      — from the observed host bus (safety.ts): no access made for a VM — run directly,
+//                emulated, reflected, interpreted, a tick delivered, a table walked, the VMM's
+//                own work — reached outside what that VM was given, no instruction ran in real
+//                supervisor mode, and the VMM's memory did not change;
 //  efficiency  — the share of guest instructions the real machine executed directly, exits per
 //                1,000 guest instructions, VMM time and actions per exit.
 //
@@ -76,32 +77,42 @@ export function compareSnapshots(a: MachineSnapshot, b: MachineSnapshot): ViewDi
 export interface SafetyVerdict {
   readonly holds: boolean;
   readonly level: SafetyReport['level'];
-  /** why the level differs from the one asked for, or why nothing was checked */
+  /** why nothing was checked */
   readonly note?: string;
   readonly resumes: number;
-  readonly tracedInstructions: number;
-  /** the VMM's entry PSW and reserve intact at the end (checked at every level) */
+  /** host accesses observed one by one on this VM's behalf */
+  readonly accesses: number;
+  /** translation windows approved on its behalf (host ranges checked whole, then accessed untold) */
+  readonly windows: number;
+  /** the VMM's entry PSW and reserve intact at the end */
   readonly reserveIntact: boolean;
+  /** this VM's first violation */
   readonly first?: SafetyViolation;
+  /** this VM's violations, all counted (and those no VM can be charged with) */
   readonly violations: number;
+  /** the first few of them, with their details */
+  readonly kept: readonly SafetyViolation[];
 }
 
 /**
- * The safety verdict of one VM from the run's safety report and the end-of-run reserve check.
- * Never holds without instrumentation (level 'off': nothing was checked).
+ * The safety verdict of one VM from the run's bus report and the end-of-run reserve check: no
+ * violation charged to it or to no VM, and the reserve intact. Never holds without
+ * instrumentation (level 'off': nothing was checked).
  */
 export function safetyVerdict(report: SafetyReport, vm: number, reserveIntact: boolean): SafetyVerdict {
-  const mine = report.violations.filter((v) => v.vm === vm);
-  const note = report.level === 'off' ? 'not checked: the real machine was not instrumented' : report.fallback;
+  const kept = report.violations.filter((v) => v.vm === vm || v.vm < 0);
+  const violations = (report.counts[vm] ?? 0) + report.unattributed;
   return {
-    holds: mine.length === 0 && reserveIntact && report.level !== 'off',
+    holds: violations === 0 && reserveIntact && report.level !== 'off',
     level: report.level,
-    ...(note ? { note } : {}),
+    ...(report.level === 'off' ? { note: 'not checked: the host bus was not observed' } : {}),
     resumes: report.resumes,
-    tracedInstructions: report.tracedInstructions,
+    accesses: report.accesses[vm] ?? 0,
+    windows: report.windows[vm] ?? 0,
     reserveIntact,
-    ...(mine.length ? { first: mine[0] } : {}),
-    violations: mine.length,
+    ...(kept.length ? { first: kept[0] } : {}),
+    violations,
+    kept,
   };
 }
 

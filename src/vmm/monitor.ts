@@ -22,7 +22,6 @@ import { produce } from 'immer';
 import { SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, TRAP_CAUSE, TRAP_DETAIL, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
 import { Machine, type Psw, type RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
-import type { BoundsConvention } from '../mmu/segment.js';
 import { endOf, type GuestEnd } from './bare.js';
 import type { EfficiencyFigures, EquivalenceVerdict } from './checks.js';
 import { composeSegment, guestError, isMemoryCause, realTimerCount, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
@@ -30,10 +29,9 @@ import { SegmentMemory } from './segment-memory.js';
 import type { HostRange, MemoryVirtualizer } from './virtualizer.js';
 import { EventSource } from './events.js';
 import type { GuestImage } from './guest.js';
-import { describeEscape, realModeEscapes } from './hardware.js';
 import { buildHost, installEntry } from './host.js';
 import { Lockstep } from './lockstep.js';
-import { SafetyMonitor, type SafetyLevel } from './safety.js';
+import { BusChecker, type SafetyLevel, type SafetyPlan } from './safety.js';
 
 
 /** Called before every direct run of a VM with the real PSW about to be installed (observation only). */
@@ -45,10 +43,7 @@ export interface MonitorOptions {
   readonly quantum?: number;
   /** check each VM's equivalence with its bare run as it goes (lockstep.ts) */
   readonly events?: boolean;
-  /**
-   * The safety instrumentation asked for. 'resume' becomes 'trace' when the real machine lets
-   * user mode change the resource-control state (the resume proof's assumption fails).
-   */
+  /** 'bus': the safety checker observes every host-physical access (safety.ts); 'off' (default): nothing */
   readonly safety?: SafetyLevel;
   /**
    * Run even when the real machine cannot confine the guests (Theorem 1's precondition fails,
@@ -62,6 +57,16 @@ export interface MonitorOptions {
   readonly layout?: HostLayout;
   /** how a nested-paging host is laid out (kind 'nested') */
   readonly nested?: NestedOptions;
+  /**
+   * vmm2: per VM, the guest-physical range [lo, hi) its own guest may reach while the VM is in
+   * virtual user mode (the safety checker holds the real machine to it then)
+   */
+  readonly innerGuests?: readonly (HostRange | undefined)[];
+  /**
+   * Replaces a VM's memory strategy (tests pass broken ones — a wrong view of guest memory — to
+   * watch the safety checker fail: it holds each VM to what the plan gave it, never to this).
+   */
+  readonly memory?: (vm: number, standard: MemoryVirtualizer, host: Machine) => MemoryVirtualizer;
 }
 
 /** A VM as the VMM's bookkeeping records it (immer-frozen, updated once per slice). */
@@ -118,19 +123,24 @@ export class Vm {
   hostSeconds = 0;
   readonly directOps = new Float64Array(256);
 
-  /** `memory` is how this VM's memory is virtualized (its guest-physical memory, what runs it directly). */
+  /**
+   * `memory` is how this VM's memory is virtualized (its guest-physical memory, what runs it
+   * directly); `quiet` runs the equivalence checker's comparisons unseen by the safety checker.
+   */
   constructor(
     readonly id: number,
     readonly guest: GuestImage,
     readonly memory: MemoryVirtualizer,
     check: boolean,
+    quiet: <T>(f: () => T) => T = (f) => f(),
   ) {
     this.vcpu = new Machine({ ...guest.config, memorySize: memory.guestBytes }, memory.guestMemory);
     guest.load(this.vcpu.mem);
     this.vcpu.regs.set(guest.regs.slice(0, 16));
     this.vcpu.loadPsw(guest.psw);
-    this.lockstep = check ? new Lockstep(guest, this.vcpu) : undefined;
-    this.source = new EventSource(this.vcpu, check, this.lockstep?.onEvent);
+    const lockstep = check ? new Lockstep(guest, this.vcpu) : undefined;
+    this.lockstep = lockstep;
+    this.source = new EventSource(this.vcpu, check, lockstep && ((e) => quiet(() => lockstep.onEvent(e))));
     this.budget = guest.budget;
   }
 
@@ -146,37 +156,30 @@ export class Vm {
 }
 
 /**
- * The real machine and each VM's memory strategy for `options.kind`: base and bounds over one
- * allocation per VM (vmm, hvm), or nested paging over each VM's physmap (nested).
+ * The real machine, each VM's memory strategy for `options.kind` — base and bounds over one
+ * allocation per VM (vmm, hvm), or nested paging over each VM's physmap (nested) — and the
+ * memory each VM was given, from the same plan, for the safety checker.
  */
-function platform(guests: readonly GuestImage[], options: MonitorOptions): { host: Machine; layout: HostLayout; bounds: BoundsConvention; memories: MemoryVirtualizer[] } {
+function platform(guests: readonly GuestImage[], options: MonitorOptions): { host: Machine; layout: HostLayout; memories: MemoryVirtualizer[]; plan: SafetyPlan } {
   const allowUnsafe = options.allowUnsafe === true;
+  const own = (m: MemoryVirtualizer[], host: Machine) => (options.memory ? m.map((x, i) => options.memory!(i, x, host)) : m);
   if (memoryStrategy(options.kind) === 'nested') {
-    const { host, layout, memories } = buildNestedHost(guests, { ...options.nested, allowUnsafe });
-    return { host, layout, bounds: 'size', memories };
+    const { host, layout, memories, plan } = buildNestedHost(guests, { ...options.nested, allowUnsafe });
+    const vms = plan.physmaps.map((p) => p.claimedRanges().map(([lo, hi]) => ({ lo, hi })));
+    return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, tables: plan.tables } };
   }
   const { host, layout, bounds } = buildHost(guests, { ...(options.layout ? { layout: options.layout } : {}), allowUnsafe });
   const memories = layout.allocations.map((a) => new SegmentMemory(a, host, bounds, host.profile.realModeOf, options.compose ?? composeSegment));
-  return { host, layout, bounds, memories };
-}
-
-/**
- * The safety instrumentation for a real machine whose profile is `host.profile`: the level
- * asked for, except that 'resume' becomes 'trace' (with the reason) when some instruction
- * changes the resource-control state in user mode without trapping.
- */
-function safetyFor(asked: SafetyLevel, host: Machine, layout: HostLayout, bounds: BoundsConvention): SafetyMonitor {
-  const escapes = asked === 'resume' ? realModeEscapes(host.profile, bounds) : [];
-  if (escapes.length === 0) return new SafetyMonitor(asked, host, layout, bounds);
-  const why = `the 'resume' proof assumes user mode cannot change the resource-control state, but ${describeEscape(escapes[0], host.profile.modes)}: every directly executed instruction is traced instead`;
-  return new SafetyMonitor('trace', host, layout, bounds, why);
+  const vms = layout.allocations.map((a) => [{ lo: a.addr0, hi: a.addr0 + a.vmsize }]);
+  const inner = options.innerGuests?.map((g, i) => g && { lo: layout.allocations[i].addr0 + g.lo, hi: layout.allocations[i].addr0 + g.hi });
+  return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, ...(inner ? { inner } : {}) } };
 }
 
 export class Monitor {
   readonly host: Machine;
   readonly layout: HostLayout;
   readonly vms: readonly Vm[];
-  readonly safety: SafetyMonitor;
+  readonly safety: BusChecker;
   state: VmmState;
   private readonly quantum: number;
   private readonly sliceOps = new Float64Array(256);
@@ -186,13 +189,13 @@ export class Monitor {
     guests: readonly GuestImage[],
     readonly options: MonitorOptions,
   ) {
-    const { host, layout, bounds, memories } = platform(guests, options);
+    const { host, layout, memories, plan } = platform(guests, options);
     this.host = host;
     this.layout = layout;
     this.quantum = options.quantum ?? DEFAULT_QUANTUM;
     if (!(this.quantum >= 1)) throw new RangeError(`vmm: quantum ${this.quantum} must be at least 1`);
-    this.vms = guests.map((g, i) => new Vm(i, g, memories[i], options.events === true));
-    this.safety = safetyFor(options.safety ?? 'off', host, layout, bounds);
+    this.vms = guests.map((g, i) => new Vm(i, g, memories[i], options.events === true, (f) => this.safety.quiet(f)));
+    this.safety = new BusChecker(options.safety ?? 'off', host, this.vms.map((vm) => vm.vcpu), plan);
     this.state = {
       slices: 0,
       vms: this.vms.map((vm) => ({ id: vm.id, name: vm.name, hostRanges: vm.memory.confines(), state: 'runnable', retired: 0, direct: 0, software: 0, exits: { ...vm.exits }, interrupts: 0, slices: 0 })),
@@ -201,6 +204,7 @@ export class Monitor {
 
   /** Runs every VM, round robin one quantum at a time, until each has halted, double-faulted or used its budget. */
   run(): void {
+    this.safety.attach();
     while (this.vms.some((vm) => vm.end === undefined)) {
       for (const vm of this.vms) if (vm.end === undefined) this.runSlice(vm);
     }
@@ -219,6 +223,7 @@ export class Monitor {
     const hostBefore = vm.hostSeconds;
     const checkBefore = vm.lockstep?.seconds ?? 0;
     this.sliceOps.set(this.host.opCounts);
+    this.safety.act(vm.id, 'vmm');
     for (;;) {
       this.takePendingInterrupt(vm);
       if (!vcpu.running) vm.end = endOf(vcpu);
@@ -257,7 +262,9 @@ export class Monitor {
   private takePendingInterrupt(vm: Vm): void {
     const vcpu = vm.vcpu;
     if (!vcpu.running || !vcpu.timerPending || (vcpu.status & ST_IE) === 0) return;
+    this.safety.act(vm.id, 'tick');
     vcpu.run(0, true);
+    this.safety.act(vm.id, 'vmm');
     vm.interrupts++;
     vm.actions++;
     vm.memory.afterReflect(this.host, vcpu);
@@ -273,7 +280,6 @@ export class Monitor {
     const vcpu = vm.vcpu;
     const real = vm.memory.install(host, vcpu);
     this.options.observer?.(vm.id, vcpu, real);
-    this.safety.beforeRun(vm.id, vcpu.retired, real, vm.memory.confines());
     host.resumePsw(real);
     host.regs.set(vcpu.regs);
     host.trapEntry = false;
@@ -284,10 +290,11 @@ export class Monitor {
     host.timerPending = false;
     vm.actions += 3;
     const before = host.retired;
+    this.safety.beforeRun(vm.id);
     const t = performance.now();
-    const exit = this.safety.run(count);
+    const exit = host.run(count);
     vm.hostSeconds += (performance.now() - t) / 1000;
-    this.safety.afterRun(exit === 'trap');
+    this.safety.afterRun(exit);
     this.onExit(vm, exit, host.retired - before);
   }
 
@@ -380,7 +387,9 @@ export class Monitor {
   private emulate(vm: Vm, op: number): void {
     const vcpu = vm.vcpu;
     const before = vcpu.retired;
+    this.safety.act(vm.id, 'emulate');
     vcpu.run(1, true);
+    this.safety.act(vm.id, 'vmm');
     const retired = vcpu.retired - before;
     vm.software += retired;
     vm.emulatedRetired += retired;
@@ -400,7 +409,11 @@ export class Monitor {
     const vcpu = vm.vcpu;
     const memory = isMemoryCause(cause, vcpu.compiled);
     const error = guestError(cause, host.load32(TRAP_ERROR), vcpu.mode, vcpu.compiled);
-    vcpu.trap(cause, memory ? host.load32(TRAP_VADDR) : 0, error, host.load32(TRAP_DETAIL), savedPc);
+    const vaddr = memory ? host.load32(TRAP_VADDR) : 0;
+    const detail = host.load32(TRAP_DETAIL);
+    this.safety.act(vm.id, 'reflect');
+    vcpu.trap(cause, vaddr, error, detail, savedPc);
+    this.safety.act(vm.id, 'vmm');
     vm.actions++;
     vm.memory.afterReflect(host, vcpu);
   }
@@ -409,12 +422,14 @@ export class Monitor {
   private interpret(vm: Vm, left: number): void {
     const vcpu = vm.vcpu;
     const stop = vcpu.retired + left;
+    this.safety.act(vm.id, 'interpret');
     while (vcpu.mode === 0 && vcpu.running && vcpu.retired < stop) {
       const before = vcpu.retired;
       vcpu.run(1, true);
       vm.software += vcpu.retired - before;
       vm.source.poll();
     }
+    this.safety.act(vm.id, 'vmm');
   }
 }
 

@@ -158,10 +158,10 @@ function freeRanges(claimed: readonly [number, number][], memory: number, page: 
 
 /**
  * The real machine for nested paging — the guests' shared profile, paging with the guests'
- * geometry over the VMs' stage-2 tables — in the VMM's entry PSW, and each VM's memory
- * strategy. Throws RangeError with nestedProblem's reason when the guests cannot be hosted.
+ * geometry over the VMs' stage-2 tables — in the VMM's entry PSW, each VM's memory strategy, and
+ * the plan they follow. Throws RangeError with nestedProblem's reason when the guests cannot be hosted.
  */
-export function buildNestedHost(guests: readonly GuestImage[], o: NestedOptions = {}): { host: Machine; layout: HostLayout; memories: NestedMemory[] } {
+export function buildNestedHost(guests: readonly GuestImage[], o: NestedOptions = {}): { host: Machine; layout: HostLayout; memories: NestedMemory[]; plan: NestedPlan } {
   const why = nestedProblem(guests, o);
   if (why) throw new RangeError(`nested: ${why}`);
   const plan = planNested(guests, o) as NestedPlan;
@@ -179,5 +179,5 @@ export function buildNestedHost(guests: readonly GuestImage[], o: NestedOptions 
   host.loadPsw(vmmEntryPsw(plan.layout));
   const area = new TableArea(plan.tables.lo, plan.tables.hi, 2 ** plan.stage2.offsetBits);
   const memories = plan.physmaps.map((p) => new NestedMemory(host, p, plan.stage2, area, host.profile.realModeOf));
-  return { host, layout: plan.layout, memories };
+  return { host, layout: plan.layout, memories, plan };
 }

@@ -6,7 +6,7 @@ import type { EfficiencyFigures, GuestChecks } from './checks.js';
 import type { Allocation, HostLayout, SegmentComposer } from './construction.js';
 import type { EventTally } from './events.js';
 import type { MonitorKind, RunKind } from './kinds.js';
-import type { VmmState } from './monitor.js';
+import type { MonitorOptions, VmmState } from './monitor.js';
 import type { Vmm2Details } from './vmm2-table.js';
 import type { SafetyLevel, SafetyReport } from './safety.js';
 import type { NestedOptions } from './nested-host.js';
@@ -17,7 +17,7 @@ export type { RunKind } from './kinds.js';
 export interface RunOptions {
   /** compare with the bare run as it goes, check safety and efficiency (default true) */
   readonly check?: boolean;
-  /** safety instrumentation (default 'resume' when checking, else 'off'; 'resume' becomes 'trace' for a profile that does not confine user mode) */
+  /** safety instrumentation: 'bus' (default when checking) observes every host-physical access; 'off' (default without checking) nothing */
   readonly safety?: SafetyLevel;
   /** guest instructions per scheduling slice */
   readonly quantum?: number;
@@ -25,12 +25,14 @@ export interface RunOptions {
   readonly minDirect?: number;
   /** step 4's composition, for tests that break it on purpose */
   readonly compose?: SegmentComposer;
+  /** a replacement for a VM's memory strategy (runVms), for tests that break it on purpose */
+  readonly memory?: MonitorOptions['memory'];
   /** where the VMs go in real memory (runVms; default: packed after the VMM's reserve) */
   readonly layout?: HostLayout;
   /**
    * Run a guest the real machine cannot confine (an instruction that changes the
    * resource-control state runs in user mode without trapping) instead of refusing it — for
-   * demonstration: the safety checker then traces every instruction and reports the breach.
+   * demonstration: the safety checker reports the breach from the accesses it made.
    */
   readonly allowUnsafe?: boolean;
   /** kind 'nested': how the host is laid out (host memory, reserve, stage-2 geometry, physmaps) */

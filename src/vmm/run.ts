@@ -54,11 +54,12 @@ export function runVms(kind: MonitorKind, guests: readonly GuestImage[], options
   const monitor = new Monitor(guests, {
     kind,
     events: check,
-    safety: options.safety ?? (check ? 'resume' : 'off'),
+    safety: options.safety ?? (check ? 'bus' : 'off'),
     allowUnsafe: options.allowUnsafe === true,
     ...(options.nested ? { nested: options.nested } : {}),
     ...(options.quantum === undefined ? {} : { quantum: options.quantum }),
     ...(options.compose ? { compose: options.compose } : {}),
+    ...(options.memory ? { memory: options.memory } : {}),
     ...(options.layout ? { layout: options.layout } : {}),
   });
   const t0 = performance.now();

@@ -1,230 +1,442 @@
-// Resource control, instrumented: what a guest runs directly can reach nothing outside its
-// allocation, and nothing of it runs in real supervisor mode.
+// Resource control, observed: the safety checker sits on the host's memory bus (mmu/bus.ts) and
+// sees every host-physical access, whoever makes it, and holds it to the memory each VM was given
+// before the run started (`SafetyPlan`: the scenario's layout or the host's plan — never the
+// VMM's records while it runs).
 //
-// Two levels, both on the real machine:
-//  - 'resume': at every resume, prove that the real segment (B', L') reaches only the VM's
-//    allocation and that M' is not supervisor; at every exit, check that the PSW the hardware
-//    saved still has a non-supervisor mode and the installed B'/L'; and check that real memory
-//    outside the VM's memory (the VMM's reserve — minus the trap record the exit itself writes —
-//    other VMs, padding) did not change during the direct run: a write tracker on the real
-//    memory names the frames written and keeps the previous contents of those not wholly the
-//    VM's, so the cost is the frames the run wrote, whatever the VM's addresses. The VM's memory
-//    is its allocation [addr0, addr0 + vmsize), or the host ranges its memory virtualizer says
-//    it confines the VM to (a physmap's pages need not be contiguous). This is sound for the
-//    segment machine when the profile confines user mode: every fetch and data access goes
-//    through relocate(B', L') and the real memory size (no region hook — checkGuest), B/L/PTBR
-//    change only by lpsw or a trap, lpsw and every other instruction that changes the
-//    resource-control state trap outside supervisor mode (realModeEscapes finds none), and a
-//    trap ends the direct run. Reads are covered by the proof, writes by the proof and the log.
-//    When the profile does not confine user mode, the monitor asks for 'trace' instead.
-//  - 'trace': additionally steps every directly executed instruction with `tracing` on and
-//    checks the physical range of each fetch (8 bytes) and data access, and the real mode
-//    before each instruction. Independent of the proof; slow; used by the property tests and
-//    for profiles whose user mode can change the resource-control state.
+// Who made an access comes from the bus itself: the real machine (the CPU driving the bus is the
+// host: fetch and data of the guest it runs directly, its MMU's walks and A/D writes, its trap
+// entry), a VM's virtual CPU (a CPU whose VM the checker was told when the VMs were made), or
+// software (no CPU: the VMM's own code). What each may touch, in host-physical terms:
+//
+//   direct (host fetch, data)    the running VM's memory; for vmm2 while the VM is in virtual
+//                                user mode, only its inner guest's part of it
+//   walk (host MMU)              the running VM's memory (its guest tables) and the stage-2 table
+//                                area (the VMM's tables, read and marked accessed by the MMU)
+//   trap entry (host)            the trap slots: the new PSW read, the old PSW and trap record written
+//   a VM's virtual CPU           that VM's memory only: emulation, reflection, tick delivery and
+//                                the hybrid VMM's interpretation, table walks included
+//   software (the VMM)           the reserve, the stage-2 table area, and the memory of the VM it
+//                                is working for — never another VM's
+//
+// The monitor labels what it is doing (`act`, `beforeRun`): which VM the host runs and what to
+// call a virtual CPU's accesses. Labels name violations and say which VM the real machine and the
+// VMM's code serve; they never widen what a VM may reach. Also checked: no instruction is fetched
+// in real supervisor mode (the VMM is TypeScript: the real machine never runs code of its own);
+// a direct run leaves the real resource-control state (mode, IE, PG, WP, NXE, SUM, base, limit,
+// PTBR — read from the old PSW its trap stored, or the machine) as the real machine had it when
+// resumed, whatever the VMM meant to install; and after every exit the VMM's memory — the reserve, except the trap slots, against its
+// contents when the run started, in the frames written since the last check — and that every
+// frame written was written through the bus. Violations are counted per VM, uncapped; the first
+// few of each VM are kept with their path, address, access and instruction count.
 
-import { Op } from '../isa/instructions.js';
-import { INSTR_BYTES, PSW_BYTES, SLOT_OLD_PSW, ST_MODE_MASK, TRAP_DETAIL } from '../isa/arch.js';
-import type { Machine, Psw, RunExit } from '../isa/machine.js';
+import { PSW_BYTES, SLOT_NEW_PSW, SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP, TRAP_DETAIL } from '../isa/arch.js';
+import { readPsw, type Machine, type Psw, type RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
-import { FRAME_SIZE, mergeRanges, type WriteTracker } from '../mmu/memory.js';
-import type { BoundsConvention } from '../mmu/segment.js';
-import { reachable, type HostLayout } from './construction.js';
+import { CYCLE_DATA, CYCLE_FETCH, CYCLE_TRAP, CYCLE_WALK, type BusCycle, type BusObserver } from '../mmu/bus.js';
+import { FRAME_BITS, FRAME_SIZE, mergeRanges, WriteLog } from '../mmu/memory.js';
+import type { HostRange } from './virtualizer.js';
 
-export type SafetyLevel = 'off' | 'resume' | 'trace';
+export type SafetyLevel = 'off' | 'bus';
 
-/** The real machine's processor state before a direct run (its memory is in the write log). */
+/** Who made an access (see the file comment). */
+export type AccessPath = 'direct' | 'walk' | 'trap entry' | 'emulate' | 'reflect' | 'tick' | 'interpret' | 'virtual CPU' | 'vmm';
+
+/** What the monitor says it is doing for a VM: names its virtual CPU's accesses, and scopes its own. */
+export type VmmActivity = 'direct' | 'emulate' | 'reflect' | 'tick' | 'interpret' | 'vmm';
+
+/** The memory each VM was given, from the scenario or the host's plan, before the run. */
+export interface SafetyPlan {
+  /** per VM: the host ranges its guest-physical memory may occupy */
+  readonly vms: readonly (readonly HostRange[])[];
+  /** the VMM's reserve [0, reserve): trap slots, entry PSW, canary */
+  readonly reserve: number;
+  /** nested paging: the stage-2 table area */
+  readonly tables?: HostRange;
+  /** vmm2: per VM, the host range its inner guest may reach while the VM is in virtual user mode */
+  readonly inner?: readonly (HostRange | undefined)[];
+}
+
+/** The real machine's processor state before a direct run. */
 export interface RealState {
   readonly psw: Psw;
   readonly regs: readonly number[];
 }
 
 export interface SafetyViolation {
-  readonly kind: 'segment' | 'supervisor' | 'exit-psw' | 'access' | 'memory';
+  /**
+   * access: outside what the path may reach; inner: outside vmm2's inner guest; supervisor:
+   * fetched in real supervisor mode; control: the real resource-control state changed during a
+   * direct run without a trap; memory: the VMM's memory changed; unobserved: a frame written
+   * around the bus
+   */
+  readonly kind: 'access' | 'inner' | 'supervisor' | 'control' | 'memory' | 'unobserved';
+  /** the VM it is charged to (-1: none was running) */
   readonly vm: number;
-  /** the VM's guest instructions retired at the resume where it happened */
+  readonly path: AccessPath;
+  /** the VM's guest instructions retired when it happened */
   readonly retired: number;
+  /** the access: host-physical address, bytes, direction */
+  readonly address?: number;
+  readonly bytes?: number;
+  readonly access?: 'read' | 'write' | 'fetch';
   readonly detail: string;
-  /** the real machine's PSW and registers before the direct run, and a snapshot at the violation */
+  /** direct path: the real machine before the direct run */
   readonly before?: RealState;
+  /** the machine that made the access (the real one for software and the VMM's memory), then */
   readonly after?: MachineSnapshot;
 }
 
 export interface SafetyReport {
   readonly level: SafetyLevel;
-  /** why the level is not the one asked for (the 'resume' proof's assumption fails) */
-  readonly fallback?: string;
   readonly resumes: number;
-  /** instructions whose accesses were checked one by one ('trace') */
-  readonly tracedInstructions: number;
+  /** exits after which the VMM's memory was checked */
+  readonly checkpoints: number;
+  /** per VM: host accesses observed one by one on its behalf */
+  readonly accesses: readonly number[];
+  /** per VM: translation windows approved on its behalf (ranges its accesses then went through untold) */
+  readonly windows: readonly number[];
+  /** per VM: violations, all counted */
+  readonly counts: readonly number[];
+  /** violations no VM can be charged with (none was running) */
+  readonly unattributed: number;
+  /** the first MAX_KEPT violations of each VM (and of none), in the order they happened */
   readonly violations: readonly SafetyViolation[];
 }
 
-/** The byte range an instruction's data access covers, by opcode (ld/st 4, ldb/stb 1, PSW 32). */
-function dataBytes(op: number): number {
-  if (op === Op.Ldb || op === Op.Stb) return 1;
-  if (op === Op.Lpsw || op === Op.Spsw) return PSW_BYTES;
-  return 4;
-}
+/** Violations kept per VM with their details (all are counted). */
+export const MAX_KEPT = 5;
 
-/** A host-physical byte range [lo, hi) a VM may reach. */
-export interface OwnedRange {
-  readonly lo: number;
-  readonly hi: number;
-}
+/** Host byte ranges, with the last one that matched remembered (accesses come in runs). */
+class RangeSet {
+  private lo = 1;
+  private hi = 0;
+  constructor(readonly ranges: readonly (readonly [number, number])[]) {}
 
-/** Real-memory intervals a guest owning `owned` (ascending, disjoint) must never change during a direct run. */
-function protectedRanges(layout: HostLayout, owned: readonly (readonly [number, number])[]): [number, number][] {
-  const out: [number, number][] = [];
-  let from = 0;
-  for (const [lo, hi] of [...owned, [layout.memorySize, layout.memorySize] as const]) {
-    out.push([from, Math.min(lo, SLOT_OLD_PSW)], [Math.max(from, TRAP_DETAIL + 4), lo]);
-    from = Math.max(from, hi);
-  }
-  return out.filter(([lo, hi]) => hi > lo);
-}
-
-/** The lowest byte offset in [lo, hi) at which two copies of one frame differ, or -1. */
-function firstChangedByte(before: Int32Array, now: Int32Array, lo: number, hi: number): number {
-  for (let w = lo >> 2; w < (hi + 3) >> 2; w++) {
-    if (before[w] === now[w]) continue;
-    for (let b = Math.max(lo, 4 * w); b < Math.min(hi, 4 * w + 4); b++) {
-      const sh = (b & 3) << 3;
-      if (((before[w] >>> sh) & 0xff) !== ((now[w] >>> sh) & 0xff)) return b;
+  covers(a: number, n: number): boolean {
+    if (a >= this.lo && a + n <= this.hi) return true;
+    for (const [lo, hi] of this.ranges) {
+      if (a >= lo && a + n <= hi) {
+        this.lo = lo;
+        this.hi = hi;
+        return true;
+      }
     }
+    return false;
   }
-  return -1;
 }
 
-export class SafetyMonitor {
-  private readonly violations: SafetyViolation[] = [];
-  private resumes = 0;
-  private traced = 0;
-  private before: RealState | undefined;
-  private installed: Psw | undefined;
-  /** the VM running directly, and the host ranges it owns (ascending, disjoint) */
-  private current = { vm: -1, retired: 0, owned: [] as [number, number][] };
-  /** frames written during the direct run; previous contents of those not wholly the VM's */
-  private readonly log: WriteTracker | undefined;
+const hex = (n: number) => `0x${n.toString(16)}`;
+const pairs = (rs: readonly HostRange[]) => rs.map((r) => [r.lo, r.hi] as [number, number]);
 
+/** What VM `vm`'s paths may reach. */
+interface Reach {
+  readonly own: RangeSet;
+  readonly walk: RangeSet;
+  readonly software: RangeSet;
+  readonly inner: RangeSet | undefined;
+}
+
+export class BusChecker implements BusObserver {
+  cpu: object | undefined = undefined;
+  cycle: BusCycle = 0;
+
+  private readonly reach: Reach[];
+  private readonly none: Reach;
+  private readonly counts: number[];
+  private readonly accesses: number[];
+  private readonly windows: number[];
+  private readonly kept: SafetyViolation[] = [];
+  private readonly keptPer = new Map<number, number>();
+  private unattributed = 0;
+  private resumes = 0;
+  private checkpoints = 0;
+  /** the VM the real machine and the VMM serve now, and what the VMM says it does */
+  private vm = -1;
+  private activity: VmmActivity = 'vmm';
+  /** from a resume to the check after its exit: instructions retired at the resume (real machine, VM), the inner guest's range if it is the one running */
+  private directRun = false;
+  private hostRetired = 0;
+  private vmRetired = 0;
+  private inner: RangeSet | undefined = undefined;
+  private beforePsw: Psw | undefined = undefined;
+  private readonly beforeRegs = new Int32Array(16);
+  /** the first word of the instruction being fetched, -1 between fetches */
+  private lastFetch = -1;
+  private muted = false;
+  private attached = false;
+  /** frames the bus saw written since the last checkpoint (per host frame) */
+  private readonly seen: Uint8Array;
+  private log: WriteLog | undefined = undefined;
+  /** the reserve's frames as the run started, by frame number */
+  private readonly golden = new Map<number, Int32Array>();
+
+  /** `vcpus[i]` is VM i's virtual CPU: its accesses are VM i's, whatever the VMM says. */
   constructor(
     readonly level: SafetyLevel,
     private readonly host: Machine,
-    private readonly layout: HostLayout,
-    private readonly bounds: BoundsConvention,
-    private readonly fallback?: string,
+    private readonly vcpus: readonly Machine[],
+    private readonly plan: SafetyPlan,
   ) {
-    this.log = level === 'off' ? undefined : host.mem.trackWrites((fn) => !this.owns(fn * FRAME_SIZE, FRAME_SIZE));
+    const vmm = [[0, plan.reserve] as [number, number], ...(plan.tables ? [[plan.tables.lo, plan.tables.hi] as [number, number]] : [])];
+    const tables = plan.tables ? [[plan.tables.lo, plan.tables.hi] as [number, number]] : [];
+    const reachOf = (own: [number, number][], inner: HostRange | undefined): Reach => ({
+      own: new RangeSet(mergeRanges(own)),
+      walk: new RangeSet(mergeRanges([...own, ...tables])),
+      software: new RangeSet(mergeRanges([...own, ...vmm])),
+      inner: inner && new RangeSet([[inner.lo, inner.hi]]),
+    });
+    this.reach = plan.vms.map((rs, i) => reachOf(pairs(rs), plan.inner?.[i]));
+    this.none = reachOf([], undefined);
+    this.counts = plan.vms.map(() => 0);
+    this.accesses = plan.vms.map(() => 0);
+    this.windows = plan.vms.map(() => 0);
+    this.seen = new Uint8Array(level === 'off' ? 0 : Math.ceil(host.mem.size / FRAME_SIZE));
   }
 
   get enabled(): boolean {
     return this.level !== 'off';
   }
 
-  /** Whether real bytes [pa, pa + n) lie wholly inside the current VM's memory. */
-  private owns(pa: number, n: number): boolean {
-    return this.current.owned.some(([lo, hi]) => pa >= lo && pa + n <= hi);
+  /** Starts observing the host's bus: the reserve's contents now are what it must keep. */
+  attach(): void {
+    if (!this.enabled || this.attached) return;
+    const store = this.host.mem.store;
+    for (let fn = 0; fn * FRAME_SIZE < this.plan.reserve; fn++) this.golden.set(fn, store.frameForRead(fn).slice());
+    this.log = new WriteLog(store);
+    store.observe(this);
+    this.attached = true;
   }
 
-  /** The current VM's memory in messages: its allocation when it is one range (`bounds`: with its bounds). */
-  private ownedName(bounds = true): string {
-    const o = this.current.owned;
-    if (o.length !== 1) return `the VM's memory${bounds ? ` (${o.length} host ranges)` : ''}`;
-    return bounds ? `the allocation [0x${o[0][0].toString(16)}, 0x${o[0][1].toString(16)})` : 'the allocation';
+  /** Stops observing, after a last check of the VMM's memory. */
+  close(): void {
+    if (!this.attached) return;
+    this.checkpoint();
+    this.host.mem.store.observe(undefined);
+    this.log!.close();
+    this.attached = false;
   }
 
-  private violate(kind: SafetyViolation['kind'], detail: string): void {
-    if (this.violations.length >= 20) return;
-    this.violations.push({ kind, vm: this.current.vm, retired: this.current.retired, detail, before: this.before, after: snapshot(this.host) });
+  /** The VMM now works for VM `vm` doing `activity` (labels: see the file comment). */
+  act(vm: number, activity: VmmActivity): void {
+    this.vm = vm;
+    this.activity = activity;
+  }
+
+  /** The real machine is about to run VM `vm` directly. */
+  beforeRun(vm: number): void {
+    if (!this.attached) return;
+    this.act(vm, 'direct');
+    this.directRun = true;
+    this.resumes++;
+    const vcpu = this.vcpus[vm];
+    this.hostRetired = this.host.retired;
+    this.vmRetired = vcpu.retired;
+    this.inner = vcpu.mode !== 0 ? this.reach[vm].inner : undefined;
+    this.beforePsw = this.host.psw();
+    this.beforeRegs.set(this.host.regs);
+    this.lastFetch = -1;
+    this.host.mem.store.observe(this); // no window opened before outlives the resume
   }
 
   /**
-   * Proves the resume of VM `vm` with real PSW `real` confined to its memory — the host ranges
-   * `confines` (a segment VM's allocation, a physmap's pages) — and starts tracking writes.
+   * The direct run ended with `exit` (the VMM has the real machine back): the resource-control
+   * state the guest left is compared with the one it was resumed in, and the VMM's memory is checked.
    */
-  beforeRun(vm: number, retired: number, real: Psw, confines: readonly OwnedRange[]): void {
-    if (!this.enabled) return;
-    this.resumes++;
-    const owned = confines.map((r) => [r.lo, r.hi] as [number, number]);
-    this.current = { vm, retired, owned: mergeRanges(owned) };
-    this.installed = real;
-    this.before = { psw: this.host.psw(), regs: Array.from(this.host.regs) };
-    if ((real.status & ST_MODE_MASK) === 0) this.violate('supervisor', `resume installs mode 0 (supervisor) for the guest`);
-    if (real.base !== real.base >>> 0 || real.limit !== real.limit >>> 0) {
-      this.violate('segment', `real segment B'=${real.base} L'=${real.limit} is not a pair of 32-bit values (the hardware would wrap it)`);
-    }
-    const r = reachable(real.base >>> 0, real.limit >>> 0, this.bounds, this.layout.memorySize);
-    if (r.hi > r.lo && !this.owns(r.lo, r.hi - r.lo)) {
-      this.violate('segment', `real segment B'=0x${real.base.toString(16)} L'=0x${real.limit.toString(16)} reaches [0x${r.lo.toString(16)}, 0x${r.hi.toString(16)}) outside ${this.ownedName()}`);
-    }
-    this.log!.reset();
+  afterRun(exit: RunExit): void {
+    if (!this.attached) return;
+    const left = this.quiet(() => (exit === 'trap' ? readPsw((i) => this.host.mem.read32(SLOT_OLD_PSW + 4 * i)) : this.host.psw()));
+    const changed = controlChanges(this.beforePsw!, left);
+    if (changed) this.violate('control', this.vm, 'direct', undefined, `direct: the guest changed the real machine's resource-control state without a trap (${changed})`);
+    this.activity = 'vmm';
+    this.checkpoint();
+    this.directRun = false;
   }
 
-  /** Runs the real machine for the direct run: plainly, or instruction by instruction in 'trace'. */
-  run(budget: number): RunExit {
-    if (this.level !== 'trace') return this.host.run(budget);
-    const host = this.host;
-    host.tracing = true;
+  /** Runs `f` unobserved: the checkers' own reads (the equivalence checker comparing memory). */
+  quiet<T>(f: () => T): T {
+    if (this.muted || !this.attached) return f();
+    this.muted = true;
     try {
-      for (let left = budget; left > 0; left--) {
-        const pc = host.pc;
-        if (host.mode === 0) this.violate('supervisor', `a guest instruction at pc 0x${pc.toString(16)} is about to run in real supervisor mode`);
-        host.lastFetchVa = -1;
-        host.lastDataVa = -1;
-        const exit = host.run(1, true);
-        if (host.lastFetchVa === pc) {
-          this.traced++;
-          this.checkAccess('fetch', host.lastFetchPa, INSTR_BYTES);
-          if (host.lastDataVa >= 0) this.checkAccess('data', host.lastDataPa, dataBytes(host.load32(host.lastFetchPa) & 0xff));
-        }
-        if (exit !== 'step') return exit;
-      }
-      return 'budget';
+      return f();
     } finally {
-      host.tracing = false;
+      this.muted = false;
     }
   }
 
-  private checkAccess(what: string, pa: number, n: number): void {
-    if (!this.owns(pa, n)) this.violate('access', `${what} of ${n} bytes at real 0x${pa.toString(16)} lies outside ${this.ownedName()}`);
-  }
-
-  /** After the exit: the saved PSW kept a non-supervisor mode and B'/L'; nothing outside changed. */
-  afterRun(exited: boolean): void {
-    if (!this.enabled) return;
-    const host = this.host;
-    const saved = exited ? host.readPswImage(SLOT_OLD_PSW) : host.psw();
-    const want = this.installed!;
-    if ((saved.status & ST_MODE_MASK) === 0) this.violate('supervisor', `the guest was running in real supervisor mode at its exit (pc 0x${saved.pc.toString(16)})`);
-    if (saved.base !== want.base || saved.limit !== want.limit) {
-      this.violate('exit-psw', `the real segment changed during the direct run: installed B'=0x${want.base.toString(16)} L'=0x${want.limit.toString(16)}, at exit B=0x${saved.base.toString(16)} L=0x${saved.limit.toString(16)}`);
+  access(a: number, n: number, write: boolean): void {
+    if (this.muted) return;
+    if (write) {
+      this.seen[a >>> FRAME_BITS] = 1;
+      this.seen[(a + n - 1) >>> FRAME_BITS] = 1;
     }
-    for (const fn of this.log!.hostFrames()) this.checkFrame(fn);
+    const cpu = this.cpu;
+    if (cpu === this.host) this.hostAccess(a, n, write);
+    else if (cpu === undefined) this.check(this.vm, 'vmm', this.reachOf(this.vm).software, a, n, write);
+    else {
+      const vm = this.vcpus.indexOf(cpu as Machine);
+      const path: AccessPath = this.activity === 'vmm' || this.activity === 'direct' || vm !== this.vm ? 'virtual CPU' : this.activity;
+      this.check(vm, path, this.reachOf(vm).own, a, n, write);
+    }
   }
 
-  /** Real frame `fn` was written during the direct run: its bytes outside the VM's memory must be unchanged. */
-  private checkFrame(fn: number): void {
-    const before = this.log!.before(fn);
-    if (!before) return; // wholly the VM's
-    const now = this.host.mem.store.frameForRead(fn);
-    const lo = fn * FRAME_SIZE;
-    for (const [plo, phi] of protectedRanges(this.layout, this.current.owned)) {
-      const from = Math.max(plo, lo);
-      const to = Math.min(phi, lo + FRAME_SIZE);
-      if (from >= to) continue;
-      const at = firstChangedByte(before, now, from - lo, to - lo);
-      if (at < 0) continue;
-      const byte = (w: Int32Array) => (w[at >> 2] >>> ((at & 3) << 3)) & 0xff;
-      this.violate('memory', `real byte 0x${(lo + at).toString(16)} outside ${this.ownedName(false)} changed (0x${byte(before).toString(16)} → 0x${byte(now).toString(16)})`);
-      return;
+  /**
+   * A translation window over [a, a + n): approved, and counted, only when every access in it
+   * would pass `access` — the real machine fetching or moving data for the running VM inside its
+   * memory (and the inner guest's, and not fetching in supervisor mode), or a virtual CPU inside
+   * its VM's memory. Approved write windows mark their frames seen. Windows last until the CPU's
+   * translation state changes, and every resume drops them all (`beforeRun`).
+   */
+  window(a: number, n: number, write: boolean, fetch: boolean): boolean {
+    if (this.muted) return false;
+    const cpu = this.cpu;
+    let vm: number;
+    if (cpu === this.host) {
+      vm = this.vm;
+      if (this.cycle !== CYCLE_DATA || (fetch && this.host.mode === 0) || (this.inner && !this.inner.covers(a, n))) return false;
+    } else {
+      vm = this.vcpus.indexOf(cpu as Machine);
+      if (vm < 0) return false;
+    }
+    if (!this.reachOf(vm).own.covers(a, n)) return false;
+    this.windows[vm]++;
+    if (write) {
+      this.seen[a >>> FRAME_BITS] = 1;
+      this.seen[(a + n - 1) >>> FRAME_BITS] = 1;
+    }
+    return true;
+  }
+
+  private reachOf(vm: number): Reach {
+    return vm >= 0 && vm < this.reach.length ? this.reach[vm] : this.none;
+  }
+
+  /** An access of the real machine, running the current VM directly. */
+  private hostAccess(a: number, n: number, write: boolean): void {
+    const r = this.reachOf(this.vm);
+    switch (this.cycle) {
+      case CYCLE_WALK:
+        return this.check(this.vm, 'walk', r.walk, a, n, write);
+      case CYCLE_TRAP: {
+        const slot = write ? a >= SLOT_OLD_PSW && a + n <= TRAP_DETAIL + 4 : a >= SLOT_NEW_PSW && a + n <= SLOT_NEW_PSW + PSW_BYTES;
+        if (this.vm >= 0) this.accesses[this.vm]++;
+        if (!slot) this.violate('access', this.vm, 'trap entry', { a, n, write }, `trap entry: ${write ? 'write' : 'read'} of ${n} bytes at host ${hex(a)} outside the trap slots`);
+        return;
+      }
+      case CYCLE_FETCH:
+        // an instruction is two words: its mode is checked at the first
+        if (this.lastFetch >= 0 && a === this.lastFetch + 4) this.lastFetch = -1;
+        else {
+          this.lastFetch = a;
+          if (this.host.mode === 0) this.violate('supervisor', this.vm, 'direct', { a, n, write, fetch: true }, `direct: an instruction is fetched at host ${hex(a)} in real supervisor mode`);
+        }
+        break;
+    }
+    this.check(this.vm, 'direct', r.own, a, n, write, this.cycle === CYCLE_FETCH);
+    if (this.inner && !this.inner.covers(a, n)) {
+      const [lo, hi] = this.inner.ranges[0];
+      this.violate('inner', this.vm, 'direct', { a, n, write, fetch: this.cycle === CYCLE_FETCH }, `direct: ${verb(write, this.cycle === CYCLE_FETCH)} of ${n} bytes at host ${hex(a)} outside the inner guest's memory [${hex(lo)}, ${hex(hi)}) (VM ${this.vm} in virtual user mode)`);
+    }
+  }
+
+  private check(vm: number, path: AccessPath, may: RangeSet, a: number, n: number, write: boolean, fetch = false): void {
+    if (vm >= 0) this.accesses[vm]++;
+    if (may.covers(a, n)) return;
+    this.violate('access', vm, path, { a, n, write, fetch }, `${path}: ${verb(write, fetch)} of ${n} bytes at host ${hex(a)} outside ${this.memoryName(vm, path)}, in ${this.regionName(a)}`);
+  }
+
+  /** What path `path` of VM `vm` may reach, for messages. */
+  private memoryName(vm: number, path: AccessPath): string {
+    if (vm < 0) return path === 'vmm' ? "the VMM's memory" : 'any VM (none was running)';
+    const rs = this.plan.vms[vm];
+    const own = rs.length === 1 ? `VM ${vm}'s memory [${hex(rs[0].lo)}, ${hex(rs[0].hi)})` : `VM ${vm}'s memory (${rs.length} host ranges)`;
+    if (path === 'walk' && this.plan.tables) return `${own} and the stage-2 table area`;
+    return path === 'vmm' ? `${own} and the VMM's memory` : own;
+  }
+
+  /** Whose host memory `a` is, as the plan gave it. */
+  private regionName(a: number): string {
+    if (a < this.plan.reserve) return "the VMM's reserve";
+    const t = this.plan.tables;
+    if (t && a >= t.lo && a < t.hi) return 'the stage-2 table area';
+    const owner = this.plan.vms.findIndex((rs) => rs.some((r) => a >= r.lo && a < r.hi));
+    if (owner >= 0) return `VM ${owner}'s memory`;
+    return a >= this.host.mem.size ? 'no memory (past the host)' : 'memory no VM was given';
+  }
+
+  /** Counts a violation against `vm` and keeps its details when it is among the VM's first MAX_KEPT. */
+  private violate(kind: SafetyViolation['kind'], vm: number, path: AccessPath, at: { a: number; n: number; write: boolean; fetch?: boolean } | undefined, detail: string): void {
+    if (vm >= 0 && vm < this.counts.length) this.counts[vm]++;
+    else this.unattributed++;
+    const kept = this.keptPer.get(vm) ?? 0;
+    if (kept >= MAX_KEPT) return;
+    this.keptPer.set(vm, kept + 1);
+    const direct = this.directRun && vm === this.vm;
+    const retired = direct ? this.vmRetired + this.host.retired - this.hostRetired : vm >= 0 ? this.vcpus[vm].retired : 0;
+    const by = this.cpu && this.cpu !== this.host ? (this.cpu as Machine) : this.host;
+    this.muted = true; // a snapshot reads no memory through the bus, but say so
+    try {
+      this.kept.push({
+        kind,
+        vm,
+        path,
+        retired,
+        ...(at ? { address: at.a, bytes: at.n, access: at.fetch ? 'fetch' : at.write ? 'write' : 'read' } : {}),
+        detail,
+        ...(direct && this.beforePsw ? { before: { psw: this.beforePsw, regs: Array.from(this.beforeRegs) } } : {}),
+        after: snapshot(by),
+      });
+    } finally {
+      this.muted = false;
+    }
+  }
+
+  /**
+   * After an exit: the VMM's reserve keeps its contents but for the trap slots, and every frame
+   * written since the last checkpoint was written through the bus.
+   */
+  private checkpoint(): void {
+    this.checkpoints++;
+    const log = this.log!;
+    const store = this.host.mem.store;
+    for (const fn of log.written) {
+      if (this.seen[fn] !== 1) this.violate('unobserved', this.vm, 'vmm', undefined, `host frame ${hex(fn)} was written without the bus seeing a write in it`);
+      this.seen[fn] = 0;
+      const golden = this.golden.get(fn);
+      if (golden) this.compareReserve(fn, golden, store.frameForRead(fn));
+    }
+    log.reset();
+  }
+
+  /** Reserve frame `fn` against its contents at the start (the trap slots excepted); a change is reported once. */
+  private compareReserve(fn: number, golden: Int32Array, now: Int32Array): void {
+    const base = fn * FRAME_SIZE;
+    for (let w = 0; w < golden.length; w++) {
+      if (golden[w] === now[w]) continue;
+      const a = base + 4 * w;
+      if (a >= SLOT_OLD_PSW && a < TRAP_DETAIL + 4) continue;
+      if (a >= this.plan.reserve) break;
+      this.violate('memory', this.vm, 'vmm', undefined, `the VMM's reserve changed: host word ${hex(a)} was ${hex(golden[w] >>> 0)}, is ${hex(now[w] >>> 0)} (seen after the exit)`);
+      golden[w] = now[w];
     }
   }
 
   report(): SafetyReport {
-    return { level: this.level, ...(this.fallback ? { fallback: this.fallback } : {}), resumes: this.resumes, tracedInstructions: this.traced, violations: this.violations };
+    return { level: this.level, resumes: this.resumes, checkpoints: this.checkpoints, accesses: [...this.accesses], windows: [...this.windows], counts: [...this.counts], unattributed: this.unattributed, violations: [...this.kept] };
   }
+}
 
-  /** Detaches the write log (the run is over). */
-  close(): void {
-    this.log?.close();
-  }
+/** The PSW fields that allocate the machine (mode, IE, PG, WP, NXE, SUM, base, limit, PTBR); NZCV and the PC are the guest's own. */
+const CONTROL_STATUS = ST_MODE_MASK | ST_IE | ST_PG | ST_WP | ST_NXE | ST_SUM;
+
+/** The resource-control fields that differ from `a` to `b`, as `field a → b`, or '' when none does. */
+export function controlChanges(a: Psw, b: Psw): string {
+  const out: string[] = [];
+  const s = (a.status ^ b.status) & CONTROL_STATUS;
+  if (s !== 0) out.push(`status ${hex(a.status & CONTROL_STATUS)} → ${hex(b.status & CONTROL_STATUS)}`);
+  for (const f of ['base', 'limit', 'ptbr'] as const) if (a[f] !== b[f]) out.push(`${f} ${hex(a[f])} → ${hex(b[f])}`);
+  return out.join(', ');
+}
+
+function verb(write: boolean, fetch: boolean): string {
+  return fetch ? 'fetch' : write ? 'write' : 'read';
 }

@@ -231,10 +231,11 @@ export function runVmm2(inner: GuestImage, options: RunOptions & Vmm2Options = {
   const monitor = new Monitor([img.guest], {
     kind: 'vmm',
     events: check,
-    safety: options.safety ?? (check ? 'resume' : 'off'),
+    safety: options.safety ?? (check ? 'bus' : 'off'),
     allowUnsafe: options.allowUnsafe === true,
     ...(options.quantum === undefined ? {} : { quantum: options.quantum }),
     observer: confinement.observe,
+    innerGuests: [{ lo: img.addr0, hi: img.addr0 + vmsize }],
   });
   const t0 = performance.now();
   monitor.run();
@@ -258,10 +259,9 @@ export function runVmm2(inner: GuestImage, options: RunOptions & Vmm2Options = {
     vmm2: vmm2Details(img, vm, table, confinement),
   };
   if (!check) return run;
-  const outerSafety = safetyVerdict(monitor.safety.report(), vm.id, reserveIntact(monitor.host, monitor.layout));
   const checks: GuestChecks = {
     equivalence: innerEquivalence(inner, table, final),
-    safety: { ...outerSafety, holds: outerSafety.holds && confinement.violations.length === 0 },
+    safety: safetyVerdict(monitor.safety.report(), vm.id, reserveIntact(monitor.host, monitor.layout)),
     efficiency: efficiencyVerdict(efficiency, 'vmm2', options.minDirect),
   };
   return { ...run, checks };

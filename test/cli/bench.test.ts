@@ -9,12 +9,14 @@ describe('shadowlab bench', () => {
     const r = await cli('bench', '--runs', '1', '--instructions', '1000000', '--json');
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
-    expect(d.schemaVersion).toBe(2);
+    expect(d.schemaVersion).toBe(3);
     for (const rate of [d.reference, d.segment, d.paging.rate, d.pagingStride.rate, d.vmm.vmmIps, d.vmm.bareIps]) expect(rate).toBeGreaterThan(0);
     expect(d.paging.refsPerMiss).toBe(4);
     expect(d.pagingStride.hitRate).toBeLessThan(0.95);
     expect(d.vmm.directShare).toBeGreaterThan(0.99);
     expect(d.vmm.syscall.exitsPer1000).toBeGreaterThan(200);
+    expect(Object.keys(d.safety)).toEqual(['loop', 'syscall']);
+    for (const c of [d.safety.loop, d.safety.syscall]) expect(Object.keys(c)).toEqual(['off', 'bus', 'cost']);
     for (const rate of [d.nested.nested, d.nested.bare, d.nestedStride.nested, d.nestedStride.bare, d.translate.nestedWalkNs]) expect(rate).toBeGreaterThan(0);
     expect([d.nested.refsPerMiss, d.nestedStride.refsPerMiss, d.translate.refsPerNestedWalk]).toEqual([24, 24, 24]);
     // the counted reference table: (n+1)(m+1)-1 for n guest and m host levels, as published for 2D walks
@@ -48,6 +50,7 @@ describe('shadowlab bench', () => {
       'bench refs',
       'bench vmm',
       'bench vmm-syscall',
+      'bench safety',
     ]);
     const lines = r.stdout.split('\n');
     const at = lines.findIndex((l) => l.startsWith('bench refs'));

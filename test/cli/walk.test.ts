@@ -13,7 +13,7 @@ async function walkJson(...args: string[]) {
 describe('walk on the tiny exercise', () => {
   it('translates valid addresses through directory and table', async () => {
     const d = await walkJson('scenarios/paging/tiny-exercise.yaml', '0x0003', '0x0025', '3141');
-    expect(d.schemaVersion).toBe(2);
+    expect(d.schemaVersion).toBe(3);
     expect(d.geometry).toBe('tiny');
     expect(d.ptbr).toBe(0x220);
     const [a, b, c] = d.walks;

@@ -1,10 +1,9 @@
 // The checkers read memory through the general face every guest memory offers (write trackers,
 // host ranges), so they work for a guest whose memory lies over a physmap as for a window:
 // the equivalence checker compares guest-physical memory, and sees a host write under a guest
-// page; the safety checker holds a VM to host ranges that need not be contiguous.
+// page; the safety checker, on the host bus, holds a VM to host ranges that need not be contiguous.
 
 import { describe, expect, it } from 'vitest';
-import { ST_MODE_MASK } from '../../src/isa/arch.js';
 import { Machine } from '../../src/isa/machine.js';
 import { classic } from '../../src/isa/profiles/classic.js';
 import { PhysicalMemory } from '../../src/mmu/memory.js';
@@ -13,7 +12,7 @@ import { PhysmapMemory } from '../../src/mmu/physmap-memory.js';
 import { EventSource } from '../../src/vmm/events.js';
 import { guestFromSources } from '../../src/vmm/guest.js';
 import { Lockstep } from '../../src/vmm/lockstep.js';
-import { SafetyMonitor } from '../../src/vmm/safety.js';
+import { BusChecker } from '../../src/vmm/safety.js';
 
 /** A guest that fills a table across three pages, printing as it goes. */
 const filler = guestFromSources({
@@ -84,41 +83,23 @@ describe('checkers over a physmap memory', () => {
     expect(v.first).toMatchObject({ field: 'memory[0x1ff4]', bare: 0, actual: 0x77 });
   });
 
-  it('safety holds a VM to its host ranges, however scattered: a write in any is fine, a write between is not', () => {
-    const host = new Machine({ profile: classic, memorySize: 0x10000 });
-    const layout = { reserve: 0x1000, allocations: [], memorySize: 0x10000 };
-    const safety = new SafetyMonitor('resume', host, layout, 'size');
-    const real = { pc: 0, status: 1, base: 0x3000, limit: 0x1000, ptbr: 0, extra: 0 };
-    host.loadPsw(real);
-    expect(real.status & ST_MODE_MASK).toBe(1);
-    const confines = [
-      { lo: 0x3000, hi: 0x4000 },
-      { lo: 0x9000, hi: 0xa000 },
-    ];
-    safety.beforeRun(0, 0, real, confines);
-    host.mem.write32(0x3ffc, 1);
-    host.mem.write32(0x9000, 1);
-    safety.afterRun(false);
-    expect(safety.report().violations).toEqual([]);
-    safety.beforeRun(0, 0, real, confines);
-    host.mem.write32(0x6004, 1);
-    safety.afterRun(false);
-    const [v] = safety.report().violations;
-    expect(v).toMatchObject({ kind: 'memory' });
-    expect(v.detail).toMatch(/^real byte 0x6004 outside the VM's memory changed \(0x0 → 0x1\)/);
-    safety.close();
-  });
-
-  it('safety: a real segment reaching past the VM\'s host ranges is refused before the run', () => {
-    const host = new Machine({ profile: classic, memorySize: 0x10000 });
-    const safety = new SafetyMonitor('resume', host, { reserve: 0x1000, allocations: [], memorySize: 0x10000 }, 'size');
-    const real = { pc: 0, status: 1, base: 0x3800, limit: 0x1000, ptbr: 0, extra: 0 };
-    safety.beforeRun(0, 0, real, [
-      { lo: 0x3000, hi: 0x4000 },
-      { lo: 0x9000, hi: 0xa000 },
-    ]);
-    expect(safety.report().violations[0]).toMatchObject({ kind: 'segment' });
-    expect(safety.report().violations[0].detail).toMatch(/reaches \[0x3800, 0x4800\) outside the VM's memory \(2 host ranges\)/);
-    safety.close();
+  it('safety holds a VM to its host ranges, however scattered: an access in any is fine, one between is not', () => {
+    const ranges = (...his: number[]) => his.map((lo) => ({ lo, hi: lo + 0x1000 }));
+    const run = (given: { lo: number; hi: number }[]) => {
+      const host = new Machine({ profile: classic, memorySize: 0x10000 });
+      const vcpu = loaded(pooledMemory(host.mem)); // its pages come from 0xc000, 0x9000, 0x6000, 0x3000 as it touches them
+      const safety = new BusChecker('bus', host, [vcpu], { vms: [given], reserve: 0x1000 });
+      safety.attach();
+      safety.act(0, 'emulate');
+      vcpu.run(filler.budget);
+      safety.close();
+      expect(vcpu.console).toBe('12345678');
+      return safety.report();
+    };
+    expect(run(ranges(0x3000, 0x6000, 0x9000, 0xc000))).toMatchObject({ counts: [0], violations: [] });
+    const r = run(ranges(0x3000, 0x9000, 0xc000));
+    expect(r.counts).toEqual([3]); // the three stores that land in the page at 0x6000
+    expect(r.violations[0]).toMatchObject({ kind: 'access', vm: 0, path: 'emulate', address: 0x63f4, bytes: 4, access: 'write' });
+    expect(r.violations[0].detail).toMatch(/^emulate: write of 4 bytes at host 0x63f4 outside VM 0's memory \(3 host ranges\), in memory no VM was given/);
   });
 });

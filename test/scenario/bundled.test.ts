@@ -25,7 +25,7 @@ describe('bundled scenarios', () => {
       const r = await cli('run', file, '--json');
       expect(r.code).toBe(0);
       const data = JSON.parse(r.stdout);
-      expect(data.schemaVersion).toBe(2);
+      expect(data.schemaVersion).toBe(3);
       expect(data.ok).toBe(true);
       for (const run of data.runs) expect(run.expectations).toEqual({ ok: true, checked: true, failures: [] });
     });

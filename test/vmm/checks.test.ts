@@ -57,31 +57,29 @@ const victim = guestFromSources({
 
 describe('safety', () => {
   it('holds for a process that reaches past its memory under the real construction', () => {
-    const run = runVms('vmm', [prying('ld r1, 0x200\nsvc 0'), victim], { safety: 'trace', quantum: 50 });
+    const run = runVms('vmm', [prying('ld r1, 0x200\nsvc 0'), victim], { quantum: 50 });
     for (const r of run.vms) expectEquivalentAndSafe(r);
     expect(run.vms[0].console).toBe('3');
   });
 
   it('fails, with the first violation and both snapshots, when L\' is not clamped: the process reads its neighbour', () => {
-    const run = runVms('vmm', [prying('ld r1, 0x200\nsvc 0'), victim], { safety: 'trace', quantum: 50, compose: unclamped });
+    const run = runVms('vmm', [prying('ld r1, 0x200\nsvc 0'), victim], { quantum: 50, compose: unclamped });
     const [spy] = run.vms;
     expect(spy.console).toBe(`5 ${0x5ec2e7}`);
     expect(spy.checks!.equivalence.holds).toBe(false);
     const s = spy.checks!.safety;
     expect(s.holds).toBe(false);
-    expect(s.first!.kind).toBe('segment');
-    expect(s.first!.before!.psw.status & 15).toBe(0); // the real machine in the VMM's PSW, before the resume
+    expect(s.first).toMatchObject({ kind: 'access', vm: 0, path: 'direct', address: 0x3100, bytes: 4, access: 'read' });
+    expect(s.first!.detail).toBe("direct: read of 4 bytes at host 0x3100 outside VM 0's memory [0x1000, 0x3000), in VM 1's memory");
+    expect(s.first!.before!.psw).toMatchObject({ status: 0x101, base: 0x2f00, limit: 0x1000 }); // the real machine as resumed: user mode, IE, B' = addr0 + 0x1f00, L' not clamped
     expect(s.first!.after).toBeDefined();
-    const access = run.safety.violations.find((v) => v.kind === 'access')!;
-    expect(access.detail).toMatch(/^data of 4 bytes at real 0x3100 lies outside the allocation \[0x1000, 0x3000\)/);
     expect(run.vms[1].checks!.safety.holds).toBe(true);
   });
 
-  it('sees a write into another VM by comparing real memory around each direct run (no tracing)', () => {
-    const run = runVms('vmm', [prying('li r1, 7\nst r1, 0x200\nsvc 0'), victim], { safety: 'resume', quantum: 50, compose: unclamped });
-    const kinds = run.safety.violations.map((v) => v.kind);
-    expect(kinds).toContain('memory');
-    expect(run.safety.violations.find((v) => v.kind === 'memory')!.detail).toMatch(/^real byte 0x3100 outside the allocation changed \(0xe7 → 0x7\)/);
+  it('sees a write into another VM at the access, with no tracing', () => {
+    const run = runVms('vmm', [prying('li r1, 7\nst r1, 0x200\nsvc 0'), victim], { quantum: 50, compose: unclamped });
+    expect(run.safety.violations.map((v) => [v.kind, v.path, v.access, v.address])).toEqual([['access', 'direct', 'write', 0x3100]]);
+    expect(run.vms[0].checks!.safety).toMatchObject({ holds: false, violations: 1 });
     expect(run.vms[1].console).toBe('7');
     expect(run.vms[1].checks!.equivalence.holds).toBe(false);
   });
@@ -194,7 +192,7 @@ describe('equivalence in lockstep: what it compares, and that it can fail', () =
 
   it('keeps no snapshot per event: frames copied on write do not grow with the number of traps', () => {
     const copies = (n: number) => {
-      const m = new Monitor([syscallGuest(n)], { kind: 'vmm', events: true, safety: 'resume' });
+      const m = new Monitor([syscallGuest(n)], { kind: 'vmm', events: true, safety: 'bus' });
       m.run();
       expect(m.vms[0].equivalence()!.holds).toBe(true);
       return m.host.mem.store.framesCopied;

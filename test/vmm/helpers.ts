@@ -1,4 +1,5 @@
-// Shared helpers for the VMM tests: scenario files as guests, and readable verdict messages.
+// Shared helpers for the VMM tests: scenario files as guests, readable verdict messages, and a
+// VMM broken on purpose (a wrong view of one guest page).
 
 import { resolve } from 'node:path';
 import { expect } from 'vitest';
@@ -7,6 +8,12 @@ import { loadScenario } from '../../src/scenario/load.js';
 import type { EquivalenceSummary } from '../../src/vmm/checks.js';
 import { guestFromMachine, type GuestImage } from '../../src/vmm/guest.js';
 import type { GuestRun } from '../../src/vmm/run.js';
+import type { PhysicalMemory } from '../../src/mmu/memory.js';
+import { explicitPhysmap } from '../../src/mmu/physmap.js';
+import { PhysmapMemory } from '../../src/mmu/physmap-memory.js';
+import type { MonitorOptions } from '../../src/vmm/monitor.js';
+import type { SegmentMemory } from '../../src/vmm/segment-memory.js';
+import type { MemoryVirtualizer } from '../../src/vmm/virtualizer.js';
 
 export const SCENARIOS = resolve(import.meta.dirname, '../../scenarios');
 
@@ -35,4 +42,40 @@ export function expectEquivalentAndSafe(r: GuestRun): void {
     expect(r.vmm2.level1Equivalence?.holds, `level 1: ${describeDivergence(r.vmm2.level1Equivalence?.first)}`).toBe(true);
     expect(r.vmm2.innerViolations).toEqual([]);
   }
+}
+
+/** `s` with its virtual CPU's memory replaced by `view` (everything else delegated). */
+function withView(s: MemoryVirtualizer, view: PhysicalMemory): MemoryVirtualizer {
+  return {
+    name: s.name,
+    guestMemory: view,
+    guestBytes: s.guestBytes,
+    install: (host, vcpu) => s.install(host, vcpu),
+    classify: (cause, op, vcpu) => s.classify(cause, op, vcpu),
+    repair: (host, vcpu) => s.repair(host, vcpu),
+    afterEmulate: (host, vcpu, op) => s.afterEmulate(host, vcpu, op),
+    afterReflect: (host, vcpu) => s.afterReflect(host, vcpu),
+    confines: () => s.confines(),
+    placement: () => s.placement(),
+  };
+}
+
+/**
+ * A broken VMM for the Monitor's `memory` option: VM `which`'s segment strategy, except that its
+ * virtual CPU — what emulates, reflects, delivers ticks and interprets — sees the 32 guest-physical
+ * bytes at `gpa` in host memory at `hpa`. The real machine still runs the guest in its own memory.
+ */
+export function misdirected(which: number, gpa: number, hpa: number): NonNullable<MonitorOptions['memory']> {
+  return (vm, standard, host) => {
+    if (vm !== which) return standard;
+    const { addr0, vmsize } = (standard as SegmentMemory).allocation;
+    const ranges = [
+      { gpa: 0, hpa: addr0, size: gpa },
+      { gpa, hpa, size: 32 },
+      { gpa: gpa + 32, hpa: addr0 + gpa + 32, size: vmsize - gpa - 32 },
+    ].filter((r) => r.size > 0);
+    const r = explicitPhysmap({ guestBytes: vmsize, pageBytes: 32, hostBytes: host.mem.size, ranges });
+    if (!r.ok) throw new Error(`misdirected: ${r.problems[0].message}`);
+    return withView(standard, new PhysmapMemory(host.mem, r.physmap));
+  };
 }

@@ -1,6 +1,7 @@
 // Nested paging as a memory strategy: random paging guests run bare and under the nested-paging
 // VMM (contiguous and on-demand physmaps) are equivalent and safe; the checkers fail on purpose
-// when the VMM's stage-2 table sends a guest page into the VMM's own memory.
+// when the VMM's stage-2 table sends a guest page into the VMM's own memory or another VM's —
+// a read alone, and a table walk, included.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { Cause } from '../../src/isa/arch.js';
 import { map } from '../../src/paging/index.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { guestOf } from '../../src/scenario/under.js';
-import { Monitor, runGuest, type NestedMemory, type NestedOptions } from '../../src/vmm/index.js';
+import { Monitor, runGuest, type GuestImage, type NestedMemory, type NestedOptions } from '../../src/vmm/index.js';
 import { programText, RESUMING_KERNEL } from '../isa/programs.js';
 import { describeDivergence } from './helpers.js';
 
@@ -58,18 +59,49 @@ describe('nested paging', () => {
     expect(r.traps[`cause ${Cause.Stage2}`] ?? r.traps['stage2-fault'] ?? 0).toBe(0);
   });
 
-  it('the checkers fail when the stage-2 table sends a guest page into the VMM\'s memory', () => {
-    const guest = pagingGuest('li r1, 0x5a5a\nst r1, 0x1000\nld r2, 0x1000\nsvc 0\n', 50);
-    const m = new Monitor([guest], { kind: 'nested', events: true, safety: 'resume' });
+  /** A nested-paging monitor for `guests` whose VM 0 has guest-physical page `gpa` sent to host `hpa` by its stage-2 table. */
+  function misMapped(guests: GuestImage[], gpa: number, hpa: number): Monitor {
+    const m = new Monitor(guests, { kind: 'nested', events: true, safety: 'bus' });
     const mem = m.vms[0].memory as NestedMemory;
-    // guest-physical 0x21000 (the data page at virtual 0x1000) now lies in the VMM's reserve
-    map(mem.stage2, m.host.mem, mem.root, 0x21000, 0, 4096, { write: true, user: true }, () => {
+    map(mem.stage2, m.host.mem, mem.root, gpa, hpa, 4096, { write: true, user: true }, () => {
       throw new Error('no table needed');
     });
+    return m;
+  }
+
+  it('the checkers fail when the stage-2 table sends a guest page into the VMM\'s reserve: the write at the access, the reserve after the exit', () => {
+    // guest-physical 0x21000 (the data page at virtual 0x1000) now lies in the VMM's reserve
+    const m = misMapped([pagingGuest('li r1, 0x5a5a\nst r1, 0x1000\nld r2, 0x1000\nsvc 0\n', 50)], 0x21000, 0);
     m.run();
-    const report = m.safety.report();
-    expect(report.violations.length).toBeGreaterThan(0);
-    expect(report.violations[0].detail).toMatch(/real byte 0x[0-9a-f]+ outside .* changed/);
+    const found = m.safety.report().violations.map((v) => [v.kind, v.path, v.access, v.address, v.retired]);
+    expect(found).toEqual([
+      ['access', 'direct', 'write', 0, 1],
+      ['access', 'direct', 'read', 0, 2],
+      ['memory', 'vmm', undefined, undefined, 4], // the VMM's entry PSW, found changed at the svc's exit
+    ]);
+    expect(m.safety.report().violations[0].detail).toBe("direct: write of 4 bytes at host 0x0 outside VM 0's memory [0x3000, 0x43000), in the VMM's reserve");
     expect(m.vms[0].equivalence()!.holds).toBe(false);
+  });
+
+  it('a read alone is caught, though the guest never uses what it read: a stage-2 entry into the reserve, or into another VM', () => {
+    const reader = () => pagingGuest('ld r2, 0x1000\nli r2, 0\nsvc 0\n', 50);
+    const one = misMapped([reader()], 0x21000, 0);
+    one.run();
+    expect(one.vms[0].equivalence()!.holds).toBe(true); // nothing the guest can see
+    expect(one.safety.report().violations.map((v) => [v.kind, v.path, v.access, v.address])).toEqual([['access', 'direct', 'read', 0]]);
+    const two = misMapped([reader(), reader()], 0x21000, 0x66000);
+    two.run();
+    const r = two.safety.report();
+    expect(r.counts).toEqual([1, 0]);
+    expect(r.violations[0].detail).toBe("direct: read of 4 bytes at host 0x66000 outside VM 0's memory [0x5000, 0x45000), in VM 1's memory");
+  });
+
+  it('a table walk is held to the VM\'s memory and the stage-2 tables: the guest\'s page directory sent into the reserve', () => {
+    const guest = pagingGuest('li r1, 1\nsvc 0\n', 50);
+    const m = misMapped([guest], guest.psw.ptbr, 0);
+    m.run();
+    const [first] = m.safety.report().violations;
+    expect(first).toMatchObject({ kind: 'access', path: 'walk', access: 'read', retired: 0 });
+    expect(first.detail).toMatch(/^walk: read of 4 bytes at host 0x[0-9a-f]+ outside VM 0's memory \[0x3000, 0x43000\) and the stage-2 table area, in the VMM's reserve$/);
   });
 });

@@ -75,7 +75,7 @@ describe('a profile cause without an address (a general-protection fault)', () =
   it('is reflected with address 0 and error 0, as the bare machine delivers it', () => {
     expect(runGuest('bare', guest).console).toBe('340964 1600 500 ');
     for (const kind of ['vmm', 'hvm'] as const) {
-      const r = runGuest(kind, guest, { safety: 'trace' });
+      const r = runGuest(kind, guest);
       expectEquivalentAndSafe(r);
       expect(r.console).toBe('340964 1600 500 ');
     }

@@ -17,8 +17,8 @@ const unprivileged = (...mnemonics: string[]) => withOverrides(classic, mnemonic
  * A 16 KiB guest whose kernel — run by the VMM in real user mode with B' = addr0 = 0x1000 —
  * loads a supervisor PSW with base 0 (possible only because its profile makes lpsw
  * unprivileged), reads and writes real address 0x100 (the VMM's reserve), puts the value back,
- * and reloads the very segment the VMM installed before its next trap, so nothing is left to see
- * at the exit.
+ * and reloads the very PSW fields the VMM installed (B' = 0x1000, L' = 0x4000, IE for the real
+ * timer) before its next trap, so nothing is left to see at the exit.
  */
 function escaping(profile = unprivileged('lpsw')): GuestImage {
   return guestFromSources({
@@ -37,14 +37,14 @@ function escaping(profile = unprivileged('lpsw')): GuestImage {
                  st   r1, 0x100
                  addi r1, r1, -1
                  st   r1, 0x100            ; put it back
-                 lpsw 0x1000 + back        ; the segment the VMM installed (B' = 0x1000, L' = 0x4000)
+                 lpsw 0x1000 + back        ; what the VMM installed (B' = 0x1000, L' = 0x4000, IE)
         after:   svc  0
         h:       ld   r10, 0x40
                  out  r10, 1
                  halt
                  .align 4
         evil:    .psw pc=0x1000 + away, mode=s, base=0, limit=0x10000
-        back:    .psw pc=after, mode=u, base=0x1000, limit=0x4000`,
+        back:    .psw pc=after, mode=u, ie=1, base=0x1000, limit=0x4000`,
       },
     ],
     psw: { pc: 0x80, status: 0, base: 0, limit: 0x4000, ptbr: 0, extra: 0 },
@@ -62,22 +62,40 @@ describe('a guest whose profile makes lpsw unprivileged', () => {
     expect(() => runGuest('vmm', escaping())).toThrow(RangeError);
   });
 
-  it('run anyway for demonstration: the safety checker traces it and reports the breach from what happened', () => {
-    const r = runGuest('vmm', escaping(), { allowUnsafe: true });
-    const s = r.checks!.safety;
-    expect(s.holds).toBe(false);
-    expect(s.level).toBe('trace');
-    expect(s.note).toMatch(/'resume' proof assumes user mode cannot change the resource-control state, but 'lpsw' changes/);
-    expect(s.first!.kind).toBe('supervisor');
-    expect(s.violations).toBeGreaterThan(1);
+  it('run anyway for demonstration: the bus sees the breach as it happens — a supervisor fetch, the reserve read and written — though nothing is left to see at the end', () => {
     const run = runVms('vmm', [escaping()], { allowUnsafe: true });
-    const details = run.safety.violations.map((v) => v.detail);
-    expect(details.some((d) => /^data of 4 bytes at real 0x100 lies outside the allocation \[0x1000, 0x5000\)/.test(d))).toBe(true);
-    expect(run.reserveIntact).toBe(true); // it put the value back: only the trace saw it
+    const s = run.vms[0].checks!.safety;
+    expect(s).toMatchObject({ holds: false, level: 'bus', reserveIntact: true }); // it put the value back
+    expect(s.note).toBeUndefined(); // the checker assumes nothing of the instruction set, so nothing to fall back from
+    // six instructions fetched in real supervisor mode (ld, addi, st, addi, st, lpsw), the reserve read once and written twice
+    expect(s.violations).toBe(9);
+    expect(s.first).toMatchObject({ kind: 'supervisor', path: 'direct', access: 'fetch', address: 0x1088, retired: 1 });
+    const reserve = s.kept.filter((v) => v.kind === 'access').map((v) => [v.access, v.address, v.retired]);
+    expect(reserve).toEqual([
+      ['read', 0x100, 1],
+      ['write', 0x100, 3],
+    ]); // the first five violations are kept: three fetches, the read, the first write
+    expect(s.kept[1].detail).toBe("direct: read of 4 bytes at host 0x100 outside VM 0's memory [0x1000, 0x5000), in the VMM's reserve");
+    expect(run.safety.counts).toEqual([9]);
+  });
+
+  it("a guest that never leaves its memory but changes the real PTBR without a trap: a control violation, from the PSW its trap stored", () => {
+    const g = guestFromSources({
+      name: 'ptbr',
+      profile: unprivileged('setptbr'),
+      vmsize: 0x4000,
+      programs: [{ at: 0, source: '.org 0\n.psw pc=h, mode=s, limit=0x4000\n.org 0x80\nli r1, 0x3000\nsetptbr r1\nsvc 0\nh: halt' }],
+      psw: { pc: 0x80, status: 0, base: 0, limit: 0x4000, ptbr: 0, extra: 0 },
+      budget: 100,
+    });
+    const s = runGuest('vmm', g, { allowUnsafe: true }).checks!.safety;
+    expect(s).toMatchObject({ holds: false, violations: 1 });
+    expect(s.first).toMatchObject({ kind: 'control', path: 'direct', retired: 3 });
+    expect(s.first!.detail).toBe("direct: the guest changed the real machine's resource-control state without a trap (ptbr 0x0 → 0x3000)");
   });
 
   it('is safe on a machine whose lpsw traps (the same guest on the classic profile)', () => {
-    const r = runGuest('vmm', escaping(classic), { safety: 'trace' });
+    const r = runGuest('vmm', escaping(classic));
     expectEquivalentAndSafe(r);
     expect(r.console).not.toBe('5'); // its kernel's lpsw was emulated: it never reached real address 0x100
   });
@@ -92,7 +110,7 @@ describe('a guest whose profile makes lpsw unprivileged', () => {
       budget: 100,
     });
     expect(whyNotTogether('vmm', [escaping(), lde])).toBeUndefined();
-    const run = runVms('vmm', [escaping(), lde], { safety: 'trace', quantum: 7 });
+    const run = runVms('vmm', [escaping(), lde], { quantum: 7 });
     expect(run.safety.violations).toEqual([]);
     expect(run.vms[1].console).toBe('7');
     expect(run.vms[1].checks!.equivalence.holds).toBe(true);
@@ -120,7 +138,7 @@ describe('overrides that leave the resource-control state alone', () => {
 
   it('a user-mode halt that does not trap halts the VM, as bare: no exception, the other VMs go on', () => {
     for (const kind of ['vmm', 'hvm'] as const) {
-      const r = runGuest(kind, halting(), { safety: 'trace' });
+      const r = runGuest(kind, halting());
       expectEquivalentAndSafe(r);
       expect(r.end).toBe('halted');
       expect(r.final.regs[1]).toBe(6);

@@ -62,7 +62,7 @@ const hostileKernel: GuestImage = guestFromSources({
 describe('vmm2: the assembly VMM under the TypeScript VMM', () => {
   it('runs LDE equivalently: every trap of the trap log, then the whole final view', () => {
     const lde = scenarioGuest('lde.yaml');
-    const r = runGuest('vmm2', lde, { safety: 'trace' });
+    const r = runGuest('vmm2', lde);
     expectEquivalentAndSafe(r);
     expect(r.console).toBe('ping pong ping pong ping pong \nall processes done; free regions: 4\n');
     expect(r.traps).toEqual({ svc: 8, timer: 8 });
@@ -91,19 +91,23 @@ describe('vmm2: the assembly VMM under the TypeScript VMM', () => {
   });
 
   it('confines a hostile guest kernel: kernel bounds faults in guest terms, a forged huge base', () => {
-    const r = runGuest('vmm2', hostileKernel, { safety: 'trace' });
+    const r = runGuest('vmm2', hostileKernel);
     expectEquivalentAndSafe(r);
     // cause 3 (bounds): error 0 for the kernel's read, then 20 (fetch | user) for the forged process
     expect(r.console).toBe('30 320 320 ');
     expect(r.vmm2!.innerResumes).toBeGreaterThan(0);
   });
 
-  it('level-2 safety can fail: a vmm.s that does not clamp L\' lets its guest out, and the check says where', () => {
+  it('level-2 safety can fail: a vmm.s that does not clamp L\' lets its guest out, and the bus says where it went', () => {
     const source = mutated('        bltu r1, r3, rs_in\n        li   r1, 0\n        li   r2, 0\n        jmp  rs_seg\nrs_in:  sub  r3, r3, r1\n        bltu r2, r3, rs_seg\n        mov  r2, r3\n', '');
     const r = runVmm2(hostileKernel, { source });
     expect(r.vmm2!.innerViolations.length).toBeGreaterThan(0);
     expect(r.vmm2!.innerViolations[0]).toMatch(/outside the guest's \[0x22000, 0x24000\)/);
-    expect(r.checks!.safety.holds).toBe(false);
+    // the bus saw it happen: the forged base wraps below ADDR0, and the guest runs vmm.s's own memory
+    const s = r.checks!.safety;
+    expect(s.holds).toBe(false);
+    expect(s.first).toMatchObject({ kind: 'inner', path: 'direct', access: 'fetch', address: 0x22000 });
+    expect(s.first!.detail).toBe("direct: fetch of 4 bytes at host 0x22000 outside the inner guest's memory [0x23000, 0x25000) (VM 0 in virtual user mode)");
   });
 
   it('equivalence can fail: a vmm.s that reflects the real user bit shows the guest a different error code', () => {
@@ -184,7 +188,7 @@ describe('vmm2: what it refuses, and what it reports', () => {
     expect(whyNot('vmm2', ld)).toMatch(/^'ld' traps in user mode, and vmm.s cannot emulate it/);
     expect(whyNot('vmm2', withProfile(withOverrides(classic, [{ mnemonic: 'nop', trapsIn: ['s', 'u'] }])))).toMatch(/^'nop' traps in supervisor mode/);
     // the TypeScript VMM emulates the kernel's ld on its virtual CPU: equivalent
-    expectEquivalentAndSafe(runGuest('vmm', ld, { safety: 'trace' }));
+    expectEquivalentAndSafe(runGuest('vmm', ld));
   });
 
   it('reports a failed check as plain, bounded data (no snapshots in runs[].vmm2)', () => {

@@ -93,7 +93,7 @@ function printChecks(runs: readonly RunColumn[]): string {
     return [
       r.label,
       `${verdict(c.equivalence.holds)} (${count(c.equivalence.compared, 'event')})`,
-      `${verdict(c.safety.holds)} (${c.safety.level}, ${count(c.safety.resumes, 'resume')})`,
+      `${verdict(c.safety.holds)} (${count(c.safety.accesses, 'access', 'accesses')}, ${count(c.safety.windows, 'window')})`,
       `${verdict(e.holds)}: ${(e.direct * 100).toFixed(3)}% direct, ${e.exitsPer1000.toFixed(1)} exits/1000${e.usPerExit === undefined ? '' : `, ${e.usPerExit.toFixed(2)} us/exit`}`,
     ];
   });
@@ -118,7 +118,8 @@ function failureLines(label: string, c: ChecksJson): string[] {
   const d = c.equivalence.firstDifference;
   if (d) out.push(`${label}: first difference at event ${String(d.index)} (instruction ${String(d.retired)}): ${String(d.field)}: bare ${JSON.stringify(d.bare)}, under the VMM ${JSON.stringify(d.actual)}`);
   if (c.safety.note) out.push(`${label}: safety: ${c.safety.note}`);
-  if (c.safety.first) out.push(`${label}: safety violation (${String(c.safety.first.kind)}) at instruction ${String(c.safety.first.retired)}: ${String(c.safety.first.detail)}`);
+  const sf = c.safety.first;
+  if (sf) out.push(`${label}: safety violation (${String(sf.kind)}) at instruction ${String(sf.retired)}: ${String(sf.detail)}${c.safety.violations > 1 ? ` (${count(c.safety.violations, 'violation')} in all)` : ''}`);
   if (!c.efficiency.holds) out.push(`${label}: efficiency criterion not met: ${c.efficiency.criterion}`);
   return out;
 }
