@@ -170,6 +170,9 @@ export function buildNestedHost(guests: readonly GuestImage[], o: NestedOptions 
     profile: realProfile(guests.map((g) => g.config.profile)),
     memorySize: plan.layout.memorySize,
     translation: 'paging',
+    // a trap into the VMM keeps the real PTBR: the VMM runs unpaged, and the guest's gVA -> hPA
+    // entries stay in the real TLB across exits it never sees (as VPID-tagged entries do)
+    trapSwitchesAddressSpace: false,
     pager: (mem) => createPager(mem, { geometry: paging.geometry, tlb: paging.tlb, stage2: { geometry: plan.stage2, root: 0, guestSize: guests[0].config.memorySize } }),
   });
   host.exitOnTrap = true;
