@@ -22,8 +22,6 @@ export const PERM_VALUES = 32;
 export type EntryRole = 'table' | 'leaf' | Exclude<WalkFaultKind, 'protection' | 'bounds'>;
 
 export interface Rules {
-  /** combined permissions before the first entry */
-  readonly initial: number;
   /**
    * Classifies a present entry (lo, hi) of format bits `b` at a level of kind `level`;
    * `misaligned`: frame-number bits below the page size of this level are set (levelColumns).
@@ -35,10 +33,12 @@ export interface Rules {
    * walker's fast path); an entry with any of them goes to classify.
    */
   pointerExceptions(b: EntryBits): readonly [number, number];
-  /** folds a table entry into the combined permissions */
-  foldTable(b: EntryBits, perms: number, lo: number, hi: number): number;
-  /** folds the leaf entry into the combined permissions (PERM_DIRTY is the walker's) */
-  foldLeaf(b: EntryBits, perms: number, lo: number, hi: number): number;
+  /**
+   * The combined permissions (PERM_DIRTY is the walker's) of a translation whose entries, table
+   * entries and leaf, ANDed give (allLo, allHi) and ORed give (anyLo, anyHi); (lo, hi) is the
+   * leaf. One call per walk: the walker folds entries with two bitwise operations per level.
+   */
+  permsOf(b: EntryBits, allLo: number, allHi: number, anyLo: number, anyHi: number, lo: number, hi: number): number;
   /** whether `perms` allow `access` in user or supervisor mode under `sw` */
   permits(perms: number, access: AccessKind, user: boolean, sw: Switches): boolean;
   /** whether a successful walk sets A in the table entries it used, not only in the leaf */
@@ -58,15 +58,19 @@ export interface Rules {
  * NX bit while NXE = 1 (the SDM's condition for the I/D bit: never under 32-bit paging).
  */
 const X86: Rules = {
-  initial: PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
   classify(b, lo, hi, level, misaligned, sw) {
     if (hasBits(lo, hi, b.reservedLo, b.reservedHi)) return 'reserved';
     if (!sw.nxe && hasBits(lo, hi, b.noExecuteLo, b.noExecuteHi)) return 'reserved';
     return classifyByPageSize(b, lo, hi, level, misaligned);
   },
   pointerExceptions: (b) => [b.reservedLo | b.pageSizeLo | b.noExecuteLo, b.reservedHi | b.pageSizeHi | b.noExecuteHi],
-  foldTable: foldX86,
-  foldLeaf: foldX86,
+  permsOf(b, allLo, allHi, anyLo, anyHi) {
+    let perms = PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER;
+    if (!hasBits(allLo, allHi, b.writableLo, b.writableHi)) perms &= ~PERM_WRITE;
+    if (!hasBits(allLo, allHi, b.userLo, b.userHi)) perms &= ~PERM_USER;
+    if (hasBits(anyLo, anyHi, b.noExecuteLo, b.noExecuteHi)) perms &= ~PERM_EXEC;
+    return perms;
+  },
   permits(perms, access, user, sw) {
     if (user && !(perms & PERM_USER)) return false;
     if (access === WRITE && !(perms & PERM_WRITE) && (user || sw.wp)) return false;
@@ -75,13 +79,6 @@ const X86: Rules = {
   accessedInTables: true,
   checksFetches: (f, sw) => sw.nxe && f.flags.noExecute !== undefined,
 };
-
-function foldX86(b: EntryBits, perms: number, lo: number, hi: number): number {
-  if (!hasBits(lo, hi, b.writableLo, b.writableHi)) perms &= ~PERM_WRITE;
-  if (!hasBits(lo, hi, b.userLo, b.userHi)) perms &= ~PERM_USER;
-  if (hasBits(lo, hi, b.noExecuteLo, b.noExecuteHi)) perms &= ~PERM_EXEC;
-  return perms;
-}
 
 /**
  * Leaf when PS is set at a large-page depth with an aligned frame, or at the last level; PS
@@ -103,7 +100,6 @@ function classifyByPageSize(b: EntryBits, lo: number, hi: number, level: LevelKi
  * reports them with a cause of their own).
  */
 const RISCV: Rules = {
-  initial: 0,
   classify(b, lo, hi, level) {
     if (hasBits(lo, hi, b.reservedLo, b.reservedHi)) return 'reserved';
     const r = hasBits(lo, hi, b.readableLo, b.readableHi);
@@ -116,8 +112,7 @@ const RISCV: Rules = {
     b.reservedLo | b.readableLo | b.writableLo | b.executableLo | b.accessedLo | b.dirtyLo | b.userLo,
     b.reservedHi | b.readableHi | b.writableHi | b.executableHi | b.accessedHi | b.dirtyHi | b.userHi,
   ],
-  foldTable: (_b, perms) => perms,
-  foldLeaf(b, _perms, lo, hi) {
+  permsOf(b, _allLo, _allHi, _anyLo, _anyHi, lo, hi) {
     return (
       (hasBits(lo, hi, b.readableLo, b.readableHi) ? PERM_READ : 0) |
       (hasBits(lo, hi, b.writableLo, b.writableHi) ? PERM_WRITE : 0) |
@@ -142,13 +137,11 @@ function reservedInPointer(b: EntryBits, lo: number, hi: number): boolean {
 
 /** Valid bit only: every present translation allows everything (fetches are never checked). */
 const VALID_ONLY: Rules = {
-  initial: PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
   classify(b, lo, hi, level, misaligned) {
     return hasBits(lo, hi, b.reservedLo, b.reservedHi) ? 'reserved' : classifyByPageSize(b, lo, hi, level, misaligned);
   },
   pointerExceptions: (b) => [b.reservedLo | b.pageSizeLo, b.reservedHi | b.pageSizeHi],
-  foldTable: (_b, perms) => perms,
-  foldLeaf: (_b, perms) => perms,
+  permsOf: () => PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
   permits: () => true,
   accessedInTables: true,
   checksFetches: () => false,

@@ -241,6 +241,21 @@ export class WalkState {
   }
 
   /**
+   * Whether the walk that ended at the leaf of `leafDepth` (`dirty`: its D is set, or the format
+   * has none) has an A or D bit to set: A clear in an entry the rules mark (every entry used on
+   * x86, the leaf on RISC-V), or D clear on a write.
+   */
+  needsAccessedDirty(leafDepth: number, dirty: boolean): boolean {
+    const b = this.bits;
+    if (this.access === WRITE && !dirty) return true;
+    if ((b.accessedLo | b.accessedHi) === 0) return false;
+    for (let d = this.rules.accessedInTables ? 0 : leafDepth; d <= leafDepth; d++) {
+      if (!hasBits(this.lo[d], this.hi[d], b.accessedLo, b.accessedHi)) return true;
+    }
+    return false;
+  }
+
+  /**
    * Sets A in the leaf and, where the rules say so (x86), in every table entry above it, and D
    * in the leaf on a write, writing only the halves that change; returns the memory writes.
    */
@@ -311,13 +326,25 @@ export function walkInto(s: WalkState, bus: ReadBus, ptbr: number, va: number, o
   return descend(s, bus, root, va, o, steps);
 }
 
-/** Reads one entry per level from the root table down to a leaf, or to the entry that stops the walk. */
+/**
+ * Reads one entry per level from the root table down to a leaf, or to the entry that stops the
+ * walk. Permissions fold as two accumulators, the AND and the OR of every entry used (the rule
+ * set turns them into permissions once, at the leaf). A plain pointer — present, no bit of
+ * rules.pointerExceptions — is a table without asking the rules.
+ */
 function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOptions, steps: WalkStep[] | undefined): boolean {
-  const { rules, bits: b, switches: sw, pageSize } = s;
+  const b = s.bits;
   const bytes = s.format.bytes;
   const stage2 = o.stage2;
+  const presentLo = b.presentLo;
+  const presentHi = b.presentHi;
+  const pointerLo = s.pointerLo;
+  const pointerHi = s.pointerHi;
   let table = root;
-  let perms = rules.initial;
+  let allLo = -1;
+  let allHi = -1;
+  let anyLo = 0;
+  let anyHi = 0;
   for (let depth = 0; depth < s.levels; depth++) {
     const index = (va >>> s.shift[depth]) & s.indexMask[depth];
     const address = table + index * bytes;
@@ -330,16 +357,19 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
     s.hi[depth] = hi;
     s.entryAddress[depth] = address;
     s.hostAddress[depth] = host;
+    if (((lo & presentLo) | (hi & presentHi)) === 0) return stop(s, depth, index, 'invalid', steps);
+    allLo &= lo;
+    allHi &= hi;
+    anyLo |= lo;
+    anyHi |= hi;
     const kind = s.kind[depth] as LevelKind;
-    const role = !hasBits(lo, hi, b.presentLo, b.presentHi)
-      ? 'invalid'
-      : kind !== LEVEL_LAST && !hasBits(lo, hi, s.pointerLo, s.pointerHi)
-        ? 'table'
-        : rules.classify(b, lo, hi, kind, misalignedAt(s, depth), sw);
-    if (role !== 'table') return role === 'leaf' ? finish(s, bus, va, depth, index, perms, o, steps) : stop(s, depth, index, role, steps);
-    table = pfnOf(b, lo, hi) * pageSize;
-    if (steps) steps.push(s.step(depth, index, role, table));
-    perms = rules.foldTable(b, perms, lo, hi);
+    if (kind === LEVEL_LAST || ((lo & pointerLo) | (hi & pointerHi)) !== 0) {
+      const role = s.rules.classify(b, lo, hi, kind, misalignedAt(s, depth), s.switches);
+      if (role === 'leaf') return finish(s, bus, va, depth, index, s.rules.permsOf(b, allLo, allHi, anyLo, anyHi, lo, hi), o, steps);
+      if (role !== 'table') return stop(s, depth, index, role, steps);
+    }
+    table = pfnOf(b, lo, hi) * s.pageSize;
+    if (steps) steps.push(s.step(depth, index, 'table', table));
     if (table + s.tableBytes[depth + 1] > s.limit) return fail(s, 'reserved', depth);
   }
   throw new Error(`walk: geometry '${s.geometry.name}' ended without a leaf`);
@@ -372,14 +402,14 @@ function finish(s: WalkState, bus: ReadBus, va: number, depth: number, index: nu
   const pa = frame + (va & s.pageMask[depth]);
   if (pa - (va & s.offsetMask) + pageSize > s.limit) return fail(s, 'reserved', depth);
   const dirty = !s.hasDirty || hasBits(lo, hi, b.dirtyLo, b.dirtyHi);
-  perms = rules.foldLeaf(b, perms, lo, hi) | (dirty ? PERM_DIRTY : 0);
+  if (dirty) perms |= PERM_DIRTY;
   if (!rules.permits(perms, s.access, s.user, s.switches)) return fail(s, 'protection', depth);
   if (misalignedAt(s, depth)) return fail(s, 'page', depth);
   const hostPa = o.stage2 === undefined ? pa : throughStage2(s, o.stage2, pa, 'final', s.access, s.levels);
   if (hostPa < 0) return false;
   if (o.updateAD) {
-    s.adWrites += s.setAccessedDirty(bus as PhysicalBus, depth);
     if (s.access === WRITE) perms |= PERM_DIRTY;
+    if (s.needsAccessedDirty(depth, dirty)) s.adWrites += s.setAccessedDirty(bus as PhysicalBus, depth);
   }
   s.ok = true;
   s.pa = hostPa;
