@@ -32,6 +32,7 @@ const ONLY: Readonly<Record<string, readonly string[]>> = {
   mmu: ['paging', 'mmu'],
   isa: ['paging', 'mmu', 'isa'],
   asm: ['isa', 'asm'],
+  shadow: ['paging', 'mmu', 'shadow'],
 };
 
 export interface SourceFile {

@@ -79,6 +79,19 @@ export function unmap(g: Geometry, bus: PhysicalBus, ptbr: number, va: number, s
   }
 }
 
+/**
+ * The address of the last-level entry for `va` (a base page), creating missing tables with
+ * `allocTable`; without it, -1 when a table on the way is missing. Throws when a large page
+ * covers `va` (callers that manage base pages only, like shadow tables, never make one).
+ */
+export function leafAddress(g: Geometry, bus: PhysicalBus, ptbr: number, va: number, allocTable?: AllocTable): number {
+  const last = levelsOf(g) - 1;
+  const slot = descend(g, bus, ptbr, va, last, allocTable);
+  if (slot.depth === last) return slot.address;
+  if (slot.leaf) throw new Error(`leafAddress: va 0x${hex(va)} lies inside a large page at depth ${slot.depth}`);
+  return -1;
+}
+
 /** Where a descent stopped: the entry's address and depth, whether present and a leaf. */
 interface Slot {
   readonly address: number;
