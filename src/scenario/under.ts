@@ -4,6 +4,7 @@
 
 import { RUN_KINDS, type RunKind } from '../vmm/kinds.js';
 import { UnmappedGuestWrite } from '../mmu/physmap-memory.js';
+import { ShadowPoolExhausted } from '../shadow/index.js';
 import { guestFromMachine, HostMemoryExhausted, hostLayout, type PlacementReport, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { InputError } from './errors.js';
@@ -91,10 +92,12 @@ export function runUnder(s: Scenario, kinds: readonly UnderKind[], o: UnderOptio
 }
 
 /**
- * `e` as bad input when it says the nested-paging host ran out of pages for the guest's memory
- * (the scenario sized it too small), located at the host's memory; any other error unchanged.
+ * `e` as bad input when it says the nested- or shadow-paging host ran out of pages for the guest's
+ * memory or for one shadow address space (the scenario sized it too small), located at the host's
+ * memory or table area; any other error unchanged.
  */
 export function hostTooSmall(s: Scenario, e: unknown): unknown {
+  if (e instanceof ShadowPoolExhausted) return new InputError([s.locate(s.host ? ['machine', 'memory'] : ['vmm', 'tables'], `${e.message}: it cannot hold one shadow address space (give vmm.tables more bytes)`)]);
   if (!(e instanceof HostMemoryExhausted || e instanceof UnmappedGuestWrite)) return e;
   const message = e instanceof HostMemoryExhausted ? e.message : `the host memory pool is used up: guest-physical 0x${e.gpa.toString(16)} has no host page to back it (give the host more memory)`;
   return new InputError([s.locate(s.host ? ['machine', 'memory'] : ['vmm', 'memory'], message)]);

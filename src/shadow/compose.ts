@@ -54,6 +54,8 @@ export type MissOutcome =
       readonly guestPerms: number;
       /** mapped read-only although the view may write: the guest's D is clear (A/D emulation) */
       readonly writeProtected: boolean;
+      /** the guest pages holding the table entries the translation was read from, root first (what tracing protects) */
+      readonly tablePages: readonly number[];
     }
   | { readonly kind: 'true'; readonly fault: GuestFault }
   | { readonly kind: 'unbacked'; readonly gpa: number };
@@ -73,7 +75,7 @@ export function resolveMiss(guest: GuestPaging, guestBytes: number, view: Shadow
     const { kind, depth } = predicted.fault;
     return { kind: 'true', fault: { kind, depth, error: pagingErrorCode(kind, access as Access, user, RULES[g.rules].checksFetches(g.entry, guest.switches)) } };
   }
-  const r = walk(g, guest.memory, guest.root, va, { ...options, updateAD: true });
+  const r = walk(g, guest.memory, guest.root, va, { ...options, updateAD: true, trace: true });
   if (!r.ok) throw new Error('resolveMiss: a walk that was predicted to succeed failed');
   const page = 2 ** g.offsetBits;
   const gpa = r.pa - (r.pa % page);
@@ -89,6 +91,7 @@ export function resolveMiss(guest: GuestPaging, guestBytes: number, view: Shadow
     entry: shadowEntry(g, hpa, { ...allow, write: allow.write && !writeProtected }),
     guestPerms: r.perms,
     writeProtected,
+    tablePages: r.steps.map((st) => st.entryAddress - (st.entryAddress % page)),
   };
 }
 

@@ -16,8 +16,8 @@
 
 import { encodeEntry, leafAddress, levelsOf, readEntry, readPfn, roleOf, tableBytes, NO_SWITCHES, writeEntry, type Geometry, type PhysicalBus, type RawEntry, type Switches } from '../paging/index.js';
 
-/** Why a shadow entry changed (what `diff` names). */
-export type ShadowReason = 'hidden fault' | 'trace write' | 'invlpg' | 'resync' | 'reclaim' | 'view switch' | 'flush';
+/** Why a shadow entry changed (what `diff` names); `protect`: a guest page became a page table, its writable mappings made read-only (tracing). */
+export type ShadowReason = 'hidden fault' | 'protect' | 'trace write' | 'invlpg' | 'resync' | 'reclaim' | 'view switch' | 'flush';
 
 /** Which virtual mode's permissions a space grants (ring compression, two-mode model). */
 export type ShadowView = 'kernel' | 'user';

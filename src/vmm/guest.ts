@@ -55,8 +55,8 @@ export function guestProblem(g: GuestImage, memory: 'segment' | 'nested' = 'segm
   const c = g.config;
   const p = c.profile;
   const translation = c.translation ?? 'segment';
-  if (memory === 'segment' && translation !== 'segment') return `translation '${translation}' (the segment VMM hosts segment guests; a paging guest runs under nested)`;
-  if (memory === 'nested' && (translation !== 'paging' || !g.paging)) return `translation '${translation}' (nested paging hosts guests whose translation is paging)`;
+  if (memory === 'segment' && translation !== 'segment') return `translation '${translation}' (the segment VMM hosts segment guests; a paging guest runs under nested or shadow-eager)`;
+  if (memory === 'nested' && (translation !== 'paging' || !g.paging)) return `translation '${translation}' (nested and shadow paging host guests whose translation is paging)`;
   if (c.trapSwitchesAddressSpace === false) return 'trapSwitchesAddressSpace = false needs address space compression, which this VMM does not do';
   if (p.modes.length !== 2) return `profile ${p.name} has ${p.modes.length} modes; this VMM hosts two-mode profiles only (it emulates for, and gives the error code's user bit by, one supervisor mode and one user mode)`;
   if (p.controlRegisters.length > 0) return `profile ${p.name} declares control registers, which this VMM does not carry between the virtual CPU and the real machine yet`;

@@ -17,9 +17,9 @@
 // updated by one `produce` per slice.
 
 import { memoryStrategy, type MonitorKind } from './kinds.js';
-import { buildNestedHost, type NestedOptions } from './nested-host.js';
+import { buildNestedHost, buildShadowHost, type NestedOptions } from './nested-host.js';
 import { produce } from 'immer';
-import { SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, TRAP_CAUSE, TRAP_DETAIL, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
+import { SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP, TRAP_CAUSE, TRAP_DETAIL, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
 import { Machine, type Psw, type RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import { endOf, type GuestEnd } from './bare.js';
@@ -157,14 +157,16 @@ export class Vm {
 
 /**
  * The real machine, each VM's memory strategy for `options.kind` — base and bounds over one
- * allocation per VM (vmm, hvm), or nested paging over each VM's physmap (nested) — and the
+ * allocation per VM (vmm, hvm), nested paging or shadow page tables over each VM's physmap — and the
  * memory each VM was given, from the same plan, for the safety checker.
  */
 function platform(guests: readonly GuestImage[], options: MonitorOptions): { host: Machine; layout: HostLayout; memories: MemoryVirtualizer[]; plan: SafetyPlan } {
   const allowUnsafe = options.allowUnsafe === true;
   const own = (m: MemoryVirtualizer[], host: Machine) => (options.memory ? m.map((x, i) => options.memory!(i, x, host)) : m);
-  if (memoryStrategy(options.kind) === 'nested') {
-    const { host, layout, memories, plan } = buildNestedHost(guests, { ...options.nested, allowUnsafe });
+  const strategy = memoryStrategy(options.kind);
+  if (strategy !== 'segment') {
+    const build = strategy === 'nested' ? buildNestedHost : buildShadowHost;
+    const { host, layout, memories, plan } = build(guests, { ...options.nested, allowUnsafe });
     const vms = plan.physmaps.map((p) => p.claimedRanges().map(([lo, hi]) => ({ lo, hi })));
     return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, tables: plan.tables } };
   }
@@ -364,10 +366,12 @@ export class Monitor {
 
   /**
    * Copies back the status bits a guest may change without trapping (flags, profile bits);
-   * the mode and IE stay the virtual ones — only emulation and reflection change those.
+   * the mode, IE and the paging switches stay the virtual ones — only emulation and reflection
+   * change those (and a memory strategy may run the guest with other real ones: shadow paging
+   * turns paging on, NXE on, WP and SUM off).
    */
   private syncStatus(vcpu: Machine, real: number): void {
-    const keep = ST_MODE_MASK | ST_IE;
+    const keep = ST_MODE_MASK | ST_IE | ST_PG | ST_WP | ST_NXE | ST_SUM;
     const status = (real & ~keep) | (vcpu.status & keep);
     if (status !== vcpu.status) vcpu.setStatus(status);
   }

@@ -12,7 +12,7 @@
 import { encodeHeader } from '../isa/arch.js';
 import { Op } from '../isa/instructions.js';
 import { Machine } from '../isa/machine.js';
-import { createPager } from '../mmu/paging-unit.js';
+import { createPager, type PagingConfig } from '../mmu/paging-unit.js';
 import { contiguousPhysmap, explicitPhysmap, onDemandPhysmap, type Physmap, type PhysRange } from '../mmu/physmap.js';
 import { tableBytes, type Geometry } from '../paging/index.js';
 import { LOW_MEMORY_END } from '../isa/arch.js';
@@ -21,6 +21,8 @@ import { guestProblem, type GuestImage } from './guest.js';
 import { describeEscape, hardwareProblem, realModeEscapes, realProfile } from './hardware.js';
 import { installEntry, theorem1Fails } from './host.js';
 import { NestedMemory, TableArea } from './nested-memory.js';
+import { ShadowMemory } from './shadow-memory.js';
+import { TablePool } from '../shadow/index.js';
 
 /** How the VMM lays out a nested-paging host (every field optional). */
 export interface NestedOptions {
@@ -162,25 +164,60 @@ function freeRanges(claimed: readonly [number, number][], memory: number, page: 
  * the plan they follow. Throws RangeError with nestedProblem's reason when the guests cannot be hosted.
  */
 export function buildNestedHost(guests: readonly GuestImage[], o: NestedOptions = {}): { host: Machine; layout: HostLayout; memories: NestedMemory[]; plan: NestedPlan } {
+  const { host, plan } = pagingHost(guests, o, (paging, p) => ({ geometry: paging.geometry, tlb: paging.tlb, stage2: { geometry: p.stage2, root: 0, guestSize: guests[0].config.memorySize } }));
+  const area = new TableArea(plan.tables.lo, plan.tables.hi, 2 ** plan.stage2.offsetBits);
+  const memories = plan.physmaps.map((p) => new NestedMemory(host, p, plan.stage2, area, host.profile.realModeOf));
+  return { host, layout: plan.layout, memories, plan };
+}
+
+/**
+ * The real machine for shadow paging: the same host as nested paging (reserve, a table area —
+ * here the shadow table pool, sized by shadowHostOptions — and the physmaps), but its MMU walks
+ * the shadow tables alone, in the guests' geometry.
+ */
+export function buildShadowHost(guests: readonly GuestImage[], o: NestedOptions = {}): { host: Machine; layout: HostLayout; memories: ShadowMemory[]; plan: NestedPlan } {
+  const { host, plan } = pagingHost(guests, shadowHostOptions(guests, o), (paging) => ({ geometry: paging.geometry, tlb: paging.tlb }));
+  const tables = new TablePool(plan.tables.lo, plan.tables.hi, 2 ** plan.stage2.offsetBits);
+  const memories = plan.physmaps.map((p) => new ShadowMemory(host, p, guests[0].paging!.geometry, tables, host.profile.realModeOf));
+  return { host, layout: plan.layout, memories, plan };
+}
+
+/**
+ * The host options of a shadow-paging host: `o` without a stage-2 geometry (there is no stage 2;
+ * the shadow tables are in the guests' geometry), with a shadow table pool — unless the scenario
+ * sizes it — of four times what maps every guest's memory in full (room for several address
+ * spaces and both views), at most a quarter of the host when the scenario sizes the host.
+ */
+export function shadowHostOptions(guests: readonly GuestImage[], o: NestedOptions): NestedOptions {
+  const { stage2: _, ...rest } = o;
+  const g = guests[0]?.paging?.geometry;
+  if (o.tableBytes !== undefined || g === undefined) return rest;
+  const full = 4 * guests.reduce((n, x) => n + tablesFor(g, x.config.memorySize), 0);
+  const page = 2 ** g.offsetBits;
+  return { ...rest, tableBytes: o.memory === undefined ? full : Math.max(page, Math.min(full, Math.floor(o.memory / 4 / page) * page)) };
+}
+
+/**
+ * The real paging machine both strategies share, in the VMM's entry PSW, and its plan. A trap
+ * into the VMM keeps the real PTBR: the VMM runs unpaged, and the guest's entries stay in the
+ * real TLB across exits it never sees (as VPID-tagged entries do). Throws RangeError with
+ * nestedProblem's reason when the guests cannot be hosted.
+ */
+function pagingHost(guests: readonly GuestImage[], o: NestedOptions, pager: (paging: NonNullable<GuestImage['paging']>, plan: NestedPlan) => PagingConfig): { host: Machine; plan: NestedPlan } {
   const why = nestedProblem(guests, o);
   if (why) throw new RangeError(`nested: ${why}`);
   const plan = planNested(guests, o) as NestedPlan;
-  const paging = guests[0].paging!;
   const host = new Machine({
     profile: realProfile(guests.map((g) => g.config.profile)),
     memorySize: plan.layout.memorySize,
     translation: 'paging',
-    // a trap into the VMM keeps the real PTBR: the VMM runs unpaged, and the guest's gVA -> hPA
-    // entries stay in the real TLB across exits it never sees (as VPID-tagged entries do)
     trapSwitchesAddressSpace: false,
-    pager: (mem) => createPager(mem, { geometry: paging.geometry, tlb: paging.tlb, stage2: { geometry: plan.stage2, root: 0, guestSize: guests[0].config.memorySize } }),
+    pager: (mem) => createPager(mem, pager(guests[0].paging!, plan)),
   });
   host.exitOnTrap = true;
   installEntry(host, plan.layout);
   host.store32(VMM_ENTRY, encodeHeader(Op.Halt, 0, 0, 0, false));
   for (let pa = VMM_ENTRY + 8; pa < plan.layout.reserve; pa += 4) host.store32(pa, VMM_CANARY ^ pa);
   host.loadPsw(vmmEntryPsw(plan.layout));
-  const area = new TableArea(plan.tables.lo, plan.tables.hi, 2 ** plan.stage2.offsetBits);
-  const memories = plan.physmaps.map((p) => new NestedMemory(host, p, plan.stage2, area, host.profile.realModeOf));
-  return { host, layout: plan.layout, memories, plan };
+  return { host, plan };
 }

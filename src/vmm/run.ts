@@ -8,9 +8,9 @@ import { opsByName, trapsByName } from '../isa/run.js';
 import { efficiencyVerdict, safetyVerdict } from './checks.js';
 import { guestProblem, type GuestImage } from './guest.js';
 import { hostProblem, reserveIntact } from './host.js';
-import type { MonitorKind } from './kinds.js';
+import { pagesGuests, type MonitorKind } from './kinds.js';
 import { Monitor, vmFigures, type Vm } from './monitor.js';
-import { nestedProblem } from './nested-host.js';
+import { nestedProblem, shadowHostOptions } from './nested-host.js';
 import { vmm2Problem, runVmm2, vmm2Image } from './vmm2.js';
 import type { GuestRun, RunKind, RunOptions, VmmRun } from './results.js';
 import type { SafetyReport } from './safety.js';
@@ -20,7 +20,7 @@ export type { GuestRun, RunKind, RunOptions, VmmRun } from './results.js';
 /** Why `kind` cannot run `guest` (with `options`), or undefined when it can. */
 export function whyNot(kind: RunKind, guest: GuestImage, options: Pick<RunOptions, 'allowUnsafe' | 'nested'> = {}): string | undefined {
   if (kind === 'bare') return undefined;
-  if (kind === 'nested') return nestedProblem([guest], { ...options.nested, allowUnsafe: options.allowUnsafe === true });
+  if (pagesGuests(kind)) return whyNotTogether(kind, [guest], options);
   if (kind !== 'vmm2') return hostProblem([guest], options);
   const why = guestProblem(guest) ?? vmm2Problem(guest);
   return why ?? hostProblem([vmm2Image(guest).guest], options);
@@ -32,7 +32,10 @@ export function whyNot(kind: RunKind, guest: GuestImage, options: Pick<RunOption
  */
 export function whyNotTogether(kind: RunKind, guests: readonly GuestImage[], options: Pick<RunOptions, 'allowUnsafe' | 'layout' | 'nested'> = {}): string | undefined {
   if (kind === 'bare') return undefined;
-  if (kind === 'nested') return nestedProblem(guests, { ...options.nested, allowUnsafe: options.allowUnsafe === true });
+  if (pagesGuests(kind)) {
+    const o = { ...options.nested, allowUnsafe: options.allowUnsafe === true };
+    return nestedProblem(guests, kind === 'nested' ? o : shadowHostOptions(guests, o));
+  }
   if (kind === 'vmm2') return guests.length === 1 ? whyNot(kind, guests[0], options) : `vmm2 runs one guest under the assembly VMM, not ${guests.length}`;
   return hostProblem(guests, options);
 }

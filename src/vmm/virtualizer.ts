@@ -31,6 +31,16 @@ export interface PlacementReport {
   readonly moreRanges: number;
   /** nested paging: the host address of the VM's stage-2 root */
   readonly stage2Root?: number;
+  /** shadow paging: what the shadow code did (misses by kind, spaces, changes to shadow entries) */
+  readonly shadow?: {
+    readonly hidden: number;
+    readonly true: number;
+    readonly traceWrites: number;
+    readonly protected: number;
+    readonly reclaims: number;
+    readonly spaces: number;
+    readonly changes: number;
+  };
 }
 
 /** Runs of a placement a report lists. */

@@ -1,5 +1,5 @@
 // Nested paging as a memory strategy: random paging guests run bare and under the nested-paging
-// VMM (contiguous and on-demand physmaps) are equivalent and safe; the checkers fail on purpose
+// VMM (contiguous and on-demand physmaps) are equivalent and safe — and so under shadow paging; the checkers fail on purpose
 // when the VMM's stage-2 table sends a guest page into the VMM's own memory or another VM's —
 // a read alone, and a table walk, included.
 
@@ -37,13 +37,15 @@ steps: ${budget}
 const program = programText({ length: 24, span: 0x3000 });
 
 describe('nested paging', () => {
-  it.each<[string, NestedOptions]>([
-    ['contiguous', {}],
-    ['on-demand', { memory: 0x60000, physmaps: ['on-demand'] }],
-  ])('random paging guests are equivalent and safe under nested paging (%s physmap)', (_name, nested) => {
+  it.each<['nested' | 'shadow-eager', string, NestedOptions]>([
+    ['nested', 'contiguous', {}],
+    ['nested', 'on-demand', { memory: 0x60000, physmaps: ['on-demand'] }],
+    ['shadow-eager', 'contiguous', {}],
+    ['shadow-eager', 'on-demand', { memory: 0x80000, physmaps: ['on-demand'] }],
+  ])('random paging guests are equivalent and safe under %s (%s physmap)', (kind, _name, nested) => {
     fc.assert(
       fc.property(program, (text) => {
-        const r = runGuest('nested', pagingGuest(text), { nested });
+        const r = runGuest(kind, pagingGuest(text), { nested });
         const c = r.checks!;
         if (!c.equivalence.holds) throw new Error(`not equivalent: ${describeDivergence(c.equivalence.first)}`);
         if (!c.safety.holds) throw new Error(`not safe: ${c.safety.first?.detail}`);

@@ -18,8 +18,8 @@ export function printRun(d: RunData): string {
     out.push(heading(`console${label}:`), printConsole(r));
   }
   for (const k of d.skipped ?? []) out.push('', `not run under ${k.under}: ${k.reason}`);
-  const placed = d.runs.filter((r) => r.placement?.strategy === 'nested');
-  if (placed.length) out.push(heading('guest memory in host memory (nested paging)'), ...placed.map(printPlacement));
+  const placed = d.runs.filter((r) => r.placement && r.placement.strategy !== 'segment');
+  if (placed.length) out.push(heading('guest memory in host memory (nested and shadow paging)'), ...placed.map(printPlacement));
   const checked = d.runs.filter((r) => r.checks);
   if (checked.length) out.push(heading('checks (each VMM run against the bare run of the same guest)'), printChecks(checked));
   for (const r of d.runs) {
@@ -81,7 +81,11 @@ function printPlacement(r: RunColumn): string {
   const p = r.placement!;
   const runs = p.ranges.map((x) => `gPA [${hex(x.gpa)}, 0x${(x.gpa + x.size).toString(16)}) -> hPA ${hex(x.hpa)}`);
   if (p.moreRanges) runs.push(`and ${count(p.moreRanges, 'more run')}`);
-  return `${r.label}: ${count(p.mappedPages, 'page')} of ${p.pageBytes} bytes backed${p.stage2Root === undefined ? '' : `, stage-2 root ${hex(p.stage2Root)}`}\n${runs.map((x) => `  ${x}`).join('\n')}`;
+  const sh = p.shadow;
+  const shadow = sh
+    ? `\n  shadow: ${count(sh.hidden, 'hidden fault')}, ${count(sh.true, 'true fault')}, ${count(sh.traceWrites, 'trace write')}, ${count(sh.protected, 'entry', 'entries')} write-protected, ${count(sh.spaces, 'address space')}, ${count(sh.changes, 'entry change')}, ${count(sh.reclaims, 'reclaim')}`
+    : '';
+  return `${r.label}: ${count(p.mappedPages, 'page')} of ${p.pageBytes} bytes backed${p.stage2Root === undefined ? '' : `, stage-2 root ${hex(p.stage2Root)}`}\n${runs.map((x) => `  ${x}`).join('\n')}${shadow}`;
 }
 
 /** The three verdicts of every VMM run, with their figures and first failures. */

@@ -1,0 +1,298 @@
+// The shadow-paging strategy of memory virtualization, eager policy: the real MMU walks shadow
+// tables (src/shadow) that map guest virtual pages straight to host frames, built by the VMM.
+//
+//   install   the shadow space for the guest's current root and view (kernel view while vM is
+//             supervisor, user view otherwise; one physical space while the guest's paging is
+//             off) as the real PTBR, paging on, in the real (user) mode
+//   classify  a real page fault is the VMM's ('repair'): every one is a shadow miss; everything
+//             else as the segment VMM
+//   repair    the miss resolved as the bare machine would (shadow/compose.ts): a hidden fault fills
+//             the shadow and the guest retries; a true fault, or a write to a traced page, is not
+//             the VMM's to fix — the instruction runs on the virtual CPU, which faults (or writes)
+//             exactly as bare hardware does
+//   tracing   a guest page read as a page table by any fill is mapped read-only in every space
+//             (its writable mappings made read-only when it becomes one); a guest write to it runs
+//             on the virtual CPU, and every space that used the page is emptied (eager: the shadow
+//             never holds a translation the guest's tables no longer give)
+//   after*    a guest PTBR write, invlpg, tlbflush, PSW load or trap entry emptied the guest's TLB:
+//             the real TLB is flushed too; so is it whenever a shadow entry is dropped or narrowed
+//
+// Spaces are cached per (guest root, view) with their tables from a pool shared by the VMs;
+// when the pool runs dry the VM's other spaces are released and the fill retried once.
+
+import { Cause, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
+import { Op } from '../isa/instructions.js';
+import type { Machine, Psw } from '../isa/machine.js';
+import { ERR_FETCH, ERR_WRITE } from '../mmu/fault.js';
+import type { PhysicalMemory } from '../mmu/memory.js';
+import { PhysmapMemory } from '../mmu/physmap-memory.js';
+import type { Physmap } from '../mmu/physmap.js';
+import { FETCH, hasFlag, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry } from '../paging/index.js';
+import { resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
+import { exitReason, realStatus, type ExitReason } from './construction.js';
+import { HostMemoryExhausted } from './nested-memory.js';
+import { MAX_REPORTED_RANGES, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
+
+/** Instructions whose emulation may drop guest TLB entries (a PTBR write, an invalidation, a PSW load). */
+const TLB_OPS: ReadonlySet<number> = new Set([Op.Setptbr, Op.Invlpg, Op.Tlbflush, Op.Lpsw]);
+
+/** The key of the space that runs with the guest's paging off (guest-virtual = guest-physical). */
+const PHYSICAL = -1;
+
+/** What the shadow code did for one VM, counted where it happens. */
+export interface ShadowCounts {
+  /** misses filled without the guest seeing them */
+  hidden: number;
+  /** misses that were the guest's own faults (run on the virtual CPU, which delivered them) */
+  true: number;
+  /** guest writes to traced page tables (run on the virtual CPU; the spaces that used the page emptied) */
+  traceWrites: number;
+  /** shadow entries made read-only because their page became a guest page table */
+  protected: number;
+  /** spaces emptied or released to make room in the pool */
+  reclaims: number;
+  /** spaces created (one per guest root and view used) */
+  spaces: number;
+}
+
+export class ShadowMemory implements MemoryVirtualizer {
+  readonly name = 'shadow-eager';
+  readonly guestMemory: PhysicalMemory;
+  readonly log = new ShadowLog();
+  readonly counts: ShadowCounts = { hidden: 0, true: 0, traceWrites: 0, protected: 0, reclaims: 0, spaces: 0 };
+  private readonly spaces = new Map<string, ShadowSpace>();
+  /** guest page-table pages (gPA of the page) -> the spaces whose entries were read through them */
+  private readonly tableUsers = new Map<number, Set<ShadowSpace>>();
+  /** guest pages (gPA) -> the shadow pages (space, gva) filled with them, possibly out of date (checked before use) */
+  private readonly mappers = new Map<number, [ShadowSpace, number][]>();
+  /** a traced page the virtual CPU is writing (set by repair, resynchronised after the emulation) */
+  private tracedWrite: number | undefined = undefined;
+  private readonly page: number;
+  private readonly hasNx: boolean;
+  /** whether the format has a writable bit (tiny has none: traced pages are then never mapped) */
+  private readonly canProtect: boolean;
+
+  constructor(
+    private readonly host: Machine,
+    readonly physmap: Physmap,
+    readonly geometry: Geometry,
+    private readonly pool: TablePool,
+    private readonly realModeOf: readonly number[],
+  ) {
+    this.guestMemory = new PhysmapMemory(host.mem, physmap);
+    this.page = 2 ** geometry.offsetBits;
+    this.hasNx = geometry.entry.flags.noExecute !== undefined;
+    this.canProtect = geometry.entry.flags.writable !== undefined;
+  }
+
+  get guestBytes(): number {
+    return this.physmap.guestBytes;
+  }
+
+  /** The shadow spaces in the cache now (for checkers and reports). */
+  shadowSpaces(): readonly ShadowSpace[] {
+    return [...this.spaces.values()];
+  }
+
+  /**
+   * The real PSW for the vPSW: the real mode for vM (IE on), paging on over the space for the
+   * guest's root and view, NXE on when the format has an NX bit (the shadow uses it), WP and SUM
+   * off (the real machine runs in user mode, where they do nothing); no segment.
+   */
+  install(host: Machine, vcpu: Machine): Psw {
+    host.pagingMode = -1;
+    const space = this.withPool(() => this.spaceFor(vcpu));
+    const v = vcpu.psw();
+    const status = (realStatus(v.status, this.realModeOf) & ~(ST_WP | ST_SUM | ST_NXE)) | ST_PG | (this.hasNx ? ST_NXE : 0);
+    return { pc: v.pc, status, base: 0, limit: 0, ptbr: space.root, extra: v.extra };
+  }
+
+  classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair' {
+    if (cause === Cause.PageFault) return 'repair';
+    return exitReason(cause, vcpu.mode, op, vcpu.compiled);
+  }
+
+  /**
+   * A shadow miss at the faulting address for the access the error code names (W: write; I/D:
+   * fetch; otherwise a read — a fetch wherever fetches are not checked apart). Filled: the
+   * guest retries. A true fault, or a write to a traced page table: false, and the instruction
+   * runs on the virtual CPU (see afterEmulate for the trace write).
+   */
+  repair(host: Machine, vcpu: Machine): boolean {
+    const va = host.load32(TRAP_VADDR) >>> 0;
+    const error = host.load32(TRAP_ERROR);
+    const access: AccessKind = error & ERR_WRITE ? WRITE : error & ERR_FETCH ? FETCH : READ;
+    return this.withPool(() => this.fill(vcpu, va, access));
+  }
+
+  /** After an emulated instruction: a traced write resynchronised; the guest's TLB flush mirrored on the real TLB. */
+  afterEmulate(host: Machine, _vcpu: Machine, op: number): void {
+    if (this.tracedWrite !== undefined) {
+      this.emptyUsersOf(this.tracedWrite, 'trace write');
+      this.tracedWrite = undefined;
+      host.pager!.flush();
+    }
+    if (op < 0 || TLB_OPS.has(op)) host.pager!.flush();
+  }
+
+  /** A trap entry loads the guest's new PSW (and PTBR): its TLB was flushed, so is the real one. */
+  afterReflect(host: Machine): void {
+    host.pager!.flush();
+  }
+
+  confines(): readonly HostRange[] {
+    return this.physmap.claimedRanges().map(([lo, hi]) => ({ lo, hi }));
+  }
+
+  placement(): PlacementReport {
+    const ranges = this.physmap.ranges();
+    return {
+      strategy: this.name,
+      pageBytes: this.physmap.pageBytes,
+      mappedPages: this.physmap.mappedPages,
+      ranges: ranges.slice(0, MAX_REPORTED_RANGES),
+      moreRanges: Math.max(0, ranges.length - MAX_REPORTED_RANGES),
+      shadow: { ...this.counts, changes: this.log.total },
+    };
+  }
+
+  /** The guest's translation state as the virtual CPU holds it. */
+  private guestPaging(vcpu: Machine): GuestPaging {
+    const s = vcpu.status;
+    return { geometry: this.geometry, memory: this.guestMemory as PhysmapMemory, root: vcpu.ptbr, switches: { wp: (s & ST_WP) !== 0, nxe: (s & ST_NXE) !== 0, sum: (s & ST_SUM) !== 0 } };
+  }
+
+  /** The space for the guest's root and view now (created empty on first use). */
+  private spaceFor(vcpu: Machine): ShadowSpace {
+    const paged = (vcpu.status & ST_PG) !== 0;
+    const view: ShadowView = (vcpu.status & ST_MODE_MASK) === 0 || !paged ? 'kernel' : 'user';
+    const root = paged ? vcpu.ptbr : PHYSICAL;
+    const key = `${root}:${view}`;
+    let space = this.spaces.get(key);
+    if (!space) {
+      space = new ShadowSpace(this.geometry, this.host.mem, this.pool, this.log, root, view);
+      this.spaces.set(key, space);
+      this.counts.spaces++;
+    }
+    return space;
+  }
+
+  /** Resolves and fills one miss (see repair). */
+  private fill(vcpu: Machine, va: number, access: AccessKind): boolean {
+    const space = this.spaceFor(vcpu);
+    const paged = space.guestRoot !== PHYSICAL;
+    const o = paged ? resolveMiss(this.guestPaging(vcpu), this.guestBytes, space.view, va, access, (gpa) => this.backing(gpa)) : this.physical(va);
+    if (o.kind === 'unbacked') throw new HostMemoryExhausted(o.gpa);
+    if (o.kind === 'true') {
+      this.counts.true++;
+      return false;
+    }
+    let narrowed = false;
+    for (const t of o.tablePages) narrowed = this.trace(t, space) || narrowed;
+    if (narrowed) this.host.pager!.flush();
+    if (this.tableUsers.has(o.gpa) && (access === WRITE || !this.canProtect)) {
+      // a traced page table: a write runs on the virtual CPU and resynchronises; a format that
+      // cannot say read-only never maps the page, so every access to it runs there
+      if (access === WRITE) {
+        this.counts.traceWrites++;
+        this.tracedWrite = o.gpa;
+      }
+      return false;
+    }
+    const entry = this.tableUsers.has(o.gpa) ? readOnly(this.geometry, o.entry) : o.entry;
+    space.setPage(o.gva, entry, 'hidden fault');
+    const list = this.mappers.get(o.gpa) ?? [];
+    list.push([space, o.gva]);
+    this.mappers.set(o.gpa, list);
+    this.counts.hidden++;
+    return true;
+  }
+
+  /** With the guest's paging off: gVA = gPA, every access allowed inside guest memory (outside: the guest's own fault). */
+  private physical(va: number): { kind: 'true' } | { kind: 'unbacked'; gpa: number } | { kind: 'hidden'; gva: number; gpa: number; entry: RawEntry; tablePages: readonly number[] } {
+    const gpa = va - (va % this.page);
+    if (gpa + this.page > this.guestBytes) return { kind: 'true' };
+    const hpa = this.backing(gpa);
+    if (hpa < 0) return { kind: 'unbacked', gpa };
+    return { kind: 'hidden', gva: gpa, gpa, entry: shadowEntry(this.geometry, hpa, { read: true, write: true, exec: true }), tablePages: [] };
+  }
+
+  /**
+   * Marks guest page `gpa` as a page table `space` read through; the first time, its writable
+   * shadow mappings are made read-only. Returns whether one was.
+   */
+  private trace(gpa: number, space: ShadowSpace): boolean {
+    const users = this.tableUsers.get(gpa);
+    if (users) {
+      users.add(space);
+      return false;
+    }
+    this.tableUsers.set(gpa, new Set([space]));
+    let narrowed = false;
+    for (const [s, gva] of this.mappers.get(gpa) ?? []) {
+      const e = s.entryFor(gva);
+      const present = hasFlag(this.geometry.entry, e.lo, e.hi, 'present');
+      if (!present || readPfn(this.geometry.entry, e.lo, e.hi) * this.page !== this.backing(gpa)) continue;
+      if (!this.canProtect) s.dropPage(gva, 'protect');
+      else if (hasFlag(this.geometry.entry, e.lo, e.hi, 'writable')) s.setPage(gva, readOnly(this.geometry, e), 'protect');
+      else continue;
+      this.counts.protected++;
+      narrowed = true;
+    }
+    return narrowed;
+  }
+
+  /**
+   * Empties every space that read a table through guest page `gpa`; those spaces no longer
+   * depend on any table (pages no space depends on any more stop being traced).
+   */
+  private emptyUsersOf(gpa: number, reason: 'trace write'): void {
+    const emptied = [...(this.tableUsers.get(gpa) ?? [])];
+    for (const s of emptied) s.clear(reason);
+    for (const [page, users] of this.tableUsers) {
+      for (const s of emptied) users.delete(s);
+      if (users.size === 0) this.tableUsers.delete(page);
+    }
+  }
+
+  /** After spaces were emptied: no page is a known table until a fill reads it again; the reverse map starts over. */
+  private forgetTables(): void {
+    this.tableUsers.clear();
+    this.mappers.clear();
+  }
+
+  /** The host frame of the guest page at `gpa`, mapping it from the pool on first touch (-1: none left). */
+  private backing(gpa: number): number {
+    return (this.guestMemory as PhysmapMemory).touch(Math.floor(gpa / this.physmap.pageBytes));
+  }
+
+  /**
+   * Runs `f`; when the shadow pool runs dry, empties every space of this VM (their roots kept)
+   * and runs it once more, then releases every space but the ones `f` is about to use.
+   */
+  private withPool<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof ShadowPoolExhausted)) throw e;
+    }
+    this.counts.reclaims++;
+    for (const s of this.spaces.values()) s.clear('reclaim');
+    this.forgetTables();
+    this.host.pager!.flush();
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof ShadowPoolExhausted)) throw e;
+    }
+    for (const s of this.spaces.values()) s.release();
+    this.spaces.clear();
+    return f(); // ShadowPoolExhausted again: the pool cannot hold one address space (the scenario sized it too small)
+  }
+}
+
+/** `e` with its writable bit cleared. */
+function readOnly(g: Geometry, e: Readonly<RawEntry>): RawEntry {
+  const pos = g.entry.flags.writable!;
+  return pos < 32 ? { lo: (e.lo & ~(1 << pos)) >>> 0, hi: e.hi } : { lo: e.lo, hi: (e.hi & ~(1 << (pos - 32))) >>> 0 };
+}
