@@ -72,4 +72,15 @@ describe('shadow-eager', () => {
     expect(eq.holds).toBe(false);
     expect(eq.first!.field).toBe('regs.3'); // the read after invlpg: frame A's 0x41 where bare reads B's 0x42
   });
+
+  it("ring compression: one guest table, two views — the kernel view maps the kernel's secret, the user view never does, and the process gets the bare machine's fault", () => {
+    const { mem, m } = watched('shadow/user-reads-kernel.yaml');
+    expect(m.vms[0].equivalence()!.holds).toBe(true);
+    expect(mem.counts).toMatchObject({ true: 1, spaces: 2 });
+    const mapped = (view: string) => mem.shadowSpaces().filter((s) => s.view === view).flatMap((s) => s.leaves().map(([gva]) => gva));
+    expect(mapped('kernel')).toContain(0x402000);
+    expect(mapped('user')).not.toContain(0x402000);
+    expect(mapped('user')).toContain(0x400000);
+  });
 });
+
