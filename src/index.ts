@@ -1,6 +1,6 @@
 // The library API: what `import … from 'shadowlab'` offers. A small, stable face over the
 // layers below — load a scenario, run it (bare or under the VMMs) for its run record, walk
-// addresses through its translation, assemble and disassemble. The records are the same plain
+// addresses through its translation, list its shadow-table changes, assemble and disassemble. The records are the same plain
 // data `shadowlab run --json` and `walk --json` print. Nothing in src/ imports this file.
 //
 // Errors: bad scenario input throws InputError (its `problems` are located: file, line,
@@ -12,6 +12,7 @@ import { loadScenario as loadScenarioFile, type LoadOptions } from './scenario/l
 import type { Scenario } from './scenario/model.js';
 import { runRecord, type RecordOptions, type RunData } from './scenario/record.js';
 import { walkRecord, type WalkData, type WalkOptions } from './scenario/walk.js';
+import { diffRecord, type DiffData, type DiffOptions } from './scenario/diff.js';
 
 /** A scenario to run or walk: one already loaded, or what `loadScenario` takes. */
 export type ScenarioSource = Scenario | string;
@@ -46,6 +47,16 @@ export function walkScenario(source: ScenarioSource, addresses: readonly (number
   return walkRecord(scenarioOf(source), addresses.map(String), options);
 }
 
+/**
+ * Runs a paging guest under the shadow-paging VMM and returns the changes of its shadow tables,
+ * exit by exit, consecutive alike pages coalesced (what `shadowlab diff --json` prints).
+ * Throws InputError when the scenario's guest has no shadow tables (a segment guest), UsageError
+ * for a VM that is not there.
+ */
+export function diffScenario(source: ScenarioSource, options: DiffOptions = {}): DiffData {
+  return diffRecord(scenarioOf(source), options);
+}
+
 /** The scenarios shipped with shadowlab: the name `loadScenario` and `shadowlab run` take, and the file. */
 export function bundledScenarios(): { readonly name: string; readonly file: string }[] {
   return bundledScenarioFiles().map((file) => ({ name: bundledName(file), file }));
@@ -63,6 +74,8 @@ export type { Scenario } from './scenario/model.js';
 export { UNDER_KINDS, type UnderKind } from './scenario/under.js';
 export { SCHEMA_VERSION, type ChecksJson, type ChecksSummary, type CompareJson, type RecordOptions, type RunColumn, type RunData, type TraceJson } from './scenario/record.js';
 export type { AddressWalk, SegmentJson, StepJson, WalkData, WalkFaultKind, WalkOptions } from './scenario/walk.js';
+export type { DiffData, DiffOptions } from './scenario/diff.js';
+export type { DecodedEntry, DiffRow } from './shadow/index.js';
 
 // Errors.
 export { InputError, UsageError, type InputProblem } from './scenario/errors.js';

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { InputError, printable, UsageError } from '../scenario/errors.js';
 import { registerBench } from './commands/bench.js';
+import { registerDiff } from './commands/diff.js';
 import { registerList } from './commands/list.js';
 import { registerRun } from './commands/run.js';
 import { registerWalk } from './commands/walk.js';
@@ -30,6 +31,7 @@ export function buildProgram(outcome: { value: Outcome }): Command {
   };
   registerRun(program, done);
   registerWalk(program, done);
+  registerDiff(program, done);
   registerList(program, done);
   registerBench(program, done);
   return program;

@@ -6,3 +6,4 @@
 export * from './space.js';
 export * from './compose.js';
 export * from './coherence.js';
+export * from './diff.js';

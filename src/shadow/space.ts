@@ -26,6 +26,8 @@ export type ShadowView = 'kernel' | 'user';
 export interface ShadowChange {
   /** position in the log, from 0 */
   readonly seq: number;
+  /** the VMM exit it happened in (ShadowLog.event when it was recorded; 0: before the first) */
+  readonly event: number;
   readonly reason: ShadowReason;
   /** the space: the guest root it shadows and its view */
   readonly guestRoot: number;
@@ -38,22 +40,25 @@ export interface ShadowChange {
   readonly after: Readonly<RawEntry>;
 }
 
-/** The changes of every space of a VM, in order; keeps the newest `capacity` (counts all). */
+/** The changes of every space of a VM, in order; keeps at least the newest `capacity` (at most twice that), counts all. */
 export class ShadowLog {
   private readonly kept: ShadowChange[] = [];
   /** changes recorded since the log began (the next change's seq) */
   total = 0;
+  /** the VMM exit being handled now (the owner counts exits); stamped on every change */
+  event = 0;
 
   constructor(readonly capacity = 1 << 16) {}
 
-  record(c: Omit<ShadowChange, 'seq'>): void {
-    this.kept.push({ seq: this.total++, ...c });
-    if (this.kept.length > this.capacity) this.kept.splice(0, this.kept.length - this.capacity);
+  record(c: Omit<ShadowChange, 'seq' | 'event'>): void {
+    this.kept.push({ seq: this.total++, event: this.event, reason: c.reason, guestRoot: c.guestRoot, view: c.view, gva: c.gva, hostAddress: c.hostAddress, before: c.before, after: c.after });
+    if (this.kept.length >= 2 * this.capacity) this.kept.splice(0, this.kept.length - this.capacity); // amortized: at most 2x capacity kept
   }
 
-  /** The kept changes with seq >= `from` (and < `to`), oldest first. */
+  /** The kept changes with seq >= `from` (and < `to`), oldest first (the kept ones are consecutive, so this slices). */
   between(from: number, to = this.total): readonly ShadowChange[] {
-    return this.kept.filter((c) => c.seq >= from && c.seq < to);
+    const first = this.total - this.kept.length;
+    return this.kept.slice(Math.max(0, from - first), Math.max(0, to - first));
   }
 }
 

@@ -107,7 +107,9 @@ export class ShadowMemory implements MemoryVirtualizer {
     return { pc: v.pc, status, base: 0, limit: 0, ptbr: space.root, extra: v.extra };
   }
 
+  /** Every real trap is an exit: it numbers the shadow changes it causes (ShadowLog.event). */
   classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair' {
+    this.log.event++;
     if (cause === Cause.PageFault) return 'repair';
     return exitReason(cause, vcpu.mode, op, vcpu.compiled);
   }

@@ -1,0 +1,64 @@
+// Shadow-table changes as a diff: the log's changes (space.ts), decoded and coalesced into ranges
+// — consecutive guest pages of one space, changed in one exit for one reason, whose entries went
+// alike (both absent, or the same flags on consecutive host frames) become one row.
+
+import { hasFlag, readPfn, type Flag, type Geometry, type RawEntry } from '../paging/index.js';
+import type { ShadowChange, ShadowReason, ShadowView } from './space.js';
+
+/** A shadow entry, decoded: the host frame it maps and its permissions (A and D as set). */
+export interface DecodedEntry {
+  readonly hpa: number;
+  /** letters r w x u a d, '-' where clear (x: not NX / X set; r: always for x86 formats) */
+  readonly flags: string;
+}
+
+/** Consecutive pages changed alike. */
+export interface DiffRow {
+  readonly event: number;
+  readonly reason: ShadowReason;
+  readonly guestRoot: number;
+  readonly view: ShadowView;
+  /** the first guest page and how many pages the row covers */
+  readonly gva: number;
+  readonly pages: number;
+  /** the first page's entry before and after (undefined: not present) */
+  readonly before?: DecodedEntry;
+  readonly after?: DecodedEntry;
+}
+
+/** `e` decoded in `g`'s format, or undefined when it is not present. */
+export function decodeShadowEntry(g: Geometry, e: Readonly<RawEntry>): DecodedEntry | undefined {
+  const f = g.entry;
+  const has = (flag: Flag) => hasFlag(f, e.lo, e.hi, flag);
+  if (!has('present')) return undefined;
+  const bit = (on: boolean, letter: string) => (on ? letter : '-');
+  const exec = f.flags.noExecute !== undefined ? !has('noExecute') : f.flags.executable === undefined || has('executable');
+  const read = f.flags.readable === undefined || has('readable');
+  return { hpa: readPfn(f, e.lo, e.hi) * 2 ** g.offsetBits, flags: bit(read, 'r') + bit(has('writable'), 'w') + bit(exec, 'x') + bit(has('user'), 'u') + bit(has('accessed'), 'a') + bit(has('dirty'), 'd') };
+}
+
+/** The changes as rows, in log order, consecutive alike changes coalesced. */
+export function diffRows(g: Geometry, changes: readonly ShadowChange[]): DiffRow[] {
+  const page = 2 ** g.offsetBits;
+  const rows: (Omit<DiffRow, 'pages'> & { pages: number })[] = [];
+  for (const c of changes) {
+    const before = decodeShadowEntry(g, c.before);
+    const after = decodeShadowEntry(g, c.after);
+    const last = rows[rows.length - 1];
+    if (last && continues(last, c, before, after, page)) {
+      last.pages++;
+      continue;
+    }
+    rows.push({ event: c.event, reason: c.reason, guestRoot: c.guestRoot, view: c.view, gva: c.gva, pages: 1, ...(before ? { before } : {}), ...(after ? { after } : {}) });
+  }
+  return rows;
+}
+
+/** Whether change `c` extends row `r` by its next page. */
+function continues(r: DiffRow, c: ShadowChange, before: DecodedEntry | undefined, after: DecodedEntry | undefined, page: number): boolean {
+  if (r.event !== c.event || r.reason !== c.reason || r.guestRoot !== c.guestRoot || r.view !== c.view) return false;
+  if (c.gva !== r.gva + r.pages * page) return false;
+  const step = r.pages * page;
+  const alike = (a: DecodedEntry | undefined, b: DecodedEntry | undefined) => (a === undefined ? b === undefined : b !== undefined && a.flags === b.flags && b.hpa === a.hpa + step);
+  return alike(r.before, before) && alike(r.after, after);
+}
