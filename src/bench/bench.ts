@@ -16,6 +16,7 @@ import { runReference } from './reference.js';
 import { benchTranslate } from './translate.js';
 import { measurePair, nestedLoopMachine, type NestedRates } from './nested.js';
 import { countRefs, type RefsRow } from './refs.js';
+import { benchShadow, type ShadowRates } from './shadow.js';
 
 /** How much to measure: runs per figure (the median is kept) and instructions per run. */
 export interface BenchOptions {
@@ -98,6 +99,7 @@ export interface BenchFigures {
   readonly nestedStride: NestedRates & { readonly hitRate: number; readonly refsPerMiss: number };
   /** memory references per TLB miss counted by the walker, native and nested */
   readonly refs: readonly RefsRow[];
+  readonly shadow: ShadowRates;
   readonly vmm: ReturnType<typeof benchVmm>;
   readonly safety: SafetyCost;
 }
@@ -140,6 +142,11 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
   report('bench refs: memory references per TLB miss, counted by the walker on tables built in memory');
   report(`  ${'guest levels'.padEnd(14)}${'native'.padEnd(8)}${refs[0].nested.map((c) => `over ${c.hostLevels}-level host`.padEnd(20)).join('')}`.trimEnd());
   for (const r of refs) report(`  ${String(r.guestLevels).padEnd(14)}${String(r.native).padEnd(8)}${r.nested.map((c) => String(c.refs).padEnd(20)).join('')}`.trimEnd());
+  const shadow = benchShadow(() => pagingLoopMachine(), o);
+  report(
+    `bench shadow: ${shadow.shadow.toFixed(1)} Minstr/s (the paging loop guest under shadow-eager), ${shadow.bare.toFixed(1)} bare paging in the same run ` +
+      `(ratio ${shadow.ratio.toFixed(2)}), ${shadow.exitsPer1000.toFixed(3)} exits per 1,000 guest instructions, ${shadow.misses} of them shadow misses`,
+  );
   const vmm = benchVmm({ instructions: o.instructions, runs: o.runs });
   report(
     `bench vmm: ${(vmm.vmmIps / 1e6).toFixed(1)} Minstr/s for the user-mode loop guest under the VMM, ${(vmm.bareIps / 1e6).toFixed(1)} bare in the same run ` +
@@ -153,7 +160,7 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
   const safety = benchSafety({ instructions: o.instructions / 4, runs: o.runs, syscalls: 25_000 });
   const cost = (c: typeof safety.loop) => `${c.cost.toFixed(2)}x (${(c.bus * 1000).toFixed(0)} ms with the bus checker, ${(c.off * 1000).toFixed(0)} ms without)`;
   report(`bench safety: a checked run costs ${cost(safety.loop)} for the loop guest, ${cost(safety.syscall)} for the syscall guest`);
-  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, vmm, safety };
+  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, shadow, vmm, safety };
 }
 
 /** The same loop bare and nested, measured in turn, with the nested machine's TLB figures. */

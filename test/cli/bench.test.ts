@@ -16,6 +16,8 @@ describe('shadowlab bench', () => {
     expect(d.vmm.directShare).toBeGreaterThan(0.99);
     expect(d.vmm.syscall.exitsPer1000).toBeGreaterThan(200);
     expect(Object.keys(d.safety)).toEqual(['loop', 'syscall']);
+    expect(d.shadow.misses).toBe(3); // the loop's code page, its data page, the kernel's page: then it runs directly
+    for (const rate of [d.shadow.bare, d.shadow.shadow]) expect(rate).toBeGreaterThan(0);
     for (const c of [d.safety.loop, d.safety.syscall]) expect(Object.keys(c)).toEqual(['off', 'bus', 'cost']);
     for (const rate of [d.nested.nested, d.nested.bare, d.nestedStride.nested, d.nestedStride.bare, d.translate.nestedWalkNs]) expect(rate).toBeGreaterThan(0);
     expect([d.nested.refsPerMiss, d.nestedStride.refsPerMiss, d.translate.refsPerNestedWalk]).toEqual([24, 24, 24]);
@@ -48,6 +50,7 @@ describe('shadowlab bench', () => {
       'bench nested',
       'bench nested-stride',
       'bench refs',
+      'bench shadow',
       'bench vmm',
       'bench vmm-syscall',
       'bench safety',

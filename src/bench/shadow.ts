@@ -1,0 +1,36 @@
+// Shadow paging in `shadowlab bench`: the bench loop as a paging guest (four-level, the state
+// pagingLoopMachine builds) run bare and under the shadow-paging VMM without checks, alternately
+// so that both see the same machine conditions. The first instructions fill the shadow (a few
+// hidden faults); the rest runs directly through it, exiting only at the VMM's timer.
+
+import type { Machine } from '../isa/machine.js';
+import { guestFromMachine } from '../vmm/guest.js';
+import { runGuest, type GuestRun } from '../vmm/run.js';
+import { median } from './median.js';
+
+export interface ShadowRates {
+  /** millions of guest instructions per second, bare paging and under shadow-eager (medians) */
+  readonly bare: number;
+  readonly shadow: number;
+  /** shadow / bare */
+  readonly ratio: number;
+  /** exits per 1,000 guest instructions under shadow-eager, and how many were shadow misses */
+  readonly exitsPer1000: number;
+  readonly misses: number;
+}
+
+/** Measures `loop()` (a paging machine in its starting state) for `instructions` instructions, `runs` times each way. */
+export function benchShadow(loop: () => Machine, { runs, instructions }: { runs: number; instructions: number }): ShadowRates {
+  const guest = guestFromMachine('paging-loop', loop(), instructions);
+  const rate = (r: GuestRun) => r.retired / r.seconds / 1e6;
+  const bare: number[] = [];
+  const shadow: number[] = [];
+  let last: GuestRun | undefined;
+  for (let i = 0; i < runs; i++) {
+    bare.push(rate(runGuest('bare', guest, { check: false })));
+    last = runGuest('shadow-eager', guest, { check: false });
+    shadow.push(rate(last));
+  }
+  const e = last!.efficiency!;
+  return { bare: median(bare), shadow: median(shadow), ratio: median(shadow) / median(bare), exitsPer1000: e.exitsPer1000, misses: e.exits.repair };
+}
