@@ -5,9 +5,10 @@
 import { RUN_KINDS, type RunKind } from '../vmm/kinds.js';
 import { UnmappedGuestWrite } from '../mmu/physmap-memory.js';
 import { ShadowPoolExhausted } from '../shadow/index.js';
-import { guestFromMachine, HostMemoryExhausted, hostLayout, type PlacementReport, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
+import type { AccessKind } from '../paging/index.js';
+import { guestFromMachine, HostMemoryExhausted, Monitor, hostLayout, type PlacementReport, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
 import { buildMachine } from './build.js';
-import { InputError } from './errors.js';
+import { InputError, UsageError } from './errors.js';
 import type { Scenario } from './load.js';
 import { runMachine, type RunResult, type RunSummary, type TraceEntry } from '../isa/run.js';
 
@@ -161,4 +162,32 @@ function fromGuestRun(guest: Scenario, budget: number, g: GuestRun, vm?: string)
     ...(g.vmm2 ? { vmm2: g.vmm2 } : {}),
     ...(g.placement ? { placement: g.placement } : {}),
   };
+}
+
+/** The view options `walk` passes to the VMM views (walk-nested.ts, walk-shadow.ts). */
+export interface VmmWalkOptions {
+  readonly access: AccessKind;
+  readonly user?: boolean;
+  readonly ptbr?: number;
+  readonly afterRun: boolean;
+  readonly steps?: number;
+}
+
+/**
+ * A monitor of `kind` (a paging VMM) over scenario `s`'s one guest, run first for `steps` guest
+ * instructions when `afterRun` (else not at all): what `walk --view nested|shadow` looks at.
+ * Throws UsageError for a file that lists VMs, InputError when `kind` cannot host the guest or
+ * the host runs out of memory.
+ */
+export function walkedMonitor(s: Scenario, kind: 'nested' | 'shadow-eager', o: VmmWalkOptions): Monitor {
+  if (s.host) throw new UsageError(`walk translates one guest's addresses; ${s.name} lists VMs (walk one VM's scenario)`);
+  const why = whyNotUnder(kind, s);
+  if (why) throw new InputError([{ file: s.file, message: why }]);
+  try {
+    const m = new Monitor([guestOf(s, o.afterRun ? (o.steps ?? s.spec.steps) : 0)], { kind, nested: s.vmm.nested });
+    if (o.afterRun) m.run();
+    return m;
+  } catch (e) {
+    throw hostTooSmall(s, e);
+  }
 }

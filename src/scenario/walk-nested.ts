@@ -4,12 +4,11 @@
 // memory, then the stage-2 walk of the final guest-physical address. Side-effect free; the VMM's
 // host is built as `run --under nested` builds it (and run first with --after-run).
 
-import { Monitor, type NestedMemory } from '../vmm/index.js';
+import type { NestedMemory } from '../vmm/index.js';
 import { walk2D, type AccessKind, type WalkResult } from '../paging/index.js';
 import { pagerSwitches } from '../isa/machine.js';
-import { InputError, UsageError } from './errors.js';
 import type { Scenario } from './model.js';
-import { guestOf, hostTooSmall, whyNotUnder } from './under.js';
+import { walkedMonitor, type VmmWalkOptions } from './under.js';
 import { stepJson, type StepJson } from './walk-json.js';
 
 /** One stage-2 walk: which guest-physical address it translated, its steps, and the host address or fault. */
@@ -48,17 +47,8 @@ export interface NestedView {
  * nested-paging host, runs it first for `steps` guest instructions when `afterRun`, and walks
  * from `ptbr` (default: the vPSW's). Throws InputError when nested paging cannot host the guest.
  */
-export function nestedView(s: Scenario, vas: readonly number[], o: { access: AccessKind; user?: boolean; ptbr?: number; afterRun: boolean; steps?: number }): NestedView {
-  if (s.host) throw new UsageError(`walk translates one guest's addresses; ${s.name} lists VMs (walk one VM's scenario)`);
-  const why = whyNotUnder('nested', s);
-  if (why) throw new InputError([{ file: s.file, message: why }]);
-  let m: Monitor;
-  try {
-    m = new Monitor([guestOf(s, o.afterRun ? (o.steps ?? s.spec.steps) : 0)], { kind: 'nested', nested: s.vmm.nested });
-    if (o.afterRun) m.run();
-  } catch (e) {
-    throw hostTooSmall(s, e);
-  }
+export function nestedView(s: Scenario, vas: readonly number[], o: VmmWalkOptions): NestedView {
+  const m = walkedMonitor(s, 'nested', o);
   const vm = m.vms[0];
   const mem = vm.memory as NestedMemory;
   const vcpu = vm.vcpu;

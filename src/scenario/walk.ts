@@ -11,6 +11,7 @@ import { UsageError } from './errors.js';
 import { resolveValue, type Scenario } from './model.js';
 import { SCHEMA_VERSION } from './record.js';
 import { nestedView, type NestedView } from './walk-nested.js';
+import { shadowWalkView, type ShadowWalkView } from './walk-shadow.js';
 import { stepJson, type StepJson } from './walk-json.js';
 
 export type { StepJson } from './walk-json.js';
@@ -25,7 +26,7 @@ export interface WalkOptions {
   /** run the scenario first (for `steps` instructions, default its budget) and walk its final state */
   readonly afterRun?: boolean;
   readonly steps?: number;
-  /** 'guest' (default): the guest's own translation; 'nested': both stages under the nested-paging VMM */
+  /** 'guest' (default): the guest's own translation; 'nested': both stages under the nested-paging VMM; 'shadow': guest, physmap and shadow entry under the shadow-paging VMM */
   readonly view?: string;
 }
 
@@ -59,6 +60,8 @@ export interface WalkData {
   readonly walks: readonly AddressWalk[];
   /** with view 'nested': every address through both stages (walks is then empty) */
   readonly nested?: NestedView;
+  /** with view 'shadow': every address through the guest, the physmap and the shadow (walks is then empty) */
+  readonly shadow?: ShadowWalkView;
 }
 
 /** A decimal or 0x-hex address, or undefined when `text` is not one (or not below 2^32). */
@@ -88,17 +91,23 @@ export function walkRecord(s: Scenario, vaTexts: readonly string[], opts: WalkOp
   if (s.host) throw new UsageError(`walk translates one machine's addresses; ${s.name} lists VMs (walk one VM's scenario)`);
   const vas = vaTexts.map((v) => parseVa(s, v));
   const view = opts.view ?? 'guest';
-  if (view !== 'guest' && view !== 'nested') throw new UsageError(`--view: expected guest or nested, got '${view}'`);
-  if (view === 'nested') {
-    if (!s.paging) throw new UsageError(`--view nested shows both stages of a paging guest; ${s.name} does not page`);
-    const nested = nestedView(s, vas, {
+  if (view !== 'guest' && view !== 'nested' && view !== 'shadow') throw new UsageError(`--view: expected guest, nested or shadow, got '${view}'`);
+  if (view !== 'guest') {
+    if (!s.paging) throw new UsageError(`--view ${view} shows a paging guest under a VMM; ${s.name} does not page`);
+    const vmm = {
       access: access as AccessKind,
       ...(opts.mode === undefined ? {} : { user: opts.mode === 'user' }),
       ...(opts.ptbr === undefined ? {} : { ptbr: parsePtbr(s, opts.ptbr) }),
       afterRun: opts.afterRun === true,
       ...(opts.steps === undefined ? {} : { steps: opts.steps }),
-    });
-    return { schemaVersion: SCHEMA_VERSION, scenario: { file: s.file, name: s.name }, translation: s.spec.machine.translation, geometry: nested.geometry, ptbr: nested.ptbr, walks: [], nested };
+    };
+    const head = { schemaVersion: SCHEMA_VERSION, scenario: { file: s.file, name: s.name }, translation: s.spec.machine.translation, walks: [] };
+    if (view === 'shadow') {
+      const shadow = shadowWalkView(s, vas, vmm);
+      return { ...head, geometry: shadow.geometry, ptbr: shadow.ptbr, shadow };
+    }
+    const nested = nestedView(s, vas, vmm);
+    return { ...head, geometry: nested.geometry, ptbr: nested.ptbr, nested };
   }
   const m = buildMachine(s);
   if (opts.afterRun) runMachine(m, opts.steps ?? s.spec.steps);

@@ -75,3 +75,28 @@ describe('walk on other machines', () => {
     expect(after.walks[0].result).toMatchObject({ ok: true, pa: 0x23000 });
   });
 });
+
+describe('walk --view shadow', () => {
+  it('after the run: the process has no shadow entry for the kernel page (a true fault), agrees on its own code, and the kernel view maps the secret', async () => {
+    const user = await walkJson('shadow/user-reads-kernel', '0x402000', '0x400000', '--after-run', '--mode', 'user', '--view', 'shadow');
+    expect(user.shadow).toMatchObject({ geometry: 'x86-32', ptbr: 0x30000, view: 'user' });
+    const [secret, code] = user.shadow.walks;
+    expect(secret).toMatchObject({ verdict: 'true fault', guest: { result: { ok: false, fault: { kind: 'protection', depth: 1 } } } });
+    expect(secret.shadow).toBeUndefined();
+    expect(code).toMatchObject({ verdict: 'agree', guest: { result: { ok: true, gpa: 0x10000 } } });
+    expect(code.shadow.hpa).toBe(code.physmap.hpa);
+    const kernel = await walkJson('shadow/user-reads-kernel', '0x402000', '--after-run', '--mode', 'supervisor', '--view', 'shadow');
+    expect(kernel.shadow.view).toBe('kernel');
+    expect(kernel.shadow.walks[0]).toMatchObject({ verdict: 'agree', physmap: { gpa: 0x12000 } });
+    expect(kernel.shadow.spaceRoot).not.toBe(user.shadow.spaceRoot);
+  });
+
+  it('before the run nothing is filled; a segment scenario has no shadow (exit 2)', async () => {
+    const before = await walkJson('shadow/user-reads-kernel', '0x400000', '--view', 'shadow');
+    expect(before.shadow.spaceRoot).toBeUndefined();
+    expect(before.shadow.walks[0].verdict).toBe('not filled');
+    const r = await cli('walk', 'lde', '0x80', '--view', 'shadow');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--view shadow shows a paging guest under a VMM; lde does not page/);
+  });
+});

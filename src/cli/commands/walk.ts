@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { walkRecord, type StepJson, type WalkData } from '../../scenario/walk.js';
 import { count, hex, jsonText, table } from '../format.js';
 import type { NestedView, Stage2Json } from '../../scenario/walk-nested.js';
+import type { ShadowWalkView } from '../../scenario/walk-shadow.js';
 import { MAX_STEPS, parseCount } from '../options.js';
 import type { Outcome } from '../main.js';
 import { loadTarget } from './run.js';
@@ -33,7 +34,7 @@ export function registerWalk(program: Command, done: (o: Outcome) => void): void
     .option('--ptbr <value>', "walk from this root (an address or a page-table name) instead of the PSW's")
     .option('--after-run', 'run the scenario first and walk its final state')
     .option('--steps <n>', "with --after-run: the budget of instructions retired, instead of the scenario's")
-    .option('--view <view>', "guest (the guest's own translation) | nested (both stages under the nested-paging VMM)", 'guest')
+    .option('--view <view>', "guest (the guest's own translation) | nested (both stages under the nested-paging VMM) | shadow (guest, physmap and shadow entry under the shadow-paging VMM)", 'guest')
     .option('--json', 'print the walks as JSON')
     .action((file: string, vas: string[], opts: WalkCliOptions) => {
       const targets = resolveTargets([file]);
@@ -54,6 +55,7 @@ export function registerWalk(program: Command, done: (o: Outcome) => void): void
 
 export function printWalk(d: WalkData): string {
   if (d.nested) return printNested(d.scenario.name, d.nested);
+  if (d.shadow) return printShadow(d.scenario.name, d.shadow);
   const out: string[] = [`scenario ${d.scenario.name}: ${d.translation}${d.geometry ? `, geometry ${d.geometry}, root ${hex(d.ptbr!)}` : ''}`];
   for (const w of d.walks) {
     out.push('', `va ${hex(w.va)} (${w.access}, ${w.mode})`);
@@ -66,6 +68,22 @@ export function printWalk(d: WalkData): string {
       out.push(table(['depth', 'index', 'entry at', 'entry', 'decoded', 'next'], w.steps.map((st) => [st.depth, st.index, hex(st.entryAddress), st.entryHex, decoded(st), st.next >= 0 ? `${st.role} ${hex(st.next)}` : st.role])));
     }
     out.push(w.result.ok ? `  -> pa ${hex(w.result.pa)}, byte there = ${hex(w.result.value, 2)}${w.paging ? ` (${w.refs} table references)` : ''}` : `  -> ${w.result.fault.kind} fault${w.result.fault.depth >= 0 ? ` at depth ${w.result.fault.depth}` : ''}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Each address three ways — the guest's walk, the physmap, the shadow entry — and whether they agree. */
+function printShadow(name: string, v: ShadowWalkView): string {
+  const space = v.spaceRoot === undefined ? 'no shadow space for it yet (run with --after-run)' : `shadow space root ${hex(v.spaceRoot)}`;
+  const out = [`scenario ${name}: shadow paging, geometry ${v.geometry}, guest root ${hex(v.ptbr)} (guest-physical), ${v.view} view, ${space}`];
+  for (const w of v.walks) {
+    out.push('', `va ${hex(w.va)} (${w.access}, ${w.mode})`);
+    if (w.guest.steps.length) out.push(table(['depth', 'index', 'entry at', 'entry', 'decoded', 'next'], w.guest.steps.map((st) => [st.depth, st.index, hex(st.entryAddress), st.entryHex, decoded(st), st.next >= 0 ? `${st.role} ${hex(st.next)}` : st.role])));
+    const r = w.guest.result;
+    const guest = r.ok ? `gPA ${hex(r.gpa)}` : `${r.fault.kind} fault at depth ${r.fault.depth}`;
+    const physmap = w.physmap ? ` -> physmap: gPA page ${hex(w.physmap.gpa)} at ${w.physmap.hpa < 0 ? 'no host page yet' : `hPA ${hex(w.physmap.hpa)}`}` : '';
+    const shadow = w.shadow ? `shadow: hPA ${hex(w.shadow.hpa)} ${w.shadow.flags}` : 'shadow: not present';
+    out.push(`  guest: ${guest}${physmap}`, `  ${shadow}`, `  -> ${w.verdict}`);
   }
   return `${out.join('\n')}\n`;
 }
