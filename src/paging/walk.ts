@@ -13,8 +13,14 @@
 //
 // Two doors, one walker: `walkInto` fills a reusable WalkState (no allocation per walk: the
 // paging unit's path) and `walk` wraps it in a fresh result, with the steps when traced.
+//
+// A bus that offers its words (ReadBus.wordsAt) is read from them: the state keeps, per depth,
+// the block the last entry there came from, so a walk near the last one reads each entry with a
+// compare and a typed-array load. Kept blocks are dropped whenever the bus's wordsVersion moves
+// (checked at every walk and after every stage-2 callback, which may write memory); a bus with an
+// observer gives no words, so every read of the walk is still told to it.
 
-import { READ, WRITE, NO_SWITCHES, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
+import { READ, WRITE, NO_SWITCHES, WORD_BLOCK_BITS, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
 import { decodeFlags, entryBits, entryHex, hasBits, pfnOf, pow2, readPfn, writeChangedHalves, type EntryBits, type EntryFormat, type Flag } from './formats.js';
 import { LEVEL_LAST, levelColumns, levelsOf, type Geometry, type LevelKind } from './geometry.js';
 import { PERM_DIRTY, RULES, type EntryRole, type Rules } from './rules.js';
@@ -125,6 +131,9 @@ export type WalkResult = WalkOk | WalkFailed;
 
 const NO_STEPS: readonly WalkStep[] = Object.freeze([]);
 const STAGE2_SPACE = 2 ** 32;
+/** A kept block's words when the bus has none to give there: read through read8/read32. */
+const NO_WORDS = new Int32Array(0);
+const BLOCK_MASK = 2 ** WORD_BLOCK_BITS - 1;
 
 /**
  * The reusable state of walks over one geometry: the geometry's numbers, computed once, then
@@ -174,6 +183,15 @@ export class WalkState {
   readonly hi: Int32Array;
   readonly entryAddress: Float64Array;
   readonly hostAddress: Float64Array;
+  /**
+   * Per depth: the block of the bus (ReadBus.wordsAt) the entry there was last read from, -1
+   * for none, and its words (NO_WORDS: the bus gave none). Walks near each other read the
+   * same tables, so each entry costs a compare and a typed-array load; kept while the bus and
+   * its wordsVersion (`wordsVersion`) stay the same.
+   */
+  readonly block: Int32Array;
+  readonly blockWords: Int32Array[];
+  wordsVersion = -1;
 
   // the options of the walks (decoded by prepare)
   options: WalkOptions | undefined = undefined;
@@ -210,14 +228,18 @@ export class WalkState {
     this.hi = new Int32Array(this.levels);
     this.entryAddress = new Float64Array(this.levels);
     this.hostAddress = new Float64Array(this.levels);
+    this.block = new Int32Array(this.levels).fill(-1);
+    this.blockWords = new Array<Int32Array>(this.levels).fill(NO_WORDS);
   }
 
   /**
    * Decodes `o` (defaults applied) for walks over `bus`; walkInto does it only when the
-   * options object or the bus changes, so options objects are treated as immutable.
+   * options object or the bus changes, so options objects are treated as immutable. A new bus
+   * drops the kept blocks.
    */
   prepare(o: WalkOptions, bus: ReadBus): void {
     if (o.updateAD && typeof (bus as Partial<PhysicalBus>).write32 !== 'function') throw new Error('walk: updateAD needs a writable bus');
+    if (bus !== this.bus) this.block.fill(-1);
     this.options = o;
     this.bus = bus;
     this.access = o.access ?? READ;
@@ -225,6 +247,22 @@ export class WalkState {
     this.switches = o.switches ?? NO_SWITCHES;
     this.limit = o.physicalSize ?? (o.stage2 ? STAGE2_SPACE : bus.size);
     this.tableAccess = o.tableAccess ?? (o.updateAD ? this.updatingTableAccess : READ);
+  }
+
+  /** Forgets the kept blocks unless the bus's wordsVersion is the one they were taken at. */
+  checkBlocks(bus: ReadBus): void {
+    const version = bus.wordsVersion ?? -1;
+    if (version === this.wordsVersion) return;
+    this.wordsVersion = version;
+    this.block.fill(-1);
+  }
+
+  /** Keeps, for `depth`, the block of `bus` holding `address` (see `block`); returns its words. */
+  keepBlock(bus: ReadBus, depth: number, address: number): Int32Array {
+    const words = bus.wordsAt?.(address) ?? NO_WORDS;
+    this.block[depth] = address >>> WORD_BLOCK_BITS;
+    this.blockWords[depth] = words;
+    return words;
   }
 
   /** The fault of the last walk as a value (call only after a walk that failed). */
@@ -317,6 +355,7 @@ export function walk(g: Geometry, bus: ReadBus, ptbr: number, va: number, option
  */
 export function walkInto(s: WalkState, bus: ReadBus, ptbr: number, va: number, o: WalkOptions, steps?: WalkStep[]): boolean {
   if (o !== s.options || bus !== s.bus) s.prepare(o, bus);
+  s.checkBlocks(bus);
   s.refs = 0;
   s.adWrites = 0;
   s.inner = undefined;
@@ -350,11 +389,11 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
     const address = table + index * bytes;
     const host = stage2 === undefined ? address : throughStage2(s, stage2, address, 'table', s.tableAccess, depth);
     if (host < 0) return false;
-    const lo = bytes === 1 ? bus.read8(host) : bus.read32(host) | 0;
-    const hi = bytes === 8 ? bus.read32(host + 4) | 0 : 0;
+    if (stage2 !== undefined) s.checkBlocks(bus);
+    readEntry(s, bus, depth, host, bytes);
+    const lo = s.lo[depth];
+    const hi = s.hi[depth];
     s.refs++;
-    s.lo[depth] = lo;
-    s.hi[depth] = hi;
     s.entryAddress[depth] = address;
     s.hostAddress[depth] = host;
     if (((lo & presentLo) | (hi & presentHi)) === 0) return stop(s, depth, index, 'invalid', steps);
@@ -373,6 +412,23 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
     if (table + s.tableBytes[depth + 1] > s.limit) return fail(s, 'reserved', depth);
   }
   throw new Error(`walk: geometry '${s.geometry.name}' ended without a leaf`);
+}
+
+/**
+ * Reads the entry of `bytes` bytes at `host` into s.lo/s.hi[depth]: from the words of its block
+ * kept for `depth` (one compare and a load or two), else through the bus. An entry not aligned
+ * to its size is read through the bus.
+ */
+function readEntry(s: WalkState, bus: ReadBus, depth: number, host: number, bytes: number): void {
+  const words = s.block[depth] === host >>> WORD_BLOCK_BITS ? s.blockWords[depth] : s.keepBlock(bus, depth, host);
+  if (words === NO_WORDS || (host & (bytes - 1)) !== 0) {
+    s.lo[depth] = bytes === 1 ? bus.read8(host) : bus.read32(host);
+    s.hi[depth] = bytes === 8 ? bus.read32(host + 4) : 0;
+    return;
+  }
+  const i = (host & BLOCK_MASK) >> 2;
+  s.lo[depth] = bytes === 1 ? (words[i] >>> ((host & 3) << 3)) & 0xff : words[i];
+  s.hi[depth] = bytes === 8 ? words[i + 1] : 0;
 }
 
 /** Whether the entry read at `depth` has frame bits set below the page size of a leaf there. */
