@@ -158,6 +158,13 @@ export class WalkState {
   readonly alignHi: Int32Array;
   readonly vaSpace: number;
   readonly pageSize: number;
+  readonly offsetBits: number;
+  /**
+   * The last frame number whose frame starts below 2^32: past it a frame is past any physical
+   * memory, and up to it frameAddress computes its address with a shift, which keeps the walk
+   * loop's addresses out of floating point.
+   */
+  readonly lastFrame: number;
   readonly offsetMask: number;
   /** whether the format has a dirty bit (without one every page counts as dirty) */
   readonly hasDirty: boolean;
@@ -173,12 +180,15 @@ export class WalkState {
   leafDepth = -1;
   refs = 0;
   adWrites = 0;
+  /** the AND of the halves of every entry the last walk used, set when it reached its leaf */
+  allLo = -1;
+  allHi = -1;
   faultKind: WalkFaultKind = 'page';
   depth = 0;
   stage: 1 | 2 = 1;
   address = 0;
   inner: WalkFault | undefined = undefined;
-  /** per depth: the entry's halves (signed), its address in the walk's space and where it was read */
+  /** per depth: the entry's halves (signed), its address in the walk's space (kept only for steps) and where it was read */
   readonly lo: Int32Array;
   readonly hi: Int32Array;
   readonly entryAddress: Float64Array;
@@ -220,6 +230,8 @@ export class WalkState {
     this.alignHi = c.alignHi;
     this.vaSpace = pow2(geometry.vaBits);
     this.pageSize = pow2(geometry.offsetBits);
+    this.offsetBits = geometry.offsetBits;
+    this.lastFrame = pow2(32 - geometry.offsetBits) - 1;
     this.offsetMask = this.pageSize - 1;
     this.hasDirty = (this.bits.dirtyLo | this.bits.dirtyHi) !== 0;
     [this.pointerLo, this.pointerHi] = this.rules.pointerExceptions(this.bits);
@@ -281,16 +293,15 @@ export class WalkState {
   /**
    * Whether the walk that ended at the leaf of `leafDepth` (`dirty`: its D is set, or the format
    * has none) has an A or D bit to set: A clear in an entry the rules mark (every entry used on
-   * x86, the leaf on RISC-V), or D clear on a write.
+   * x86, seen in allLo/allHi; the leaf on RISC-V), or D clear on a write.
    */
   needsAccessedDirty(leafDepth: number, dirty: boolean): boolean {
-    const b = this.bits;
     if (this.access === WRITE && !dirty) return true;
-    if ((b.accessedLo | b.accessedHi) === 0) return false;
-    for (let d = this.rules.accessedInTables ? 0 : leafDepth; d <= leafDepth; d++) {
-      if (!hasBits(this.lo[d], this.hi[d], b.accessedLo, b.accessedHi)) return true;
-    }
-    return false;
+    const b = this.bits;
+    const tables = this.rules.accessedInTables;
+    const lo = tables ? this.allLo : this.lo[leafDepth];
+    const hi = tables ? this.allHi : this.hi[leafDepth];
+    return (lo & b.accessedLo) !== b.accessedLo || (hi & b.accessedHi) !== b.accessedHi;
   }
 
   /**
@@ -394,7 +405,7 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
     const lo = s.lo[depth];
     const hi = s.hi[depth];
     s.refs++;
-    s.entryAddress[depth] = address;
+    if (steps) s.entryAddress[depth] = address;
     s.hostAddress[depth] = host;
     if (((lo & presentLo) | (hi & presentHi)) === 0) return stop(s, depth, index, 'invalid', steps);
     allLo &= lo;
@@ -404,11 +415,17 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
     const kind = s.kind[depth] as LevelKind;
     if (kind === LEVEL_LAST || ((lo & pointerLo) | (hi & pointerHi)) !== 0) {
       const role = s.rules.classify(b, lo, hi, kind, misalignedAt(s, depth), s.switches);
-      if (role === 'leaf') return finish(s, bus, va, depth, index, s.rules.permsOf(b, allLo, allHi, anyLo, anyHi, lo, hi), o, steps);
+      if (role === 'leaf') {
+        s.allLo = allLo;
+        s.allHi = allHi;
+        return finish(s, bus, va, depth, index, s.rules.permsOf(b, allLo, allHi, anyLo, anyHi, lo, hi), o, steps);
+      }
       if (role !== 'table') return stop(s, depth, index, role, steps);
     }
-    table = pfnOf(b, lo, hi) * s.pageSize;
-    if (steps) steps.push(s.step(depth, index, 'table', table));
+    const pfn = pfnOf(b, lo, hi);
+    if (steps) steps.push(s.step(depth, index, 'table', pfn * s.pageSize));
+    if (pfn > s.lastFrame) return fail(s, 'reserved', depth);
+    table = frameAddress(s, pfn);
     if (table + s.tableBytes[depth + 1] > s.limit) return fail(s, 'reserved', depth);
   }
   throw new Error(`walk: geometry '${s.geometry.name}' ended without a leaf`);
@@ -431,6 +448,11 @@ function readEntry(s: WalkState, bus: ReadBus, depth: number, host: number, byte
   s.hi[depth] = bytes === 8 ? words[i + 1] : 0;
 }
 
+/** The address of frame `pfn`, one below 2^32 (pfn <= s.lastFrame), in integer arithmetic. */
+function frameAddress(s: WalkState, pfn: number): number {
+  return (pfn << s.offsetBits) >>> 0;
+}
+
 /** Whether the entry read at `depth` has frame bits set below the page size of a leaf there. */
 function misalignedAt(s: WalkState, depth: number): boolean {
   return hasBits(s.lo[depth], s.hi[depth], s.alignLo[depth], s.alignHi[depth]);
@@ -451,11 +473,12 @@ function finish(s: WalkState, bus: ReadBus, va: number, depth: number, index: nu
   const { rules, bits: b, pageSize } = s;
   const lo = s.lo[depth];
   const hi = s.hi[depth];
-  const pfn = pfnOf(b, lo, hi);
+  const entryPfn = pfnOf(b, lo, hi);
   const span = s.spanPages[depth];
-  const frame = (span === 1 ? pfn : pfn - (pfn % span)) * pageSize;
-  if (steps) steps.push(s.step(depth, index, 'leaf', frame));
-  const pa = frame + (va & s.pageMask[depth]);
+  const pfn = span === 1 ? entryPfn : entryPfn - (entryPfn % span);
+  if (steps) steps.push(s.step(depth, index, 'leaf', pfn * pageSize));
+  if (pfn > s.lastFrame) return fail(s, 'reserved', depth);
+  const pa = frameAddress(s, pfn) + (va & s.pageMask[depth]);
   if (pa - (va & s.offsetMask) + pageSize > s.limit) return fail(s, 'reserved', depth);
   const dirty = !s.hasDirty || hasBits(lo, hi, b.dirtyLo, b.dirtyHi);
   if (dirty) perms |= PERM_DIRTY;
