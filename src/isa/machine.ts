@@ -676,9 +676,10 @@ export class Machine {
       hi = Math.min(hi, start + block - n + 1);
     }
     if (this.pager && ((this.status & ST_PG) !== 0 || (this.pager.translatePhysical && this.mode !== 0))) {
-      const page = this.pager.pageBytes;
-      lo = Math.max(lo, va - (va % page));
-      hi = Math.min(hi, va - (va % page) + page);
+      const page = this.pager.pageBytes; // a power of two
+      const start = va - (va & (page - 1));
+      lo = Math.max(lo, start);
+      hi = Math.min(hi, start + page);
     } else {
       const bound = this.useSegment ? Math.min(this.endConvention ? this.limit - this.base : this.limit, this.mem.size - this.base) : this.mem.size;
       lo = Math.max(lo, 0);

@@ -10,6 +10,10 @@
 // A live memory tells every access to its store's bus observer, when there is one (bus.ts).
 
 import { Directory, FRAME_BITS, FRAME_SIZE, FrameStore, MAX_MEMORY, directoryOf, frameIn, StoreTracker, type WriteTracker } from './frames.js';
+import { WORD_BLOCK_BITS } from '../paging/bus.js';
+
+// a block of ReadBus.wordsAt is one frame
+if (WORD_BLOCK_BITS !== FRAME_BITS) throw new Error('memory: ReadBus word blocks must be frames');
 
 export { FRAME_BITS, FRAME_SIZE, FrameStore, MAX_MEMORY, mergeRanges, StoreTracker, WriteLog, type WriteTracker } from './frames.js';
 
@@ -120,6 +124,17 @@ abstract class MemoryReader {
     return this.frame((pa + this.offset) >>> FRAME_BITS);
   }
 
+  /**
+   * ReadBus.wordsAt: the frame holding view address `pa` (see frameAt), or undefined. Valid
+   * while `wordsVersion` is unchanged.
+   */
+  wordsAt(pa: number): Int32Array | undefined {
+    return this.frameAt(pa - (pa & (FRAME_SIZE - 1)));
+  }
+
+  /** ReadBus.wordsVersion (see wordsAt). */
+  abstract get wordsVersion(): number;
+
   /** The lowest address where the two views differ, or -1. Frames shared by both are skipped. */
   firstDifference(other: MemoryReader): number {
     const frames = new Set<number>();
@@ -167,6 +182,10 @@ export class MemoryImage extends MemoryReader {
   }
   protected directory(): Directory {
     return this.dir;
+  }
+  /** A frozen view never changes. */
+  get wordsVersion(): number {
+    return 0;
   }
   /**
    * A live memory whose initial contents are this image (the image itself stays unchanged),
@@ -223,6 +242,16 @@ export class PhysicalMemory extends MemoryReader {
   }
 
   // Every access through a live view is told to the store's bus, when it has one (bus.ts).
+
+  /** ReadBus.wordsAt: undefined while the store has a bus observer, which must be told every read. */
+  override wordsAt(pa: number): Int32Array | undefined {
+    return this.store.bus === undefined ? super.wordsAt(pa) : undefined;
+  }
+
+  /** The store's generation: it grows when a frame object is replaced, an epoch closes or an observer comes or goes. */
+  get wordsVersion(): number {
+    return this.store.generation;
+  }
 
   override read32(pa: number): number {
     const a = pa + this.offset;

@@ -14,7 +14,7 @@ export interface PagerSwitches {
 }
 
 export interface Pager {
-  /** Bytes in a base page of the geometry (translations are linear within one). */
+  /** Bytes in a base page of the geometry, a power of two (translations are linear within one). */
   readonly pageBytes: number;
   /**
    * Translates an access at `va` (aligned to its size, so within one page) for `access` in

@@ -137,6 +137,11 @@ export class PhysmapMemory extends PhysicalMemory {
     return h < 0 ? undefined : this.host.frameAt(h);
   }
 
+  /** Grows with the host store's generation and with every page the physmap maps (frameAt changes then). */
+  override get wordsVersion(): number {
+    return this.store.generation + this.physmap.generation;
+  }
+
   /** Whether every guest 4 KiB frame lies in exactly one host frame (pages of at least a frame). */
   private get framesExact(): boolean {
     return this.physmap.pageBytes >= FRAME_SIZE;

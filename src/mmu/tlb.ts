@@ -109,7 +109,7 @@ export class Tlb {
     }
     if (free >= 0) return free;
     const way = this.victims[set];
-    this.victims[set] = (way + 1) % this.ways;
+    this.victims[set] = way + 1 === this.ways ? 0 : way + 1;
     return first + way;
   }
 

@@ -1,11 +1,27 @@
 // The small structural types the paging module needs from the rest of the machine. `paging`
 // imports nothing of ours: PhysicalMemory (live) and MemoryImage (frozen) satisfy these faces.
 
+/** Bytes in a block of `ReadBus.wordsAt` (4 KiB, aligned). */
+export const WORD_BLOCK_BITS = 12;
+
 /** Read access to physical memory. Every address the walker passes is below `size`. */
 export interface ReadBus {
   readonly size: number;
   read8(pa: number): number;
   read32(pa: number): number;
+  /**
+   * Optional direct reads: the 32-bit little-endian words of the aligned 2^WORD_BLOCK_BITS-byte
+   * block holding `pa` (word i = block bytes 4i..4i+3), or undefined where every read must go
+   * through read8/read32 (an observer must be told each access, or the block is not one run of
+   * words). Reading a word so is reading it through read32, untold. A reader may keep the
+   * answer, words or undefined, while `wordsVersion` is unchanged.
+   */
+  wordsAt?(pa: number): Int32Array | undefined;
+  /**
+   * With wordsAt: a number that only grows, and grows whenever an answer of wordsAt may have
+   * gone stale (the block's words replaced by another array, or the answer changed).
+   */
+  readonly wordsVersion?: number;
 }
 
 /** Read and write access to physical memory (A/D updates and table builders). */

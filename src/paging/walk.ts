@@ -13,8 +13,14 @@
 //
 // Two doors, one walker: `walkInto` fills a reusable WalkState (no allocation per walk: the
 // paging unit's path) and `walk` wraps it in a fresh result, with the steps when traced.
+//
+// A bus that offers its words (ReadBus.wordsAt) is read from them: the state keeps, per depth,
+// the block the last entry there came from, so a walk near the last one reads each entry with a
+// compare and a typed-array load. Kept blocks are dropped whenever the bus's wordsVersion moves
+// (checked at every walk and after every stage-2 callback, which may write memory); a bus with an
+// observer gives no words, so every read of the walk is still told to it.
 
-import { READ, WRITE, NO_SWITCHES, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
+import { READ, WRITE, NO_SWITCHES, WORD_BLOCK_BITS, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
 import { decodeFlags, entryBits, entryHex, hasBits, pfnOf, pow2, readPfn, writeChangedHalves, type EntryBits, type EntryFormat, type Flag } from './formats.js';
 import { LEVEL_LAST, levelColumns, levelsOf, type Geometry, type LevelKind } from './geometry.js';
 import { PERM_DIRTY, RULES, type EntryRole, type Rules } from './rules.js';
@@ -125,6 +131,9 @@ export type WalkResult = WalkOk | WalkFailed;
 
 const NO_STEPS: readonly WalkStep[] = Object.freeze([]);
 const STAGE2_SPACE = 2 ** 32;
+/** A kept block's words when the bus has none to give there: read through read8/read32. */
+const NO_WORDS = new Int32Array(0);
+const BLOCK_MASK = 2 ** WORD_BLOCK_BITS - 1;
 
 /**
  * The reusable state of walks over one geometry: the geometry's numbers, computed once, then
@@ -149,6 +158,13 @@ export class WalkState {
   readonly alignHi: Int32Array;
   readonly vaSpace: number;
   readonly pageSize: number;
+  readonly offsetBits: number;
+  /**
+   * The last frame number whose frame starts below 2^32: past it a frame is past any physical
+   * memory, and up to it frameAddress computes its address with a shift, which keeps the walk
+   * loop's addresses out of floating point.
+   */
+  readonly lastFrame: number;
   readonly offsetMask: number;
   /** whether the format has a dirty bit (without one every page counts as dirty) */
   readonly hasDirty: boolean;
@@ -164,16 +180,28 @@ export class WalkState {
   leafDepth = -1;
   refs = 0;
   adWrites = 0;
+  /** the AND of the halves of every entry the last walk used, set when it reached its leaf */
+  allLo = -1;
+  allHi = -1;
   faultKind: WalkFaultKind = 'page';
   depth = 0;
   stage: 1 | 2 = 1;
   address = 0;
   inner: WalkFault | undefined = undefined;
-  /** per depth: the entry's halves (signed), its address in the walk's space and where it was read */
+  /** per depth: the entry's halves (signed), its address in the walk's space (kept only for steps) and where it was read */
   readonly lo: Int32Array;
   readonly hi: Int32Array;
   readonly entryAddress: Float64Array;
   readonly hostAddress: Float64Array;
+  /**
+   * Per depth: the block of the bus (ReadBus.wordsAt) the entry there was last read from, -1
+   * for none, and its words (NO_WORDS: the bus gave none). Walks near each other read the
+   * same tables, so each entry costs a compare and a typed-array load; kept while the bus and
+   * its wordsVersion (`wordsVersion`) stay the same.
+   */
+  readonly block: Int32Array;
+  readonly blockWords: Int32Array[];
+  wordsVersion = -1;
 
   // the options of the walks (decoded by prepare)
   options: WalkOptions | undefined = undefined;
@@ -202,6 +230,8 @@ export class WalkState {
     this.alignHi = c.alignHi;
     this.vaSpace = pow2(geometry.vaBits);
     this.pageSize = pow2(geometry.offsetBits);
+    this.offsetBits = geometry.offsetBits;
+    this.lastFrame = pow2(32 - geometry.offsetBits) - 1;
     this.offsetMask = this.pageSize - 1;
     this.hasDirty = (this.bits.dirtyLo | this.bits.dirtyHi) !== 0;
     [this.pointerLo, this.pointerHi] = this.rules.pointerExceptions(this.bits);
@@ -210,14 +240,18 @@ export class WalkState {
     this.hi = new Int32Array(this.levels);
     this.entryAddress = new Float64Array(this.levels);
     this.hostAddress = new Float64Array(this.levels);
+    this.block = new Int32Array(this.levels).fill(-1);
+    this.blockWords = new Array<Int32Array>(this.levels).fill(NO_WORDS);
   }
 
   /**
    * Decodes `o` (defaults applied) for walks over `bus`; walkInto does it only when the
-   * options object or the bus changes, so options objects are treated as immutable.
+   * options object or the bus changes, so options objects are treated as immutable. A new bus
+   * drops the kept blocks.
    */
   prepare(o: WalkOptions, bus: ReadBus): void {
     if (o.updateAD && typeof (bus as Partial<PhysicalBus>).write32 !== 'function') throw new Error('walk: updateAD needs a writable bus');
+    if (bus !== this.bus) this.block.fill(-1);
     this.options = o;
     this.bus = bus;
     this.access = o.access ?? READ;
@@ -225,6 +259,22 @@ export class WalkState {
     this.switches = o.switches ?? NO_SWITCHES;
     this.limit = o.physicalSize ?? (o.stage2 ? STAGE2_SPACE : bus.size);
     this.tableAccess = o.tableAccess ?? (o.updateAD ? this.updatingTableAccess : READ);
+  }
+
+  /** Forgets the kept blocks unless the bus's wordsVersion is the one they were taken at. */
+  checkBlocks(bus: ReadBus): void {
+    const version = bus.wordsVersion ?? -1;
+    if (version === this.wordsVersion) return;
+    this.wordsVersion = version;
+    this.block.fill(-1);
+  }
+
+  /** Keeps, for `depth`, the block of `bus` holding `address` (see `block`); returns its words. */
+  keepBlock(bus: ReadBus, depth: number, address: number): Int32Array {
+    const words = bus.wordsAt?.(address) ?? NO_WORDS;
+    this.block[depth] = address >>> WORD_BLOCK_BITS;
+    this.blockWords[depth] = words;
+    return words;
   }
 
   /** The fault of the last walk as a value (call only after a walk that failed). */
@@ -243,16 +293,15 @@ export class WalkState {
   /**
    * Whether the walk that ended at the leaf of `leafDepth` (`dirty`: its D is set, or the format
    * has none) has an A or D bit to set: A clear in an entry the rules mark (every entry used on
-   * x86, the leaf on RISC-V), or D clear on a write.
+   * x86, seen in allLo/allHi; the leaf on RISC-V), or D clear on a write.
    */
   needsAccessedDirty(leafDepth: number, dirty: boolean): boolean {
-    const b = this.bits;
     if (this.access === WRITE && !dirty) return true;
-    if ((b.accessedLo | b.accessedHi) === 0) return false;
-    for (let d = this.rules.accessedInTables ? 0 : leafDepth; d <= leafDepth; d++) {
-      if (!hasBits(this.lo[d], this.hi[d], b.accessedLo, b.accessedHi)) return true;
-    }
-    return false;
+    const b = this.bits;
+    const tables = this.rules.accessedInTables;
+    const lo = tables ? this.allLo : this.lo[leafDepth];
+    const hi = tables ? this.allHi : this.hi[leafDepth];
+    return (lo & b.accessedLo) !== b.accessedLo || (hi & b.accessedHi) !== b.accessedHi;
   }
 
   /**
@@ -317,6 +366,7 @@ export function walk(g: Geometry, bus: ReadBus, ptbr: number, va: number, option
  */
 export function walkInto(s: WalkState, bus: ReadBus, ptbr: number, va: number, o: WalkOptions, steps?: WalkStep[]): boolean {
   if (o !== s.options || bus !== s.bus) s.prepare(o, bus);
+  s.checkBlocks(bus);
   s.refs = 0;
   s.adWrites = 0;
   s.inner = undefined;
@@ -350,12 +400,12 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
     const address = table + index * bytes;
     const host = stage2 === undefined ? address : throughStage2(s, stage2, address, 'table', s.tableAccess, depth);
     if (host < 0) return false;
-    const lo = bytes === 1 ? bus.read8(host) : bus.read32(host) | 0;
-    const hi = bytes === 8 ? bus.read32(host + 4) | 0 : 0;
+    if (stage2 !== undefined) s.checkBlocks(bus);
+    readEntry(s, bus, depth, host, bytes);
+    const lo = s.lo[depth];
+    const hi = s.hi[depth];
     s.refs++;
-    s.lo[depth] = lo;
-    s.hi[depth] = hi;
-    s.entryAddress[depth] = address;
+    if (steps) s.entryAddress[depth] = address;
     s.hostAddress[depth] = host;
     if (((lo & presentLo) | (hi & presentHi)) === 0) return stop(s, depth, index, 'invalid', steps);
     allLo &= lo;
@@ -365,14 +415,42 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
     const kind = s.kind[depth] as LevelKind;
     if (kind === LEVEL_LAST || ((lo & pointerLo) | (hi & pointerHi)) !== 0) {
       const role = s.rules.classify(b, lo, hi, kind, misalignedAt(s, depth), s.switches);
-      if (role === 'leaf') return finish(s, bus, va, depth, index, s.rules.permsOf(b, allLo, allHi, anyLo, anyHi, lo, hi), o, steps);
+      if (role === 'leaf') {
+        s.allLo = allLo;
+        s.allHi = allHi;
+        return finish(s, bus, va, depth, index, s.rules.permsOf(b, allLo, allHi, anyLo, anyHi, lo, hi), o, steps);
+      }
       if (role !== 'table') return stop(s, depth, index, role, steps);
     }
-    table = pfnOf(b, lo, hi) * s.pageSize;
-    if (steps) steps.push(s.step(depth, index, 'table', table));
+    const pfn = pfnOf(b, lo, hi);
+    if (steps) steps.push(s.step(depth, index, 'table', pfn * s.pageSize));
+    if (pfn > s.lastFrame) return fail(s, 'reserved', depth);
+    table = frameAddress(s, pfn);
     if (table + s.tableBytes[depth + 1] > s.limit) return fail(s, 'reserved', depth);
   }
   throw new Error(`walk: geometry '${s.geometry.name}' ended without a leaf`);
+}
+
+/**
+ * Reads the entry of `bytes` bytes at `host` into s.lo/s.hi[depth]: from the words of its block
+ * kept for `depth` (one compare and a load or two), else through the bus. An entry not aligned
+ * to its size is read through the bus.
+ */
+function readEntry(s: WalkState, bus: ReadBus, depth: number, host: number, bytes: number): void {
+  const words = s.block[depth] === host >>> WORD_BLOCK_BITS ? s.blockWords[depth] : s.keepBlock(bus, depth, host);
+  if (words === NO_WORDS || (host & (bytes - 1)) !== 0) {
+    s.lo[depth] = bytes === 1 ? bus.read8(host) : bus.read32(host);
+    s.hi[depth] = bytes === 8 ? bus.read32(host + 4) : 0;
+    return;
+  }
+  const i = (host & BLOCK_MASK) >> 2;
+  s.lo[depth] = bytes === 1 ? (words[i] >>> ((host & 3) << 3)) & 0xff : words[i];
+  s.hi[depth] = bytes === 8 ? words[i + 1] : 0;
+}
+
+/** The address of frame `pfn`, one below 2^32 (pfn <= s.lastFrame), in integer arithmetic. */
+function frameAddress(s: WalkState, pfn: number): number {
+  return (pfn << s.offsetBits) >>> 0;
 }
 
 /** Whether the entry read at `depth` has frame bits set below the page size of a leaf there. */
@@ -395,11 +473,12 @@ function finish(s: WalkState, bus: ReadBus, va: number, depth: number, index: nu
   const { rules, bits: b, pageSize } = s;
   const lo = s.lo[depth];
   const hi = s.hi[depth];
-  const pfn = pfnOf(b, lo, hi);
+  const entryPfn = pfnOf(b, lo, hi);
   const span = s.spanPages[depth];
-  const frame = (span === 1 ? pfn : pfn - (pfn % span)) * pageSize;
-  if (steps) steps.push(s.step(depth, index, 'leaf', frame));
-  const pa = frame + (va & s.pageMask[depth]);
+  const pfn = span === 1 ? entryPfn : entryPfn - (entryPfn % span);
+  if (steps) steps.push(s.step(depth, index, 'leaf', pfn * pageSize));
+  if (pfn > s.lastFrame) return fail(s, 'reserved', depth);
+  const pa = frameAddress(s, pfn) + (va & s.pageMask[depth]);
   if (pa - (va & s.offsetMask) + pageSize > s.limit) return fail(s, 'reserved', depth);
   const dirty = !s.hasDirty || hasBits(lo, hi, b.dirtyLo, b.dirtyHi);
   if (dirty) perms |= PERM_DIRTY;

@@ -150,6 +150,14 @@ describe('sv32', () => {
     expect(fault(walk(sv32, setup(undefined, (0x100005 << 10) | V | R), 0x1000, va))).toMatchObject({ kind: 'reserved', depth: 1 });
   });
 
+  it('faults reserved on a pointer to a table past 32-bit physical memory, its step showing the exact address', () => {
+    const r = walk(sv32, setup((0x100002 << 10) | V), 0x1000, va);
+    expect(fault(r)).toMatchObject({ kind: 'reserved', depth: 0 });
+    expect(r.steps.map((st) => [st.role, st.next])).toEqual([['table', 0x100002 * 4096]]);
+    const leaf = walk(sv32, setup(undefined, (0x100005 << 10) | V | R), 0x1000, va);
+    expect(leaf.steps.map((st) => [st.role, st.next])).toEqual([['table', 0x2000], ['leaf', 0x100005 * 4096]]);
+  });
+
   it('sets A and D on the leaf only, never on the pointer', () => {
     const mem = setup();
     const r = ok(walk(sv32, mem, 0x1000, va, { access: WRITE, user: true, updateAD: true }));
