@@ -4,7 +4,7 @@
 export { interpretsSupervisor, isRunKind, KIND_SUMMARIES, MONITOR_KINDS, RUN_KINDS, VMM_KINDS, type MonitorKind, type VmmKind } from './kinds.js';
 export { buildNestedHost, buildShadowHost, nestedProblem, planNested, shadowHostOptions, type NestedOptions, type NestedPlan } from './nested-host.js';
 export { HostMemoryExhausted, NestedMemory, TableArea } from './nested-memory.js';
-export { ShadowMemory, type ShadowCounts } from './shadow-memory.js';
+export { ShadowMemory, type ShadowCounts, type ShadowPolicy } from './shadow-memory.js';
 export { SegmentMemory } from './segment-memory.js';
 export { MAX_REPORTED_RANGES, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 export { runGuest, runVms, whyNot, whyNotTogether, type GuestRun, type RunKind, type RunOptions, type VmmRun } from './run.js';

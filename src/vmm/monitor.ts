@@ -165,8 +165,8 @@ function platform(guests: readonly GuestImage[], options: MonitorOptions): { hos
   const own = (m: MemoryVirtualizer[], host: Machine) => (options.memory ? m.map((x, i) => options.memory!(i, x, host)) : m);
   const strategy = memoryStrategy(options.kind);
   if (strategy !== 'segment') {
-    const build = strategy === 'nested' ? buildNestedHost : buildShadowHost;
-    const { host, layout, memories, plan } = build(guests, { ...options.nested, allowUnsafe });
+    const o = { ...options.nested, allowUnsafe };
+    const { host, layout, memories, plan } = strategy === 'nested' ? buildNestedHost(guests, o) : buildShadowHost(guests, o, options.kind === 'shadow-lazy' ? 'lazy' : 'eager');
     const vms = plan.physmaps.map((p) => p.claimedRanges().map(([lo, hi]) => ({ lo, hi })));
     return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, tables: plan.tables } };
   }

@@ -21,7 +21,7 @@ import { guestProblem, type GuestImage } from './guest.js';
 import { describeEscape, hardwareProblem, realModeEscapes, realProfile } from './hardware.js';
 import { installEntry, theorem1Fails } from './host.js';
 import { NestedMemory, TableArea } from './nested-memory.js';
-import { ShadowMemory } from './shadow-memory.js';
+import { ShadowMemory, type ShadowPolicy } from './shadow-memory.js';
 import { TablePool } from '../shadow/index.js';
 
 /** How the VMM lays out a nested-paging host (every field optional). */
@@ -175,10 +175,10 @@ export function buildNestedHost(guests: readonly GuestImage[], o: NestedOptions 
  * here the shadow table pool, sized by shadowHostOptions — and the physmaps), but its MMU walks
  * the shadow tables alone, in the guests' geometry.
  */
-export function buildShadowHost(guests: readonly GuestImage[], o: NestedOptions = {}): { host: Machine; layout: HostLayout; memories: ShadowMemory[]; plan: NestedPlan } {
+export function buildShadowHost(guests: readonly GuestImage[], o: NestedOptions = {}, policy: ShadowPolicy = 'eager'): { host: Machine; layout: HostLayout; memories: ShadowMemory[]; plan: NestedPlan } {
   const { host, plan } = pagingHost(guests, shadowHostOptions(guests, o), (paging) => ({ geometry: paging.geometry, tlb: paging.tlb }));
   const tables = new TablePool(plan.tables.lo, plan.tables.hi, 2 ** plan.stage2.offsetBits);
-  const memories = plan.physmaps.map((p) => new ShadowMemory(host, p, guests[0].paging!.geometry, tables, host.profile.realModeOf));
+  const memories = plan.physmaps.map((p) => new ShadowMemory(host, p, guests[0].paging!.geometry, tables, host.profile.realModeOf, policy));
   return { host, layout: plan.layout, memories, plan };
 }
 

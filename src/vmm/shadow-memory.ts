@@ -1,4 +1,4 @@
-// The shadow-paging strategy of memory virtualization, eager policy: the real MMU walks shadow
+// The shadow-paging strategy of memory virtualization, eager or lazy: the real MMU walks shadow
 // tables (src/shadow) that map guest virtual pages straight to host frames, built by the VMM.
 //
 //   install   the shadow space for the guest's current root and view (kernel view while vM is
@@ -14,8 +14,14 @@
 //             (its writable mappings made read-only when it becomes one); a guest write to it runs
 //             on the virtual CPU, and every space that used the page is emptied (eager: the shadow
 //             never holds a translation the guest's tables no longer give)
+//   lazy      a guest write to a traced LAST-LEVEL table (not also used above the last level)
+//             does not exit again: the table goes out of sync — mapped writable, written directly —
+//             and the shadow entries read through it may be stale, as the guest's TLB may be, until
+//             the guest invalidates (below); the allowed set of a TLB permits exactly that
 //   after*    a guest PTBR write, invlpg, tlbflush, PSW load or trap entry emptied the guest's TLB:
-//             the real TLB is flushed too; so is it whenever a shadow entry is dropped or narrowed
+//             the real TLB is flushed too (so is it whenever a shadow entry is dropped or
+//             narrowed), and, lazy, every out-of-sync table is resynchronised: the spaces that read
+//             through it are emptied
 //
 // Spaces are cached per (guest root, view) with their tables from a pool shared by the VMs;
 // when the pool runs dry the VM's other spaces are released and the fill retried once.
@@ -53,13 +59,19 @@ export interface ShadowCounts {
   reclaims: number;
   /** spaces created (one per guest root and view used) */
   spaces: number;
+  /** lazy: last-level tables let go out of sync at a guest write (the write then runs directly) */
+  unsyncs: number;
+  /** lazy: resynchronisations at the guest's TLB invalidations (each empties the spaces that used an out-of-sync table) */
+  resyncs: number;
 }
 
+/** Eager: every write to a traced table is applied at once. Lazy: last-level tables may go out of sync until the guest invalidates. */
+export type ShadowPolicy = 'eager' | 'lazy';
+
 export class ShadowMemory implements MemoryVirtualizer {
-  readonly name = 'shadow-eager';
   readonly guestMemory: PhysicalMemory;
   readonly log = new ShadowLog();
-  readonly counts: ShadowCounts = { hidden: 0, true: 0, traceWrites: 0, protected: 0, reclaims: 0, spaces: 0 };
+  readonly counts: ShadowCounts = { hidden: 0, true: 0, traceWrites: 0, protected: 0, reclaims: 0, spaces: 0, unsyncs: 0, resyncs: 0 };
   private readonly spaces = new Map<string, ShadowSpace>();
   /** guest page-table pages (gPA of the page) -> the spaces whose entries were read through them */
   private readonly tableUsers = new Map<number, Set<ShadowSpace>>();
@@ -67,6 +79,13 @@ export class ShadowMemory implements MemoryVirtualizer {
   private readonly mappers = new Map<number, [ShadowSpace, number][]>();
   /** a traced page the virtual CPU is writing (set by repair, resynchronised after the emulation) */
   private tracedWrite: number | undefined = undefined;
+  /** guest pages read as a last-level table, and as a table above it (a page may be both) */
+  private readonly leafTables = new Set<number>();
+  private readonly upperTables = new Set<number>();
+  /** lazy: last-level tables out of sync (written directly since the last resync) */
+  private readonly unsync = new Set<number>();
+  /** per space: the last-level table each filled page's translation was read from */
+  private readonly derivedFrom = new Map<ShadowSpace, Map<number, number>>();
   private readonly page: number;
   private readonly hasNx: boolean;
   /** whether the format has a writable bit (tiny has none: traced pages are then never mapped) */
@@ -78,6 +97,7 @@ export class ShadowMemory implements MemoryVirtualizer {
     readonly geometry: Geometry,
     private readonly pool: TablePool,
     private readonly realModeOf: readonly number[],
+    readonly policy: ShadowPolicy = 'eager',
   ) {
     this.guestMemory = new PhysmapMemory(host.mem, physmap);
     this.page = 2 ** geometry.offsetBits;
@@ -85,8 +105,18 @@ export class ShadowMemory implements MemoryVirtualizer {
     this.canProtect = geometry.entry.flags.writable !== undefined;
   }
 
+  get name(): string {
+    return `shadow-${this.policy}`;
+  }
+
   get guestBytes(): number {
     return this.physmap.guestBytes;
+  }
+
+  /** Whether the entry for `gva` in `space` may be stale (lazy: read through a table now out of sync). */
+  mayBeStale(space: ShadowSpace, gva: number): boolean {
+    const table = this.derivedFrom.get(space)?.get(gva);
+    return table !== undefined && this.unsync.has(table);
   }
 
   /** The shadow spaces in the cache now (for checkers and reports). */
@@ -127,18 +157,33 @@ export class ShadowMemory implements MemoryVirtualizer {
     return this.withPool(() => this.fill(vcpu, va, access));
   }
 
-  /** After an emulated instruction: a traced write resynchronised; the guest's TLB flush mirrored on the real TLB. */
+  /**
+   * After an emulated instruction: a traced write resynchronised; the guest's TLB flush (a PTBR
+   * write, invlpg, tlbflush, a PSW load, or a trap the virtual CPU took) mirrored on the real TLB
+   * and, lazy, every out-of-sync table resynchronised.
+   */
   afterEmulate(host: Machine, _vcpu: Machine, op: number): void {
     if (this.tracedWrite !== undefined) {
       this.emptyUsersOf(this.tracedWrite, 'trace write');
       this.tracedWrite = undefined;
       host.pager!.flush();
     }
-    if (op < 0 || TLB_OPS.has(op)) host.pager!.flush();
+    if (op < 0 || TLB_OPS.has(op)) this.guestFlushed(host);
   }
 
   /** A trap entry loads the guest's new PSW (and PTBR): its TLB was flushed, so is the real one. */
   afterReflect(host: Machine): void {
+    this.guestFlushed(host);
+  }
+
+  /** The guest's TLB was emptied (or an entry invalidated): out-of-sync tables resynchronised, the real TLB flushed. */
+  private guestFlushed(host: Machine): void {
+    if (this.unsync.size > 0) {
+      this.counts.resyncs++;
+      const pages = [...this.unsync];
+      this.unsync.clear();
+      for (const gpa of pages) this.emptyUsersOf(gpa, 'resync');
+    }
     host.pager!.flush();
   }
 
@@ -192,7 +237,13 @@ export class ShadowMemory implements MemoryVirtualizer {
     let narrowed = false;
     for (const t of o.tablePages) narrowed = this.trace(t, space) || narrowed;
     if (narrowed) this.host.pager!.flush();
-    if (this.tableUsers.has(o.gpa) && (access === WRITE || !this.canProtect)) {
+    this.noteLevels(o.tablePages);
+    const traced = this.tableUsers.has(o.gpa) && !this.unsync.has(o.gpa);
+    if (traced && access === WRITE && this.policy === 'lazy' && this.canProtect && this.leafTables.has(o.gpa) && !this.upperTables.has(o.gpa)) {
+      // lazy: a last-level table goes out of sync — writable, written directly until the guest invalidates
+      this.unsync.add(o.gpa);
+      this.counts.unsyncs++;
+    } else if (traced && (access === WRITE || !this.canProtect)) {
       // a traced page table: a write runs on the virtual CPU and resynchronises; a format that
       // cannot say read-only never maps the page, so every access to it runs there
       if (access === WRITE) {
@@ -201,13 +252,26 @@ export class ShadowMemory implements MemoryVirtualizer {
       }
       return false;
     }
-    const entry = this.tableUsers.has(o.gpa) ? readOnly(this.geometry, o.entry) : o.entry;
+    const entry = this.tableUsers.has(o.gpa) && !this.unsync.has(o.gpa) ? readOnly(this.geometry, o.entry) : o.entry;
     space.setPage(o.gva, entry, 'hidden fault');
+    const last = o.tablePages[o.tablePages.length - 1];
+    if (last !== undefined) this.derivedOf(space).set(o.gva, last);
     const list = this.mappers.get(o.gpa) ?? [];
     list.push([space, o.gva]);
     this.mappers.set(o.gpa, list);
     this.counts.hidden++;
     return true;
+  }
+
+  /** Records which of a translation's table pages were its last level and which above it. */
+  private noteLevels(tablePages: readonly number[]): void {
+    tablePages.forEach((t, i) => (i === tablePages.length - 1 ? this.leafTables : this.upperTables).add(t));
+  }
+
+  private derivedOf(space: ShadowSpace): Map<number, number> {
+    let m = this.derivedFrom.get(space);
+    if (!m) this.derivedFrom.set(space, (m = new Map()));
+    return m;
   }
 
   /** With the guest's paging off: gVA = gPA, every access allowed inside guest memory (outside: the guest's own fault). */
@@ -248,7 +312,7 @@ export class ShadowMemory implements MemoryVirtualizer {
    * Empties every space that read a table through guest page `gpa`; those spaces no longer
    * depend on any table (pages no space depends on any more stop being traced).
    */
-  private emptyUsersOf(gpa: number, reason: 'trace write'): void {
+  private emptyUsersOf(gpa: number, reason: 'trace write' | 'resync'): void {
     const emptied = [...(this.tableUsers.get(gpa) ?? [])];
     for (const s of emptied) s.clear(reason);
     for (const [page, users] of this.tableUsers) {
@@ -261,6 +325,8 @@ export class ShadowMemory implements MemoryVirtualizer {
   private forgetTables(): void {
     this.tableUsers.clear();
     this.mappers.clear();
+    this.unsync.clear();
+    this.derivedFrom.clear();
   }
 
   /** The host frame of the guest page at `gpa`, mapping it from the pool on first touch (-1: none left). */

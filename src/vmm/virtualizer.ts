@@ -39,6 +39,8 @@ export interface PlacementReport {
     readonly protected: number;
     readonly reclaims: number;
     readonly spaces: number;
+    readonly unsyncs: number;
+    readonly resyncs: number;
     readonly changes: number;
   };
 }

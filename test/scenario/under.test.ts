@@ -64,7 +64,7 @@ describe('--under on one guest', () => {
   it('--under all skips the kinds that cannot run a scenario, saying why', async () => {
     const { code, data } = await runJson('scenarios/paging/four-level.yaml', '--under', 'all');
     expect(code).toBe(0);
-    expect(data.runs.map((r: { under: string }) => r.under)).toEqual(['bare', 'nested', 'shadow-eager']);
+    expect(data.runs.map((r: { under: string }) => r.under)).toEqual(['bare', 'nested', 'shadow-eager', 'shadow-lazy']);
     expect(data.skipped.map((s: { under: string }) => s.under)).toEqual(['vmm', 'hvm', 'vmm2']);
     expect(data.skipped[0].reason).toMatch(/the segment VMM hosts segment guests; a paging guest runs under nested/);
   });
@@ -79,6 +79,7 @@ describe('--under on one guest', () => {
       expect.stringMatching(/more than 4 GiB/),
       expect.stringMatching(/more than 4 GiB/),
       expect.stringMatching(/more than 4 GiB/),
+      expect.stringMatching(/nested and shadow paging host guests whose translation is paging/),
       expect.stringMatching(/nested and shadow paging host guests whose translation is paging/),
       expect.stringMatching(/nested and shadow paging host guests whose translation is paging/),
     ]);

@@ -37,11 +37,12 @@ steps: ${budget}
 const program = programText({ length: 24, span: 0x3000 });
 
 describe('nested paging', () => {
-  it.each<['nested' | 'shadow-eager', string, NestedOptions]>([
+  it.each<['nested' | 'shadow-eager' | 'shadow-lazy', string, NestedOptions]>([
     ['nested', 'contiguous', {}],
     ['nested', 'on-demand', { memory: 0x60000, physmaps: ['on-demand'] }],
     ['shadow-eager', 'contiguous', {}],
     ['shadow-eager', 'on-demand', { memory: 0x80000, physmaps: ['on-demand'] }],
+    ['shadow-lazy', 'contiguous', {}],
   ])('random paging guests are equivalent and safe under %s (%s physmap)', (kind, _name, nested) => {
     fc.assert(
       fc.property(program, (text) => {

@@ -83,7 +83,7 @@ function printPlacement(r: RunColumn): string {
   if (p.moreRanges) runs.push(`and ${count(p.moreRanges, 'more run')}`);
   const sh = p.shadow;
   const shadow = sh
-    ? `\n  shadow: ${count(sh.hidden, 'hidden fault')}, ${count(sh.true, 'true fault')}, ${count(sh.traceWrites, 'trace write')}, ${count(sh.protected, 'entry', 'entries')} write-protected, ${count(sh.spaces, 'address space')}, ${count(sh.changes, 'entry change')}, ${count(sh.reclaims, 'reclaim')}`
+    ? `\n  shadow: ${count(sh.hidden, 'hidden fault')}, ${count(sh.true, 'true fault')}, ${count(sh.traceWrites, 'trace write')}, ${count(sh.protected, 'entry', 'entries')} write-protected, ${count(sh.spaces, 'address space')}, ${count(sh.changes, 'entry change')}, ${count(sh.reclaims, 'reclaim')}${p.strategy === 'shadow-lazy' ? `, ${count(sh.unsyncs, 'table')} let out of sync, ${count(sh.resyncs, 'resync')}` : ''}`
     : '';
   return `${r.label}: ${count(p.mappedPages, 'page')} of ${p.pageBytes} bytes backed${p.stage2Root === undefined ? '' : `, stage-2 root ${hex(p.stage2Root)}`}\n${runs.map((x) => `  ${x}`).join('\n')}${shadow}`;
 }
