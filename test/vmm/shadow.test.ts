@@ -115,5 +115,20 @@ describe('shadow-eager', () => {
     // on a kernel that invalidates after every entry it writes (a churn guest is where lazy wins)
     expect(lazy.exits.repair + lazy.exits.emulate).toBe(eager.exits.repair + eager.exits.emulate);
   });
+
+  it('the churn scenario: eager traces the first entry write of every fresh heap, lazy lets the table go out of sync instead — equivalent and safe both ways, and lazy makes fewer exits', () => {
+    const run = (kind: 'shadow-eager' | 'shadow-lazy') => {
+      const r = runGuest(kind, scenarioGuest('shadow/churn.yaml'));
+      expectEquivalentAndSafe(r);
+      return r;
+    };
+    const eager = run('shadow-eager');
+    const lazy = run('shadow-lazy');
+    const c = (r: typeof eager) => r.placement!.shadow!;
+    expect([c(eager).traceWrites, c(eager).unsyncs, c(lazy).traceWrites, c(lazy).unsyncs, c(lazy).resyncs]).toEqual([12, 0, 0, 12, 12]); // 3 processes x 4 fresh heaps
+    expect(lazy.efficiency!.exitsPer1000).toBeLessThan(eager.efficiency!.exitsPer1000);
+    const { found } = watched('shadow/churn.yaml');
+    expect(found).toEqual([]);
+  });
 });
 
