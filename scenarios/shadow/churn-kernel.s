@@ -2,7 +2,8 @@
 ; share one code page; each touches its eight heap pages, then asks with svc 2 for a fresh heap
 ; (exec-like): the kernel rewrites the eight page-table entries of the caller's heap to the other
 ; set of eight frames and switches to the next process — whose PSW load is the invalidation
-; before the entries are used. svc 1 prints r1, svc 0 exits, the timer switches round robin.
+; before the entries are used. svc 1 prints r1, svc 0 exits, the timer switches round robin
+; (common/paged-kernel.s).
 
         .equ QUANTUM,   300
         .equ NPROC,     3
@@ -11,28 +12,9 @@
         .equ HEAP_PAGES, 8
         .equ OTHER_SET, 0x8000          ; the other set of frames: 8 pages further
 
-        .org 0
-        .psw pc=trap, mode=s, pg=1, ptbr=kpt    ; MEM[0]: the kernel runs paged, in its own table
+        .include "../common/paged-kernel.s"
 
-        .org 0x80
-boot:   li   r0, 0
-        li   r10, 0
-        jmp  switch
-
-dispatch:                               ; r3 = the interrupted process's entry
-        ld   r1, T_CAUSE
-        li   r2, C_TIMER
-        beq  r1, r2, tick
-        li   r2, C_SVC
-        bne  r1, r2, finish             ; any fault ends the process
-        ld   r1, T_DETAIL
-        beq  r1, r0, finish             ; svc 0: exit
-        li   r2, 2
-        beq  r1, r2, fresh              ; svc 2: a fresh heap
-        ld   r1, P_REGS+4(r3)           ; svc 1: putc(r1)
-        out  r1, 0
-        jmp  resume
-
+svc_more:                               ; svc 2 (any higher number): a fresh heap
 fresh:  ld   r4, P_PSW+16(r3)           ; the caller's page-table root (identity-mapped here)
         ld   r4, HEAP_PDE(r4)
         andi r4, r4, 0xfffff000         ; its second-level table
@@ -45,12 +27,6 @@ fr_1:   ld   r1, 0(r4)
         addi r5, r5, -1
         bne  r5, r0, fr_1
         jmp  tick                       ; the next process: its PSW load invalidates
-
-alldone: li  r1, 10
-        out  r1, 0
-        halt
-
-        .include "../common/procs.s"
 
         .org 0x1000                     ; the process table: all start at 0x400000, each in
 ptable:                                 ; its own address space
