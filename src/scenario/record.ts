@@ -7,7 +7,7 @@ import type { MachineSnapshot } from '../isa/snapshot.js';
 import type { InstructionTrace, TraceEntry } from '../isa/run.js';
 import { disassemble } from '../asm/index.js';
 import { compareSegmentWithPaging, type SegmentPagingDifference, type SegmentPagingResult } from '../checker/segment-paging.js';
-import type { GuestChecks } from '../vmm/index.js';
+import type { CoherenceFigures, GuestChecks } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { UsageError } from './errors.js';
 import { checkExpectations, checkVerdicts, expectsEquivalence, type ExpectationFailure } from './expect.js';
@@ -99,7 +99,7 @@ export type TraceJson = Exclude<TraceEntry, InstructionTrace> | (InstructionTrac
 
 /** A VMM run's verdicts, with their figures and the first failure (snapshots left out). */
 export interface ChecksJson {
-  readonly equivalence: { readonly holds: boolean; readonly compared: number; readonly firstDifference?: Record<string, unknown> };
+  readonly equivalence: { readonly holds: boolean; readonly compared: number; readonly firstDifference?: Record<string, unknown>; readonly coherence?: CoherenceFigures };
   readonly safety: {
     readonly holds: boolean;
     readonly level: string;
@@ -236,6 +236,7 @@ function checksJson(c: GuestChecks, timing: boolean): ChecksJson {
     equivalence: {
       holds: c.equivalence.holds,
       compared: c.equivalence.compared,
+      ...(c.equivalence.coherence ? { coherence: c.equivalence.coherence } : {}),
       ...(e ? { firstDifference: { index: e.index, retired: e.retired, field: e.field, bare: e.bare, actual: e.actual, bareEvent: event(e.bareEvent), actualEvent: event(e.actualEvent) } } : {}),
     },
     safety: {

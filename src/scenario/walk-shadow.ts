@@ -56,7 +56,11 @@ export function shadowWalkView(s: Scenario, vas: readonly number[], o: VmmWalkOp
   const user = o.user ?? vcpu.mode !== 0;
   const ptbr = o.ptbr ?? vcpu.ptbr;
   const view: SpaceView = user ? 'user' : 'kernel';
-  const space = mem.shadowSpaces().find((sp) => sp.guestRoot === ptbr && sp.view === view);
+  const sw = pagerSwitches(vcpu.status);
+  const space = mem.shadowSpaces().find((sp) => {
+    const r = mem.switchesOf(sp);
+    return sp.guestRoot === ptbr && sp.view === view && r.wp === sw.wp && r.nxe === sw.nxe && r.sum === sw.sum;
+  });
   const page = mem.physmap.pageBytes;
   const walks = vas.map((va): ShadowWalk => {
     const w = walk(g, mem.guestMemory, ptbr, va, { access: o.access, user, switches: pagerSwitches(vcpu.status), physicalSize: mem.guestBytes });

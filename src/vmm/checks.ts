@@ -36,17 +36,30 @@ export interface Divergence {
   readonly actualEvent?: EventWithSnapshot;
 }
 
+/** Shadow paging: the coherence invariant checked from the guest's tables before every resume. */
+export interface CoherenceFigures {
+  /** resumes at which every shadow space was checked */
+  readonly checks: number;
+  /** shadow entries found wrong, in all (stale ones the policy allows are not counted) */
+  readonly violations: number;
+  /** the first one's detail, and the VM's guest instructions retired then */
+  readonly first?: { readonly retired: number; readonly detail: string };
+}
+
 export interface EquivalenceVerdict {
+  /** the events agree and (shadow paging) no shadow entry was ever found incoherent */
   readonly holds: boolean;
   /** events compared (aligned pairs) */
   readonly compared: number;
   readonly first?: Divergence;
+  readonly coherence?: CoherenceFigures;
 }
 
 /** An equivalence verdict as plain, bounded data (no snapshots): what reports and JSON carry. */
 export interface EquivalenceSummary {
   readonly holds: boolean;
   readonly compared: number;
+  readonly coherence?: CoherenceFigures;
   readonly first?: Omit<Divergence, 'bareEvent' | 'actualEvent'> & { readonly bareEvent?: GuestEvent; readonly actualEvent?: GuestEvent };
 }
 
@@ -58,13 +71,15 @@ function bounded(v: unknown): unknown {
 /** `v` without snapshots, its values bounded: safe to print as JSON whatever the run's size. */
 export function summarizeEquivalence(v: EquivalenceVerdict): EquivalenceSummary {
   const f = v.first;
-  if (!f) return { holds: v.holds, compared: v.compared };
+  const coherence = v.coherence ? { coherence: v.coherence } : {};
+  if (!f) return { holds: v.holds, compared: v.compared, ...coherence };
   const event = (e: EventWithSnapshot | undefined) => e && { kind: e.kind, retired: e.retired, ...(e.cause === undefined ? {} : { cause: e.cause }) };
   const bareEvent = event(f.bareEvent);
   const actualEvent = event(f.actualEvent);
   return {
     holds: v.holds,
     compared: v.compared,
+    ...coherence,
     first: { index: f.index, retired: f.retired, field: f.field, bare: bounded(f.bare), actual: bounded(f.actual), ...(bareEvent ? { bareEvent } : {}), ...(actualEvent ? { actualEvent } : {}) },
   };
 }

@@ -18,6 +18,7 @@ export {
   MIN_DIRECT_SHARE,
   safetyVerdict,
   summarizeEquivalence,
+  type CoherenceFigures,
   type Divergence,
   type EfficiencyFigures,
   type EfficiencyVerdict,

@@ -125,14 +125,15 @@ export class Vm {
 
   /**
    * `memory` is how this VM's memory is virtualized (its guest-physical memory, what runs it
-   * directly); `quiet` runs the equivalence checker's comparisons unseen by the safety checker.
+   * directly); `quiet` runs the equivalence checker's comparisons (and the coherence check)
+   * unseen by the safety checker.
    */
   constructor(
     readonly id: number,
     readonly guest: GuestImage,
     readonly memory: MemoryVirtualizer,
     check: boolean,
-    quiet: <T>(f: () => T) => T = (f) => f(),
+    private readonly quiet: <T>(f: () => T) => T = (f) => f(),
   ) {
     this.vcpu = new Machine({ ...guest.config, memorySize: memory.guestBytes }, memory.guestMemory);
     guest.load(this.vcpu.mem);
@@ -150,8 +151,25 @@ export class Vm {
 
 
   /** Its equivalence with its bare run (when checking), as far as the run has gone. */
+  /** Shadow paging in check mode: the coherence checks made before resumes, and what they found. */
+  coherenceChecks = 0;
+  incoherent = 0;
+  firstIncoherence: { retired: number; detail: string } | undefined = undefined;
+
+  /** Checks the memory strategy's own translation state against the guest's tables (check mode; strategies that have one). */
+  checkCoherence(): void {
+    if (!this.lockstep || !this.memory.coherence) return;
+    this.coherenceChecks++;
+    const found = this.quiet(() => this.memory.coherence!());
+    if (found.length && !this.firstIncoherence) this.firstIncoherence = { retired: this.vcpu.retired, detail: found[0] };
+    this.incoherent += found.length;
+  }
+
   equivalence(): EquivalenceVerdict | undefined {
-    return this.lockstep?.verdict();
+    const v = this.lockstep?.verdict();
+    if (!v || !this.memory.coherence) return v;
+    const coherence = { checks: this.coherenceChecks, violations: this.incoherent, ...(this.firstIncoherence ? { first: this.firstIncoherence } : {}) };
+    return { ...v, holds: v.holds && this.incoherent === 0, coherence };
   }
 }
 
@@ -282,6 +300,7 @@ export class Monitor {
     const vcpu = vm.vcpu;
     const real = vm.memory.install(host, vcpu);
     this.options.observer?.(vm.id, vcpu, real);
+    vm.checkCoherence();
     host.resumePsw(real);
     host.regs.set(vcpu.regs);
     host.trapEntry = false;

@@ -1,7 +1,7 @@
 // The shadow-paging strategy of memory virtualization, eager or lazy: the real MMU walks shadow
 // tables (src/shadow) that map guest virtual pages straight to host frames, built by the VMM.
 //
-//   install   the shadow space for the guest's current root and view (kernel view while vM is
+//   install   the shadow space for the guest's current root, view and paging switches (kernel view while vM is
 //             supervisor, user view otherwise; one physical space while the guest's paging is
 //             off) as the real PTBR, paging on, in the real (user) mode
 //   classify  a real page fault is the VMM's ('repair'): every one is a shadow miss; everything
@@ -33,8 +33,8 @@ import { ERR_FETCH, ERR_WRITE } from '../mmu/fault.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
-import { FETCH, hasFlag, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry } from '../paging/index.js';
-import { resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
+import { FETCH, hasFlag, NO_SWITCHES, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type Switches } from '../paging/index.js';
+import { checkCoherence, resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
 import { exitReason, realStatus, type ExitReason } from './construction.js';
 import { HostMemoryExhausted } from './nested-memory.js';
 import { MAX_REPORTED_RANGES, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
@@ -73,6 +73,8 @@ export class ShadowMemory implements MemoryVirtualizer {
   readonly log = new ShadowLog();
   readonly counts: ShadowCounts = { hidden: 0, true: 0, traceWrites: 0, protected: 0, reclaims: 0, spaces: 0, unsyncs: 0, resyncs: 0 };
   private readonly spaces = new Map<string, ShadowSpace>();
+  /** each space's paging switches (part of its key with the guest root and the view) */
+  private readonly roles = new Map<ShadowSpace, Switches>();
   /** guest page-table pages (gPA of the page) -> the spaces whose entries were read through them */
   private readonly tableUsers = new Map<number, Set<ShadowSpace>>();
   /** guest pages (gPA) -> the shadow pages (space, gva) filled with them, possibly out of date (checked before use) */
@@ -111,6 +113,17 @@ export class ShadowMemory implements MemoryVirtualizer {
 
   get guestBytes(): number {
     return this.physmap.guestBytes;
+  }
+
+  /** The coherence invariant over every paged space, each against its own root and switches. */
+  coherence(): readonly string[] {
+    const hostPageOf = (gpa: number) => this.physmap.hostPage(Math.floor(gpa / this.physmap.pageBytes));
+    return this.shadowSpaces()
+      .filter((space) => space.guestRoot !== PHYSICAL)
+      .flatMap((space) => {
+        const guest = { geometry: this.geometry, memory: this.guestMemory, root: space.guestRoot, switches: this.switchesOf(space) };
+        return checkCoherence(space, guest, this.guestBytes, hostPageOf, (gva) => this.mayBeStale(space, gva)).violations.map((v) => `${v.detail} (space of root 0x${space.guestRoot.toString(16)})`);
+      });
   }
 
   /** Whether the entry for `gva` in `space` may be stale (lazy: read through a table now out of sync). */
@@ -209,19 +222,30 @@ export class ShadowMemory implements MemoryVirtualizer {
     return { geometry: this.geometry, memory: this.guestMemory as PhysmapMemory, root: vcpu.ptbr, switches: { wp: (s & ST_WP) !== 0, nxe: (s & ST_NXE) !== 0, sum: (s & ST_SUM) !== 0 } };
   }
 
-  /** The space for the guest's root and view now (created empty on first use). */
+  /**
+   * The space for the guest's root, view and paging switches now (created empty on first use):
+   * its entries were composed under those switches (WP widens the kernel's writes, NXE makes NX a
+   * permission, SUM opens user pages to the kernel), so other switches need another space.
+   */
   private spaceFor(vcpu: Machine): ShadowSpace {
     const paged = (vcpu.status & ST_PG) !== 0;
     const view: ShadowView = (vcpu.status & ST_MODE_MASK) === 0 || !paged ? 'kernel' : 'user';
     const root = paged ? vcpu.ptbr : PHYSICAL;
-    const key = `${root}:${view}`;
+    const sw = this.guestPaging(vcpu).switches;
+    const key = `${root}:${view}:${+sw.wp}${+sw.nxe}${+sw.sum}`;
     let space = this.spaces.get(key);
     if (!space) {
       space = new ShadowSpace(this.geometry, this.host.mem, this.pool, this.log, root, view);
       this.spaces.set(key, space);
+      this.roles.set(space, sw);
       this.counts.spaces++;
     }
     return space;
+  }
+
+  /** The paging switches `space`'s entries were composed under. */
+  switchesOf(space: ShadowSpace): Switches {
+    return this.roles.get(space) ?? NO_SWITCHES;
   }
 
   /** Resolves and fills one miss (see repair). */
@@ -355,6 +379,7 @@ export class ShadowMemory implements MemoryVirtualizer {
     }
     for (const s of this.spaces.values()) s.release();
     this.spaces.clear();
+    this.roles.clear();
     return f(); // ShadowPoolExhausted again: the pool cannot hold one address space (the scenario sized it too small)
   }
 }

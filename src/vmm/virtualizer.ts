@@ -79,4 +79,11 @@ export interface MemoryVirtualizer {
   confines(): readonly HostRange[];
   /** Where the guest's memory lies in host memory now, for reports. */
   placement(): PlacementReport;
+  /**
+   * Shadow paging: what is wrong with the VMM's own translation state now, checked from the
+   * guest's tables (the coherence invariant; entries the policy allows to be stale excepted),
+   * each part against the guest state it was built for:
+   * one detail per wrong entry, empty when all is well. Absent for strategies with no such state.
+   */
+  coherence?(): readonly string[];
 }

@@ -4,21 +4,18 @@
 // checkers see the guest read through a translation its tables no longer give.
 
 import { describe, expect, it } from 'vitest';
-import { ST_NXE, ST_PG, ST_SUM, ST_WP } from '../../src/isa/arch.js';
-import type { Machine } from '../../src/isa/machine.js';
+import { ST_PG } from '../../src/isa/arch.js';
 import { checkCoherence, type Incoherence } from '../../src/shadow/index.js';
 import { Monitor, type ShadowMemory } from '../../src/vmm/index.js';
 import { expectEquivalentAndSafe, scenarioGuest } from './helpers.js';
 import { runGuest } from '../../src/vmm/run.js';
 
-/** Every space of `mem` checked against the guest's tables now (each space's own root and view). */
-function incoherence(mem: ShadowMemory, vcpu: Machine): Incoherence[] {
-  const s = vcpu.status;
-  const switches = { wp: (s & ST_WP) !== 0, nxe: (s & ST_NXE) !== 0, sum: (s & ST_SUM) !== 0 };
+/** Every space of `mem` checked against the guest's tables now (each space's own root, view and switches). */
+function incoherence(mem: ShadowMemory): Incoherence[] {
   const page = mem.physmap.pageBytes;
   const hostPageOf = (gpa: number) => mem.physmap.hostPage(Math.floor(gpa / page));
   return mem.shadowSpaces().flatMap((space) =>
-    space.guestRoot < 0 ? [] : checkCoherence(space, { geometry: mem.geometry, memory: mem.guestMemory, root: space.guestRoot, switches }, mem.guestBytes, hostPageOf).violations,
+    space.guestRoot < 0 ? [] : checkCoherence(space, { geometry: mem.geometry, memory: mem.guestMemory, root: space.guestRoot, switches: mem.switchesOf(space) }, mem.guestBytes, hostPageOf).violations,
   );
 }
 
@@ -34,7 +31,7 @@ function watched(file: string, steps?: number, breakIt?: (mem: ShadowMemory) => 
     observer: (_vm, vcpu) => {
       if ((vcpu.status & ST_PG) === 0) return;
       checks++;
-      found.push(...incoherence(m.vms[0].memory as ShadowMemory, vcpu));
+      found.push(...incoherence(m.vms[0].memory as ShadowMemory));
     },
   });
   if (breakIt) breakIt(m.vms[0].memory as ShadowMemory);
@@ -71,6 +68,11 @@ describe('shadow-eager', () => {
     const eq = m.vms[0].equivalence()!;
     expect(eq.holds).toBe(false);
     expect(eq.first!.field).toBe('regs.3'); // the read after invlpg: frame A's 0x41 where bare reads B's 0x42
+    // check mode's own coherence check (before every resume) saw it too, and says where
+    expect(eq.coherence!.violations).toBeGreaterThan(0);
+    expect(eq.coherence!.first!.detail).toMatch(/^shadow maps 0x500000 to host 0x[0-9a-f]+; the guest maps it to guest-physical 0x11000/);
+    expect(whole.m.vms[0].equivalence()!.coherence).toMatchObject({ violations: 0 });
+    expect(whole.m.vms[0].equivalence()!.coherence!.checks).toBe(whole.m.state.vms[0].exits.repair + whole.m.state.vms[0].exits.emulate); // every resume: the first, and one after each exit but the last (the halt)
   });
 
   it("ring compression: one guest table, two views — the kernel view maps the kernel's secret, the user view never does, and the process gets the bare machine's fault", () => {

@@ -121,6 +121,8 @@ function failureLines(label: string, c: ChecksJson): string[] {
   const out: string[] = [];
   const d = c.equivalence.firstDifference;
   if (d) out.push(`${label}: first difference at event ${String(d.index)} (instruction ${String(d.retired)}): ${String(d.field)}: bare ${JSON.stringify(d.bare)}, under the VMM ${JSON.stringify(d.actual)}`);
+  const co = c.equivalence.coherence;
+  if (co?.first) out.push(`${label}: shadow incoherent at instruction ${co.first.retired}: ${co.first.detail}${co.violations > 1 ? ` (${count(co.violations, 'wrong entry', 'wrong entries')} over ${count(co.checks, 'check')})` : ''}`);
   if (c.safety.note) out.push(`${label}: safety: ${c.safety.note}`);
   const sf = c.safety.first;
   if (sf) out.push(`${label}: safety violation (${String(sf.kind)}) at instruction ${String(sf.retired)}: ${String(sf.detail)}${c.safety.violations > 1 ? ` (${count(c.safety.violations, 'violation')} in all)` : ''}`);
