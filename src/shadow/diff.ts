@@ -8,7 +8,7 @@ import type { ShadowChange, ShadowReason, ShadowView } from './space.js';
 /** A shadow entry, decoded: the host frame it maps and its permissions (A and D as set). */
 export interface DecodedEntry {
   readonly hpa: number;
-  /** letters r w x u a d, '-' where clear (x: not NX / X set; r: always for x86 formats) */
+  /** letters r w x u a d, '-' where clear (x: not NX / X set; r: always for x86 formats; r w x u for a format without those bits, like tiny, whose present entries allow everything; a d only where the format has them) */
   readonly flags: string;
 }
 
@@ -34,7 +34,8 @@ export function decodeShadowEntry(g: Geometry, e: Readonly<RawEntry>): DecodedEn
   const bit = (on: boolean, letter: string) => (on ? letter : '-');
   const exec = f.flags.noExecute !== undefined ? !has('noExecute') : f.flags.executable === undefined || has('executable');
   const read = f.flags.readable === undefined || has('readable');
-  return { hpa: readPfn(f, e.lo, e.hi) * 2 ** g.offsetBits, flags: bit(read, 'r') + bit(has('writable'), 'w') + bit(exec, 'x') + bit(has('user'), 'u') + bit(has('accessed'), 'a') + bit(has('dirty'), 'd') };
+  const allowed = (flag: Flag) => f.flags[flag] === undefined || has(flag); // a format without the bit (tiny) allows it
+  return { hpa: readPfn(f, e.lo, e.hi) * 2 ** g.offsetBits, flags: bit(read, 'r') + bit(allowed('writable'), 'w') + bit(exec, 'x') + bit(allowed('user'), 'u') + bit(has('accessed'), 'a') + bit(has('dirty'), 'd') };
 }
 
 /** The changes as rows, in log order, consecutive alike changes coalesced. */

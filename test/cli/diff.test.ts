@@ -101,3 +101,15 @@ describe('diffRows: consecutive pages changed alike are one row', () => {
     ]);
   });
 });
+
+describe('the tiny exercise under shadow paging', () => {
+  it('nested/tiny-two-stage: the shadow entries composed from the tiny tables and the explicit physmap, and walk --view shadow agreeing with them', async () => {
+    const d = await diffJson('nested/tiny-two-stage');
+    expect(d.geometry).toBe('tiny');
+    const row = d.rows.find((r) => r.gva === 0xc40)!;
+    expect(row).toMatchObject({ reason: 'hidden fault', view: 'user', pages: 1, after: { hpa: 0x640, flags: 'rwxu--' } }); // tiny's present entries allow everything; it has no A/D bits
+    const w = await cli('walk', 'nested/tiny-two-stage', '0x0c45', '--view', 'shadow', '--after-run', '--mode', 'user', '--ptbr', '0x220', '--json');
+    expect(w.code).toBe(0);
+    expect(JSON.parse(w.stdout).shadow.walks[0]).toMatchObject({ verdict: 'agree', physmap: { gpa: 0x640, hpa: 0x640 }, shadow: { hpa: 0x640 } });
+  });
+});
