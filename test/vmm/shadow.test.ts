@@ -132,5 +132,15 @@ describe('shadow-eager', () => {
     const { found } = watched('shadow/churn.yaml');
     expect(found).toEqual([]);
   });
+
+  it('a recursive self-map: the directory read as a table at two levels is traced, and the page table written through the self-map is protected when it becomes a table — equivalent, coherent, under both policies', () => {
+    for (const kind of ['shadow-eager', 'shadow-lazy'] as const) {
+      const r = runGuest(kind, scenarioGuest('shadow/self-map.yaml'));
+      expectEquivalentAndSafe(r);
+      expect(r.checks!.equivalence.coherence).toMatchObject({ violations: 0 });
+      expect(r.placement!.shadow).toMatchObject({ traceWrites: 1, protected: 1, unsyncs: 0 }); // the directory is never only a last-level table: lazy keeps it eager
+      expect(r.final.regs[4]).toBe(0x42);
+    }
+  });
 });
 
