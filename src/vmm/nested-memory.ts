@@ -17,14 +17,13 @@
 // The real TLB is not tagged by VM: switching VMs flushes it (PagingUnit.setStage2Root).
 
 import { Cause } from '../isa/arch.js';
-import { Op } from '../isa/instructions.js';
 import type { Machine, Psw } from '../isa/machine.js';
 import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
 import type { PagingUnit } from '../mmu/paging-unit.js';
 import { map, type Geometry } from '../paging/index.js';
 import { exitReason, realStatus, type ExitReason } from './construction.js';
-import { MAX_REPORTED_RANGES, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
+import { physmapPlacement, TLB_OPS, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 
 /** Host pages for stage-2 tables: hands out the next page of a region, or -1 when it is full. */
@@ -61,8 +60,6 @@ export class HostMemoryExhausted extends Error {
   }
 }
 
-/** Instructions whose emulation may drop guest TLB entries (a PTBR write, an invalidation, a PSW load). */
-const TLB_OPS: ReadonlySet<number> = new Set([Op.Setptbr, Op.Invlpg, Op.Tlbflush, Op.Lpsw]);
 
 export class NestedMemory implements MemoryVirtualizer {
   readonly name = 'nested';
@@ -151,16 +148,9 @@ export class NestedMemory implements MemoryVirtualizer {
   }
 
   placement(): PlacementReport {
-    const ranges = this.physmap.ranges();
-    return {
-      strategy: 'nested',
-      pageBytes: this.physmap.pageBytes,
-      mappedPages: this.physmap.mappedPages,
-      ranges: ranges.slice(0, MAX_REPORTED_RANGES),
-      moreRanges: Math.max(0, ranges.length - MAX_REPORTED_RANGES),
-      stage2Root: this.root,
-    };
+    return { ...physmapPlacement('nested', this.physmap), stage2Root: this.root };
   }
+
 
   confines(): readonly HostRange[] {
     const pageBytes = 2 ** this.stage2.offsetBits;

@@ -27,7 +27,6 @@
 // when the pool runs dry the VM's other spaces are released and the fill retried once.
 
 import { Cause, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
-import { Op } from '../isa/instructions.js';
 import type { Machine, Psw } from '../isa/machine.js';
 import { ERR_FETCH, ERR_WRITE } from '../mmu/fault.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
@@ -37,10 +36,8 @@ import { FETCH, hasFlag, NO_SWITCHES, READ, readPfn, WRITE, type AccessKind, typ
 import { checkCoherence, resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
 import { exitReason, realStatus, type ExitReason } from './construction.js';
 import { HostMemoryExhausted } from './nested-memory.js';
-import { MAX_REPORTED_RANGES, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
+import { physmapPlacement, TLB_OPS, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 
-/** Instructions whose emulation may drop guest TLB entries (a PTBR write, an invalidation, a PSW load). */
-const TLB_OPS: ReadonlySet<number> = new Set([Op.Setptbr, Op.Invlpg, Op.Tlbflush, Op.Lpsw]);
 
 /** The key of the space that runs with the guest's paging off (guest-virtual = guest-physical). */
 const PHYSICAL = -1;
@@ -205,16 +202,9 @@ export class ShadowMemory implements MemoryVirtualizer {
   }
 
   placement(): PlacementReport {
-    const ranges = this.physmap.ranges();
-    return {
-      strategy: this.name,
-      pageBytes: this.physmap.pageBytes,
-      mappedPages: this.physmap.mappedPages,
-      ranges: ranges.slice(0, MAX_REPORTED_RANGES),
-      moreRanges: Math.max(0, ranges.length - MAX_REPORTED_RANGES),
-      shadow: { ...this.counts, changes: this.log.total },
-    };
+    return { ...physmapPlacement(this.name, this.physmap), shadow: { ...this.counts, changes: this.log.total } };
   }
+
 
   /** The guest's translation state as the virtual CPU holds it. */
   private guestPaging(vcpu: Machine): GuestPaging {

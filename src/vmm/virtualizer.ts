@@ -16,6 +16,8 @@
 
 import type { Machine, Psw } from '../isa/machine.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
+import type { Physmap } from '../mmu/physmap.js';
+import { Op } from '../isa/instructions.js';
 import type { ExitReason } from './construction.js';
 
 /** Where a VM's guest-physical memory lies in host memory, as reports show it (bounded). */
@@ -47,6 +49,24 @@ export interface PlacementReport {
 
 /** Runs of a placement a report lists. */
 export const MAX_REPORTED_RANGES = 16;
+
+/** The placement of guest memory laid out by `physmap`, for strategy `strategy` (bounded: MAX_REPORTED_RANGES runs). */
+export function physmapPlacement(strategy: string, physmap: Physmap): PlacementReport {
+  const ranges = physmap.ranges();
+  return {
+    strategy,
+    pageBytes: physmap.pageBytes,
+    mappedPages: physmap.mappedPages,
+    ranges: ranges.slice(0, MAX_REPORTED_RANGES),
+    moreRanges: Math.max(0, ranges.length - MAX_REPORTED_RANGES),
+  };
+}
+
+/**
+ * Instructions whose emulation may drop guest TLB entries (a PTBR write, an invalidation, a PSW
+ * load): a paging strategy mirrors them on the real TLB, whose entries it derived from the guest's.
+ */
+export const TLB_OPS: ReadonlySet<number> = new Set([Op.Setptbr, Op.Invlpg, Op.Tlbflush, Op.Lpsw]);
 
 /** A host-physical byte range [lo, hi). */
 export interface HostRange {
