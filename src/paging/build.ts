@@ -133,8 +133,8 @@ function newTable(g: Geometry, bus: PhysicalBus, depth: number, alloc: AllocTabl
   return encodeEntry(g.entry, frameNumber(g, base), POINTER_FLAGS[g.rules]);
 }
 
-/** The leaf entry mapping frame `pa` at `depth` with `perms`. */
-function leafEntry(g: Geometry, pa: number, depth: number, perms: MapPerms): RawEntry {
+/** The leaf entry mapping frame `pa` at `depth` with `perms` (the builders', and shadow tables'). */
+export function leafEntry(g: Geometry, pa: number, depth: number, perms: MapPerms): RawEntry {
   const read = perms.read ?? true;
   const write = perms.write ?? false;
   const exec = perms.exec ?? true;

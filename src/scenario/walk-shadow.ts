@@ -5,9 +5,9 @@
 // is built as `run --under shadow-eager` builds it (and run first with --after-run, without it
 // nothing is filled yet).
 
-import { PERM_DIRTY, walk } from '../paging/index.js';
+import { walk } from '../paging/index.js';
 import { pagerSwitches } from '../isa/machine.js';
-import { decodeShadowEntry, viewAllows, type DecodedEntry, type ShadowView as SpaceView } from '../shadow/index.js';
+import { decodeShadowEntry, leafProblem, type DecodedEntry, type ShadowView as SpaceView } from '../shadow/index.js';
 import type { ShadowMemory } from '../vmm/index.js';
 import type { Scenario } from './model.js';
 import { walkedMonitor, type VmmWalkOptions } from './under.js';
@@ -25,9 +25,9 @@ export interface ShadowWalk {
   /** the shadow entry for the page in the space of the guest's root and view (absent: not filled) */
   readonly shadow?: DecodedEntry;
   /**
-   * agree: the shadow maps the page to the physmap's frame, with no permission the guest's
-   * tables (and its D bit, for writes) do not give the view; not filled: the next access is a
-   * hidden fault; true fault: the guest's tables forbid it (and the shadow does not allow it);
+   * agree: the shadow entry passes the coherence check (shadow/coherence.ts: the physmap's frame,
+   * no access the guest's tables or its D bit do not give the view); not filled: the next access
+   * is a hidden fault; true fault: the guest's tables forbid it (and the shadow does not allow it);
    * disagree: the shadow says something the guest and physmap do not (a stale or wrong entry)
    */
   readonly verdict: 'agree' | 'not filled' | 'true fault' | 'disagree';
@@ -62,19 +62,19 @@ export function shadowWalkView(s: Scenario, vas: readonly number[], o: VmmWalkOp
     return sp.guestRoot === ptbr && sp.view === view && r.wp === sw.wp && r.nxe === sw.nxe && r.sum === sw.sum;
   });
   const page = mem.physmap.pageBytes;
+  const hostPageOf = (gpa: number) => mem.physmap.hostPage(Math.floor(gpa / page));
   const walks = vas.map((va): ShadowWalk => {
-    const w = walk(g, mem.guestMemory, ptbr, va, { access: o.access, user, switches: pagerSwitches(vcpu.status), physicalSize: mem.guestBytes });
-    const shadow = space ? decodeShadowEntry(g, space.entryFor(va)) : undefined;
+    const w = walk(g, mem.guestMemory, ptbr, va, { access: o.access, user, switches: sw, physicalSize: mem.guestBytes });
+    const entry = space?.entryFor(va);
+    const shadow = entry && decodeShadowEntry(g, entry);
+    const wrong = space && shadow && leafProblem(space, { geometry: g, memory: mem.guestMemory, root: ptbr, switches: sw }, mem.guestBytes, hostPageOf, va - (va % page), entry!);
     const head = { va, access: ['read', 'write', 'fetch'][o.access], mode: user ? 'user' : 'supervisor', ...(shadow ? { shadow } : {}) };
     if (!w.ok) {
-      return { ...head, guest: { steps: w.steps.map(stepJson), result: { ok: false, fault: { kind: w.fault.kind, depth: w.fault.depth } } }, verdict: shadow ? 'disagree' : 'true fault' };
+      return { ...head, guest: { steps: w.steps.map(stepJson), result: { ok: false, fault: { kind: w.fault.kind, depth: w.fault.depth } } }, verdict: wrong ? 'disagree' : 'true fault' };
     }
     const gpa = w.pa - (w.pa % page);
-    const hpa = mem.physmap.hostPage(gpa / page);
-    const allow = viewAllows(g, w.perms, view, pagerSwitches(vcpu.status));
-    const wider = shadow !== undefined && ((shadow.flags[1] === 'w' && (!allow.write || (w.perms & PERM_DIRTY) === 0)) || (shadow.flags[2] === 'x' && !allow.exec));
-    const verdict = !shadow ? 'not filled' : shadow.hpa === hpa && !wider ? 'agree' : 'disagree';
-    return { ...head, guest: { steps: w.steps.map(stepJson), result: { ok: true, gpa: w.pa } }, physmap: { gpa, hpa }, verdict };
+    const verdict = !shadow ? 'not filled' : wrong ? 'disagree' : 'agree';
+    return { ...head, guest: { steps: w.steps.map(stepJson), result: { ok: true, gpa: w.pa } }, physmap: { gpa, hpa: hostPageOf(gpa) }, verdict };
   });
   return { geometry: g.name, ptbr, view, ...(space ? { spaceRoot: space.root } : {}), walks };
 }

@@ -10,9 +10,9 @@
 // declares possibly stale (a lazy policy's out-of-sync tables, within the allowed TLB set) are
 // reported apart, not as violations.
 
-import { FETCH, hasFlag, PERM_DIRTY, READ, readPfn, walk, WRITE, type AccessKind, type Flag, type RawEntry } from '../paging/index.js';
+import { FETCH, PERM_DIRTY, READ, readPfn, walk, WRITE, type AccessKind, type RawEntry } from '../paging/index.js';
 import type { GuestPaging } from './compose.js';
-import type { ShadowSpace } from './space.js';
+import { entryGrants, type ShadowSpace } from './space.js';
 
 /** The host frame of the guest page holding `gpa` as the physmap has it now (no mapping on touch), or -1. */
 export type HostPageOf = (gpa: number) => number;
@@ -58,23 +58,13 @@ export function checkCoherence(space: ShadowSpace, guest: GuestPaging, guestByte
   return { checked: leaves.length, violations, stale };
 }
 
-/** The accesses a shadow leaf grants a real user-mode access, read from its bits. */
-function grants(space: ShadowSpace, e: RawEntry): Record<'read' | 'write' | 'exec', boolean> {
-  const f = space.geometry.entry;
-  const has = (flag: Flag) => hasFlag(f, e.lo, e.hi, flag);
-  return {
-    read: f.flags.readable === undefined || has('readable'),
-    write: has('writable'),
-    exec: f.flags.noExecute !== undefined ? !has('noExecute') : f.flags.executable === undefined || has('executable'),
-  };
-}
 
 /** What is wrong with the shadow leaf `e` for `gva`, or undefined: each access it grants is walked in the guest's tables. */
-function leafProblem(space: ShadowSpace, guest: GuestPaging, guestBytes: number, hostPageOf: HostPageOf, gva: number, e: RawEntry): Incoherence | undefined {
+export function leafProblem(space: ShadowSpace, guest: GuestPaging, guestBytes: number, hostPageOf: HostPageOf, gva: number, e: RawEntry): Incoherence | undefined {
   const g = space.geometry;
   const page = 2 ** g.offsetBits;
   const hpa = readPfn(g.entry, e.lo, e.hi) * page;
-  const granted = grants(space, e);
+  const granted = entryGrants(space.geometry, e);
   const guestWalk = (access: AccessKind) => walk(g, guest.memory, guest.root, gva, { access, user: space.view === 'user', switches: guest.switches, physicalSize: guestBytes, trace: false });
   for (const [access, name] of ACCESSES) {
     if (!granted[name]) continue;

@@ -2,8 +2,8 @@
 // — consecutive guest pages of one space, changed in one exit for one reason, whose entries went
 // alike (both absent, or the same flags on consecutive host frames) become one row.
 
-import { hasFlag, readPfn, type Flag, type Geometry, type RawEntry } from '../paging/index.js';
-import type { ShadowChange, ShadowReason, ShadowView } from './space.js';
+import { hasFlag, readPfn, type Geometry, type RawEntry } from '../paging/index.js';
+import { entryGrants, type ShadowChange, type ShadowReason, type ShadowView } from './space.js';
 
 /** A shadow entry, decoded: the host frame it maps and its permissions (A and D as set). */
 export interface DecodedEntry {
@@ -29,13 +29,11 @@ export interface DiffRow {
 /** `e` decoded in `g`'s format, or undefined when it is not present. */
 export function decodeShadowEntry(g: Geometry, e: Readonly<RawEntry>): DecodedEntry | undefined {
   const f = g.entry;
-  const has = (flag: Flag) => hasFlag(f, e.lo, e.hi, flag);
-  if (!has('present')) return undefined;
+  if (!hasFlag(f, e.lo, e.hi, 'present')) return undefined;
+  const a = entryGrants(g, e);
   const bit = (on: boolean, letter: string) => (on ? letter : '-');
-  const exec = f.flags.noExecute !== undefined ? !has('noExecute') : f.flags.executable === undefined || has('executable');
-  const read = f.flags.readable === undefined || has('readable');
-  const allowed = (flag: Flag) => f.flags[flag] === undefined || has(flag); // a format without the bit (tiny) allows it
-  return { hpa: readPfn(f, e.lo, e.hi) * 2 ** g.offsetBits, flags: bit(read, 'r') + bit(allowed('writable'), 'w') + bit(exec, 'x') + bit(allowed('user'), 'u') + bit(has('accessed'), 'a') + bit(has('dirty'), 'd') };
+  const flags = bit(a.read, 'r') + bit(a.write, 'w') + bit(a.exec, 'x') + bit(a.user, 'u') + bit(hasFlag(f, e.lo, e.hi, 'accessed'), 'a') + bit(hasFlag(f, e.lo, e.hi, 'dirty'), 'd');
+  return { hpa: readPfn(f, e.lo, e.hi) * 2 ** g.offsetBits, flags };
 }
 
 /** The changes as rows, in log order, consecutive alike changes coalesced. */

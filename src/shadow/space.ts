@@ -14,7 +14,7 @@
 // Table pages come from a bounded TablePool in host memory; a pool that runs dry throws
 // ShadowPoolExhausted (reclaim is the caller's policy).
 
-import { encodeEntry, leafAddress, levelsOf, readEntry, readPfn, roleOf, tableBytes, NO_SWITCHES, writeEntry, type Geometry, type PhysicalBus, type RawEntry, type Switches } from '../paging/index.js';
+import { hasFlag, leafAddress, leafEntry, levelsOf, readEntry, readPfn, roleOf, tableBytes, NO_SWITCHES, writeEntry, type Geometry, type PhysicalBus, type Flag, type RawEntry, type Switches } from '../paging/index.js';
 
 /** Why a shadow entry changed (what `diff` names); `protect`: a guest page became a page table, its writable mappings made read-only (tracing). */
 export type ShadowReason = 'hidden fault' | 'protect' | 'trace write' | 'invlpg' | 'resync' | 'reclaim' | 'view switch' | 'flush';
@@ -208,15 +208,22 @@ export class ShadowSpace {
 
 /** The shadow leaf mapping host frame `hpa` with the given accesses allowed (A and D preset). */
 export function shadowEntry(g: Geometry, hpa: number, allow: { readonly read: boolean; readonly write: boolean; readonly exec: boolean }): RawEntry {
-  return encodeEntry(g.entry, Math.floor(hpa / 2 ** g.offsetBits), {
-    present: true,
-    readable: allow.read,
-    writable: allow.write,
-    executable: allow.exec,
-    noExecute: !allow.exec,
-    user: true,
-    accessed: true,
-    dirty: true,
-  });
+  return leafEntry(g, hpa, levelsOf(g) - 1, { ...allow, user: true, accessed: true, dirty: true });
+}
+
+/**
+ * The accesses shadow leaf `e` grants a real user-mode access, read from its bits: a format
+ * without a bit (tiny has only a valid bit) allows what the bit would govern; x86 pages are always
+ * readable, and executable unless NX.
+ */
+export function entryGrants(g: Geometry, e: Readonly<RawEntry>): { readonly read: boolean; readonly write: boolean; readonly exec: boolean; readonly user: boolean } {
+  const f = g.entry;
+  const allowed = (flag: Flag) => f.flags[flag] === undefined || hasFlag(f, e.lo, e.hi, flag);
+  return {
+    read: allowed('readable'),
+    write: allowed('writable'),
+    exec: f.flags.noExecute !== undefined ? !hasFlag(f, e.lo, e.hi, 'noExecute') : allowed('executable'),
+    user: allowed('user'),
+  };
 }
 

@@ -32,7 +32,7 @@ import { ERR_FETCH, ERR_WRITE } from '../mmu/fault.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
-import { FETCH, hasFlag, NO_SWITCHES, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type Switches } from '../paging/index.js';
+import { FETCH, hasFlag, NO_SWITCHES, putBit, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type Switches } from '../paging/index.js';
 import { checkCoherence, resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
 import { exitReason, realStatus, type ExitReason } from './construction.js';
 import { HostMemoryExhausted } from './nested-memory.js';
@@ -376,6 +376,7 @@ export class ShadowMemory implements MemoryVirtualizer {
 
 /** `e` with its writable bit cleared. */
 function readOnly(g: Geometry, e: Readonly<RawEntry>): RawEntry {
-  const pos = g.entry.flags.writable!;
-  return pos < 32 ? { lo: (e.lo & ~(1 << pos)) >>> 0, hi: e.hi } : { lo: e.lo, hi: (e.hi & ~(1 << (pos - 32))) >>> 0 };
+  const r = { lo: e.lo, hi: e.hi };
+  putBit(r, g.entry.flags.writable!, false);
+  return r;
 }
