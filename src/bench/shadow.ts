@@ -5,7 +5,8 @@
 
 import type { Machine } from '../isa/machine.js';
 import { guestFromMachine } from '../vmm/guest.js';
-import { runGuest, type GuestRun } from '../vmm/run.js';
+import { runGuest } from '../vmm/run.js';
+import { alternately, ips } from './vmm.js';
 import { median } from './median.js';
 
 export interface ShadowRates {
@@ -22,15 +23,10 @@ export interface ShadowRates {
 /** Measures `loop()` (a paging machine in its starting state) for `instructions` instructions, `runs` times each way. */
 export function benchShadow(loop: () => Machine, { runs, instructions }: { runs: number; instructions: number }): ShadowRates {
   const guest = guestFromMachine('paging-loop', loop(), instructions);
-  const rate = (r: GuestRun) => r.retired / r.seconds / 1e6;
-  const bare: number[] = [];
-  const shadow: number[] = [];
-  let last: GuestRun | undefined;
-  for (let i = 0; i < runs; i++) {
-    bare.push(rate(runGuest('bare', guest, { check: false })));
-    last = runGuest('shadow-eager', guest, { check: false });
-    shadow.push(rate(last));
-  }
-  const e = last!.efficiency!;
+  const pair = alternately(runs, () => runGuest('bare', guest, { check: false }), () => runGuest('shadow-eager', guest, { check: false }));
+  const bare = pair.a.map((r) => ips(r) / 1e6);
+  const shadow = pair.b.map((r) => ips(r) / 1e6);
+  const last = pair.b[runs - 1];
+  const e = last.efficiency!;
   return { bare: median(bare), shadow: median(shadow), ratio: median(shadow) / median(bare), exitsPer1000: e.exitsPer1000, misses: e.exits.repair };
 }

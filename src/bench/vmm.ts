@@ -45,6 +45,19 @@ export function syscallGuest(iterations: number, profile: Profile = classic): Gu
   return benchGuest('bench-syscall', 'syscall-kernel.s', 'syscall.s', iterations, 8, profile);
 }
 
+/** Guest instructions per second of a run. */
+export const ips = (r: GuestRun): number => r.retired / r.seconds;
+
+/** Runs `a` and `b` alternately, `runs` times each, so that both see the same machine conditions; their runs in order. */
+export function alternately(runs: number, a: () => GuestRun, b: () => GuestRun): { a: GuestRun[]; b: GuestRun[] } {
+  const out = { a: [] as GuestRun[], b: [] as GuestRun[] };
+  for (let i = 0; i < runs; i++) {
+    out.a.push(a());
+    out.b.push(b());
+  }
+  return out;
+}
+
 export interface VmmBench {
   /** guest instructions per second, bare and under the VMM (median of the runs) */
   readonly bareIps: number;
@@ -74,15 +87,10 @@ export interface VmmBench {
 export function benchVmm(o: { instructions?: number; runs?: number; syscalls?: number } = {}): VmmBench {
   const runs = o.runs ?? 5;
   const loop = benchLoopGuest(Math.ceil((o.instructions ?? 20_000_000) / 6));
-  const ips = (r: GuestRun) => r.retired / r.seconds;
-  const bare: number[] = [];
-  const vmm: number[] = [];
-  let last: GuestRun | undefined;
-  for (let i = 0; i < runs; i++) {
-    bare.push(ips(runGuest('bare', loop, { check: false })));
-    last = runGuest('vmm', loop, { check: false });
-    vmm.push(ips(last));
-  }
+  const pair = alternately(runs, () => runGuest('bare', loop, { check: false }), () => runGuest('vmm', loop, { check: false }));
+  const bare = pair.a.map(ips);
+  const vmm = pair.b.map(ips);
+  const last = pair.b[runs - 1];
   const syscalls = syscallGuest(o.syscalls ?? 100_000);
   const sysRuns = Array.from({ length: runs }, () => runGuest('vmm', syscalls, { check: false }).efficiency!);
   const sys = sysRuns[0];
@@ -90,8 +98,8 @@ export function benchVmm(o: { instructions?: number; runs?: number; syscalls?: n
     bareIps: median(bare),
     vmmIps: median(vmm),
     ratio: median(vmm) / median(bare),
-    directShare: last!.efficiency!.directShare,
-    loopExitsPer1000: last!.efficiency!.exitsPer1000,
+    directShare: last.efficiency!.directShare,
+    loopExitsPer1000: last.efficiency!.exitsPer1000,
     syscall: {
       retired: sys.retired,
       exits: sys.exits.total,
@@ -118,13 +126,10 @@ export interface SafetyCost {
 export function benchSafety(o: { instructions?: number; runs?: number; syscalls?: number } = {}): SafetyCost {
   const runs = o.runs ?? 5;
   const pair = (g: GuestImage) => {
-    const off: number[] = [];
-    const bus: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      off.push(runGuest('vmm', g, { safety: 'off' }).seconds);
-      bus.push(runGuest('vmm', g, { safety: 'bus' }).seconds);
-    }
-    return { off: median(off), bus: median(bus), cost: median(bus) / median(off) };
+    const { a, b } = alternately(runs, () => runGuest('vmm', g, { safety: 'off' }), () => runGuest('vmm', g, { safety: 'bus' }));
+    const off = median(a.map((r) => r.seconds));
+    const bus = median(b.map((r) => r.seconds));
+    return { off, bus, cost: bus / off };
   };
   return {
     loop: pair(benchLoopGuest(Math.ceil((o.instructions ?? 20_000_000) / 6))),
