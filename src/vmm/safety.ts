@@ -265,10 +265,7 @@ export class BusChecker implements BusObserver {
 
   access(a: number, n: number, write: boolean): void {
     if (this.muted) return;
-    if (write) {
-      this.seen[a >>> FRAME_BITS] = 1;
-      this.seen[(a + n - 1) >>> FRAME_BITS] = 1;
-    }
+    if (write) this.sawWrite(a, n);
     const cpu = this.cpu;
     if (cpu === this.host) this.hostAccess(a, n, write);
     else if (cpu === undefined) this.check(this.vm, 'vmm', this.reachOf(this.vm).software, a, n, write);
@@ -299,11 +296,14 @@ export class BusChecker implements BusObserver {
     }
     if (!this.reachOf(vm).own.covers(a, n)) return false;
     this.windows[vm]++;
-    if (write) {
-      this.seen[a >>> FRAME_BITS] = 1;
-      this.seen[(a + n - 1) >>> FRAME_BITS] = 1;
-    }
+    if (write) this.sawWrite(a, n);
     return true;
+  }
+
+  /** Notes that the bus saw (or approved a window for) a write of [a, a + n): its frames were written through it. */
+  private sawWrite(a: number, n: number): void {
+    this.seen[a >>> FRAME_BITS] = 1;
+    this.seen[(a + n - 1) >>> FRAME_BITS] = 1;
   }
 
   private reachOf(vm: number): Reach {
