@@ -571,7 +571,7 @@ export class Machine {
       }
       // a trap was delivered, or the machine stopped
       if (this.state !== RUNNING) return this.state === HALTED ? 'halted' : 'double-fault';
-      if (this.exitOnTrap) return 'trap';
+      if (this.exitOnTrap) return this.fetchHandler() ? 'trap' : 'double-fault';
       if (single) return 'step';
     }
   }
@@ -585,6 +585,27 @@ export class Machine {
     while (this.instruction()) {
       if (this.retired >= this.blockLimit) return true;
     }
+    return false;
+  }
+
+  /**
+   * With `exitOnTrap`, after a trap was delivered: the handler's first instruction is fetched in
+   * the new PSW — the one step of the handler the machine does itself before software (the
+   * TypeScript VMM) takes over — so a handler its own translation cannot reach double-faults here,
+   * as it would at its first fetch. Returns false when it did.
+   */
+  private fetchHandler(): boolean {
+    const bus = this.store.bus;
+    if (bus !== undefined) bus.cycle = CYCLE_FETCH;
+    const pc = this.pc;
+    const pa = (pc & 7) !== 0 ? this.alignmentFault(pc, Access.Fetch) : this.translate(pc, INSTR_BYTES, Access.Fetch);
+    if (pa >= 0) {
+      this.load32(pa);
+      this.load32(pa + 4);
+    }
+    if (bus !== undefined) bus.cycle = CYCLE_DATA;
+    if (pa >= 0) return true;
+    this.trap(this.faultCause(), this.fault.va, this.fault.error, 0, pc); // trapEntry is set: a double fault
     return false;
   }
 

@@ -24,7 +24,7 @@ import { Machine, type Psw, type RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import { endOf, type GuestEnd } from './bare.js';
 import type { EfficiencyFigures, EquivalenceVerdict } from './checks.js';
-import { composeSegment, guestError, isMemoryCause, realTimerCount, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
+import { composeSegment, guestError, isMemoryCause, realTimerCount, VMM_ENTRY, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
 import { SegmentMemory } from './segment-memory.js';
 import type { HostRange, MemoryVirtualizer } from './virtualizer.js';
 import { EventSource } from './events.js';
@@ -186,13 +186,13 @@ function platform(guests: readonly GuestImage[], options: MonitorOptions): { hos
     const o = { ...options.nested, allowUnsafe };
     const { host, layout, memories, plan } = strategy === 'nested' ? buildNestedHost(guests, o) : buildShadowHost(guests, o, options.kind === 'shadow-lazy' ? 'lazy' : 'eager');
     const vms = plan.physmaps.map((p) => p.claimedRanges().map(([lo, hi]) => ({ lo, hi })));
-    return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, tables: plan.tables } };
+    return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, entry: VMM_ENTRY, tables: plan.tables } };
   }
   const { host, layout, bounds } = buildHost(guests, { ...(options.layout ? { layout: options.layout } : {}), allowUnsafe });
   const memories = layout.allocations.map((a) => new SegmentMemory(a, host, bounds, host.profile.realModeOf, options.compose ?? composeSegment));
   const vms = layout.allocations.map((a) => [{ lo: a.addr0, hi: a.addr0 + a.vmsize }]);
   const inner = options.innerGuests?.map((g, i) => g && { lo: layout.allocations[i].addr0 + g.lo, hi: layout.allocations[i].addr0 + g.hi });
-  return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, ...(inner ? { inner } : {}) } };
+  return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, entry: VMM_ENTRY, ...(inner ? { inner } : {}) } };
 }
 
 export class Monitor {

@@ -21,7 +21,8 @@
 // The monitor labels what it is doing (`act`, `beforeRun`): which VM the host runs and what to
 // call a virtual CPU's accesses. Labels name violations and say which VM the real machine and the
 // VMM's code serve; they never widen what a VM may reach. Also checked: no instruction is fetched
-// in real supervisor mode (the VMM is TypeScript: the real machine never runs code of its own);
+// in real supervisor mode but the VMM's entry instruction in its reserve (the VMM is TypeScript:
+// the real machine fetches the first instruction of its trap handler, and nothing else of its own);
 // a direct run leaves the real resource-control state (mode, IE, PG, WP, NXE, SUM, base, limit,
 // PTBR — read from the old PSW its trap stored, or the machine) as the real machine had it when
 // resumed, whatever the VMM meant to install; and after every exit the VMM's memory — the reserve, except the trap slots, against its
@@ -50,6 +51,8 @@ export interface SafetyPlan {
   readonly vms: readonly (readonly HostRange[])[];
   /** the VMM's reserve [0, reserve): trap slots, entry PSW, canary */
   readonly reserve: number;
+  /** host address of the VMM's entry instruction (in the reserve): the one fetch in real supervisor mode that is the VMM's own */
+  readonly entry: number;
   /** nested paging: the stage-2 table area */
   readonly tables?: HostRange;
   /** vmm2: per VM, the host range its inner guest may reach while the VM is in virtual user mode */
@@ -169,6 +172,8 @@ export class BusChecker implements BusObserver {
   private log: WriteLog | undefined = undefined;
   /** the reserve's frames as the run started, by frame number */
   private readonly golden = new Map<number, Int32Array>();
+  /** reserve words found wrong, with the wrong value last reported */
+  private readonly wrong = new Map<number, number>();
 
   /** `vcpus[i]` is VM i's virtual CPU: its accesses are VM i's, whatever the VMM says. */
   constructor(
@@ -244,7 +249,9 @@ export class BusChecker implements BusObserver {
    */
   afterRun(exit: RunExit): void {
     if (!this.attached) return;
-    const left = this.quiet(() => (exit === 'trap' ? readPsw((i) => this.host.mem.read32(SLOT_OLD_PSW + 4 * i)) : this.host.psw()));
+    // a double fault stopped the real machine (the VMM rebuilds its state before the next resume);
+    // what caused it — a corrupted entry PSW — can only be an access into the reserve, checked on its own
+    const left = exit === 'double-fault' ? this.beforePsw! : this.quiet(() => (exit === 'trap' ? readPsw((i) => this.host.mem.read32(SLOT_OLD_PSW + 4 * i)) : this.host.psw()));
     const changed = controlChanges(this.beforePsw!, left);
     if (changed) this.violate('control', this.vm, 'direct', undefined, `direct: the guest changed the real machine's resource-control state without a trap (${changed})`);
     this.activity = 'vmm';
@@ -327,8 +334,12 @@ export class BusChecker implements BusObserver {
         if (this.lastFetch >= 0 && a === this.lastFetch + 4) this.lastFetch = -1;
         else {
           this.lastFetch = a;
-          if (this.host.mode === 0) this.violate('supervisor', this.vm, 'direct', { a, n, write, fetch: true }, `direct: an instruction is fetched at host ${hex(a)} in real supervisor mode`);
+          if (this.host.mode === 0) {
+            if (a === this.plan.entry) return this.countVmm(); // the trap handler's first fetch: the VMM's own code
+            this.violate('supervisor', this.vm, 'direct', { a, n, write, fetch: true }, `direct: an instruction is fetched at host ${hex(a)} in real supervisor mode`);
+          }
         }
+        if (this.lastFetch < 0 && this.host.mode === 0 && a === this.plan.entry + 4) return this.countVmm();
         break;
     }
     this.check(this.vm, 'direct', r.own, a, n, write, this.cycle === CYCLE_FETCH);
@@ -336,6 +347,11 @@ export class BusChecker implements BusObserver {
       const [lo, hi] = this.inner.ranges[0];
       this.violate('inner', this.vm, 'direct', { a, n, write, fetch: this.cycle === CYCLE_FETCH }, `direct: ${verb(write, this.cycle === CYCLE_FETCH)} of ${n} bytes at host ${hex(a)} outside the inner guest's memory [${hex(lo)}, ${hex(hi)}) (VM ${this.vm} in virtual user mode)`);
     }
+  }
+
+  /** An access of the VMM's own (its entry fetched by the real machine): counted, within the reserve by construction. */
+  private countVmm(): void {
+    if (this.vm >= 0) this.accesses[this.vm]++;
   }
 
   private check(vm: number, path: AccessPath, may: RangeSet, a: number, n: number, write: boolean, fetch = false): void {
@@ -407,16 +423,23 @@ export class BusChecker implements BusObserver {
     log.reset();
   }
 
-  /** Reserve frame `fn` against its contents at the start (the trap slots excepted); a change is reported once. */
+  /**
+   * Reserve frame `fn` against its contents at the start (the trap slots excepted); each wrong
+   * value of a word is reported once (a word the VMM puts back is right again, not a change).
+   */
   private compareReserve(fn: number, golden: Int32Array, now: Int32Array): void {
     const base = fn * FRAME_SIZE;
     for (let w = 0; w < golden.length; w++) {
-      if (golden[w] === now[w]) continue;
       const a = base + 4 * w;
+      if (golden[w] === now[w]) {
+        this.wrong.delete(a);
+        continue;
+      }
       if (a >= SLOT_OLD_PSW && a < TRAP_DETAIL + 4) continue;
       if (a >= this.plan.reserve) break;
+      if (this.wrong.get(a) === now[w]) continue;
+      this.wrong.set(a, now[w]);
       this.violate('memory', this.vm, 'vmm', undefined, `the VMM's reserve changed: host word ${hex(a)} was ${hex(golden[w] >>> 0)}, is ${hex(now[w] >>> 0)} (seen after the exit)`);
-      golden[w] = now[w];
     }
   }
 

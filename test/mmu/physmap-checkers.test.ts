@@ -88,7 +88,7 @@ describe('checkers over a physmap memory', () => {
     const run = (given: { lo: number; hi: number }[]) => {
       const host = new Machine({ profile: classic, memorySize: 0x10000 });
       const vcpu = loaded(pooledMemory(host.mem)); // its pages come from 0xc000, 0x9000, 0x6000, 0x3000 as it touches them
-      const safety = new BusChecker('bus', host, [vcpu], { vms: [given], reserve: 0x1000 });
+      const safety = new BusChecker('bus', host, [vcpu], { vms: [given], reserve: 0x1000, entry: 0x80 });
       safety.attach();
       safety.act(0, 'emulate');
       vcpu.run(filler.budget);
