@@ -7,7 +7,7 @@
 
 import { walk } from '../paging/index.js';
 import { pagerSwitches } from '../isa/machine.js';
-import { decodeShadowEntry, leafProblem, type DecodedEntry, type ShadowView as SpaceView } from '../shadow/index.js';
+import { decodeShadowEntry, entryGrants, leafProblem, type DecodedEntry, type ShadowView as SpaceView } from '../shadow/index.js';
 import type { ShadowMemory } from '../vmm/index.js';
 import type { Scenario } from './model.js';
 import { walkedMonitor, type VmmWalkOptions } from './under.js';
@@ -28,9 +28,11 @@ export interface ShadowWalk {
    * agree: the shadow entry passes the coherence check (shadow/coherence.ts: the physmap's frame,
    * no access the guest's tables or its D bit do not give the view); not filled: the next access
    * is a hidden fault; true fault: the guest's tables forbid it (and the shadow does not allow it);
-   * disagree: the shadow says something the guest and physmap do not (a stale or wrong entry)
+   * disagree: the shadow says something the guest and physmap do not (a stale or wrong entry);
+   * vmm region: the VMM's own page, supervisor-only (address space compression): every guest
+   * access here faults and runs on the virtual CPU, over the guest's page
    */
-  readonly verdict: 'agree' | 'not filled' | 'true fault' | 'disagree';
+  readonly verdict: 'agree' | 'not filled' | 'true fault' | 'disagree' | 'vmm region';
 }
 
 export interface ShadowWalkView {
@@ -68,12 +70,13 @@ export function shadowWalkView(s: Scenario, vas: readonly number[], o: VmmWalkOp
     const entry = space?.entryFor(va);
     const shadow = entry && decodeShadowEntry(g, entry);
     const wrong = space && shadow && leafProblem(space, { geometry: g, memory: mem.guestMemory, root: ptbr, switches: sw }, mem.guestBytes, hostPageOf, va - (va % page), entry!);
+    const vmms = shadow !== undefined && !entryGrants(g, entry!).user;
     const head = { va, access: ['read', 'write', 'fetch'][o.access], mode: user ? 'user' : 'supervisor', ...(shadow ? { shadow } : {}) };
     if (!w.ok) {
-      return { ...head, guest: { steps: w.steps.map(stepJson), result: { ok: false, fault: { kind: w.fault.kind, depth: w.fault.depth } } }, verdict: wrong ? 'disagree' : 'true fault' };
+      return { ...head, guest: { steps: w.steps.map(stepJson), result: { ok: false, fault: { kind: w.fault.kind, depth: w.fault.depth } } }, verdict: vmms ? 'vmm region' : wrong ? 'disagree' : 'true fault' };
     }
     const gpa = w.pa - (w.pa % page);
-    const verdict = !shadow ? 'not filled' : wrong ? 'disagree' : 'agree';
+    const verdict = !shadow ? 'not filled' : vmms ? 'vmm region' : wrong ? 'disagree' : 'agree';
     return { ...head, guest: { steps: w.steps.map(stepJson), result: { ok: true, gpa: w.pa } }, physmap: { gpa, hpa: hostPageOf(gpa) }, verdict };
   });
   return { geometry: g.name, ptbr, view, ...(space ? { spaceRoot: space.root } : {}), walks };

@@ -65,6 +65,7 @@ export function leafProblem(space: ShadowSpace, guest: GuestPaging, guestBytes: 
   const page = 2 ** g.offsetBits;
   const hpa = readPfn(g.entry, e.lo, e.hi) * page;
   const granted = entryGrants(space.geometry, e);
+  if (!granted.user) return undefined; // the guest runs in real user mode: a supervisor-only page (the VMM's region) grants it nothing
   const guestWalk = (access: AccessKind) => walk(g, guest.memory, guest.root, gva, { access, user: space.view === 'user', switches: guest.switches, physicalSize: guestBytes, trace: false });
   for (const [access, name] of ACCESSES) {
     if (!granted[name]) continue;

@@ -16,8 +16,12 @@
 
 import { hasFlag, leafAddress, leafEntry, levelsOf, readEntry, readPfn, roleOf, tableBytes, NO_SWITCHES, writeEntry, type Geometry, type PhysicalBus, type Flag, type RawEntry, type Switches } from '../paging/index.js';
 
-/** Why a shadow entry changed (what `diff` names); `protect`: a guest page became a page table, its writable mappings made read-only (tracing). */
-export type ShadowReason = 'hidden fault' | 'protect' | 'trace write' | 'invlpg' | 'resync' | 'reclaim' | 'view switch' | 'flush';
+/**
+ * Why a shadow entry changed (what `diff` names); `protect`: a guest page became a page table,
+ * its writable mappings made read-only (tracing); `vmm region`: the VMM's own pages, pinned in
+ * every space (address space compression).
+ */
+export type ShadowReason = 'hidden fault' | 'protect' | 'trace write' | 'invlpg' | 'resync' | 'reclaim' | 'view switch' | 'flush' | 'vmm region';
 
 /** Which virtual mode's permissions a space grants (ring compression, two-mode model). */
 export type ShadowView = 'kernel' | 'user';
@@ -115,6 +119,8 @@ export class ShadowSpace {
   /** host pages of this space's tables, root first */
   private readonly pages: number[] = [];
   private readonly scratch: RawEntry = { lo: 0, hi: 0 };
+  /** entries kept through `clear` (the VMM's region), by guest virtual page */
+  private readonly pinned: [number, RawEntry][] = [];
 
   /** A space with an empty root table from `pool`, shadowing guest root `guestRoot` for `view`. */
   constructor(
@@ -140,6 +146,12 @@ export class ShadowSpace {
     this.change(leafAddress(this.geometry, this.host, this.root, gva, () => this.newTable()), gva, entry, reason);
   }
 
+  /** Maps the base page holding `gva` with `entry` for the space's life: `clear` maps it again. */
+  pin(gva: number, entry: Readonly<RawEntry>): void {
+    this.pinned.push([gva, { lo: entry.lo, hi: entry.hi }]);
+    this.setPage(gva, entry, 'vmm region');
+  }
+
   /** Unmaps the base page holding `gva` (nothing when it is not mapped), logging a change. */
   dropPage(gva: number, reason: ShadowReason): void {
     const at = leafAddress(this.geometry, this.host, this.root, gva);
@@ -162,11 +174,15 @@ export class ShadowSpace {
     return out;
   }
 
-  /** Drops every mapping (one logged change per present leaf) and gives the tables below the root back. */
+  /**
+   * Drops every mapping (one logged change per present leaf) and gives the tables below the root
+   * back; pinned pages are then mapped again (logged too: their tables are new).
+   */
   clear(reason: ShadowReason): void {
     for (const [gva, at] of this.leaves()) this.change(at, gva, NOT_PRESENT, reason);
     for (let i = 0; i < tableBytes(this.geometry, 0); i += 4) this.host.write32(this.root + i, 0);
     this.pool.release(this.pages.splice(1));
+    for (const [gva, e] of this.pinned) this.setPage(gva, e, 'vmm region');
   }
 
   /** Gives every table page back to the pool (the space must not be used afterwards). */

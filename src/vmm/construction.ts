@@ -36,6 +36,19 @@ export interface HostLayout {
   readonly allocations: readonly Allocation[];
   /** real memory size: the end of the last allocation */
   readonly memorySize: number;
+  /** address space compression: where the reserve is mapped in every guest address space, and the VMM's entry status there (paging on) */
+  readonly region?: VmmRegion;
+}
+
+/**
+ * Address space compression (a trap that keeps the address space): the VMM's reserve, host
+ * [0, bytes), is mapped at guest-virtual [va, va + bytes) of every address space the real MMU
+ * walks, supervisor-only; the VMM's entry PSW runs there with paging on (`status`).
+ */
+export interface VmmRegion {
+  readonly va: number;
+  readonly bytes: number;
+  readonly status: number;
 }
 
 /** Where the VMM's entry PSW points (inside the reserve; never executed: the VMM is TypeScript). */
@@ -98,9 +111,13 @@ export function hostLayout(vmsizes: readonly number[], reserve = VMM_RESERVE): H
   return { reserve: roundUp(reserve, FRAME_SIZE), allocations, memorySize };
 }
 
-/** Step 1: the PSW the real machine traps into — the VMM's, supervisor mode, interrupts off. */
+/**
+ * Step 1: the PSW the real machine traps into — the VMM's, supervisor mode, interrupts off; with
+ * address space compression its entry is the reserve's mapping in the guest's address space.
+ */
 export function vmmEntryPsw(layout: HostLayout): Psw {
-  return { pc: VMM_ENTRY, status: 0, base: 0, limit: layout.reserve, ptbr: 0, extra: 0 };
+  const r = layout.region;
+  return { pc: (r?.va ?? 0) + VMM_ENTRY, status: r?.status ?? 0, base: 0, limit: layout.reserve, ptbr: 0, extra: 0 };
 }
 
 /**

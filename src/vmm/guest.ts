@@ -46,8 +46,8 @@ export function bareMachine(g: GuestImage): Machine {
 
 /**
  * Why this VMM cannot host `g` with its `memory` strategy, or undefined: a translation the
- * strategy does not virtualize (segment: base and bounds; nested: paging), a trap that does not switch
- * address space, profiles it does not carry yet (more or fewer than two modes, control
+ * strategy does not virtualize (segment: base and bounds; nested: paging), a trap that does not
+ * switch address space (segment only: the paging strategies host it), profiles it does not carry yet (more or fewer than two modes, control
  * registers, banked registers, an address-region hook, a virtual mode run in real supervisor
  * mode), a budget that is not a count, an initial PSW that a trap could not load.
  */
@@ -57,7 +57,7 @@ export function guestProblem(g: GuestImage, memory: 'segment' | 'nested' = 'segm
   const translation = c.translation ?? 'segment';
   if (memory === 'segment' && translation !== 'segment') return `translation '${translation}' (the segment VMM hosts segment guests; a paging guest runs under nested or shadow-eager)`;
   if (memory === 'nested' && (translation !== 'paging' || !g.paging)) return `translation '${translation}' (nested and shadow paging host guests whose translation is paging)`;
-  if (c.trapSwitchesAddressSpace === false) return 'trapSwitchesAddressSpace = false needs address space compression, which this VMM does not do';
+  if (memory === 'segment' && c.trapSwitchesAddressSpace === false) return 'trapSwitchesAddressSpace = false: the real machine would keep the guest\'s segment on a trap, so the VMM would have to live inside it (address space compression is built for shadow paging only)';
   if (p.modes.length !== 2) return `profile ${p.name} has ${p.modes.length} modes; this VMM hosts two-mode profiles only (it emulates for, and gives the error code's user bit by, one supervisor mode and one user mode)`;
   if (p.controlRegisters.length > 0) return `profile ${p.name} declares control registers, which this VMM does not carry between the virtual CPU and the real machine yet`;
   if (p.bankedRegisters.length > 0) return `profile ${p.name} banks registers, which this VMM does not carry yet`;

@@ -9,14 +9,14 @@
 // The real machine pages with the guests' geometry as stage 1 and the host geometry (default:
 // the guests') as stage 2; all VMs of one machine share the guest geometry.
 
-import { encodeHeader } from '../isa/arch.js';
+import { encodeHeader, ST_NXE, ST_PG } from '../isa/arch.js';
 import { Op } from '../isa/instructions.js';
 import { Machine } from '../isa/machine.js';
 import { createPager, type PagingConfig } from '../mmu/paging-unit.js';
 import { contiguousPhysmap, explicitPhysmap, onDemandPhysmap, type Physmap, type PhysRange } from '../mmu/physmap.js';
 import { tableBytes, type Geometry } from '../paging/index.js';
 import { LOW_MEMORY_END } from '../isa/arch.js';
-import { VMM_CANARY, VMM_ENTRY, VMM_RESERVE, vmmEntryPsw, type HostLayout } from './construction.js';
+import { VMM_CANARY, VMM_ENTRY, VMM_RESERVE, vmmEntryPsw, type HostLayout, type VmmRegion } from './construction.js';
 import { guestProblem, type GuestImage } from './guest.js';
 import { describeEscape, hardwareProblem, realModeEscapes, realProfile } from './hardware.js';
 import { installEntry, theorem1Fails } from './host.js';
@@ -38,6 +38,8 @@ export interface NestedOptions {
   readonly physmaps?: readonly (readonly PhysRange[] | 'on-demand' | undefined)[];
   /** run guests whose profile lets user mode change the resource-control state (demonstration) */
   readonly allowUnsafe?: boolean;
+  /** shadow paging for guests whose traps keep the address space: the VMM lives in every shadow space (address space compression) */
+  readonly compress?: boolean;
 }
 
 /** Where things lie in a nested host, and each guest's physmap. */
@@ -78,6 +80,10 @@ export function nestedProblem(guests: readonly GuestImage[], o: NestedOptions = 
   const geometry = guests[0].paging!.geometry;
   const other = guests.find((g) => g.paging!.geometry.name !== geometry.name);
   if (other) return `guest '${other.name}' pages with geometry ${other.paging!.geometry.name} and '${guests[0].name}' with ${geometry.name}; one real MMU walks one stage-1 geometry`;
+  const switching = (g: GuestImage) => g.config.trapSwitchesAddressSpace !== false;
+  const mixed = guests.find((g) => switching(g) !== switching(guests[0]));
+  if (mixed) return `guest '${mixed.name}' and '${guests[0].name}' differ in trapSwitchesAddressSpace; one real machine traps one way`;
+  if (o.compress && geometry.entry.flags.user === undefined) return `address space compression needs a user/supervisor bit to hide the VMM's region from the guest; the ${geometry.entry.name} entry format has none`;
   const sized = guests.find((g) => g.config.memorySize !== guests[0].config.memorySize);
   if (sized) return `guest '${sized.name}' has ${sized.config.memorySize} bytes and '${guests[0].name}' ${guests[0].config.memorySize}; VMs under one nested-paging MMU have one guest-physical size`;
   const plan = planNested(guests, o);
@@ -139,7 +145,18 @@ export function planNested(guests: readonly GuestImage[], o: NestedOptions = {})
     physmaps.push(result);
   }
   const allocations = physmaps.map((p) => ({ addr0: p.claimedRanges()[0]?.[0] ?? tablesEnd, vmsize: p.guestBytes }));
-  return { layout: { reserve, allocations, memorySize: memory }, tables: { lo: reserve, hi: tablesEnd }, stage2, physmaps };
+  const region = o.compress ? vmmRegion(guestGeometry, reserve) : undefined;
+  return { layout: { reserve, allocations, memorySize: memory, ...(region ? { region } : {}) }, tables: { lo: reserve, hi: tablesEnd }, stage2, physmaps };
+}
+
+/**
+ * Address space compression: the VMM's reserve mapped at the top of the guests' virtual address
+ * space (whole guest pages), where its entry runs paged in supervisor mode — NX honoured when the
+ * format has it, as while the guest runs.
+ */
+function vmmRegion(g: Geometry, reserve: number): VmmRegion {
+  const bytes = roundUp(reserve, 2 ** g.offsetBits);
+  return { va: 2 ** g.vaBits - bytes, bytes, status: ST_PG | (g.entry.flags.noExecute !== undefined ? ST_NXE : 0) };
 }
 
 /** The parts of [0, memory) outside `claimed`, page-aligned. */
@@ -178,7 +195,7 @@ export function buildNestedHost(guests: readonly GuestImage[], o: NestedOptions 
 export function buildShadowHost(guests: readonly GuestImage[], o: NestedOptions = {}, policy: ShadowPolicy = 'eager'): { host: Machine; layout: HostLayout; memories: ShadowMemory[]; plan: NestedPlan } {
   const { host, plan } = pagingHost(guests, shadowHostOptions(guests, o), (paging) => ({ geometry: paging.geometry, tlb: paging.tlb }));
   const tables = new TablePool(plan.tables.lo, plan.tables.hi, 2 ** plan.stage2.offsetBits);
-  const memories = plan.physmaps.map((p) => new ShadowMemory(host, p, guests[0].paging!.geometry, tables, host.profile.realModeOf, policy));
+  const memories = plan.physmaps.map((p) => new ShadowMemory(host, p, guests[0].paging!.geometry, tables, host.profile.realModeOf, policy, plan.layout.region));
   return { host, layout: plan.layout, memories, plan };
 }
 
@@ -189,7 +206,8 @@ export function buildShadowHost(guests: readonly GuestImage[], o: NestedOptions 
  * spaces and both views), at most a quarter of the host when the scenario sizes the host.
  */
 export function shadowHostOptions(guests: readonly GuestImage[], o: NestedOptions): NestedOptions {
-  const { stage2: _, ...rest } = o;
+  const { stage2: _, ...options } = o;
+  const rest = guests[0]?.config.trapSwitchesAddressSpace === false ? { ...options, compress: true } : options;
   const g = guests[0]?.paging?.geometry;
   if (o.tableBytes !== undefined || g === undefined) return rest;
   const full = 4 * guests.reduce((n, x) => n + tablesFor(g, x.config.memorySize), 0);

@@ -32,9 +32,9 @@ import { ERR_FETCH, ERR_WRITE } from '../mmu/fault.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
-import { FETCH, hasFlag, NO_SWITCHES, putBit, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type Switches } from '../paging/index.js';
+import { FETCH, hasFlag, leafEntry, levelsOf, NO_SWITCHES, putBit, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type Switches } from '../paging/index.js';
 import { checkCoherence, resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
-import { exitReason, realStatus, type ExitReason } from './construction.js';
+import { exitReason, realStatus, type ExitReason, type VmmRegion } from './construction.js';
 import { HostMemoryExhausted } from './nested-memory.js';
 import { physmapPlacement, TLB_OPS, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 
@@ -60,6 +60,8 @@ export interface ShadowCounts {
   unsyncs: number;
   /** lazy: resynchronisations at the guest's TLB invalidations (each empties the spaces that used an out-of-sync table) */
   resyncs: number;
+  /** address space compression: guest accesses to the VMM's region, each run on the virtual CPU */
+  region: number;
 }
 
 /** Eager: every write to a traced table is applied at once. Lazy: last-level tables may go out of sync until the guest invalidates. */
@@ -68,7 +70,7 @@ export type ShadowPolicy = 'eager' | 'lazy';
 export class ShadowMemory implements MemoryVirtualizer {
   readonly guestMemory: PhysicalMemory;
   readonly log = new ShadowLog();
-  readonly counts: ShadowCounts = { hidden: 0, true: 0, traceWrites: 0, protected: 0, reclaims: 0, spaces: 0, unsyncs: 0, resyncs: 0 };
+  readonly counts: ShadowCounts = { hidden: 0, true: 0, traceWrites: 0, protected: 0, reclaims: 0, spaces: 0, unsyncs: 0, resyncs: 0, region: 0 };
   private readonly spaces = new Map<string, ShadowSpace>();
   /** each space's paging switches (part of its key with the guest root and the view) */
   private readonly roles = new Map<ShadowSpace, Switches>();
@@ -97,6 +99,8 @@ export class ShadowMemory implements MemoryVirtualizer {
     private readonly pool: TablePool,
     private readonly realModeOf: readonly number[],
     readonly policy: ShadowPolicy = 'eager',
+    /** address space compression: the VMM's region, pinned in every space */
+    readonly region?: VmmRegion,
   ) {
     this.guestMemory = new PhysmapMemory(host.mem, physmap);
     this.page = 2 ** geometry.offsetBits;
@@ -202,7 +206,8 @@ export class ShadowMemory implements MemoryVirtualizer {
   }
 
   placement(): PlacementReport {
-    return { ...physmapPlacement(this.name, this.physmap), shadow: { ...this.counts, changes: this.log.total } };
+    const r = this.region;
+    return { ...physmapPlacement(this.name, this.physmap), shadow: { ...this.counts, changes: this.log.total }, ...(r ? { vmmRegion: { va: r.va, bytes: r.bytes } } : {}) };
   }
 
 
@@ -226,11 +231,28 @@ export class ShadowMemory implements MemoryVirtualizer {
     let space = this.spaces.get(key);
     if (!space) {
       space = new ShadowSpace(this.geometry, this.host.mem, this.pool, this.log, root, view);
+      this.pinRegion(space);
       this.spaces.set(key, space);
       this.roles.set(space, sw);
       this.counts.spaces++;
     }
     return space;
+  }
+
+  /**
+   * Address space compression: the VMM's region mapped in `space` onto the reserve, page for
+   * page, supervisor-only (the guest, in real user mode, faults on it; the VMM's entry runs there).
+   */
+  private pinRegion(space: ShadowSpace): void {
+    const r = this.region;
+    if (!r) return;
+    for (let off = 0; off < r.bytes; off += this.page) space.pin(r.va + off, leafEntry(this.geometry, off, levelsOf(this.geometry) - 1, { read: true, write: true, exec: true, user: false, accessed: true, dirty: true }));
+  }
+
+  /** Whether `va` is in the VMM's region (address space compression). */
+  private inRegion(va: number): boolean {
+    const r = this.region;
+    return r !== undefined && va >= r.va && va - r.va < r.bytes;
   }
 
   /** The paging switches `space`'s entries were composed under. */
@@ -240,6 +262,11 @@ export class ShadowMemory implements MemoryVirtualizer {
 
   /** Resolves and fills one miss (see repair). */
   private fill(vcpu: Machine, va: number, access: AccessKind): boolean {
+    if (this.inRegion(va)) {
+      // the guest's own page where the VMM lives: never mapped for it; the access runs on the virtual CPU
+      this.counts.region++;
+      return false;
+    }
     const space = this.spaceFor(vcpu);
     const paged = space.guestRoot !== PHYSICAL;
     const o = paged ? resolveMiss(this.guestPaging(vcpu), this.guestBytes, space.view, va, access, (gpa) => this.backing(gpa)) : this.physical(va);

@@ -44,7 +44,11 @@ export interface PlacementReport {
     readonly unsyncs: number;
     readonly resyncs: number;
     readonly changes: number;
+    /** address space compression: guest accesses to the VMM's region, each run on the virtual CPU (0 without a region) */
+    readonly region: number;
   };
+  /** address space compression: the guest-virtual range the VMM's reserve is pinned at in every shadow space */
+  readonly vmmRegion?: { readonly va: number; readonly bytes: number };
 }
 
 /** Runs of a placement a report lists. */
