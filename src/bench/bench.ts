@@ -9,19 +9,21 @@ import { Machine } from '../isa/machine.js';
 import { classic } from '../isa/profiles/classic.js';
 import { createPager, type PagingUnit } from '../mmu/paging-unit.js';
 import { GEOMETRIES, map } from '../paging/index.js';
-import { bareMachine } from '../vmm/index.js';
+import { bareMachine, type GuestImage, type NestedOptions } from '../vmm/index.js';
 import { median } from './median.js';
 import { benchLoopGuest, benchSafety, benchSource, benchVmm, type SafetyCost } from './vmm.js';
 import { runReference } from './reference.js';
 import { benchTranslate } from './translate.js';
 import { measurePair, nestedLoopMachine, type NestedRates } from './nested.js';
 import { countRefs, type RefsRow } from './refs.js';
-import { benchShadow, type ShadowRates } from './shadow.js';
+import { benchChurn, benchShadow, type ShadowRates } from './shadow.js';
 
 /** How much to measure: runs per figure (the median is kept) and instructions per run. */
 export interface BenchOptions {
   readonly runs: number;
   readonly instructions: number;
+  /** the churn guest (scenarios/shadow/churn.yaml, which the caller loads) and its host options: measured when given */
+  readonly churn?: { readonly guest: GuestImage; readonly nested?: NestedOptions };
 }
 const FOREVER = 2 ** 31 - 1;
 
@@ -100,6 +102,8 @@ export interface BenchFigures {
   /** memory references per TLB miss counted by the walker, native and nested */
   readonly refs: readonly RefsRow[];
   readonly shadow: ShadowRates;
+  /** shadow/churn under each policy (when the caller gave the guest) */
+  readonly churn?: ReturnType<typeof benchChurn>;
   readonly vmm: ReturnType<typeof benchVmm>;
   readonly safety: SafetyCost;
 }
@@ -147,6 +151,13 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
     `bench shadow: ${shadow.shadow.toFixed(1)} Minstr/s (the paging loop guest under shadow-eager), ${shadow.bare.toFixed(1)} bare paging in the same run ` +
       `(ratio ${shadow.ratio.toFixed(2)}), ${shadow.exitsPer1000.toFixed(3)} exits per 1,000 guest instructions, ${shadow.misses} of them shadow misses`,
   );
+  const churn = o.churn ? benchChurn(o.churn.guest, o.churn.nested, o.runs) : undefined;
+  if (churn) {
+    report(
+      `bench shadow-churn: ${churn.eager.exitsPer1000.toFixed(1)} exits per 1,000 guest instructions under shadow-eager (${churn.eager.ratio.toFixed(2)} of bare paging's speed), ` +
+        `${churn.lazy.exitsPer1000.toFixed(1)} under shadow-lazy (${churn.lazy.ratio.toFixed(2)}): shadow/churn, three processes rewriting eight page-table entries per fresh heap`,
+    );
+  }
   const vmm = benchVmm({ instructions: o.instructions, runs: o.runs });
   report(
     `bench vmm: ${(vmm.vmmIps / 1e6).toFixed(1)} Minstr/s for the user-mode loop guest under the VMM, ${(vmm.bareIps / 1e6).toFixed(1)} bare in the same run ` +
@@ -160,7 +171,7 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
   const safety = benchSafety({ instructions: o.instructions / 4, runs: o.runs, syscalls: 25_000 });
   const cost = (c: typeof safety.loop) => `${c.cost.toFixed(2)}x (${(c.bus * 1000).toFixed(0)} ms with the bus checker, ${(c.off * 1000).toFixed(0)} ms without)`;
   report(`bench safety: a checked run costs ${cost(safety.loop)} for the loop guest, ${cost(safety.syscall)} for the syscall guest`);
-  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, shadow, vmm, safety };
+  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, shadow, ...(churn ? { churn } : {}), vmm, safety };
 }
 
 /** The same loop bare and nested, measured in turn, with the nested machine's TLB figures. */

@@ -4,7 +4,8 @@
 // hidden faults); the rest runs directly through it, exiting only at the VMM's timer.
 
 import type { Machine } from '../isa/machine.js';
-import { guestFromMachine } from '../vmm/guest.js';
+import { guestFromMachine, type GuestImage } from '../vmm/guest.js';
+import type { NestedOptions } from '../vmm/nested-host.js';
 import { runGuest } from '../vmm/run.js';
 import { alternately, ips } from './vmm.js';
 import { median } from './median.js';
@@ -29,4 +30,30 @@ export function benchShadow(loop: () => Machine, { runs, instructions }: { runs:
   const last = pair.b[runs - 1];
   const e = last.efficiency!;
   return { bare: median(bare), shadow: median(shadow), ratio: median(shadow) / median(bare), exitsPer1000: e.exitsPer1000, misses: e.exits.repair };
+}
+
+/** One policy on the churn guest: its exits per 1,000 guest instructions, and its speed over bare paging's in the same run. */
+export interface ChurnPolicy {
+  readonly exitsPer1000: number;
+  readonly ratio: number;
+}
+
+/**
+ * The churn guest (scenarios/shadow/churn.yaml, given as `guest` with its host options `nested`)
+ * run bare, under shadow-eager and under shadow-lazy in turn, `runs` times each, unchecked: each
+ * policy's exits per 1,000 guest instructions, and its speed over bare's (medians).
+ */
+export function benchChurn(guest: GuestImage, nested: NestedOptions | undefined, runs: number): { readonly eager: ChurnPolicy; readonly lazy: ChurnPolicy } {
+  const options = { check: false, ...(nested ? { nested } : {}) };
+  const rates: Record<'bare' | 'shadow-eager' | 'shadow-lazy', number[]> = { bare: [], 'shadow-eager': [], 'shadow-lazy': [] };
+  const last: Partial<Record<'shadow-eager' | 'shadow-lazy', number>> = {};
+  for (let i = 0; i < runs; i++) {
+    for (const kind of ['bare', 'shadow-eager', 'shadow-lazy'] as const) {
+      const r = runGuest(kind, guest, options);
+      rates[kind].push(ips(r));
+      if (kind !== 'bare') last[kind] = r.efficiency!.exitsPer1000;
+    }
+  }
+  const policy = (kind: 'shadow-eager' | 'shadow-lazy'): ChurnPolicy => ({ exitsPer1000: last[kind]!, ratio: median(rates[kind]) / median(rates.bare) });
+  return { eager: policy('shadow-eager'), lazy: policy('shadow-lazy') };
 }

@@ -2,6 +2,7 @@
 // at every instruction, a per-step observer, and the counts by name that reports print.
 
 import { ACCESS_NAMES } from '../mmu/fault.js';
+import { mmuFigures, type MmuFigures } from '../mmu/paging-unit.js';
 import type { Machine, TrapEvent } from './machine.js';
 import type { CompiledProfile } from './profile.js';
 import { snapshot, type MachineSnapshot } from './snapshot.js';
@@ -71,6 +72,8 @@ export interface RunSummary {
   readonly traps: Readonly<Record<string, number>>;
   /** wall-clock seconds of the run */
   readonly seconds: number;
+  /** paging: what the real MMU did for it (for a guest under a VMM: while it ran directly, its exits' handler fetches included) */
+  readonly mmu?: MmuFigures;
 }
 
 export interface RunResult extends RunSummary {
@@ -132,9 +135,16 @@ export function runMachine(m: Machine, budget: number, options: RunOptions = {})
     instructions: opsByName(m.opCounts, m.compiled),
     traps: trapsByName(m.trapCounts, m.compiled),
     framesAllocated: m.mem.framesAllocated,
+    ...mmuOf(m),
     ...(options.trace ? { trace, traceTruncated: trace.length >= limit } : {}),
     seconds,
   };
+}
+
+/** `{ mmu }` for a paging machine, nothing otherwise (a spread). */
+function mmuOf(m: Machine): { mmu?: MmuFigures } {
+  const mmu = mmuFigures(m.pager);
+  return mmu ? { mmu } : {};
 }
 
 export function causeName(cp: CompiledProfile, cause: number): string {

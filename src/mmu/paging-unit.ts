@@ -80,6 +80,19 @@ export interface PagingCounters {
   readonly faults: number;
 }
 
+/** What a run's real MMU did: TLB misses, and the table entries its walks read. */
+export interface MmuFigures {
+  readonly misses: number;
+  readonly refs: number;
+}
+
+/** The MMU figures of `pager` so far, or undefined when it is no paging unit (segment machines). */
+export function mmuFigures(pager: Pager | undefined): MmuFigures | undefined {
+  if (!(pager instanceof PagingUnit)) return undefined;
+  const c = pager.counters();
+  return { misses: c.tlbMisses, refs: c.walkRefs };
+}
+
 const SLOTS = 6;
 
 export class PagingUnit implements Pager {

@@ -89,6 +89,8 @@ export interface RunColumn {
   readonly vmm2?: UnderRun['vmm2'];
   /** VMM runs: where the guest's memory lay in host memory (its physmap: page runs gPA -> hPA) */
   readonly placement?: UnderRun['placement'];
+  /** paging runs: the real MMU's TLB misses and the table entries its walks read */
+  readonly mmu?: UnderRun['mmu'];
   readonly expectations: { readonly ok: boolean; readonly checked: boolean; readonly failures: readonly ExpectationFailure[]; readonly note?: string };
   readonly trace?: readonly TraceJson[];
   readonly traceTruncated?: boolean;
@@ -217,6 +219,7 @@ export function runColumn(r: UnderRun, timing = false): RunColumn {
     ...(r.checks ? { checks: checksJson(r.checks, timing) } : {}),
     ...(r.vmm2 ? { vmm2: r.vmm2 } : {}),
     ...(r.placement ? { placement: r.placement } : {}),
+    ...(r.mmu ? { mmu: r.mmu } : {}),
     expectations: {
       ok: failures.length === 0,
       checked,

@@ -141,6 +141,7 @@ function bareRun(guest: Scenario, budget: number, o: UnderOptions, vm: string | 
     instructions: r.instructions,
     traps: r.traps,
     seconds: r.seconds,
+    ...(r.mmu ? { mmu: r.mmu } : {}),
     framesAllocated: r.framesAllocated,
     ...(r.trace ? { trace: r.trace, traceTruncated: r.traceTruncated } : {}),
   };
@@ -158,6 +159,7 @@ function fromGuestRun(guest: Scenario, budget: number, g: GuestRun, vm?: string)
     instructions: g.instructions,
     traps: g.traps,
     seconds: g.seconds,
+    ...(g.mmu ? { mmu: g.mmu } : {}),
     ...(g.checks ? { checks: g.checks } : {}),
     ...(g.vmm2 ? { vmm2: g.vmm2 } : {}),
     ...(g.placement ? { placement: g.placement } : {}),

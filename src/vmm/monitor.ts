@@ -31,6 +31,7 @@ import { EventSource } from './events.js';
 import type { GuestImage } from './guest.js';
 import { buildHost, installEntry } from './host.js';
 import { Lockstep } from './lockstep.js';
+import { mmuFigures } from '../mmu/paging-unit.js';
 import { BusChecker, type SafetyLevel, type SafetyPlan } from './safety.js';
 
 
@@ -122,6 +123,9 @@ export class Vm {
   };
   hostSeconds = 0;
   readonly directOps = new Float64Array(256);
+  /** the real MMU's TLB misses and walk references while this VM ran directly (paging hosts) */
+  mmuMisses = 0;
+  mmuRefs = 0;
 
   /**
    * `memory` is how this VM's memory is virtualized (its guest-physical memory, what runs it
@@ -312,9 +316,15 @@ export class Monitor {
     vm.actions += 3;
     const before = host.retired;
     this.safety.beforeRun(vm.id);
+    const mmu = mmuFigures(host.pager);
     const t = performance.now();
     const exit = host.run(count);
     vm.hostSeconds += (performance.now() - t) / 1000;
+    if (mmu) {
+      const after = mmuFigures(host.pager)!;
+      vm.mmuMisses += after.misses - mmu.misses;
+      vm.mmuRefs += after.refs - mmu.refs;
+    }
     this.safety.afterRun(exit);
     this.onExit(vm, exit, host.retired - before);
   }

@@ -100,6 +100,7 @@ function vmGuestRun(kind: MonitorKind, vm: Vm, seconds: number, check: { safety:
     seconds,
     efficiency,
     placement: vm.memory.placement(),
+    ...(vm.memory.name === 'segment' ? {} : { mmu: { misses: vm.mmuMisses, refs: vm.mmuRefs } }),
   };
   if (!check) return run;
   return {

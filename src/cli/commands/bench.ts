@@ -5,6 +5,9 @@ import { runBench, type BenchFigures } from '../../bench/bench.js';
 import type { Outcome } from '../main.js';
 import { parseCount } from '../options.js';
 import { SCHEMA_VERSION } from '../../scenario/record.js';
+import { findBundled } from '../../scenario/bundled.js';
+import { loadScenario } from '../../scenario/load.js';
+import { guestOf } from '../../scenario/under.js';
 import { jsonText } from '../format.js';
 
 interface BenchOptions {
@@ -29,7 +32,8 @@ export function registerBench(program: Command, done: (o: Outcome) => void): voi
     .action((opts: BenchOptions) => {
       const runs = parseCount(opts.runs, '--runs', 1, 100);
       const instructions = parseCount(opts.instructions, '--instructions', MIN_BENCH_INSTRUCTIONS, 1e9);
-      const figures = runBench({ runs, instructions }, opts.json ? undefined : (line) => process.stdout.write(`${line}\n`));
+      const churn = loadScenario(findBundled('shadow/churn')!);
+      const figures = runBench({ runs, instructions, churn: { guest: guestOf(churn), ...(churn.vmm.nested ? { nested: churn.vmm.nested } : {}) } }, opts.json ? undefined : (line) => process.stdout.write(`${line}\n`));
       if (opts.json) process.stdout.write(`${jsonText({ schemaVersion: SCHEMA_VERSION, runs, instructions, ...figures } satisfies BenchData)}\n`);
       done('ok');
     });

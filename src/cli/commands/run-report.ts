@@ -20,6 +20,8 @@ export function printRun(d: RunData): string {
   for (const k of d.skipped ?? []) out.push('', `not run under ${k.under}: ${k.reason}`);
   const placed = d.runs.filter((r) => r.placement && r.placement.strategy !== 'segment');
   if (placed.length) out.push(heading('guest memory in host memory (nested and shadow paging)'), ...placed.map(printPlacement));
+  const paged = d.runs.filter((r) => r.mmu);
+  if (paged.length > 1 && paged.some((r) => r.placement)) out.push(heading('paging compared (what each run\'s real MMU and shadow code did)'), printPagingComparison(paged));
   const checked = d.runs.filter((r) => r.checks);
   if (checked.length) out.push(heading('checks (each VMM run against the bare run of the same guest)'), printChecks(checked));
   for (const r of d.runs) {
@@ -89,6 +91,33 @@ function printPlacement(r: RunColumn): string {
   const region = v && sh ? `
   VMM region: ${v.bytes} bytes at gVA ${hex(v.va)} in every shadow space, ${count(sh.region, 'guest access', 'guest accesses')} there run on the virtual CPU` : '';
   return `${r.label}: ${count(p.mappedPages, 'page')} of ${p.pageBytes} bytes backed${p.stage2Root === undefined ? '' : `, stage-2 root ${hex(p.stage2Root)}`}\n${runs.map((x) => `  ${x}`).join('\n')}${shadow}${region}`;
+}
+
+/**
+ * One row per paging run: the shadow code's misses (hidden, true), faults on traced tables
+ * (trace writes, and tables let out of sync), resyncs; exits per 1,000 guest instructions; the
+ * real MMU's table references per TLB miss; and, with timing, the wall-clock time over the bare
+ * run's. '-' where a figure has no meaning for the run.
+ */
+function printPagingComparison(runs: readonly RunColumn[]): string {
+  const bare = runs.find((r) => r.under === 'bare');
+  const timed = bare?.seconds !== undefined && bare.seconds > 0;
+  const rows = runs.map((r) => {
+    const sh = r.placement?.shadow;
+    const m = r.mmu!;
+    const e = r.checks?.efficiency;
+    return [
+      r.label,
+      sh ? sh.hidden : '-',
+      sh ? sh.true : '-',
+      sh ? sh.traceWrites + sh.unsyncs : '-',
+      sh ? sh.resyncs : '-',
+      e ? e.exitsPer1000.toFixed(1) : '-',
+      m.misses > 0 ? (m.refs / m.misses).toFixed(2) : '-',
+      ...(timed ? [r.seconds === undefined ? '-' : `${(r.seconds / bare!.seconds!).toFixed(2)}x`] : []),
+    ];
+  });
+  return table(['run', 'hidden faults', 'true faults', 'trace faults', 'resyncs', 'exits/1000', 'walk refs/miss', ...(timed ? ['time vs bare (checked)'] : [])], rows);
 }
 
 /** The three verdicts of every VMM run, with their figures and first failures. */
