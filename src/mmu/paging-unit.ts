@@ -97,6 +97,8 @@ const SLOTS = 6;
 
 export class PagingUnit implements Pager {
   fault: MemFault = memFault('page', 0);
+  /** TLB flushes and invalidations so far, whatever caused them (a root or switch change, invlpg, tlbflush): what a checker watches */
+  invalidations = 0;
   readonly tlb: Tlb;
   /** bytes translated linearly by one TLB entry: the guest's base page, or the host's if smaller */
   readonly pageBytes: number;
@@ -298,11 +300,13 @@ export class PagingUnit implements Pager {
   }
 
   invalidate(va: number): void {
+    this.invalidations++;
     this.tlb.invalidate(va >>> 0);
     this.clearHot();
   }
 
   flush(): void {
+    this.invalidations++;
     this.tlb.flush();
     this.clearHot();
   }

@@ -6,12 +6,16 @@
 // permissions no wider than the guest's.
 //
 // The checker reads the shadow tables from host memory and the guest tables from guest memory;
-// it never reads the shadow log or any bookkeeping of the code it checks. Pages the caller
-// declares possibly stale (a lazy policy's out-of-sync tables, within the allowed TLB set) are
-// reported apart, not as violations.
+// it never reads the shadow log or any bookkeeping of the code it checks. A leaf the current
+// tables do not give is allowed when the caller says so — for a lazy policy, when one of the
+// guest's table states since its last TLB invalidation gave exactly it (allowedStale: the allowed
+// set of a TLB) — and reported apart, not as a violation.
 
-import { FETCH, PERM_DIRTY, READ, readPfn, walk, WRITE, type AccessKind, type RawEntry } from '../paging/index.js';
+import { FETCH, PERM_DIRTY, READ, readPfn, walk, WRITE, type AccessKind, type RawEntry, type ReadBus } from '../paging/index.js';
 import type { GuestPaging } from './compose.js';
+
+/** The guest's translation state as the checker reads it: GuestPaging over memory it only reads (live, or an image of the past). */
+export type GuestTables = Omit<GuestPaging, 'memory'> & { readonly memory: ReadBus };
 import { entryGrants, type ShadowSpace } from './space.js';
 
 /** The host frame of the guest page holding `gpa` as the physmap has it now (no mapping on touch), or -1. */
@@ -42,25 +46,35 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 
 /**
  * Checks `space` against the guest's tables in `guest` (over guest-physical memory of
- * `guestBytes`) and the physmap (`hostPageOf`). `mayBeStale(gva)`: pages the caller's policy
- * allows to be out of date.
+ * `guestBytes`) and the physmap (`hostPageOf`). `mayBeStale(gva, entry)`: whether a leaf the
+ * current tables do not give may still be an allowed stale one (see allowedStale).
  */
-export function checkCoherence(space: ShadowSpace, guest: GuestPaging, guestBytes: number, hostPageOf: HostPageOf, mayBeStale: (gva: number) => boolean = () => false): CoherenceReport {
+export function checkCoherence(space: ShadowSpace, guest: GuestTables, guestBytes: number, hostPageOf: HostPageOf, mayBeStale: (gva: number, entry: RawEntry) => boolean = () => false): CoherenceReport {
   const violations: Incoherence[] = [];
   const stale: number[] = [];
   const leaves = space.leaves();
   for (const [gva, , e] of leaves) {
     const problem = leafProblem(space, guest, guestBytes, hostPageOf, gva, e);
     if (!problem) continue;
-    if (mayBeStale(gva)) stale.push(gva);
+    if (mayBeStale(gva, e)) stale.push(gva);
     else violations.push(problem);
   }
   return { checked: leaves.length, violations, stale };
 }
 
+/**
+ * The allowed set of a TLB, for a shadow leaf: whether leaf `e` for `gva` is exactly what the
+ * guest's tables gave under one of `history` — images of guest-physical memory taken since the
+ * guest last invalidated its TLB, oldest first — as a TLB entry filled then may still be used.
+ * Judged from the guest's table history, never from the shadow's own record of what it filled.
+ */
+export function allowedStale(space: ShadowSpace, guest: GuestTables, guestBytes: number, hostPageOf: HostPageOf, history: readonly ReadBus[], gva: number, e: RawEntry): boolean {
+  return history.some((memory) => leafProblem(space, { ...guest, memory }, guestBytes, hostPageOf, gva, e) === undefined);
+}
+
 
 /** What is wrong with the shadow leaf `e` for `gva`, or undefined: each access it grants is walked in the guest's tables. */
-export function leafProblem(space: ShadowSpace, guest: GuestPaging, guestBytes: number, hostPageOf: HostPageOf, gva: number, e: RawEntry): Incoherence | undefined {
+export function leafProblem(space: ShadowSpace, guest: GuestTables, guestBytes: number, hostPageOf: HostPageOf, gva: number, e: RawEntry): Incoherence | undefined {
   const g = space.geometry;
   const page = 2 ** g.offsetBits;
   const hpa = readPfn(g.entry, e.lo, e.hi) * page;

@@ -31,7 +31,8 @@ import { EventSource } from './events.js';
 import type { GuestImage } from './guest.js';
 import { buildHost, installEntry } from './host.js';
 import { Lockstep } from './lockstep.js';
-import { mmuFigures } from '../mmu/paging-unit.js';
+import { mmuFigures, PagingUnit } from '../mmu/paging-unit.js';
+import type { MemoryImage } from '../mmu/memory.js';
 import { BusChecker, type SafetyLevel, type SafetyPlan } from './safety.js';
 
 
@@ -91,6 +92,8 @@ export interface VmmState {
 }
 
 export const DEFAULT_QUANTUM = 1_000_000;
+/** Guest memory states a lagging strategy's check keeps between the guest's TLB invalidations (older ones dropped, counted). */
+export const MAX_HISTORY = 256;
 
 /** A VM while it runs: its virtual CPU and hot counters (mutable; folded into VmRecord per slice). */
 export class Vm {
@@ -160,13 +163,38 @@ export class Vm {
   incoherent = 0;
   firstIncoherence: { retired: number; detail: string } | undefined = undefined;
 
+  /**
+   * A strategy that may lag like a TLB (lazy shadow paging), in check mode: the guest's memory at
+   * each resume since the guest's TLB was last invalidated — its table states a TLB entry may
+   * still come from. Reset whenever the virtual CPU's own TLB was flushed or had an entry
+   * invalidated (any invalidation counts as covering every address: stricter than a TLB's set).
+   */
+  private readonly history: MemoryImage[] = [];
+  private seenInvalidations = -1;
+  /** history images dropped because a guest went MAX_HISTORY resumes without invalidating (later checks are then stricter) */
+  historyDropped = 0;
+
   /** Checks the memory strategy's own translation state against the guest's tables (check mode; strategies that have one). */
   checkCoherence(): void {
     if (!this.lockstep || !this.memory.coherence) return;
     this.coherenceChecks++;
-    const found = this.quiet(() => this.memory.coherence!());
+    const found = this.quiet(() => (this.memory.lagsLikeTlb ? this.memory.coherence!(this.tableHistory()) : this.memory.coherence!()));
     if (found.length && !this.firstIncoherence) this.firstIncoherence = { retired: this.vcpu.retired, detail: found[0] };
     this.incoherent += found.length;
+  }
+
+  /** The history with the guest's memory now added, reset first if the virtual CPU's TLB was invalidated since the last resume. */
+  private tableHistory(): readonly MemoryImage[] {
+    const pager = this.vcpu.pager;
+    const invalidations = pager instanceof PagingUnit ? pager.invalidations : 0;
+    if (invalidations !== this.seenInvalidations) this.history.length = 0;
+    this.seenInvalidations = invalidations;
+    this.history.push(this.memory.guestMemory.image());
+    if (this.history.length > MAX_HISTORY) {
+      this.history.shift();
+      this.historyDropped++;
+    }
+    return this.history;
   }
 
   equivalence(): EquivalenceVerdict | undefined {

@@ -32,8 +32,8 @@ import { ERR_FETCH, ERR_WRITE } from '../mmu/fault.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
-import { FETCH, hasFlag, leafEntry, levelsOf, NO_SWITCHES, putBit, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type Switches } from '../paging/index.js';
-import { checkCoherence, resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
+import { FETCH, hasFlag, leafEntry, levelsOf, NO_SWITCHES, putBit, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type ReadBus, type Switches } from '../paging/index.js';
+import { allowedStale, checkCoherence, resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
 import { exitReason, realStatus, type ExitReason, type VmmRegion } from './construction.js';
 import { HostMemoryExhausted } from './nested-memory.js';
 import { physmapPlacement, TLB_OPS, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
@@ -116,15 +116,25 @@ export class ShadowMemory implements MemoryVirtualizer {
     return this.physmap.guestBytes;
   }
 
-  /** The coherence invariant over every paged space, each against its own root and switches. */
-  coherence(): readonly string[] {
+  /**
+   * The coherence invariant over every paged space, each against its own root and switches; with
+   * `history`, an entry one of its states gave is allowed (allowedStale) — whatever this object
+   * believes about which tables are out of sync.
+   */
+  coherence(history?: readonly ReadBus[]): readonly string[] {
     const hostPageOf = (gpa: number) => this.physmap.hostPage(Math.floor(gpa / this.physmap.pageBytes));
     return this.shadowSpaces()
       .filter((space) => space.guestRoot !== PHYSICAL)
       .flatMap((space) => {
         const guest = { geometry: this.geometry, memory: this.guestMemory, root: space.guestRoot, switches: this.switchesOf(space) };
-        return checkCoherence(space, guest, this.guestBytes, hostPageOf, (gva) => this.mayBeStale(space, gva)).violations.map((v) => `${v.detail} (space of root 0x${space.guestRoot.toString(16)})`);
+        const stale = history ? (gva: number, e: RawEntry) => allowedStale(space, guest, this.guestBytes, hostPageOf, history, gva, e) : undefined;
+        return checkCoherence(space, guest, this.guestBytes, hostPageOf, stale).violations.map((v) => `${v.detail} (space of root 0x${space.guestRoot.toString(16)})`);
       });
+  }
+
+  /** Lazy: out-of-sync tables make the shadow lag the guest's tables as a TLB may. */
+  get lagsLikeTlb(): boolean {
+    return this.policy === 'lazy';
   }
 
   /** Whether the entry for `gva` in `space` may be stale (lazy: read through a table now out of sync). */

@@ -17,6 +17,7 @@
 import type { Machine, Psw } from '../isa/machine.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import type { Physmap } from '../mmu/physmap.js';
+import type { ReadBus } from '../paging/index.js';
 import { Op } from '../isa/instructions.js';
 import type { ExitReason } from './construction.js';
 
@@ -105,9 +106,13 @@ export interface MemoryVirtualizer {
   placement(): PlacementReport;
   /**
    * Shadow paging: what is wrong with the VMM's own translation state now, checked from the
-   * guest's tables (the coherence invariant; entries the policy allows to be stale excepted),
-   * each part against the guest state it was built for:
-   * one detail per wrong entry, empty when all is well. Absent for strategies with no such state.
+   * guest's tables (the coherence invariant), each part against the guest state it was built
+   * for: one detail per wrong entry, empty when all is well. With `history` (the guest's memory
+   * as it was at each resume since its last TLB invalidation, which the caller keeps), an entry
+   * one of those states gave is allowed (stale as a TLB entry may be). Absent for strategies
+   * with no such state.
    */
-  coherence?(): readonly string[];
+  coherence?(history?: readonly ReadBus[]): readonly string[];
+  /** Whether its translations may lag the guest's tables as a TLB's may (the lazy policy): the checker then keeps the guest's table history for `coherence`. */
+  readonly lagsLikeTlb?: boolean;
 }

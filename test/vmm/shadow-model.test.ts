@@ -123,7 +123,8 @@ steps: 8000
 /** The kernel program the commands write (the model starts with both spaces mapping page p to frame p). */
 function programOf(cmds: Iterable<fc.Command<Model, Program>>): string[] {
   const program: Program = { lines: [] };
-  fc.modelRun(() => ({ model: { space: 0, maps: [[0, 1, 2, 3], [0, 1, 2, 3]] }, real: program }), cmds);
+  const model: Model = { space: 0, maps: [[0, 1, 2, 3], [0, 1, 2, 3]] };
+  fc.modelRun(() => ({ model, real: program }), cmds);
   return program.lines;
 }
 

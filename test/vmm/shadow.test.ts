@@ -3,10 +3,10 @@
 // every resume, the counts say what the shadow code did — and with tracing broken on purpose the
 // checkers see the guest read through a translation its tables no longer give.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ST_PG } from '../../src/isa/arch.js';
 import { checkCoherence, type Incoherence } from '../../src/shadow/index.js';
-import { Monitor, type ShadowMemory } from '../../src/vmm/index.js';
+import { Monitor, ShadowMemory } from '../../src/vmm/index.js';
 import { expectEquivalentAndSafe, scenarioGuest } from './helpers.js';
 import { runGuest } from '../../src/vmm/run.js';
 
@@ -38,6 +38,10 @@ function watched(file: string, steps?: number, breakIt?: (mem: ShadowMemory) => 
   m.run();
   return { m, mem: m.vms[0].memory as ShadowMemory, found, checks };
 }
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('shadow-eager', () => {
   it.each(['paging/demand-paging.yaml', 'paging/x86-two-processes.yaml', 'paging/four-level.yaml'])('%s: equivalent and safe, coherent at every resume', (file) => {
@@ -100,6 +104,26 @@ describe('shadow-eager', () => {
     const hostPageOf = (gpa: number) => mem.physmap.hostPage(Math.floor(gpa / mem.physmap.pageBytes));
     expect(checkCoherence(space, guestPaging, mem.guestBytes, hostPageOf).violations.map((v) => [v.gva, v.problem])).toEqual([[0x500000, 'other frame']]);
     expect(checkCoherence(space, guestPaging, mem.guestBytes, hostPageOf, (gva) => mem.mayBeStale(space, gva))).toMatchObject({ violations: [], stale: [0x500000] });
+  });
+
+  it("lazy: a stale entry that outlives an exit (shadow/lazy-stale) is allowed by the checker only because the guest's table history since its last invalidation gave it; held to the current tables alone it is a violation", () => {
+    const guest = scenarioGuest('shadow/lazy-stale.yaml');
+    const full = runGuest('shadow-lazy', guest);
+    expectEquivalentAndSafe(full);
+    expect(full.checks!.equivalence.coherence).toMatchObject({ violations: 0 });
+    vi.spyOn(ShadowMemory.prototype, 'lagsLikeTlb', 'get').mockReturnValue(false);
+    const strict = runGuest('shadow-lazy', guest).checks!.equivalence.coherence!;
+    expect(strict.violations).toBe(1); // checked once, at the resume after the hidden fault at 0x600000
+    expect(strict.first!.detail).toMatch(/^shadow maps 0x500000 to host 0x[0-9a-f]+; the guest maps it to guest-physical 0x11000/);
+  });
+
+  it('lazy with its resync broken on purpose (out-of-sync tables never resynchronised): after invlpg the stale entry is outside the allowed set — the guest\'s table history since its invalidation never gave it — and the check says so', () => {
+    vi.spyOn(ShadowMemory.prototype as unknown as { guestFlushed(host: { pager?: { flush(): void } }): void }, 'guestFlushed').mockImplementation((host) => host.pager!.flush());
+    const r = runGuest('shadow-lazy', scenarioGuest('shadow/lazy-stale.yaml'));
+    const eq = r.checks!.equivalence;
+    expect(eq.holds).toBe(false);
+    expect(eq.coherence!.violations).toBeGreaterThan(0);
+    expect(eq.coherence!.first!.detail).toMatch(/^shadow maps 0x500000 to host 0x[0-9a-f]+; the guest maps it to guest-physical 0x11000/);
   });
 
   it('lazy lets the tables demand paging rewrites go out of sync instead of tracing each write: one trace write instead of four, fewer instructions run in software, the same exits here', () => {
