@@ -51,10 +51,13 @@ export class ShadowLog {
   total = 0;
   /** the VMM exit being handled now (the owner counts exits); stamped on every change */
   event = 0;
+  /** changes recorded so far by reason (a trace write or resync drops entries: it never updates one in place) */
+  readonly byReason: Partial<Record<ShadowReason, number>> = {};
 
   constructor(readonly capacity = 1 << 16) {}
 
   record(c: Omit<ShadowChange, 'seq' | 'event'>): void {
+    this.byReason[c.reason] = (this.byReason[c.reason] ?? 0) + 1;
     this.kept.push({ seq: this.total++, event: this.event, reason: c.reason, guestRoot: c.guestRoot, view: c.view, gva: c.gva, hostAddress: c.hostAddress, before: c.before, after: c.after });
     if (this.kept.length >= 2 * this.capacity) this.kept.splice(0, this.kept.length - this.capacity); // amortized: at most 2x capacity kept
   }

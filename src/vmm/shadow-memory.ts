@@ -30,6 +30,7 @@ import { Cause, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP, TRAP_ERROR, TRAP_VAD
 import type { Machine, Psw } from '../isa/machine.js';
 import { ERR_FETCH, ERR_WRITE } from '../mmu/fault.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
+import { FRAME_BITS, FRAME_SIZE, WriteLog } from '../mmu/memory.js';
 import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
 import { FETCH, hasFlag, leafEntry, levelsOf, NO_SWITCHES, putBit, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type ReadBus, type Switches } from '../paging/index.js';
@@ -80,6 +81,13 @@ export class ShadowMemory implements MemoryVirtualizer {
   private readonly mappers = new Map<number, [ShadowSpace, number][]>();
   /** a traced page the virtual CPU is writing (set by repair, resynchronised after the emulation) */
   private tracedWrite: number | undefined = undefined;
+  /**
+   * Host frames written since the current exit began (reset at classify), with the contents
+   * before of frames holding traced pages: what the virtual CPU wrote while the VMM handled the
+   * exit — an emulated store through its own stale TLB entry, a trap frame — which no shadow miss
+   * announced (settleWrites).
+   */
+  private readonly writes: WriteLog;
   /** guest pages read as a last-level table, and as a table above it (a page may be both) */
   private readonly leafTables = new Set<number>();
   private readonly upperTables = new Set<number>();
@@ -103,6 +111,7 @@ export class ShadowMemory implements MemoryVirtualizer {
     readonly region?: VmmRegion,
   ) {
     this.guestMemory = new PhysmapMemory(host.mem, physmap);
+    this.writes = new WriteLog(host.mem.store, (fn) => this.tracedIn(fn));
     this.page = 2 ** geometry.offsetBits;
     this.hasNx = geometry.entry.flags.noExecute !== undefined;
     this.canProtect = geometry.entry.flags.writable !== undefined;
@@ -164,6 +173,7 @@ export class ShadowMemory implements MemoryVirtualizer {
   /** Every real trap is an exit: it numbers the shadow changes it causes (ShadowLog.event). */
   classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair' {
     this.log.event++;
+    this.writes.reset();
     if (cause === Cause.PageFault) return 'repair';
     return exitReason(cause, vcpu.mode, op, vcpu.compiled);
   }
@@ -192,12 +202,43 @@ export class ShadowMemory implements MemoryVirtualizer {
       this.tracedWrite = undefined;
       host.pager!.flush();
     }
+    this.settleWrites(host);
     if (op < 0 || TLB_OPS.has(op)) this.guestFlushed(host);
   }
 
   /** A trap entry loads the guest's new PSW (and PTBR): its TLB was flushed, so is the real one. */
   afterReflect(host: Machine): void {
+    this.settleWrites(host);
     this.guestFlushed(host);
+  }
+
+  /** Whether host frame `fn` holds a traced guest page (its contents are kept before a write during an exit). */
+  private tracedIn(fn: number): boolean {
+    for (const gpa of this.tableUsers.keys()) if (this.backing(gpa) >>> FRAME_BITS === fn) return true;
+    return false;
+  }
+
+  /**
+   * Every traced, in-sync page the virtual CPU changed during this exit other than by setting A
+   * or D bits (what its own walks do): the spaces that read through it are emptied, as for a
+   * trace write — whatever wrote it, announced by a shadow miss or not.
+   */
+  private settleWrites(host: Machine): void {
+    const { written, before: kept } = this.writes;
+    if (written.size === 0) return;
+    let emptied = false;
+    for (const gpa of [...this.tableUsers.keys()]) {
+      if (this.unsync.has(gpa)) continue;
+      const hpa = this.backing(gpa);
+      if (!written.has(hpa >>> FRAME_BITS)) continue;
+      const before = kept.get(hpa >>> FRAME_BITS); // absent: the page became traced after the write (then it counts as changed)
+      if (!before || changedBeyondAD(this.geometry, before, this.host.mem.store.frameForRead(hpa >>> FRAME_BITS), hpa & (FRAME_SIZE - 1), this.page)) {
+        this.emptyUsersOf(gpa, 'trace write');
+        emptied = true;
+      }
+    }
+    this.writes.reset();
+    if (emptied) host.pager!.flush();
   }
 
   /** The guest's TLB was emptied (or an entry invalidated): out-of-sync tables resynchronised, the real TLB flushed. */
@@ -217,7 +258,7 @@ export class ShadowMemory implements MemoryVirtualizer {
 
   placement(): PlacementReport {
     const r = this.region;
-    return { ...physmapPlacement(this.name, this.physmap), shadow: { ...this.counts, changes: this.log.total }, ...(r ? { vmmRegion: { va: r.va, bytes: r.bytes } } : {}) };
+    return { ...physmapPlacement(this.name, this.physmap), shadow: { ...this.counts, changes: this.log.total, changesByReason: { ...this.log.byReason } }, ...(r ? { vmmRegion: { va: r.va, bytes: r.bytes } } : {}) };
   }
 
 
@@ -409,6 +450,23 @@ export class ShadowMemory implements MemoryVirtualizer {
     this.roles.clear();
     return f(); // ShadowPoolExhausted again: the pool cannot hold one address space (the scenario sized it too small)
   }
+}
+
+/**
+ * Whether the `bytes` bytes at word-aligned offset `at` of a frame changed from `before` to
+ * `after` in any way but A or D bits set in entries of `g`'s format (1-byte formats have none).
+ */
+function changedBeyondAD(g: Geometry, before: Int32Array, after: Int32Array, at: number, bytes: number): boolean {
+  const f = g.entry;
+  const bit = (flag: 'accessed' | 'dirty') => (f.flags[flag] !== undefined && f.flags[flag]! < 32 ? 1 << f.flags[flag]! : 0);
+  const ad = f.bytes === 1 ? 0 : bit('accessed') | bit('dirty');
+  for (let w = at >> 2; w < (at + Math.max(bytes, 4)) >> 2; w++) {
+    const mask = f.bytes === 8 && (w & 1) === 1 ? 0 : ad; // 8-byte entries: A and D are in the low word
+    const b = before[w];
+    const a = after[w];
+    if (((b ^ a) & ~mask) !== 0 || (b & ~a & mask) !== 0) return true;
+  }
+  return false;
 }
 
 /** `e` with its writable bit cleared. */

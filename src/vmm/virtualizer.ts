@@ -45,6 +45,8 @@ export interface PlacementReport {
     readonly unsyncs: number;
     readonly resyncs: number;
     readonly changes: number;
+    /** the changes by reason: entries filled (hidden fault), made read-only (protect), dropped (trace write, resync, reclaim, flush), pinned (vmm region) */
+    readonly changesByReason: Readonly<Record<string, number>>;
     /** address space compression: guest accesses to the VMM's region, each run on the virtual CPU (0 without a region) */
     readonly region: number;
   };

@@ -87,10 +87,12 @@ function printPlacement(r: RunColumn): string {
   const shadow = sh
     ? `\n  shadow: ${count(sh.hidden, 'hidden fault')}, ${count(sh.true, 'true fault')}, ${count(sh.traceWrites, 'trace write')}, ${count(sh.protected, 'entry', 'entries')} write-protected, ${count(sh.spaces, 'address space')}, ${count(sh.changes, 'entry change')}, ${count(sh.reclaims, 'reclaim')}${p.strategy === 'shadow-lazy' ? `, ${count(sh.unsyncs, 'table')} let out of sync, ${count(sh.resyncs, 'resync')}` : ''}`
     : '';
+  const reasons = sh ? Object.entries(sh.changesByReason).map(([k, n]) => `${k} ${n}`) : [];
+  const byReason = reasons.length ? `\n  entry changes by reason: ${reasons.join(', ')} (a trace write or resync drops entries; none is updated in place)` : '';
   const v = p.vmmRegion;
   const region = v && sh ? `
   VMM region: ${v.bytes} bytes at gVA ${hex(v.va)} in every shadow space, ${count(sh.region, 'guest access', 'guest accesses')} there run on the virtual CPU` : '';
-  return `${r.label}: ${count(p.mappedPages, 'page')} of ${p.pageBytes} bytes backed${p.stage2Root === undefined ? '' : `, stage-2 root ${hex(p.stage2Root)}`}\n${runs.map((x) => `  ${x}`).join('\n')}${shadow}${region}`;
+  return `${r.label}: ${count(p.mappedPages, 'page')} of ${p.pageBytes} bytes backed${p.stage2Root === undefined ? '' : `, stage-2 root ${hex(p.stage2Root)}`}\n${runs.map((x) => `  ${x}`).join('\n')}${shadow}${byReason}${region}`;
 }
 
 /**
