@@ -8,7 +8,7 @@ import { Op } from '../isa/instructions.js';
 import { Machine } from '../isa/machine.js';
 import { classic } from '../isa/profiles/classic.js';
 import { createPager, type PagingUnit } from '../mmu/paging-unit.js';
-import { GEOMETRIES, map } from '../paging/index.js';
+import { GEOMETRIES, map, type Geometry } from '../paging/index.js';
 import { bareMachine, type GuestImage, type NestedOptions } from '../vmm/index.js';
 import { median } from './median.js';
 import { benchLoopGuest, benchSafety, benchSource, benchVmm, type SafetyCost } from './vmm.js';
@@ -16,7 +16,8 @@ import { runReference } from './reference.js';
 import { benchTranslate } from './translate.js';
 import { measurePair, nestedLoopMachine, type NestedRates } from './nested.js';
 import { countRefs, type RefsRow } from './refs.js';
-import { benchChurn, benchShadow, type ShadowRates } from './shadow.js';
+import { benchChurn, benchDiff, benchShadow, type ShadowRates } from './shadow.js';
+import type { DiffRow } from '../shadow/index.js';
 
 /** How much to measure: runs per figure (the median is kept) and instructions per run. */
 export interface BenchOptions {
@@ -24,6 +25,8 @@ export interface BenchOptions {
   readonly instructions: number;
   /** the churn guest (scenarios/shadow/churn.yaml, which the caller loads) and its host options: measured when given */
   readonly churn?: { readonly guest: GuestImage; readonly nested?: NestedOptions };
+  /** the diff table's renderer (the CLI's): one exit's diff is measured when given */
+  readonly renderDiff?: (geometry: Geometry, rows: readonly DiffRow[]) => string;
 }
 const FOREVER = 2 ** 31 - 1;
 
@@ -104,6 +107,8 @@ export interface BenchFigures {
   readonly shadow: ShadowRates;
   /** shadow/churn under each policy (when the caller gave the guest) */
   readonly churn?: ReturnType<typeof benchChurn>;
+  /** milliseconds to record and render one exit's 1024-change diff, coalescing into one row or into none (when the caller gave the renderer) */
+  readonly diffMs?: { readonly coalesced: number; readonly scattered: number };
   readonly vmm: ReturnType<typeof benchVmm>;
   readonly safety: SafetyCost;
 }
@@ -158,6 +163,13 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
         `${churn.lazy.exitsPer1000.toFixed(1)} under shadow-lazy (${churn.lazy.ratio.toFixed(2)}): shadow/churn, three processes rewriting eight page-table entries per fresh heap`,
     );
   }
+  const diff = o.renderDiff ? { coalesced: benchDiff(o.renderDiff, Math.max(25, o.runs * 10), false), scattered: benchDiff(o.renderDiff, Math.max(25, o.runs * 10), true) } : undefined;
+  if (diff) {
+    report(
+      `bench shadow-diff: ${diff.coalesced.toFixed(2)} ms to record and render the diff of an exit that empties a full 1024-entry x86-32 table (pages on consecutive frames: one row), ` +
+        `${diff.scattered.toFixed(2)} ms when no two pages coalesce (1024 rows)`,
+    );
+  }
   const vmm = benchVmm({ instructions: o.instructions, runs: o.runs });
   report(
     `bench vmm: ${(vmm.vmmIps / 1e6).toFixed(1)} Minstr/s for the user-mode loop guest under the VMM, ${(vmm.bareIps / 1e6).toFixed(1)} bare in the same run ` +
@@ -171,7 +183,7 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
   const safety = benchSafety({ instructions: o.instructions / 4, runs: o.runs, syscalls: 25_000 });
   const cost = (c: typeof safety.loop) => `${c.cost.toFixed(2)}x (${(c.bus * 1000).toFixed(0)} ms with the bus checker, ${(c.off * 1000).toFixed(0)} ms without)`;
   report(`bench safety: a checked run costs ${cost(safety.loop)} for the loop guest, ${cost(safety.syscall)} for the syscall guest`);
-  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, shadow, ...(churn ? { churn } : {}), vmm, safety };
+  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, shadow, ...(churn ? { churn } : {}), ...(diff ? { diffMs: diff } : {}), vmm, safety };
 }
 
 /** The same loop bare and nested, measured in turn, with the nested machine's TLB figures. */

@@ -21,6 +21,7 @@ describe('shadowlab bench', () => {
     // shadow/churn: the counted exits (deterministic); lazy lets each batch of entry writes go out of sync instead of trapping
     expect([d.churn.eager.exitsPer1000.toFixed(1), d.churn.lazy.exitsPer1000.toFixed(1)]).toEqual(['27.8', '26.2']);
     for (const rate of [d.churn.eager.ratio, d.churn.lazy.ratio]) expect(rate).toBeGreaterThan(0);
+    expect(Object.keys(d.diffMs)).toEqual(['coalesced', 'scattered']);
     for (const c of [d.safety.loop, d.safety.syscall]) expect(Object.keys(c)).toEqual(['off', 'bus', 'cost']);
     for (const rate of [d.nested.nested, d.nested.bare, d.nestedStride.nested, d.nestedStride.bare, d.translate.nestedWalkNs]) expect(rate).toBeGreaterThan(0);
     expect([d.nested.refsPerMiss, d.nestedStride.refsPerMiss, d.translate.refsPerNestedWalk]).toEqual([24, 24, 24]);
@@ -55,6 +56,7 @@ describe('shadowlab bench', () => {
       'bench refs',
       'bench shadow',
       'bench shadow-churn',
+      'bench shadow-diff',
       'bench vmm',
       'bench vmm-syscall',
       'bench safety',

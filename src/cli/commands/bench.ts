@@ -8,6 +8,9 @@ import { SCHEMA_VERSION } from '../../scenario/record.js';
 import { findBundled } from '../../scenario/bundled.js';
 import { loadScenario } from '../../scenario/load.js';
 import { guestOf } from '../../scenario/under.js';
+import type { Geometry } from '../../paging/index.js';
+import type { DiffRow } from '../../shadow/index.js';
+import { printDiff } from './diff.js';
 import { jsonText } from '../format.js';
 
 interface BenchOptions {
@@ -33,7 +36,9 @@ export function registerBench(program: Command, done: (o: Outcome) => void): voi
       const runs = parseCount(opts.runs, '--runs', 1, 100);
       const instructions = parseCount(opts.instructions, '--instructions', MIN_BENCH_INSTRUCTIONS, 1e9);
       const churn = loadScenario(findBundled('shadow/churn')!);
-      const figures = runBench({ runs, instructions, churn: { guest: guestOf(churn), ...(churn.vmm.nested ? { nested: churn.vmm.nested } : {}) } }, opts.json ? undefined : (line) => process.stdout.write(`${line}\n`));
+      const renderDiff = (geometry: Geometry, rows: readonly DiffRow[]) =>
+        printDiff({ schemaVersion: SCHEMA_VERSION, scenario: { name: 'bench', file: '-' }, under: 'shadow-eager', vm: { index: 0, name: 'bench' }, geometry: geometry.name, exits: 1, changes: rows.length, from: 1, to: 1, rows, dropped: 0 });
+      const figures = runBench({ runs, instructions, churn: { guest: guestOf(churn), ...(churn.vmm.nested ? { nested: churn.vmm.nested } : {}) }, renderDiff }, opts.json ? undefined : (line) => process.stdout.write(`${line}\n`));
       if (opts.json) process.stdout.write(`${jsonText({ schemaVersion: SCHEMA_VERSION, runs, instructions, ...figures } satisfies BenchData)}\n`);
       done('ok');
     });

@@ -1,0 +1,36 @@
+// The report tables: format.ts draws them itself (in linear time; `bench shadow-diff` measures a
+// 1024-row diff) in the layout cli-table3's compact style draws; this holds the two to the same
+// text on random tables.
+
+import Table from 'cli-table3';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { table } from '../../src/cli/format.js';
+
+/** The same table drawn by cli-table3, as format.ts drew it before it drew tables itself. */
+function cliTable3(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const t = new Table({ head: [...head], style: { head: [], border: [], compact: true }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
+  for (const r of rows) t.push([...r]);
+  return t.toString();
+}
+
+// one-line cells of printable ASCII and the one-column symbols reports use
+const cell = fc.string({ unit: fc.constantFrom(...' abcxyz0189-_.:,()[]/+%|'.split(''), '→', '−', '×'), maxLength: 12 });
+
+describe('table', () => {
+  it('draws what cli-table3 draws (compact, colourless), on random tables', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }).chain((n) => fc.tuple(fc.array(cell, { minLength: n, maxLength: n }), fc.array(fc.array(cell, { minLength: n, maxLength: n }), { maxLength: 8 }))),
+        ([head, rows]) => {
+          expect(table(head, rows)).toBe(cliTable3(head, rows));
+        },
+      ),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+
+  it('numbers are printed as strings; short rows get empty cells', () => {
+    expect(table(['a', 'bb'], [[1, 22], ['x']])).toBe(['┌───┬────┐', '│ a │ bb │', '│ 1 │ 22 │', '│ x │    │', '└───┴────┘'].join('\n'));
+  });
+});
