@@ -105,17 +105,48 @@ export interface InstructionOverride {
   readonly trapsIn: readonly string[];
 }
 
+/** What is wrong with override `index` (its field, and which of its modes), and what would make it valid. */
+export interface OverrideProblem {
+  readonly index: number;
+  readonly field: 'instruction' | 'trapsIn';
+  /** for trapsIn: the position of the mode named */
+  readonly mode?: number;
+  readonly message: string;
+}
+
 /**
- * `p` with some instructions' privilege behaviour replaced. Throws Error naming the first
- * unknown mnemonic or mode (callers at the edge turn that into a located message).
+ * Every problem with `overrides` for profile `p`: an instruction the profile lacks, a mode it
+ * lacks, a mode named twice in one override, and an instruction overridden twice — the same way
+ * (a duplicate) or not (a contradiction); either way one override per instruction is what is valid.
+ */
+export function overrideProblems(p: Profile, overrides: readonly InstructionOverride[]): OverrideProblem[] {
+  const out: OverrideProblem[] = [];
+  const first = new Map<string, number>();
+  overrides.forEach((o, index) => {
+    if (!p.instructions.some((d) => d.mnemonic === o.mnemonic)) {
+      out.push({ index, field: 'instruction', message: `profile ${p.name} has no instruction '${o.mnemonic}' (its instructions: ${p.instructions.map((d) => d.mnemonic).join(', ')})` });
+    } else if (first.has(o.mnemonic)) {
+      const j = first.get(o.mnemonic)!;
+      const same = [...overrides[j].trapsIn].sort().join() === [...o.trapsIn].sort().join();
+      out.push({ index, field: 'instruction', message: `'${o.mnemonic}' is overridden again (${same ? 'a duplicate of' : 'contradicting'} override ${j}); give each instruction one override` });
+    } else first.set(o.mnemonic, index);
+    o.trapsIn.forEach((m, mode) => {
+      if (!p.modes.includes(m)) out.push({ index, field: 'trapsIn', mode, message: `profile ${p.name} has no mode '${m}' (its modes: ${p.modes.join(', ')})` });
+      else if (o.trapsIn.indexOf(m) !== mode) out.push({ index, field: 'trapsIn', mode, message: `mode '${m}' is named twice; name each mode once` });
+    });
+  });
+  return out;
+}
+
+/**
+ * `p` with some instructions' privilege behaviour replaced. Throws Error with the first of
+ * overrideProblems (callers at the edge report them all, located).
  */
 export function withOverrides(p: Profile, overrides: readonly InstructionOverride[]): Profile {
   if (overrides.length === 0) return p;
+  const problems = overrideProblems(p, overrides);
+  if (problems.length) throw new Error(`override ${problems[0].index}: ${problems[0].message}`);
   const byName = new Map(overrides.map((o) => [o.mnemonic, o]));
-  for (const o of overrides) {
-    if (!p.instructions.some((d) => d.mnemonic === o.mnemonic)) throw new Error(`profile ${p.name} has no instruction '${o.mnemonic}'`);
-    for (const m of o.trapsIn) if (!p.modes.includes(m)) throw new Error(`profile ${p.name} has no mode '${m}' (modes: ${p.modes.join(', ')})`);
-  }
   return {
     ...p,
     instructions: p.instructions.map((d) => {

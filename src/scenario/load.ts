@@ -6,7 +6,7 @@ import { realpathSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { AsmError, assemble } from '../asm/index.js';
 import { LOW_MEMORY_END } from '../isa/arch.js';
-import { withOverrides, type Profile } from '../isa/profile.js';
+import { overrideProblems, withOverrides, type Profile } from '../isa/profile.js';
 import { profileByName, PROFILES } from '../isa/profiles/index.js';
 import { checkLayout, VMM_RESERVE, type HostLayout } from '../vmm/index.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
@@ -225,12 +225,10 @@ function resolveProfile(spec: ScenarioFile, report: (p: Path, m: string) => void
     report(['machine', 'profile'], `unknown profile '${spec.machine.profile}' (known: ${[...PROFILES.keys()].join(', ')})`);
     return undefined;
   }
-  try {
-    return withOverrides(base, spec.machine.overrides.map((o) => ({ mnemonic: o.instruction, trapsIn: o.trapsIn })));
-  } catch (e) {
-    report(['machine', 'overrides'], (e as Error).message);
-    return undefined;
-  }
+  const overrides = spec.machine.overrides.map((o) => ({ mnemonic: o.instruction, trapsIn: o.trapsIn }));
+  const problems = overrideProblems(base, overrides);
+  for (const q of problems) report(['machine', 'overrides', q.index, q.field, ...(q.mode === undefined ? [] : [q.mode])], q.message);
+  return problems.length ? undefined : withOverrides(base, overrides);
 }
 
 /** What assembling a scenario's programs needs. */

@@ -34,3 +34,17 @@ describe('table', () => {
     expect(table(['a', 'bb'], [[1, 22], ['x']])).toBe(['┌───┬────┐', '│ a │ bb │', '│ 1 │ 22 │', '│ x │    │', '└───┴────┘'].join('\n'));
   });
 });
+
+describe('list --json', () => {
+  it('counts each profile\'s instructions and those that trap in some mode: pdp10 is classic plus JRST, which traps in no mode', async () => {
+    const { cli } = await import('./helpers.js');
+    const r = await cli('list', '--json');
+    const byName = new Map((JSON.parse(r.stdout).profiles as { name: string; modes: string[]; instructions: number; trapping: number }[]).map((p) => [p.name, p]));
+    const classic = byName.get('classic')!;
+    const pdp10 = byName.get('pdp10')!;
+    expect(classic.modes).toEqual(['s', 'u']);
+    expect(pdp10.instructions).toBe(classic.instructions + 1);
+    expect(pdp10.trapping).toBe(classic.trapping);
+    expect(classic.trapping).toBeGreaterThan(0);
+  });
+});
