@@ -12,13 +12,15 @@ import { guestOf } from '../../src/scenario/under.js';
 import { Monitor, runGuest, type GuestImage, type NestedMemory, type NestedOptions } from '../../src/vmm/index.js';
 import { programText, RESUMING_KERNEL } from '../isa/programs.js';
 import { describeDivergence } from './helpers.js';
+import { fcParams, PROPERTY_TIMEOUT } from './params.js';
 
 /** A paging guest: the resuming kernel unpaged at 0, the random `program` as a user process at virtual 0x400000 with three data pages at virtual 0. */
-function pagingGuest(program: string, budget = 400) {
+function pagingGuest(program: string, budget = 400, trapSwitchesAddressSpace = true) {
   const kernel = RESUMING_KERNEL.replace(/MEM/g, '0x40000').replace(/MAXTRAPS/g, '12');
   const text = `machine:
   memory: 256 KiB
   translation: paging
+  trapSwitchesAddressSpace: ${trapSwitchesAddressSpace}
   paging: { geometry: x86-32, tlb: { entries: 8, ways: 2 } }
 pageTables:
   - name: upt
@@ -37,23 +39,24 @@ steps: ${budget}
 const program = programText({ length: 24, span: 0x3000 });
 
 describe('nested paging', () => {
-  it.each<['nested' | 'shadow-eager' | 'shadow-lazy', string, NestedOptions]>([
-    ['nested', 'contiguous', {}],
-    ['nested', 'on-demand', { memory: 0x60000, physmaps: ['on-demand'] }],
-    ['shadow-eager', 'contiguous', {}],
-    ['shadow-eager', 'on-demand', { memory: 0x80000, physmaps: ['on-demand'] }],
-    ['shadow-lazy', 'contiguous', {}],
-  ])('random paging guests are equivalent and safe under %s (%s physmap)', (kind, _name, nested) => {
+  it.each<['nested' | 'shadow-eager' | 'shadow-lazy', string, NestedOptions, boolean]>([
+    ['nested', 'contiguous', {}, true],
+    ['nested', 'on-demand', { memory: 0x60000, physmaps: ['on-demand'] }, true],
+    ['shadow-eager', 'contiguous', {}, true],
+    ['shadow-eager', 'on-demand', { memory: 0x80000, physmaps: ['on-demand'] }, true],
+    ['shadow-lazy', 'contiguous', {}, true],
+    ['shadow-eager', 'contiguous, traps keeping the address space (the VMM\'s region pinned in every space)', {}, false],
+  ])('random paging guests are equivalent and safe under %s (%s physmap)', (kind, _name, nested, switches) => {
     fc.assert(
       fc.property(program, (text) => {
-        const r = runGuest(kind, pagingGuest(text), { nested });
+        const r = runGuest(kind, pagingGuest(text, 400, switches), { nested });
         const c = r.checks!;
         if (!c.equivalence.holds) throw new Error(`not equivalent: ${describeDivergence(c.equivalence.first)}`);
         if (!c.safety.holds) throw new Error(`not safe: ${c.safety.first?.detail}`);
       }),
-      { numRuns: 40, seed: 808 },
+      fcParams(40),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('a first touch of an on-demand page is a stage-2 fault the VMM repairs, invisible to the guest', () => {
     const r = runGuest('nested', pagingGuest('li r1, 5\nst r1, 0x2000\nld r2, 0x2000\nsvc 0\n'), { nested: { memory: 0x60000, physmaps: ['on-demand'] } });
