@@ -1,12 +1,15 @@
 // Profiles as data: the pdp10's JRST 1, overrides, and the compiled dispatch tables.
 
 import { describe, expect, it } from 'vitest';
-import { Cause, ST_IE, ST_MODE_MASK } from '../../src/isa/arch.js';
+import { Cause, ST_IE, ST_MODE_MASK, ST_PG } from '../../src/isa/arch.js';
 import { CLASSIC_INSTRUCTIONS, Op } from '../../src/isa/instructions.js';
 import type { TrapEvent } from '../../src/isa/machine.js';
 import { compileProfile, OP_UNDEFINED, withOverrides, type Profile } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
 import { pdp10 } from '../../src/isa/profiles/pdp10.js';
+import { ibm360 } from '../../src/isa/profiles/ibm360.js';
+import { createPager } from '../../src/mmu/paging-unit.js';
+import { GEOMETRIES, map } from '../../src/paging/index.js';
 import { at, boot, bootUser, HALT_KERNEL, oldPsw, trapRecord, USER } from './helpers.js';
 
 function traced(m: ReturnType<typeof boot>): TrapEvent[] {
@@ -58,6 +61,48 @@ there:  li   r1, 7
     const m = boot(`${HALT_KERNEL}\nstart:  .word 0x180, 0x400\n`);
     m.step();
     expect(trapRecord(m)).toMatchObject({ cause: Cause.Illegal, detail: 0x80 });
+  });
+});
+
+describe('ibm360: lra', () => {
+  it('in user mode: the real address of a virtual one (B + va), -1 past the bounds; no trap, no other state changed', () => {
+    const m = bootUser(`        li r1, 0x100\n        lra r2, r1\n        li r1, 0x1000\n        lra r3, r1\n        svc 0\n`, { profile: ibm360, base: 0x1000, limit: 0x1000 });
+    const traps = traced(m);
+    m.run(4);
+    expect(traps).toEqual([]);
+    expect([m.regs[2], m.regs[3], m.mode, m.base, m.limit]).toEqual([0x1100, -1, 1, 0x1000, 0x1000]);
+  });
+
+  it('in supervisor mode: the same at base 0', () => {
+    const m = boot(`${HALT_KERNEL}\nstart:  li r1, 0x400\n        lra r2, r1\n        halt\n`, { profile: ibm360 });
+    m.run(10);
+    expect([m.regs[2], m.machineStatus]).toEqual([0x400, 'halted']);
+  });
+
+  it('under paging: the frame the walk gives, or -1 for an unmapped page', () => {
+    const g = GEOMETRIES['x86-32'];
+    const m = boot(`${HALT_KERNEL}\nstart:  li r1, 0x400123\n        lra r2, r1\n        li r1, 0x800000\n        lra r3, r1\n        halt\n`, {
+      profile: ibm360,
+      memorySize: 0x40000,
+      translation: 'paging',
+      pager: (mem) => createPager(mem, { geometry: g, tlb: { entries: 8, ways: 2 } }),
+    });
+    let next = 0x20000;
+    const alloc = () => (next += 0x1000) - 0x1000;
+    const root = alloc();
+    map(g, m.mem, root, 0, 0, 0x10000, { write: true, exec: true }, alloc);
+    map(g, m.mem, root, 0x400000, 0x13000, 0x1000, { write: true }, alloc);
+    m.loadPsw({ ...m.psw(), status: ST_PG, ptbr: root });
+    m.run(10);
+    expect([m.regs[2], m.regs[3], m.machineStatus]).toEqual([0x13123, -1, 'halted']);
+  });
+
+  it('traps in no mode, and is illegal in the classic profile', () => {
+    const c = compileProfile(ibm360);
+    expect(c.opInfo[c.byMnemonic.get('lra')!.op]).toBe(0);
+    const m = boot(`${HALT_KERNEL}\nstart:  .word 0x181, 0\n`);
+    m.step();
+    expect(trapRecord(m)).toMatchObject({ cause: Cause.Illegal, detail: 0x81 });
   });
 });
 
