@@ -6,6 +6,8 @@ import { SLOT_NEW_PSW, SLOT_OLD_PSW, ST_MODE_MASK, TRAP_CAUSE, TRAP_DETAIL, TRAP
 import { Machine, type MachineConfig, type Psw } from '../../src/isa/machine.js';
 import type { Profile } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
+import { createPager } from '../../src/mmu/paging-unit.js';
+import { GEOMETRIES, map, type MapPerms } from '../../src/paging/index.js';
 
 /** Default memory size of test machines (64 KiB). */
 export const MEM = 0x10000;
@@ -103,3 +105,18 @@ export function stepTo(m: Machine, pc: number, limit = 10_000): void {
 }
 
 export const modeOf = (status: number) => status & ST_MODE_MASK;
+
+/**
+ * `source` booted (as `boot` does) on a 256 KiB machine that pages with x86-32 geometry
+ * (`translation` paging or segment+paging, an 8x2 TLB), and a page table built at 0x20000 up
+ * with `maps` ([va, pa, size, perms]); returns the machine and the root (not yet installed).
+ */
+export function bootPaged(source: string, translation: 'paging' | 'segment+paging', maps: readonly [number, number, number, MapPerms][], o: BootOptions = {}): { m: Booted; root: number } {
+  const g = GEOMETRIES['x86-32'];
+  const m = boot(source, { ...o, memorySize: 0x40000, translation, pager: (mem) => createPager(mem, { geometry: g, tlb: { entries: 8, ways: 2 } }) });
+  let next = 0x20000;
+  const alloc = () => (next += 0x1000) - 0x1000;
+  const root = alloc();
+  for (const [va, pa, size, perms] of maps) map(g, m.mem, root, va, pa, size, perms, alloc);
+  return { m, root };
+}

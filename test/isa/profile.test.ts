@@ -8,9 +8,7 @@ import { compileProfile, OP_UNDEFINED, withOverrides, type Profile } from '../..
 import { classic } from '../../src/isa/profiles/classic.js';
 import { pdp10 } from '../../src/isa/profiles/pdp10.js';
 import { ibm360 } from '../../src/isa/profiles/ibm360.js';
-import { createPager } from '../../src/mmu/paging-unit.js';
-import { GEOMETRIES, map } from '../../src/paging/index.js';
-import { at, boot, bootUser, HALT_KERNEL, oldPsw, trapRecord, USER } from './helpers.js';
+import { at, boot, bootPaged, bootUser, HALT_KERNEL, oldPsw, trapRecord, USER } from './helpers.js';
 
 function traced(m: ReturnType<typeof boot>): TrapEvent[] {
   const traps: TrapEvent[] = [];
@@ -80,18 +78,8 @@ describe('ibm360: lra', () => {
   });
 
   it('under paging: the frame the walk gives, or -1 for an unmapped page', () => {
-    const g = GEOMETRIES['x86-32'];
-    const m = boot(`${HALT_KERNEL}\nstart:  li r1, 0x400123\n        lra r2, r1\n        li r1, 0x800000\n        lra r3, r1\n        halt\n`, {
-      profile: ibm360,
-      memorySize: 0x40000,
-      translation: 'paging',
-      pager: (mem) => createPager(mem, { geometry: g, tlb: { entries: 8, ways: 2 } }),
-    });
-    let next = 0x20000;
-    const alloc = () => (next += 0x1000) - 0x1000;
-    const root = alloc();
-    map(g, m.mem, root, 0, 0, 0x10000, { write: true, exec: true }, alloc);
-    map(g, m.mem, root, 0x400000, 0x13000, 0x1000, { write: true }, alloc);
+    const source = `${HALT_KERNEL}\nstart:  li r1, 0x400123\n        lra r2, r1\n        li r1, 0x800000\n        lra r3, r1\n        halt\n`;
+    const { m, root } = bootPaged(source, 'paging', [[0, 0, 0x10000, { write: true, exec: true }], [0x400000, 0x13000, 0x1000, { write: true }]], { profile: ibm360 });
     m.loadPsw({ ...m.psw(), status: ST_PG, ptbr: root });
     m.run(10);
     expect([m.regs[2], m.regs[3], m.machineStatus]).toEqual([0x13123, -1, 'halted']);

@@ -6,24 +6,13 @@ import { Cause, ST_PG } from '../../src/isa/arch.js';
 import { classic } from '../../src/isa/profiles/classic.js';
 import { REGION_TRANSLATE, type Profile } from '../../src/isa/profile.js';
 import { Access } from '../../src/mmu/fault.js';
-import { createPager } from '../../src/mmu/paging-unit.js';
-import { GEOMETRIES, map } from '../../src/paging/index.js';
-import { at, boot, HALT_KERNEL, trapRecord, USER } from './helpers.js';
+import { at, boot, bootPaged, HALT_KERNEL, trapRecord, USER } from './helpers.js';
 
-const g = GEOMETRIES['x86-32'];
 
 describe('segment+paging', () => {
   /** User code at virtual 0 of the segment (B = 0x400000, L = 0x2000); the linear page 0x400000 maps to 0x5000. */
   function machine(user: string) {
-    const m = boot(HALT_KERNEL, {
-      memorySize: 0x40000,
-      translation: 'segment+paging',
-      pager: (mem) => createPager(mem, { geometry: g, tlb: { entries: 8, ways: 2 } }),
-    });
-    let next = 0x20000;
-    const alloc = () => (next += 0x1000) - 0x1000;
-    const root = alloc();
-    map(g, m.mem, root, 0x400000, 0x5000, 0x1000, { write: true, user: true }, alloc);
+    const { m, root } = bootPaged(HALT_KERNEL, 'segment+paging', [[0x400000, 0x5000, 0x1000, { write: true, user: true }]]);
     const code = boot(user).mem; // assemble the user program at virtual 0
     for (let a = 0; a < 0x100; a += 4) m.mem.write32(0x5000 + a, code.read32(a));
     m.loadPsw({ pc: 0, status: USER | ST_PG, base: 0x400000, limit: 0x2000, ptbr: root, extra: 0 });
