@@ -61,6 +61,13 @@ describe('bad scenario input', () => {
     expect(r.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
   });
 
+  it('a shadow table pool that cannot hold one address space → exit 2, located at vmm.tables, saying what would do', async () => {
+    const text = `machine:\n  memory: 256 KiB\n  translation: paging\n  paging: { geometry: x86-32 }\npageTables:\n  - name: kpt\n    map:\n      - { va: 0, pa: 0, size: 64 KiB, perms: rwx }\nprograms:\n  - { at: 0, source: ".org 0x80\\nhalt" }\npsw: { pc: 0x80, mode: s, pg: true, ptbr: kpt }\nvmm: { tables: 4 KiB }\n`;
+    const r = await cli('run', scenario(text), '--under', 'shadow-eager');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/:12:16: vmm\.tables: the shadow table pool \[0x1000, 0x2000\) is full: it cannot hold one shadow address space \(give vmm\.tables more bytes\)/);
+  });
+
   it('a missing scenario file → exit 2', async () => {
     const r = await cli('run', join(dir, 'does-not-exist.yaml'));
     expect(r.code).toBe(2);

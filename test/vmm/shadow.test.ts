@@ -157,6 +157,17 @@ describe('shadow-eager', () => {
     expect(found).toEqual([]);
   });
 
+  it('more address spaces than the shadow pool holds (churn in an 8 KiB pool: two table pages): spaces are emptied and released to make room, and the runs stay equivalent, safe and coherent', () => {
+    for (const kind of ['shadow-eager', 'shadow-lazy'] as const) {
+      const small = runGuest(kind, scenarioGuest('shadow/churn.yaml'), { nested: { tableBytes: 8 * 1024 } });
+      expectEquivalentAndSafe(small);
+      expect(small.checks!.equivalence.coherence).toMatchObject({ violations: 0 });
+      expect(small.placement!.shadow!.reclaims).toBeGreaterThan(20);
+      const roomy = runGuest(kind, scenarioGuest('shadow/churn.yaml'));
+      expect(small.efficiency!.exitsPer1000).toBeGreaterThan(roomy.efficiency!.exitsPer1000); // refilling what was reclaimed costs exits
+    }
+  });
+
   it('a recursive self-map: the directory read as a table at two levels is traced, and the page table written through the self-map is protected when it becomes a table — equivalent, coherent, under both policies', () => {
     for (const kind of ['shadow-eager', 'shadow-lazy'] as const) {
       const r = runGuest(kind, scenarioGuest('shadow/self-map.yaml'));
