@@ -19,9 +19,11 @@ import { hasFlag, leafAddress, leafEntry, levelsOf, readEntry, readPfn, roleOf, 
 /**
  * Why a shadow entry changed (what `diff` names); `protect`: a guest page became a page table,
  * its writable mappings made read-only (tracing); `vmm region`: the VMM's own pages, pinned in
- * every space (address space compression).
+ * every space (address space compression). A guest `invlpg` or flush changes no entry by itself
+ * (eager spaces are never stale; lazy ones change at the resync it causes), and a view switch
+ * changes spaces, not entries (each view is a space of its own).
  */
-export type ShadowReason = 'hidden fault' | 'protect' | 'trace write' | 'invlpg' | 'resync' | 'reclaim' | 'view switch' | 'flush' | 'vmm region';
+export type ShadowReason = 'hidden fault' | 'protect' | 'trace write' | 'resync' | 'reclaim' | 'vmm region';
 
 /** Which virtual mode's permissions a space grants (ring compression, two-mode model). */
 export type ShadowView = 'kernel' | 'user';

@@ -249,16 +249,16 @@ describe('shadow spaces: the one setter, its log, the pool', () => {
     const entry = encodeEntry(l.g.entry, 0x99, { present: true, writable: true, user: true });
     space.setPage(0x5123, entry, 'hidden fault');
     space.setPage(0x5000, entry, 'hidden fault');
-    space.dropPage(0x9000, 'invlpg'); // not mapped: nothing
-    space.dropPage(0x5fff, 'invlpg');
+    space.dropPage(0x9000, 'trace write'); // not mapped: nothing
+    space.dropPage(0x5fff, 'trace write');
     expect(l.log.between(0).map((c) => [c.seq, c.reason, c.gva, c.before.lo, c.after.lo, c.view])).toEqual([
       [0, 'hidden fault', 0x5000, 0, entry.lo, 'kernel'],
-      [1, 'invlpg', 0x5000, entry.lo, 0, 'kernel'],
+      [1, 'trace write', 0x5000, entry.lo, 0, 'kernel'],
     ]);
     space.setPage(0x400000, entry, 'hidden fault');
     expect(space.tablePages).toBe(3);
     expect(space.leaves().map(([gva]) => gva)).toEqual([0x400000]);
-    space.clear('flush');
+    space.clear('reclaim');
     expect([space.leaves(), space.tablePages, l.log.total]).toEqual([[], 1, 4]);
   });
 
