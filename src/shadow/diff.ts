@@ -15,6 +15,8 @@ export interface DecodedEntry {
 /** Consecutive pages changed alike. */
 export interface DiffRow {
   readonly event: number;
+  /** what the exit was: a page fault, the instruction that trapped (invlpg, setptbr, …), the trap delivered */
+  readonly cause: string;
   readonly reason: ShadowReason;
   readonly guestRoot: number;
   readonly view: ShadowView;
@@ -48,7 +50,7 @@ export function diffRows(g: Geometry, changes: readonly ShadowChange[]): DiffRow
       last.pages++;
       continue;
     }
-    rows.push({ event: c.event, reason: c.reason, guestRoot: c.guestRoot, view: c.view, gva: c.gva, pages: 1, ...(before ? { before } : {}), ...(after ? { after } : {}) });
+    rows.push({ event: c.event, cause: c.cause, reason: c.reason, guestRoot: c.guestRoot, view: c.view, gva: c.gva, pages: 1, ...(before ? { before } : {}), ...(after ? { after } : {}) });
   }
   return rows;
 }

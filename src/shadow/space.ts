@@ -34,6 +34,8 @@ export interface ShadowChange {
   readonly seq: number;
   /** the VMM exit it happened in (ShadowLog.event when it was recorded; 0: before the first) */
   readonly event: number;
+  /** what that exit was (ShadowLog.cause then): a page fault, the instruction that trapped, the trap the guest took */
+  readonly cause: string;
   readonly reason: ShadowReason;
   /** the space: the guest root it shadows and its view */
   readonly guestRoot: number;
@@ -53,14 +55,16 @@ export class ShadowLog {
   total = 0;
   /** the VMM exit being handled now (the owner counts exits); stamped on every change */
   event = 0;
+  /** what that exit is (the owner says); stamped on every change */
+  cause = 'start';
   /** changes recorded so far by reason (a trace write or resync drops entries: it never updates one in place) */
   readonly byReason: Partial<Record<ShadowReason, number>> = {};
 
   constructor(readonly capacity = 1 << 16) {}
 
-  record(c: Omit<ShadowChange, 'seq' | 'event'>): void {
+  record(c: Omit<ShadowChange, 'seq' | 'event' | 'cause'>): void {
     this.byReason[c.reason] = (this.byReason[c.reason] ?? 0) + 1;
-    this.kept.push({ seq: this.total++, event: this.event, reason: c.reason, guestRoot: c.guestRoot, view: c.view, gva: c.gva, hostAddress: c.hostAddress, before: c.before, after: c.after });
+    this.kept.push({ seq: this.total++, event: this.event, cause: this.cause, reason: c.reason, guestRoot: c.guestRoot, view: c.view, gva: c.gva, hostAddress: c.hostAddress, before: c.before, after: c.after });
     if (this.kept.length >= 2 * this.capacity) this.kept.splice(0, this.kept.length - this.capacity); // amortized: at most 2x capacity kept
   }
 

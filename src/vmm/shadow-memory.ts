@@ -28,6 +28,7 @@
 
 import { Cause, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
 import type { Machine, Psw } from '../isa/machine.js';
+import { causeName } from '../isa/run.js';
 import { ERR_FETCH, ERR_WRITE } from '../mmu/fault.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import { FRAME_BITS, FRAME_SIZE, WriteLog } from '../mmu/memory.js';
@@ -173,6 +174,7 @@ export class ShadowMemory implements MemoryVirtualizer {
   /** Every real trap is an exit: it numbers the shadow changes it causes (ShadowLog.event). */
   classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair' {
     this.log.event++;
+    this.log.cause = cause === Cause.Privileged ? (vcpu.compiled.byOp[op]?.mnemonic ?? 'privileged') : causeName(vcpu.compiled, cause);
     this.writes.reset();
     if (cause === Cause.PageFault) return 'repair';
     return exitReason(cause, vcpu.mode, op, vcpu.compiled);

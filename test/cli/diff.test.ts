@@ -53,7 +53,8 @@ describe('diff on shadow/remap-invlpg', () => {
     const r = await cli('diff', 'shadow/remap-invlpg');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^scenario remap-invlpg, VM 0 \(remap-invlpg\) under shadow-eager: x86-32 shadow tables, \d+ exits, \d+ entry changes\n/);
-    expect(r.stdout).toMatch(/│ exit │ reason +│ space \(root, view\) │ gVA +│ before \(hPA, rwxuad\) │ after +│/);
+    expect(r.stdout).toMatch(/│ exit \(cause\) +│ reason +│ space \(root, view\) │ gVA +│ before \(hPA, rwxuad\) │ after +│/);
+    expect(r.stdout).toMatch(/│ 5 page-fault +│ trace write +│/); // the store to the traced table: a fault on its read-only shadow entry
     expect(r.stdout).toMatch(/│ trace write +│ 0x30000 kernel +│ 0x500000 │/);
   });
 });
@@ -79,7 +80,7 @@ describe('diffRows: consecutive pages changed alike are one row', () => {
   const e = (frame: number, writable: boolean) => encodeEntry(g.entry, frame, { present: true, writable, user: true, accessed: true, dirty: true });
   const none = { lo: 0, hi: 0 };
   let seq = 0;
-  const change = (event: number, gva: number, before: { lo: number; hi: number }, after: { lo: number; hi: number }, reason: ShadowChange['reason'] = 'hidden fault'): ShadowChange => ({ seq: seq++, event, reason, guestRoot: 0x1000, view: 'user', gva, hostAddress: 0, before, after });
+  const change = (event: number, gva: number, before: { lo: number; hi: number }, after: { lo: number; hi: number }, reason: ShadowChange['reason'] = 'hidden fault'): ShadowChange => ({ seq: seq++, event, cause: 'page-fault', reason, guestRoot: 0x1000, view: 'user', gva, hostAddress: 0, before, after });
 
   it('coalesces runs of consecutive guest pages on consecutive host frames with the same flags, and splits at any difference', () => {
     const rows = diffRows(g, [

@@ -59,8 +59,8 @@ export function printDiff(d: DiffData): string {
   ];
   if (d.dropped) out.push(`(the first ${count(d.dropped, 'change')} fell out of the log and are not shown)`);
   if (d.rows.length === 0) return `${out.join('\n')}\n`;
-  const rows = d.rows.slice(0, MAX_ROWS).map((r) => [r.event, r.reason, `${r.guestRoot < 0 ? 'physical' : hex(r.guestRoot)} ${r.view}`, r.pages === 1 ? hex(r.gva) : `${hex(r.gva)} +${r.pages} pages`, entry(r.before), entry(r.after)]);
-  out.push(table(['exit', 'reason', 'space (root, view)', 'gVA', 'before (hPA, rwxuad)', 'after'], rows));
+  const rows = d.rows.slice(0, MAX_ROWS).map((r) => [`${r.event} ${r.cause}`, r.reason, `${r.guestRoot < 0 ? 'physical' : hex(r.guestRoot)} ${r.view}`, r.pages === 1 ? hex(r.gva) : `${hex(r.gva)} +${r.pages} pages`, entry(r.before), entry(r.after)]);
+  out.push(table(['exit (cause)', 'reason', 'space (root, view)', 'gVA', 'before (hPA, rwxuad)', 'after'], rows));
   if (d.rows.length > MAX_ROWS) out.push(`... ${count(d.rows.length - MAX_ROWS, 'more row')} (--json has them all)`);
   return `${out.join('\n')}\n`;
 }
