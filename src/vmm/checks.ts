@@ -40,10 +40,12 @@ export interface Divergence {
 export interface CoherenceFigures {
   /** resumes at which every shadow space was checked */
   readonly checks: number;
-  /** shadow entries found wrong, in all (stale ones the policy allows are not counted) */
+  /** shadow entries found wrong, in all (lazy: stale ones the guest's table history since its last invalidation gave are not counted) */
   readonly violations: number;
   /** the first one's detail, and the VM's guest instructions retired then */
   readonly first?: { readonly retired: number; readonly detail: string };
+  /** lazy: table-history states dropped to bound the check's memory (MAX_HISTORY states, MAX_HISTORY_FRAMES frames); absent when none was */
+  readonly historyDropped?: number;
 }
 
 export interface EquivalenceVerdict {

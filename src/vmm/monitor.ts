@@ -92,8 +92,13 @@ export interface VmmState {
 }
 
 export const DEFAULT_QUANTUM = 1_000_000;
-/** Guest memory states a lagging strategy's check keeps between the guest's TLB invalidations (older ones dropped, counted). */
+/**
+ * Guest memory states a lagging strategy's check keeps between the guest's TLB invalidations,
+ * and the host frames they may hold alone (copied on write since the oldest was taken: 64 MiB);
+ * older states are dropped, counted, past either bound.
+ */
 export const MAX_HISTORY = 256;
+export const MAX_HISTORY_FRAMES = 16_384;
 
 /** A VM while it runs: its virtual CPU and hot counters (mutable; folded into VmRecord per slice). */
 export class Vm {
@@ -170,8 +175,10 @@ export class Vm {
    * invalidated (any invalidation counts as covering every address: stricter than a TLB's set).
    */
   private readonly history: MemoryImage[] = [];
+  /** the host store's frames copied when each history image was taken */
+  private readonly historyCopies: number[] = [];
   private seenInvalidations = -1;
-  /** history images dropped because a guest went MAX_HISTORY resumes without invalidating (later checks are then stricter) */
+  /** history images dropped past MAX_HISTORY or MAX_HISTORY_FRAMES (later checks are then stricter than the allowed set) */
   historyDropped = 0;
 
   /** Checks the memory strategy's own translation state against the guest's tables (check mode; strategies that have one). */
@@ -187,11 +194,17 @@ export class Vm {
   private tableHistory(): readonly MemoryImage[] {
     const pager = this.vcpu.pager;
     const invalidations = pager instanceof PagingUnit ? pager.invalidations : 0;
-    if (invalidations !== this.seenInvalidations) this.history.length = 0;
+    if (invalidations !== this.seenInvalidations) {
+      this.history.length = 0;
+      this.historyCopies.length = 0;
+    }
     this.seenInvalidations = invalidations;
+    const store = this.memory.guestMemory.store;
     this.history.push(this.memory.guestMemory.image());
-    if (this.history.length > MAX_HISTORY) {
+    this.historyCopies.push(store.framesCopied);
+    while (this.history.length > MAX_HISTORY || (this.history.length > 1 && store.framesCopied - this.historyCopies[0] > MAX_HISTORY_FRAMES)) {
       this.history.shift();
+      this.historyCopies.shift();
       this.historyDropped++;
     }
     return this.history;
@@ -200,7 +213,7 @@ export class Vm {
   equivalence(): EquivalenceVerdict | undefined {
     const v = this.lockstep?.verdict();
     if (!v || !this.memory.coherence) return v;
-    const coherence = { checks: this.coherenceChecks, violations: this.incoherent, ...(this.firstIncoherence ? { first: this.firstIncoherence } : {}) };
+    const coherence = { checks: this.coherenceChecks, violations: this.incoherent, ...(this.firstIncoherence ? { first: this.firstIncoherence } : {}), ...(this.historyDropped ? { historyDropped: this.historyDropped } : {}) };
     return { ...v, holds: v.holds && this.incoherent === 0, coherence };
   }
 }
