@@ -7,6 +7,7 @@
 
 import fc from 'fast-check';
 import { classic } from '../../src/isa/profiles/classic.js';
+import type { Profile } from '../../src/isa/profile.js';
 import type { BoundsConvention } from '../../src/mmu/segment.js';
 import { guestFromSources, type GuestImage } from '../../src/vmm/guest.js';
 
@@ -152,11 +153,11 @@ export function randomGuest(convention?: BoundsConvention): fc.Arbitrary<RandomG
     });
 }
 
-/** The guest image of a random guest, booting its kernel at 0x80 in supervisor mode. */
-export function guestOf(rg: RandomGuest, name = 'random'): GuestImage {
+/** The guest image of a random guest, booting its kernel at 0x80 in supervisor mode (classic profile unless given). */
+export function guestOf(rg: RandomGuest, name = 'random', profile: Profile = classic): GuestImage {
   return guestFromSources({
     name,
-    profile: classic,
+    profile,
     vmsize: rg.vmsize,
     bounds: rg.bounds,
     programs: [
