@@ -432,7 +432,7 @@ export class BusChecker implements BusObserver {
     for (let w = 0; w < golden.length; w++) {
       const a = base + 4 * w;
       if (golden[w] === now[w]) {
-        this.wrong.delete(a);
+        if (this.wrong.size !== 0) this.wrong.delete(a);
         continue;
       }
       if (a >= SLOT_OLD_PSW && a < TRAP_DETAIL + 4) continue;
