@@ -9,7 +9,7 @@ import { Monitor, type ShadowMemory } from '../vmm/index.js';
 import { InputError, UsageError } from './errors.js';
 import type { Scenario } from './model.js';
 import { SCHEMA_VERSION } from './record.js';
-import { guestOf, hostTooSmall, whyNotUnder } from './under.js';
+import { guestOf, hostTooSmall, monitorSettings, whyNotUnder } from './under.js';
 
 export interface DiffOptions {
   /** which VM of a scenario that lists VMs (default 0) */
@@ -51,7 +51,7 @@ export function diffRecord(s: Scenario, o: DiffOptions = {}): DiffData {
   if (index >= guests.length) throw new UsageError(`--vm ${index}: ${s.name} has ${guests.length === 1 ? 'one VM (0)' : `${guests.length} VMs (0 to ${guests.length - 1})`}`);
   let m: Monitor;
   try {
-    m = new Monitor(guests, { kind: 'shadow-eager', nested: s.vmm.nested });
+    m = new Monitor(guests, { kind: 'shadow-eager', ...monitorSettings(s) });
     m.run();
   } catch (e) {
     throw hostTooSmall(s, e);

@@ -6,7 +6,7 @@ import { RUN_KINDS, type RunKind } from '../vmm/kinds.js';
 import { UnmappedGuestWrite } from '../mmu/physmap-memory.js';
 import { ShadowPoolExhausted } from '../shadow/index.js';
 import type { AccessKind } from '../paging/index.js';
-import { guestFromMachine, HostMemoryExhausted, Monitor, hostLayout, type PlacementReport, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type Vmm2Details } from '../vmm/index.js';
+import { guestFromMachine, HostMemoryExhausted, Monitor, hostLayout, type PlacementReport, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type NestedOptions, type Vmm2Details } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { InputError, UsageError } from './errors.js';
 import type { Scenario } from './load.js';
@@ -115,10 +115,10 @@ function runKinds(s: Scenario, kinds: readonly UnderKind[], o: UnderOptions): Un
   return kinds.flatMap((kind) => {
     if (kind === 'bare') return guests.map(({ name, guest }) => bareRun(guest, budget(guest), o, name));
     const allowUnsafe = o.allowUnsafe === true;
-    if (!s.host) return [fromGuestRun(s, budget(s), runGuest(kind, guestOf(s, budget(s)), { allowUnsafe, nested: s.vmm.nested, ...singleLayout(s), ...(s.vmm.quantum ? { quantum: s.vmm.quantum } : {}) }))];
+    if (!s.host) return [fromGuestRun(s, budget(s), runGuest(kind, guestOf(s, budget(s)), { allowUnsafe, ...monitorSettings(s), ...singleLayout(s) }))];
     if (kind === 'vmm2') throw new Error('runUnder: vmm2 with several VMs passed whyNotUnder');
     const host = s.host;
-    const r = runVms(kind, host.vms.map((vm) => guestOf(vm.guest, budget(vm.guest))), { layout: host.layout, allowUnsafe, nested: host.vmm.nested, ...(host.quantum ? { quantum: host.quantum } : {}) });
+    const r = runVms(kind, host.vms.map((vm) => guestOf(vm.guest, budget(vm.guest))), { layout: host.layout, allowUnsafe, ...monitorSettings(s) });
     return r.vms.map((g, i) => fromGuestRun(host.vms[i].guest, budget(host.vms[i].guest), g, host.vms[i].name));
   });
 }
@@ -166,6 +166,16 @@ function fromGuestRun(guest: Scenario, budget: number, g: GuestRun, vm?: string)
   };
 }
 
+/**
+ * What scenario `s` tells the VMM (its `vmm:` block, or the VM file's): how it hosts paging
+ * guests, and its quantum — the same for every command that runs `s` under a VMM.
+ */
+export function monitorSettings(s: Scenario): { readonly nested: NestedOptions; readonly quantum?: number } {
+  const nested = s.host ? s.host.vmm.nested : s.vmm.nested;
+  const quantum = s.host ? s.host.quantum : s.vmm.quantum;
+  return { nested, ...(quantum ? { quantum } : {}) };
+}
+
 /** The view options `walk` passes to the VMM views (walk-nested.ts, walk-shadow.ts). */
 export interface VmmWalkOptions {
   readonly access: AccessKind;
@@ -186,7 +196,7 @@ export function walkedMonitor(s: Scenario, kind: 'nested' | 'shadow-eager', o: V
   const why = whyNotUnder(kind, s);
   if (why) throw new InputError([{ file: s.file, message: why }]);
   try {
-    const m = new Monitor([guestOf(s, o.afterRun ? (o.steps ?? s.spec.steps) : 0)], { kind, nested: s.vmm.nested });
+    const m = new Monitor([guestOf(s, o.afterRun ? (o.steps ?? s.spec.steps) : 0)], { kind, ...monitorSettings(s) });
     if (o.afterRun) m.run();
     return m;
   } catch (e) {

@@ -19,7 +19,7 @@
 import { memoryStrategy, type MonitorKind } from './kinds.js';
 import { buildNestedHost, buildShadowHost, type NestedOptions } from './nested-host.js';
 import { produce } from 'immer';
-import { SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP, TRAP_CAUSE, TRAP_DETAIL, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
+import { Cause, SLOT_OLD_PSW, ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_SUM, ST_WP, TRAP_CAUSE, TRAP_DETAIL, TRAP_ERROR, TRAP_VADDR } from '../isa/arch.js';
 import { Machine, type Psw, type RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import { endOf, type GuestEnd } from './bare.js';
@@ -387,6 +387,8 @@ export class Monitor {
     if (vm.directConsole) this.takeConsole(vm);
     if (exit === 'halted' || exit === 'double-fault') return this.realStop(vm, exit);
     if (exit !== 'trap') {
+      // the VMM's own timer (its quantum ran out): classified, and so numbered, like any exit
+      vm.memory.classify(Cause.Timer, 0, vcpu);
       this.syncStatus(vcpu, host.status);
       vcpu.pc = host.pc;
       vm.exits.timer++;

@@ -1,6 +1,9 @@
 // `shadowlab diff`: the shadow-table changes of a paging guest, exit by exit, from what the
 // shadow-paging VMM really did; coalescing of alike pages; the range options; bad input.
 
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GEOMETRIES, encodeEntry } from '../../src/paging/index.js';
 import { diffRows, type ShadowChange } from '../../src/shadow/index.js';
@@ -56,6 +59,21 @@ describe('diff on shadow/remap-invlpg', () => {
     expect(r.stdout).toMatch(/│ exit \(cause\) +│ reason +│ space \(root, view\) │ gVA +│ before \(hPA, rwxuad\) │ after +│/);
     expect(r.stdout).toMatch(/│ 5 page-fault +│ trace write +│/); // the store to the traced table: a fault on its read-only shadow entry
     expect(r.stdout).toMatch(/│ trace write +│ 0x30000 kernel +│ 0x500000 │/);
+  });
+});
+
+describe('diff: the same run as run --under shadow-eager', () => {
+  it('honours the scenario\'s quantum, and numbers every exit — the VMM\'s own timer included — as run counts them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shadowlab-diff-'));
+    const file = join(dir, 'quantum.yaml');
+    writeFileSync(
+      file,
+      `machine:\n  memory: 256 KiB\n  translation: paging\n  paging: { geometry: x86-32 }\npageTables:\n  - name: kpt\n    map:\n      - { va: 0, pa: 0, size: 64 KiB, perms: rwx }\nprograms:\n  - { at: 0, source: ".org 0x80\\nloop: addi r1, r1, 1\\njmp loop" }\npsw: { pc: 0x80, mode: s, pg: true, ptbr: kpt }\nvmm: { quantum: 1000 }\nsteps: 5000\nexpect: { end: budget }\n`,
+    );
+    const run = JSON.parse((await cli('run', file, '--under', 'shadow-eager', '--json')).stdout);
+    const diff = JSON.parse((await cli('diff', file, '--json')).stdout);
+    expect(run.runs[0].checks.efficiency.exits).toMatchObject({ timer: 5, total: 6 });
+    expect(diff.exits).toBe(6);
   });
 });
 
