@@ -94,8 +94,6 @@ export class ShadowMemory implements MemoryVirtualizer {
   private readonly upperTables = new Set<number>();
   /** lazy: last-level tables out of sync (written directly since the last resync) */
   private readonly unsync = new Set<number>();
-  /** per space: the last-level table each filled page's translation was read from */
-  private readonly derivedFrom = new Map<ShadowSpace, Map<number, number>>();
   private readonly page: number;
   private readonly hasNx: boolean;
   /** whether the format has a writable bit (tiny has none: traced pages are then never mapped) */
@@ -145,12 +143,6 @@ export class ShadowMemory implements MemoryVirtualizer {
   /** Lazy: out-of-sync tables make the shadow lag the guest's tables as a TLB may. */
   get lagsLikeTlb(): boolean {
     return this.policy === 'lazy';
-  }
-
-  /** Whether the entry for `gva` in `space` may be stale (lazy: read through a table now out of sync). */
-  mayBeStale(space: ShadowSpace, gva: number): boolean {
-    const table = this.derivedFrom.get(space)?.get(gva);
-    return table !== undefined && this.unsync.has(table);
   }
 
   /** The shadow spaces in the cache now (for checkers and reports). */
@@ -348,8 +340,6 @@ export class ShadowMemory implements MemoryVirtualizer {
     }
     const entry = this.tableUsers.has(o.gpa) && !this.unsync.has(o.gpa) ? readOnly(this.geometry, o.entry) : o.entry;
     space.setPage(o.gva, entry, 'hidden fault');
-    const last = o.tablePages[o.tablePages.length - 1];
-    if (last !== undefined) this.derivedOf(space).set(o.gva, last);
     const list = this.mappers.get(o.gpa) ?? [];
     list.push([space, o.gva]);
     this.mappers.set(o.gpa, list);
@@ -362,11 +352,6 @@ export class ShadowMemory implements MemoryVirtualizer {
     tablePages.forEach((t, i) => (i === tablePages.length - 1 ? this.leafTables : this.upperTables).add(t));
   }
 
-  private derivedOf(space: ShadowSpace): Map<number, number> {
-    let m = this.derivedFrom.get(space);
-    if (!m) this.derivedFrom.set(space, (m = new Map()));
-    return m;
-  }
 
   /** With the guest's paging off: gVA = gPA, every access allowed inside guest memory (outside: the guest's own fault). */
   private physical(va: number): { kind: 'true' } | { kind: 'unbacked'; gpa: number } | { kind: 'hidden'; gva: number; gpa: number; entry: RawEntry; tablePages: readonly number[] } {
@@ -420,7 +405,6 @@ export class ShadowMemory implements MemoryVirtualizer {
     this.tableUsers.clear();
     this.mappers.clear();
     this.unsync.clear();
-    this.derivedFrom.clear();
   }
 
   /** The host frame of the guest page at `gpa`, mapping it from the pool on first touch (-1: none left). */
