@@ -153,6 +153,17 @@ export function randomGuest(convention?: BoundsConvention): fc.Arbitrary<RandomG
     });
 }
 
+/**
+ * `rg` with `line(i)` (the i-th insertion) after every line of its kernel's code — its data, from
+ * `.align 4` on, left alone — and, with `user`, after every line of its process.
+ */
+export function withLines(rg: RandomGuest, line: (i: number) => string, user = false): RandomGuest {
+  let n = 0;
+  const insert = (code: string) => code.replace(/\n(?!\s*\.)/g, () => `\n${line(n++)}\n`);
+  const [code, data] = rg.kernel.split('\n.align 4\n');
+  return { ...rg, kernel: `${insert(code)}\n.align 4\n${data}`, ...(user ? { user: insert(rg.user) } : {}) };
+}
+
 /** The guest image of a random guest, booting its kernel at 0x80 in supervisor mode (classic profile unless given). */
 export function guestOf(rg: RandomGuest, name = 'random', profile: Profile = classic): GuestImage {
   return guestFromSources({
