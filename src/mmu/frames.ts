@@ -166,6 +166,7 @@ export class FrameStore {
 export class WriteLog {
   readonly written = new Set<number>();
   readonly before = new Map<number, Int32Array>();
+  private attached = true;
 
   constructor(
     private readonly store: FrameStore,
@@ -181,8 +182,17 @@ export class WriteLog {
     this.store.generation++;
   }
 
+  /** Starts logging afresh: attached again if closed, with nothing written yet. */
+  reopen(): void {
+    if (!this.attached) this.store.attach(this);
+    this.attached = true;
+    this.reset();
+  }
+
+  /** Stops logging (the store's writes cost nothing more) until `reopen`. */
   close(): void {
-    this.store.detach(this);
+    if (this.attached) this.store.detach(this);
+    this.attached = false;
   }
 
   /** Called by the store before frame `fn` is handed out for writing. */

@@ -89,8 +89,7 @@ export interface MmuFigures {
 /** The MMU figures of `pager` so far, or undefined when it is no paging unit (segment machines). */
 export function mmuFigures(pager: Pager | undefined): MmuFigures | undefined {
   if (!(pager instanceof PagingUnit)) return undefined;
-  const c = pager.counters();
-  return { misses: c.tlbMisses, refs: c.walkRefs };
+  return { misses: pager.tlbMisses, refs: pager.walkReferences };
 }
 
 const SLOTS = 6;
@@ -388,10 +387,20 @@ export class PagingUnit implements Pager {
     this.clearHot();
   }
 
+  /** Translations that walked so far (counters().tlbMisses, without building the record). */
+  get tlbMisses(): number {
+    return this.tlb.misses + this.refreshes;
+  }
+
+  /** Entry reads made by all walks so far (counters().walkRefs). */
+  get walkReferences(): number {
+    return this.walkRefs;
+  }
+
   counters(): PagingCounters {
     return {
       tlbHits: this.tlb.hits + this.hotHits - this.refreshes,
-      tlbMisses: this.tlb.misses + this.refreshes,
+      tlbMisses: this.tlbMisses,
       walks: this.walks,
       refreshes: this.refreshes,
       walkRefs: this.walkRefs,

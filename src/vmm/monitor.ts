@@ -31,7 +31,7 @@ import { EventSource } from './events.js';
 import type { GuestImage } from './guest.js';
 import { buildHost, installEntry } from './host.js';
 import { Lockstep } from './lockstep.js';
-import { mmuFigures, PagingUnit } from '../mmu/paging-unit.js';
+import { PagingUnit } from '../mmu/paging-unit.js';
 import type { MemoryImage } from '../mmu/memory.js';
 import { BusChecker, type SafetyLevel, type SafetyPlan } from './safety.js';
 
@@ -357,14 +357,15 @@ export class Monitor {
     vm.actions += 3;
     const before = host.retired;
     this.safety.beforeRun(vm.id);
-    const mmu = mmuFigures(host.pager);
+    const pager = host.pager instanceof PagingUnit ? host.pager : undefined;
+    const misses = pager?.tlbMisses ?? 0;
+    const refs = pager?.walkReferences ?? 0;
     const t = performance.now();
     const exit = host.run(count);
     vm.hostSeconds += (performance.now() - t) / 1000;
-    if (mmu) {
-      const after = mmuFigures(host.pager)!;
-      vm.mmuMisses += after.misses - mmu.misses;
-      vm.mmuRefs += after.refs - mmu.refs;
+    if (pager) {
+      vm.mmuMisses += pager.tlbMisses - misses;
+      vm.mmuRefs += pager.walkReferences - refs;
     }
     this.safety.afterRun(exit);
     this.onExit(vm, exit, host.retired - before);

@@ -83,10 +83,11 @@ export class ShadowMemory implements MemoryVirtualizer {
   /** a traced page the virtual CPU is writing (set by repair, resynchronised after the emulation) */
   private tracedWrite: number | undefined = undefined;
   /**
-   * Host frames written since the current exit began (reset at classify), with the contents
-   * before of frames holding traced pages: what the virtual CPU wrote while the VMM handled the
-   * exit — an emulated store through its own stale TLB entry, a trap frame — which no shadow miss
-   * announced (settleWrites).
+   * Host frames written since the current exit began, with the contents before of frames
+   * holding traced pages: what the virtual CPU wrote while the VMM handled the exit — an emulated
+   * store through its own stale TLB entry, a trap frame — which no shadow miss announced
+   * (settleWrites). Open from classify to the next install, closed while the guest runs
+   * directly (its stores then cost nothing more).
    */
   private readonly writes: WriteLog;
   /** guest pages read as a last-level table, and as a table above it (a page may be both) */
@@ -111,6 +112,7 @@ export class ShadowMemory implements MemoryVirtualizer {
   ) {
     this.guestMemory = new PhysmapMemory(host.mem, physmap);
     this.writes = new WriteLog(host.mem.store, (fn) => this.tracedIn(fn));
+    this.writes.close(); // until the first exit
     this.page = 2 ** geometry.offsetBits;
     this.hasNx = geometry.entry.flags.noExecute !== undefined;
     this.canProtect = geometry.entry.flags.writable !== undefined;
@@ -130,7 +132,7 @@ export class ShadowMemory implements MemoryVirtualizer {
    * believes about which tables are out of sync.
    */
   coherence(history?: readonly ReadBus[]): readonly string[] {
-    const hostPageOf = (gpa: number) => this.physmap.hostPage(Math.floor(gpa / this.physmap.pageBytes));
+    const hostPageOf = this.hostPageOf;
     return this.shadowSpaces()
       .filter((space) => space.guestRoot !== PHYSICAL)
       .flatMap((space) => {
@@ -139,6 +141,9 @@ export class ShadowMemory implements MemoryVirtualizer {
         return checkCoherence(space, guest, this.guestBytes, hostPageOf, stale).violations.map((v) => `${v.detail} (space of root 0x${space.guestRoot.toString(16)})`);
       });
   }
+
+  /** The host frame of the guest page holding `gpa` as the physmap has it now (no mapping on touch), or -1: what the coherence checks compose with. */
+  readonly hostPageOf = (gpa: number): number => this.physmap.hostPage(Math.floor(gpa / this.physmap.pageBytes));
 
   /** Lazy: out-of-sync tables make the shadow lag the guest's tables as a TLB may. */
   get lagsLikeTlb(): boolean {
@@ -156,6 +161,7 @@ export class ShadowMemory implements MemoryVirtualizer {
    * off (the real machine runs in user mode, where they do nothing); no segment.
    */
   install(host: Machine, vcpu: Machine): Psw {
+    this.writes.close();
     host.pagingMode = -1;
     const space = this.withPool(() => this.spaceFor(vcpu));
     const v = vcpu.psw();
@@ -167,7 +173,7 @@ export class ShadowMemory implements MemoryVirtualizer {
   classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair' {
     this.log.event++;
     this.log.cause = cause === Cause.Privileged ? (vcpu.compiled.byOp[op]?.mnemonic ?? 'privileged') : causeName(vcpu.compiled, cause);
-    this.writes.reset();
+    this.writes.reopen();
     if (cause === Cause.PageFault) return 'repair';
     return exitReason(cause, vcpu.mode, op, vcpu.compiled);
   }
