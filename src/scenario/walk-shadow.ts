@@ -64,7 +64,7 @@ export function shadowWalkView(s: Scenario, vas: readonly number[], o: VmmWalkOp
     return sp.guestRoot === ptbr && sp.view === view && r.wp === sw.wp && r.nxe === sw.nxe && r.sum === sw.sum;
   });
   const page = mem.physmap.pageBytes;
-  const hostPageOf = (gpa: number) => mem.physmap.hostPage(Math.floor(gpa / page));
+  const hostPageOf = mem.hostPageOf;
   const walks = vas.map((va): ShadowWalk => {
     const w = walk(g, mem.guestMemory, ptbr, va, { access: o.access, user, switches: sw, physicalSize: mem.guestBytes });
     const entry = space?.entryFor(va);

@@ -3,7 +3,7 @@
 // alike (both absent, or the same flags on consecutive host frames) become one row.
 
 import { hasFlag, readPfn, type Geometry, type RawEntry } from '../paging/index.js';
-import { entryGrants, type ShadowChange, type ShadowReason, type ShadowView } from './space.js';
+import { entryGrants, type ShadowChange } from './space.js';
 
 /** A shadow entry, decoded: the host frame it maps and its permissions (A and D as set). */
 export interface DecodedEntry {
@@ -12,16 +12,8 @@ export interface DecodedEntry {
   readonly flags: string;
 }
 
-/** Consecutive pages changed alike. */
-export interface DiffRow {
-  readonly event: number;
-  /** what the exit was: a page fault, the instruction that trapped (invlpg, setptbr, …), the trap delivered */
-  readonly cause: string;
-  readonly reason: ShadowReason;
-  readonly guestRoot: number;
-  readonly view: ShadowView;
-  /** the first guest page and how many pages the row covers */
-  readonly gva: number;
+/** Consecutive pages changed alike: the first change's exit, cause, reason, space and guest page, and how many pages the row covers. */
+export interface DiffRow extends Pick<ShadowChange, 'event' | 'cause' | 'reason' | 'guestRoot' | 'view' | 'gva'> {
   readonly pages: number;
   /** the first page's entry before and after (undefined: not present) */
   readonly before?: DecodedEntry;
