@@ -1,6 +1,7 @@
 // The layers of src/ import in one direction only (STYLE.md):
 // paging ← mmu ← isa ← (asm) ← vmm/shadow ← checker ← bench ← scenario ← cli, and the library
-// entry src/index.ts on top beside cli (it imports no cli; nothing imports it).
+// entry src/index.ts on top beside cli (it imports no cli; nothing imports it). The report
+// (src/report) sits beside cli, and only cli imports it.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
@@ -22,6 +23,8 @@ const RANK: Readonly<Record<string, number>> = {
   bench: 6,
   scenario: 7,
   cli: 8,
+  /** `shadowlab report`'s page: beside cli, imported by cli alone */
+  report: 8,
   /** the library API, src/index.ts: ranked above everything, so nothing in src/ imports it */
   index: 9,
 };
@@ -79,6 +82,7 @@ export function checkImports(files: readonly SourceFile[]): Offence[] {
       if (from === to) continue;
       if (ONLY[from] && !ONLY[from].includes(to)) offend(`src/${from} may import only ${ONLY[from].join(', ')}`);
       else if (to === 'cli') offend('nothing but src/cli imports src/cli');
+      else if (to === 'report' && from !== 'cli') offend('nothing but src/cli imports src/report');
       else if (RANK[to] > RANK[from]) offend(`src/${from} (rank ${RANK[from]}) imports the higher layer src/${to} (rank ${RANK[to]})`);
     }
   }
@@ -119,6 +123,9 @@ describe('architecture: import direction', () => {
       { path: 'src/mystery/h.ts', text: "import { a } from '../isa/arch.js';\n" },
       { path: 'src/cli/i.ts', text: "import { runScenario } from '../index.js';\n" },
       { path: 'src/index.ts', text: "import { runRecord } from './scenario/record.js';\nimport { main } from './cli/main.js';\n" },
+      { path: 'src/scenario/j.ts', text: "import { reportData } from '../report/data.js';\n" },
+      { path: 'src/report/k.ts', text: "import { jsonText } from '../cli/format.js';\n" },
+      { path: 'src/cli/ok2.ts', text: "import { reportData } from '../report/data.js';\n" },
     ];
     const offences = checkImports(files);
     expect(offences.map((o) => `${o.file}:${o.line}`)).toEqual([
@@ -132,6 +139,8 @@ describe('architecture: import direction', () => {
       'src/mystery/h.ts:1',
       'src/cli/i.ts:1',
       'src/index.ts:2',
+      'src/scenario/j.ts:1',
+      'src/report/k.ts:1',
     ]);
     expect(offences[4].why).toMatch(/src\/cli/);
     expect(format(offences)).toContain("src/mmu/b.ts:3: } from '../isa/machine.js';");

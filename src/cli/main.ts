@@ -7,6 +7,7 @@ import { InputError, printable, UsageError } from '../scenario/errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerDiff } from './commands/diff.js';
 import { registerList } from './commands/list.js';
+import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerWalk } from './commands/walk.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(outcome: { value: Outcome }): Command {
   registerRun(program, done);
   registerWalk(program, done);
   registerDiff(program, done);
+  registerReport(program, done);
   registerList(program, done);
   registerBench(program, done);
   return program;

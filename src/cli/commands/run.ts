@@ -131,7 +131,7 @@ function recordOptions(o: RunOptions): RecordOptions {
 }
 
 /** --under: a comma list of kinds, or all. */
-function parseUnder(text: string): readonly UnderKind[] | 'all' {
+export function parseUnder(text: string): readonly UnderKind[] | 'all' {
   if (text.trim() === 'all') return 'all';
   const kinds = text.split(',').map((k) => k.trim());
   for (const k of kinds) if (!(UNDER_KINDS as readonly string[]).includes(k)) throw new UsageError(`--under: expected ${UNDER_KINDS.join(', ')} or all, got '${k}'`);
