@@ -46,27 +46,33 @@ export interface MachineSnapshot {
 
 /** Captures the machine's state now. The machine may go on; the snapshot never changes. */
 export function snapshot(m: Machine): MachineSnapshot {
-  return freeze(
-    {
-      retired: m.retired,
-      status: m.machineStatus,
-      psw: m.psw(),
-      regs: Array.from(m.regs),
-      banks: Array.from(m.banks),
-      control: Array.from(m.control),
-      timer: { reload: m.timerReload, count: m.timerCount, enabled: m.timerEnabled, pending: m.timerPending },
-      trapEntry: m.trapEntry,
-      console: m.console,
-      consoleWritten: m.consoleWritten,
-      consoleHash: m.consoleHash,
-      trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
-      trapCounts: Array.from(m.trapCounts.entries()).filter(([, n]) => n !== 0),
-      lastTrap: m.lastTrap,
-      memory: m.mem.image(),
-      tlb: m.pager?.saveTlb(),
-    },
-    true,
-  );
+  return freeze(checkpoint(m), true);
+}
+
+/**
+ * The same state as `snapshot`, not deep-frozen (about ten times cheaper): for a checker that
+ * keeps it to itself and only ever restores it, such as the equivalence checker's state at the
+ * last agreed event. Its memory image is immutable all the same.
+ */
+export function checkpoint(m: Machine): MachineSnapshot {
+  return {
+    retired: m.retired,
+    status: m.machineStatus,
+    psw: m.psw(),
+    regs: Array.from(m.regs),
+    banks: Array.from(m.banks),
+    control: Array.from(m.control),
+    timer: { reload: m.timerReload, count: m.timerCount, enabled: m.timerEnabled, pending: m.timerPending },
+    trapEntry: m.trapEntry,
+    console: m.console,
+    consoleWritten: m.consoleWritten,
+    consoleHash: m.consoleHash,
+    trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
+    trapCounts: Array.from(m.trapCounts.entries()).filter(([, n]) => n !== 0),
+    lastTrap: m.lastTrap,
+    memory: m.mem.image(),
+    tlb: m.pager?.saveTlb(),
+  };
 }
 
 /**

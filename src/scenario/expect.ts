@@ -83,9 +83,14 @@ function describe(field: string, v: number, s: Scenario): string {
 
 const VERDICTS = ['equivalence', 'safety', 'efficiency'] as const;
 
-/** Whether the scenario expects the guest under `kind` to be equivalent to bare (the default). */
-export function expectsEquivalence(s: Scenario, kind: VmmKind): boolean {
-  return s.spec.expect?.verdicts?.[kind]?.equivalence ?? true;
+/**
+ * Whether the scenario expects the guest under `kind` to end as bare does (the default): it
+ * expects equivalence, and not one within TLB nondeterminism (where the run may legitimately end
+ * in another state).
+ */
+export function expectsBareEnd(s: Scenario, kind: VmmKind): boolean {
+  const want = s.spec.expect?.verdicts?.[kind];
+  return (want?.equivalence ?? true) && !(want?.tlbNondeterminism ?? false);
 }
 
 /**
@@ -94,9 +99,15 @@ export function expectsEquivalence(s: Scenario, kind: VmmKind): boolean {
  */
 export function checkVerdicts(s: Scenario, kind: VmmKind, checks: GuestChecks): ExpectationFailure[] {
   const want = s.spec.expect?.verdicts?.[kind] ?? {};
-  return VERDICTS.filter((v) => (want[v] ?? true) !== checks[v].holds).map((v) => ({
+  const failures = VERDICTS.filter((v) => (want[v] ?? true) !== checks[v].holds).map((v) => ({
     field: `verdicts.${kind}.${v}`,
     expected: (want[v] ?? true) ? 'holds' : 'fails',
     actual: checks[v].holds ? 'holds' : 'fails',
   }));
+  const tlb = checks.equivalence.tlbNondeterminism;
+  if ((want.tlbNondeterminism ?? false) !== (tlb !== undefined)) {
+    const says = (yes: boolean) => (yes ? 'diverged within TLB nondeterminism' : 'followed the bare TLB throughout');
+    failures.push({ field: `verdicts.${kind}.tlbNondeterminism`, expected: says(want.tlbNondeterminism ?? false), actual: `${says(tlb !== undefined)}${tlb ? ` (first at instruction ${tlb.first.retired})` : ''}` });
+  }
+  return failures;
 }

@@ -164,6 +164,10 @@ const verdicts = z
     equivalence: z.boolean().optional(),
     safety: z.boolean().optional(),
     efficiency: z.boolean().optional(),
+    tlbNondeterminism: z
+      .boolean()
+      .optional()
+      .describe('true: the run must leave the bare TLB\'s choice for another allowed translation somewhere (equivalence within TLB nondeterminism; the end state is then not checked); default false: it must not'),
   })
   .strict();
 

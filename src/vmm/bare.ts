@@ -41,8 +41,9 @@ export class BareReference {
   private readonly stop: number;
   private ended = false;
 
-  constructor(g: GuestImage) {
-    this.m = bareMachine(g);
+  /** The guest `g` from its start, or (`m`) from a state of its bare machine restored from a snapshot. */
+  constructor(g: GuestImage, m: Machine = bareMachine(g)) {
+    this.m = m;
     this.stop = g.budget;
     this.source = new EventSource(this.m, true, (e) => this.queue.push(e));
   }

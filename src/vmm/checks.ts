@@ -55,14 +55,20 @@ export interface EquivalenceVerdict {
   readonly compared: number;
   readonly first?: Divergence;
   readonly coherence?: CoherenceFigures;
+  /** points where the run left the bare TLB's choice for another allowed translation (lockstep.ts); absent when none */
+  readonly tlbNondeterminism?: { readonly points: number; readonly first: Divergence };
 }
 
-/** An equivalence verdict as plain, bounded data (no snapshots): what reports and JSON carry. */
+/** A divergence as plain, bounded data (no snapshots, long strings cut): what reports and JSON carry. */
+export type DivergenceSummary = Omit<Divergence, 'bareEvent' | 'actualEvent'> & { readonly bareEvent?: GuestEvent; readonly actualEvent?: GuestEvent };
+
+/** An equivalence verdict as plain, bounded data (no snapshots). */
 export interface EquivalenceSummary {
   readonly holds: boolean;
   readonly compared: number;
   readonly coherence?: CoherenceFigures;
-  readonly first?: Omit<Divergence, 'bareEvent' | 'actualEvent'> & { readonly bareEvent?: GuestEvent; readonly actualEvent?: GuestEvent };
+  readonly first?: DivergenceSummary;
+  readonly tlbNondeterminism?: { readonly points: number; readonly first: DivergenceSummary };
 }
 
 /** A value of a divergence as bounded plain data (long strings cut). */
@@ -70,19 +76,23 @@ function bounded(v: unknown): unknown {
   return typeof v === 'string' && v.length > 200 ? `${v.slice(0, 200)}…` : v;
 }
 
+/** `d` without snapshots, its values bounded: safe to print as JSON whatever the run's size. */
+export function summarizeDivergence(d: Divergence): DivergenceSummary {
+  const event = (e: EventWithSnapshot | undefined) => e && { kind: e.kind, retired: e.retired, ...(e.cause === undefined ? {} : { cause: e.cause }) };
+  const bareEvent = event(d.bareEvent);
+  const actualEvent = event(d.actualEvent);
+  return { index: d.index, retired: d.retired, field: d.field, bare: bounded(d.bare), actual: bounded(d.actual), ...(bareEvent ? { bareEvent } : {}), ...(actualEvent ? { actualEvent } : {}) };
+}
+
 /** `v` without snapshots, its values bounded: safe to print as JSON whatever the run's size. */
 export function summarizeEquivalence(v: EquivalenceVerdict): EquivalenceSummary {
-  const f = v.first;
-  const coherence = v.coherence ? { coherence: v.coherence } : {};
-  if (!f) return { holds: v.holds, compared: v.compared, ...coherence };
-  const event = (e: EventWithSnapshot | undefined) => e && { kind: e.kind, retired: e.retired, ...(e.cause === undefined ? {} : { cause: e.cause }) };
-  const bareEvent = event(f.bareEvent);
-  const actualEvent = event(f.actualEvent);
+  const t = v.tlbNondeterminism;
   return {
     holds: v.holds,
     compared: v.compared,
-    ...coherence,
-    first: { index: f.index, retired: f.retired, field: f.field, bare: bounded(f.bare), actual: bounded(f.actual), ...(bareEvent ? { bareEvent } : {}), ...(actualEvent ? { actualEvent } : {}) },
+    ...(v.coherence ? { coherence: v.coherence } : {}),
+    ...(v.first ? { first: summarizeDivergence(v.first) } : {}),
+    ...(t ? { tlbNondeterminism: { points: t.points, first: summarizeDivergence(t.first) } } : {}),
   };
 }
 

@@ -32,7 +32,7 @@ export type EventListener = (e: GuestEvent) => void;
 export class EventSource {
   private readonly counts: Record<GuestEventKind, number> = { trap: 0, 'double-fault': 0, console: 0, halt: 0, end: 0 };
   private consoleLength: number;
-  private halted = false;
+  private halted: boolean;
 
   constructor(
     private readonly m: Machine,
@@ -40,6 +40,7 @@ export class EventSource {
     private readonly listener: EventListener = () => {},
   ) {
     this.consoleLength = m.consoleWritten;
+    this.halted = m.machineStatus === 'halted'; // a machine restored halted has had its halt event
     if (enabled) m.onTrap = (t) => this.trap(t);
   }
 

@@ -12,11 +12,26 @@
 // trackers are kept by the memory itself, not by the VMM, so the verdict rests on what the runs
 // did. At the first divergence both machines are snapshotted for the report and the reference
 // is dropped.
+//
+// TLB nondeterminism. A paging guest that changes its tables and uses the old translation
+// before invalidating may legitimately see either translation: the bare TLB picks one member of
+// the allowed set, a VMM's shadow tables may pick another. So for a paging reference a snapshot
+// of it is kept at every agreed event (a checkpoint: its memory copy-on-write, so it costs the
+// frames written after it),
+// and at a divergence the checker tries one more member of the allowed set: the bare machine
+// restored from that snapshot in the other TLB mode (fresh-pager.ts) — walking the tables as
+// they are on every access if it used its TLB, using its TLB again if it walked fresh. If that
+// machine reaches the same event with the same view, the point is recorded as diverged within
+// TLB nondeterminism, that machine becomes the reference, and checking goes on; otherwise it is
+// a divergence. The explanation is itself a bare run, so it trusts nothing the VMM did; it is
+// sound but not complete: a run whose choices between two events are neither all the TLB's nor
+// all fresh is reported divergent.
 
 import type { Machine } from '../isa/machine.js';
-import { compareScalars, consoleDifference, liveScalars, memoryDifference, snapshot, type ViewDifference } from '../isa/snapshot.js';
+import { checkpoint, compareScalars, consoleDifference, liveScalars, memoryDifference, restore, snapshot, type MachineSnapshot, type ViewDifference } from '../isa/snapshot.js';
 import { mergeRanges, type PhysicalMemory, type WriteTracker } from '../mmu/memory.js';
 import { BareReference } from './bare.js';
+import { FreshPager } from './fresh-pager.js';
 import type { Divergence, EquivalenceVerdict } from './checks.js';
 import type { GuestEvent } from './events.js';
 import type { GuestImage } from './guest.js';
@@ -26,9 +41,12 @@ export function describeEvent(e: GuestEvent | undefined): string {
   return e ? `${e.kind}${e.cause === undefined ? '' : ` (cause ${e.cause})`} at ${e.retired}` : 'no event';
 }
 
+/** At most this many points are explained by TLB nondeterminism before a divergence is reported. */
+export const MAX_TLB_POINTS = 1024;
+
 export class Lockstep {
   private ref: BareReference | undefined;
-  private readonly refLog: WriteTracker;
+  private refLog: WriteTracker;
   private readonly actLog: WriteTracker;
   /** the first comparison looks at every frame present in either memory */
   private full = true;
@@ -37,17 +55,24 @@ export class Lockstep {
   private events = 0;
   private compared = 0;
   private first: Divergence | undefined;
+  /** the reference at the last agreed event, kept when its machine has a TLB (see the header) */
+  private agreed: MachineSnapshot | undefined;
+  private tlbPoints = 0;
+  /** whether the reference now walks fresh (after an odd number of points) */
+  private fresh = false;
+  private tlbFirst: Divergence | undefined;
   /** wall time spent checking (so that the VMM's own time per exit can leave it out) */
   seconds = 0;
 
   /** `actual` is the machine whose events will be reported to `onEvent`; `reference` its guest. */
   constructor(
-    reference: GuestImage,
+    private readonly reference: GuestImage,
     private readonly actual: Machine,
   ) {
     this.ref = new BareReference(reference);
     this.refLog = this.ref.m.mem.trackWrites();
     this.actLog = actual.mem.trackWrites();
+    if (this.ref.m.pager) this.agreed = checkpoint(this.ref.m);
   }
 
   /**
@@ -66,21 +91,58 @@ export class Lockstep {
     const ref = this.ref;
     if (!ref) return;
     const b = ref.next();
-    if (!b || b.kind !== e.kind || b.retired !== e.retired || b.cause !== e.cause) {
-      this.diverge(index, b, e, { field: 'event', a: describeEvent(b), b: describeEvent(e) });
+    const d = this.eventDifference(b, e) ?? this.difference(ref.m, e.kind === 'end');
+    if (d && !this.explainedByTlb(index, b, e, d)) {
+      this.diverge(index, b, e, d);
       return;
     }
     this.compared++;
-    const d = this.difference(ref.m, e.kind === 'end');
-    if (d) this.diverge(index, b, e, d);
-    else if (e.kind === 'end') this.close();
+    if (e.kind === 'end') this.close();
+    else if (this.agreed) this.agreed = checkpoint(this.ref!.m);
+  }
+
+  /** How the reference's event `b` differs from the checked run's `e` (kind, retired, cause), or undefined. */
+  private eventDifference(b: GuestEvent | undefined, e: GuestEvent): ViewDifference | undefined {
+    const same = b && b.kind === e.kind && b.retired === e.retired && b.cause === e.cause;
+    return same ? undefined : { field: 'event', a: describeEvent(b), b: describeEvent(e) };
+  }
+
+  /**
+   * The divergence `d` at event `index` is within TLB nondeterminism when the bare machine
+   * restored at the last agreed event in the other TLB mode (fresh walks when the reference uses
+   * its TLB, the TLB when it walks fresh; fresh-pager.ts) reaches `e` with the checked run's
+   * view: it then becomes the reference, and the point is counted.
+   */
+  private explainedByTlb(index: number, b: GuestEvent | undefined, e: GuestEvent, d: ViewDifference): boolean {
+    const agreed = this.agreed;
+    const pager = this.reference.config.pager;
+    if (!agreed || !pager || this.tlbPoints >= MAX_TLB_POINTS) return false;
+    const fresh = !this.fresh;
+    const m = restore(agreed, { ...this.reference.config, pager: (mem) => new FreshPager(pager(mem), fresh) });
+    const alt = new BareReference(this.reference, m);
+    const a = alt.next();
+    const saved = { full: this.full, refLog: this.refLog };
+    this.refLog = m.mem.trackWrites();
+    this.full = true;
+    if (this.eventDifference(a, e) ?? this.difference(m, e.kind === 'end')) {
+      this.refLog.close();
+      Object.assign(this, saved);
+      return false;
+    }
+    saved.refLog.close();
+    this.tlbFirst ??= this.divergence(index, b, e, d);
+    this.tlbPoints++;
+    this.fresh = fresh;
+    this.ref = alt;
+    return true;
   }
 
   /** The verdict so far: holds when nothing diverged and at least one event was compared. */
   verdict(): EquivalenceVerdict {
-    if (this.first) return { holds: false, compared: this.compared, first: this.first };
+    const tlb = this.tlbFirst ? { tlbNondeterminism: { points: this.tlbPoints, first: this.tlbFirst } } : {};
+    if (this.first) return { holds: false, compared: this.compared, first: this.first, ...tlb };
     if (this.compared === 0) return { holds: false, compared: 0, first: { index: 0, retired: 0, field: 'event', bare: 'nothing compared', actual: `${this.events} events` } };
-    return { holds: true, compared: this.compared };
+    return { holds: true, compared: this.compared, ...tlb };
   }
 
   /**
@@ -120,8 +182,14 @@ export class Lockstep {
 
   /** Records the first divergence with both machines' snapshots, and stops comparing. */
   private diverge(index: number, b: GuestEvent | undefined, e: GuestEvent, d: ViewDifference): void {
+    this.first = this.divergence(index, b, e, d);
+    this.close();
+  }
+
+  /** The divergence `d` at event `index` with both machines' snapshots now. */
+  private divergence(index: number, b: GuestEvent | undefined, e: GuestEvent, d: ViewDifference): Divergence {
     const refSnapshot = snapshot(this.ref!.m);
-    this.first = {
+    return {
       index,
       retired: (b ?? e).retired,
       field: d.field,
@@ -130,7 +198,6 @@ export class Lockstep {
       ...(b ? { bareEvent: { ...b, snapshot: refSnapshot } } : {}),
       actualEvent: { ...e, snapshot: snapshot(this.actual) },
     };
-    this.close();
   }
 
   /** Detaches the logs and drops the reference machine. */
@@ -138,6 +205,7 @@ export class Lockstep {
     this.refLog.close();
     this.actLog.close();
     this.ref = undefined;
+    this.agreed = undefined;
   }
 }
 

@@ -34,9 +34,10 @@ export function describeDivergence(d: AnyDivergence | undefined): string {
 }
 
 /** Asserts that a checked run is equivalent to bare and safe, with the reason when it is not. */
-export function expectEquivalentAndSafe(r: GuestRun): void {
+export function expectEquivalentAndSafe(r: GuestRun, within: 'exact' | 'tlb' = 'exact'): void {
   const c = r.checks!;
   expect(c.equivalence.holds, `${r.kind} ${r.name}: ${describeDivergence(c.equivalence.first)}`).toBe(true);
+  if (within === 'exact') expect(c.equivalence.tlbNondeterminism, `${r.kind} ${r.name}: within TLB nondeterminism, not exact`).toBeUndefined();
   expect(c.safety.holds, `${r.kind} ${r.name}: ${c.safety.first?.kind} ${c.safety.first?.detail} (reserve intact: ${c.safety.reserveIntact})`).toBe(true);
   if (r.vmm2) {
     expect(r.vmm2.level1Equivalence?.holds, `level 1: ${describeDivergence(r.vmm2.level1Equivalence?.first)}`).toBe(true);

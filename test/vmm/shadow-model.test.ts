@@ -146,6 +146,7 @@ function problem(kind: 'shadow-eager' | 'shadow-lazy', lines: readonly string[],
   seen.fetches += r.instructions.jr ?? 0;
   seen.region += r.placement!.shadow!.region;
   if (!eq.holds) return `not exact: ${describeDivergence(eq.first)}; coherence ${JSON.stringify(eq.coherence)}`;
+  if (eq.tlbNondeterminism) return `not exact (the guest invalidates before use): within TLB nondeterminism at ${describeDivergence(eq.tlbNondeterminism.first)}`;
   if (!r.checks!.safety.holds) return `not safe: ${r.checks!.safety.first?.detail}`;
   return undefined;
 }

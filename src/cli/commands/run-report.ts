@@ -130,7 +130,7 @@ function printChecks(runs: readonly RunColumn[]): string {
     const e = c.efficiency;
     return [
       r.label,
-      `${verdict(c.equivalence.holds)} (${count(c.equivalence.compared, 'event')})`,
+      `${verdict(c.equivalence.holds)} (${count(c.equivalence.compared, 'event')}${c.equivalence.tlbNondeterminism ? ', within TLB nondeterminism' : ''})`,
       `${verdict(c.safety.holds)} (${count(c.safety.accesses, 'access', 'accesses')}, ${count(c.safety.windows, 'window')})`,
       `${verdict(e.holds)}: ${(e.direct * 100).toFixed(3)}% direct, ${e.exitsPer1000.toFixed(1)} exits/1000${e.usPerExit === undefined ? '' : `, ${e.usPerExit.toFixed(2)} us/exit`}`,
     ];
@@ -155,6 +155,14 @@ function failureLines(label: string, c: ChecksJson): string[] {
   const out: string[] = [];
   const d = c.equivalence.firstDifference;
   if (d) out.push(`${label}: first difference at event ${String(d.index)} (instruction ${String(d.retired)}): ${String(d.field)}: bare ${JSON.stringify(d.bare)}, under the VMM ${JSON.stringify(d.actual)}`);
+  const t = c.equivalence.tlbNondeterminism;
+  if (t) {
+    const f = t.first;
+    out.push(
+      `${label}: diverged within TLB nondeterminism at event ${f.index} (instruction ${f.retired}): ${f.field}: bare ${JSON.stringify(f.bare)}, under the VMM ${JSON.stringify(f.actual)}; ` +
+        `a bare machine that walked the tables as they were instead of using its TLB reached the same (${count(t.points, 'such point')})`,
+    );
+  }
   const co = c.equivalence.coherence;
   if (co?.first) out.push(`${label}: shadow incoherent at instruction ${co.first.retired}: ${co.first.detail}${co.violations > 1 ? ` (${count(co.violations, 'wrong entry', 'wrong entries')} over ${count(co.checks, 'check')})` : ''}`);
   if (c.safety.note) out.push(`${label}: safety: ${c.safety.note}`);
