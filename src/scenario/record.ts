@@ -7,7 +7,7 @@ import type { MachineSnapshot } from '../isa/snapshot.js';
 import type { InstructionTrace, TraceEntry } from '../isa/run.js';
 import { disassemble } from '../asm/index.js';
 import { compareSegmentWithPaging, type SegmentPagingDifference, type SegmentPagingResult } from '../checker/segment-paging.js';
-import { summarizeEquivalence, type CoherenceFigures, type DivergenceSummary, type GuestChecks } from '../vmm/index.js';
+import { summarizeEquivalence, type CoherenceFigures, type DivergenceSummary, type GuestChecks, type TlbNondeterminism } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { UsageError } from './errors.js';
 import { checkExpectations, checkVerdicts, expectsBareEnd, type ExpectationFailure } from './expect.js';
@@ -107,7 +107,7 @@ export interface ChecksJson {
     readonly firstDifference?: DivergenceSummary;
     readonly coherence?: CoherenceFigures;
     /** where the run took another allowed translation than the bare TLB's, the first such point (see docs/vmm.md) */
-    readonly tlbNondeterminism?: { readonly points: number; readonly first: DivergenceSummary };
+    readonly tlbNondeterminism?: TlbNondeterminism<DivergenceSummary>;
   };
   readonly safety: {
     readonly holds: boolean;

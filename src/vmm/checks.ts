@@ -19,6 +19,7 @@ import { virtualView, compareViews, type MachineSnapshot, type ViewDifference } 
 import type { GuestEvent } from './events.js';
 import type { ExitReason } from './construction.js';
 import type { SafetyReport, SafetyViolation } from './safety.js';
+import type { TlbMode } from './tlb-modes.js';
 
 /** An event of one run at a divergence, with the machine's snapshot there. */
 export type EventWithSnapshot = GuestEvent & { readonly snapshot: MachineSnapshot };
@@ -56,7 +57,7 @@ export interface EquivalenceVerdict {
   readonly first?: Divergence;
   readonly coherence?: CoherenceFigures;
   /** points where the run left the bare TLB's choice for another allowed translation (lockstep.ts); absent when none */
-  readonly tlbNondeterminism?: { readonly points: number; readonly first: Divergence };
+  readonly tlbNondeterminism?: TlbNondeterminism<Divergence>;
 }
 
 /** A divergence as plain, bounded data (no snapshots, long strings cut): what reports and JSON carry. */
@@ -68,7 +69,14 @@ export interface EquivalenceSummary {
   readonly compared: number;
   readonly coherence?: CoherenceFigures;
   readonly first?: DivergenceSummary;
-  readonly tlbNondeterminism?: { readonly points: number; readonly first: DivergenceSummary };
+  readonly tlbNondeterminism?: TlbNondeterminism<DivergenceSummary>;
+}
+
+/** Where a run diverged within TLB nondeterminism: how many points, the first, and the TLB mode of the bare machine that explained it. */
+export interface TlbNondeterminism<D> {
+  readonly points: number;
+  readonly first: D;
+  readonly by: TlbMode;
 }
 
 /** A value of a divergence as bounded plain data (long strings cut). */
@@ -92,7 +100,7 @@ export function summarizeEquivalence(v: EquivalenceVerdict): EquivalenceSummary 
     compared: v.compared,
     ...(v.coherence ? { coherence: v.coherence } : {}),
     ...(v.first ? { first: summarizeDivergence(v.first) } : {}),
-    ...(t ? { tlbNondeterminism: { points: t.points, first: summarizeDivergence(t.first) } } : {}),
+    ...(t ? { tlbNondeterminism: { ...t, first: summarizeDivergence(t.first) } } : {}),
   };
 }
 

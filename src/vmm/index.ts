@@ -29,7 +29,9 @@ export {
   type EventWithSnapshot,
   type GuestChecks,
   type SafetyVerdict,
+  type TlbNondeterminism,
 } from './checks.js';
+export { TLB_MODE_TEXT, TLB_MODES, type TlbMode } from './tlb-modes.js';
 export {
   checkLayout,
   composeSegment,

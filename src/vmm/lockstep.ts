@@ -15,23 +15,23 @@
 //
 // TLB nondeterminism. A paging guest that changes its tables and uses the old translation
 // before invalidating may legitimately see either translation: the bare TLB picks one member of
-// the allowed set, a VMM's shadow tables may pick another. So for a paging reference a snapshot
-// of it is kept at every agreed event (a checkpoint: its memory copy-on-write, so it costs the
-// frames written after it),
-// and at a divergence the checker tries one more member of the allowed set: the bare machine
-// restored from that snapshot in the other TLB mode (fresh-pager.ts) — walking the tables as
-// they are on every access if it used its TLB, using its TLB again if it walked fresh. If that
-// machine reaches the same event with the same view, the point is recorded as diverged within
-// TLB nondeterminism, that machine becomes the reference, and checking goes on; otherwise it is
-// a divergence. The explanation is itself a bare run, so it trusts nothing the VMM did; it is
-// sound but not complete: a run whose choices between two events are neither all the TLB's nor
-// all fresh is reported divergent.
+// the allowed set, a VMM's shadow tables may pick another. So for a paging reference a
+// checkpoint of it is kept at each of the last KEPT_CHECKPOINTS agreed events (its memory
+// copy-on-write, so it costs the frames written after it), and at a divergence the checker tries
+// other members of the allowed set: the bare machine restored from each checkpoint, latest
+// first, in each other TLB mode (tlb-modes.ts: its TLB as it is, a fresh walk on every access,
+// or a refill right after every invalidation), which must pass the later agreed events with the
+// same views. If one reaches the diverging event with the checked run's view, the point is
+// recorded as diverged within TLB nondeterminism, that machine becomes the reference, and
+// checking goes on; otherwise it is a divergence. The explanation is itself a bare run, so it
+// trusts nothing the VMM did; it is sound but not complete: a run whose choices since any kept
+// checkpoint follow none of the modes throughout is reported divergent.
 
 import type { Machine } from '../isa/machine.js';
-import { checkpoint, compareScalars, consoleDifference, liveScalars, memoryDifference, restore, snapshot, type MachineSnapshot, type ViewDifference } from '../isa/snapshot.js';
+import { checkpoint, compareScalars, compareViews, virtualView, consoleDifference, liveScalars, memoryDifference, restore, snapshot, type MachineSnapshot, type ViewDifference } from '../isa/snapshot.js';
 import { mergeRanges, type PhysicalMemory, type WriteTracker } from '../mmu/memory.js';
 import { BareReference } from './bare.js';
-import { FreshPager } from './fresh-pager.js';
+import { TLB_MODES, TlbModePager, type TlbMode } from './tlb-modes.js';
 import type { Divergence, EquivalenceVerdict } from './checks.js';
 import type { GuestEvent } from './events.js';
 import type { GuestImage } from './guest.js';
@@ -43,6 +43,14 @@ export function describeEvent(e: GuestEvent | undefined): string {
 
 /** At most this many points are explained by TLB nondeterminism before a divergence is reported. */
 export const MAX_TLB_POINTS = 1024;
+/** How many agreed events back an alternative reference may start from. */
+export const KEPT_CHECKPOINTS = 32;
+
+/** The reference's state right after an agreed event (undefined: the start). */
+interface Checkpoint {
+  readonly event: GuestEvent | undefined;
+  readonly state: MachineSnapshot;
+}
 
 export class Lockstep {
   private ref: BareReference | undefined;
@@ -55,12 +63,13 @@ export class Lockstep {
   private events = 0;
   private compared = 0;
   private first: Divergence | undefined;
-  /** the reference at the last agreed event, kept when its machine has a TLB (see the header) */
-  private agreed: MachineSnapshot | undefined;
+  /** the reference at the last agreed events, oldest first (paging machines only; see the header) */
+  private checkpoints: Checkpoint[] = [];
+  private readonly paging: boolean;
   private tlbPoints = 0;
-  /** whether the reference now walks fresh (after an odd number of points) */
-  private fresh = false;
-  private tlbFirst: Divergence | undefined;
+  /** how the reference's TLB now chooses among allowed translations */
+  private mode: TlbMode = 'tlb';
+  private tlbFirst: { readonly first: Divergence; readonly by: TlbMode } | undefined;
   /** wall time spent checking (so that the VMM's own time per exit can leave it out) */
   seconds = 0;
 
@@ -72,7 +81,8 @@ export class Lockstep {
     this.ref = new BareReference(reference);
     this.refLog = this.ref.m.mem.trackWrites();
     this.actLog = actual.mem.trackWrites();
-    if (this.ref.m.pager) this.agreed = checkpoint(this.ref.m);
+    this.paging = this.ref.m.pager !== undefined;
+    this.keep(undefined);
   }
 
   /**
@@ -98,48 +108,72 @@ export class Lockstep {
     }
     this.compared++;
     if (e.kind === 'end') this.close();
-    else if (this.agreed) this.agreed = checkpoint(this.ref!.m);
+    else this.keep(e);
+  }
+
+  /** Keeps the reference's state after agreed event `e` (undefined: the start), and drops the oldest beyond KEPT_CHECKPOINTS. */
+  private keep(e: GuestEvent | undefined): void {
+    if (!this.paging) return;
+    this.checkpoints.push({ event: e, state: checkpoint(this.ref!.m) });
+    if (this.checkpoints.length > KEPT_CHECKPOINTS) this.checkpoints.shift();
   }
 
   /** How the reference's event `b` differs from the checked run's `e` (kind, retired, cause), or undefined. */
-  private eventDifference(b: GuestEvent | undefined, e: GuestEvent): ViewDifference | undefined {
-    const same = b && b.kind === e.kind && b.retired === e.retired && b.cause === e.cause;
+  private eventDifference(b: GuestEvent | undefined, e: GuestEvent | undefined): ViewDifference | undefined {
+    const same = b && e && b.kind === e.kind && b.retired === e.retired && b.cause === e.cause;
     return same ? undefined : { field: 'event', a: describeEvent(b), b: describeEvent(e) };
   }
 
   /**
    * The divergence `d` at event `index` is within TLB nondeterminism when the bare machine
-   * restored at the last agreed event in the other TLB mode (fresh walks when the reference uses
-   * its TLB, the TLB when it walks fresh; fresh-pager.ts) reaches `e` with the checked run's
-   * view: it then becomes the reference, and the point is counted.
+   * restored at one of the last agreed events in another TLB mode (tlb-modes.ts) passes the
+   * later agreed events with the same views and reaches `e` with the checked run's view: that
+   * machine then becomes the reference, and the point is counted.
    */
   private explainedByTlb(index: number, b: GuestEvent | undefined, e: GuestEvent, d: ViewDifference): boolean {
-    const agreed = this.agreed;
     const pager = this.reference.config.pager;
-    if (!agreed || !pager || this.tlbPoints >= MAX_TLB_POINTS) return false;
-    const fresh = !this.fresh;
-    const m = restore(agreed, { ...this.reference.config, pager: (mem) => new FreshPager(pager(mem), fresh) });
-    const alt = new BareReference(this.reference, m);
+    const kept = this.checkpoints;
+    if (!pager || this.tlbPoints >= MAX_TLB_POINTS) return false;
+    for (let from = kept.length - 1; from >= 0; from--) {
+      for (const mode of TLB_MODES) {
+        if (mode === this.mode) continue;
+        const m = restore(kept[from].state, { ...this.reference.config, pager: (mem) => new TlbModePager(pager(mem), mode) });
+        const alt = new BareReference(this.reference, m);
+        if (!kept.slice(from + 1).every((k) => this.replays(alt, k)) || !this.agreesWith(alt, e)) continue;
+        this.tlbFirst ??= { first: this.divergence(index, b, e, d), by: mode };
+        this.tlbPoints++;
+        this.mode = mode;
+        this.ref = alt;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether `alt`'s next event is checkpoint `k`'s, with the same view. */
+  private replays(alt: BareReference, k: Checkpoint): boolean {
+    const a = alt.next();
+    return !!a && !this.eventDifference(a, k.event) && !compareViews(virtualView(checkpoint(alt.m)), virtualView(k.state));
+  }
+
+  /** Whether `alt`, restored at the last agreed event, reaches `e` with the checked run's view; if so its write log replaces the reference's. */
+  private agreesWith(alt: BareReference, e: GuestEvent): boolean {
     const a = alt.next();
     const saved = { full: this.full, refLog: this.refLog };
-    this.refLog = m.mem.trackWrites();
+    this.refLog = alt.m.mem.trackWrites();
     this.full = true;
-    if (this.eventDifference(a, e) ?? this.difference(m, e.kind === 'end')) {
+    if (this.eventDifference(a, e) ?? this.difference(alt.m, e.kind === 'end')) {
       this.refLog.close();
       Object.assign(this, saved);
       return false;
     }
     saved.refLog.close();
-    this.tlbFirst ??= this.divergence(index, b, e, d);
-    this.tlbPoints++;
-    this.fresh = fresh;
-    this.ref = alt;
     return true;
   }
 
   /** The verdict so far: holds when nothing diverged and at least one event was compared. */
   verdict(): EquivalenceVerdict {
-    const tlb = this.tlbFirst ? { tlbNondeterminism: { points: this.tlbPoints, first: this.tlbFirst } } : {};
+    const tlb = this.tlbFirst ? { tlbNondeterminism: { points: this.tlbPoints, ...this.tlbFirst } } : {};
     if (this.first) return { holds: false, compared: this.compared, first: this.first, ...tlb };
     if (this.compared === 0) return { holds: false, compared: 0, first: { index: 0, retired: 0, field: 'event', bare: 'nothing compared', actual: `${this.events} events` } };
     return { holds: true, compared: this.compared, ...tlb };
@@ -205,7 +239,7 @@ export class Lockstep {
     this.refLog.close();
     this.actLog.close();
     this.ref = undefined;
-    this.agreed = undefined;
+    this.checkpoints = [];
   }
 }
 

@@ -119,8 +119,8 @@ describe('equivalence within TLB nondeterminism', () => {
     expect([v.first!.field, v.first!.bare, v.first!.actual]).toEqual(['regs.3', 0x42, 0x41]);
   });
 
-  it('random kernels that remap, read, write and invalidate in any order: a bare machine without a TLB is always equivalent to the one with it, within TLB nondeterminism where they differ; so is shadow-eager, whose shadow is never stale', () => {
-    let excused = 0;
+  it('random kernels that remap, read, write and invalidate in any order: a bare machine without a TLB is always equivalent to the one with it, within TLB nondeterminism where they differ; so is shadow-eager, whose shadow is never stale; shadow-lazy is always coherent by the table history, and equivalent in all but the documented few', () => {
+    const tally = { excused: 0, lazyExact: 0, lazyWithin: 0, lazyUnexplained: 0 };
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 60, size: 'medium' }), (ops) => {
         const g = guestOfOps(ops);
@@ -129,11 +129,19 @@ describe('equivalence within TLB nondeterminism', () => {
         expect(tlbless.holds, describeDivergence(tlbless.first)).toBe(true);
         const eager = runGuest('shadow-eager', g).checks!.equivalence;
         expect(eager.holds, describeDivergence(eager.first)).toBe(true);
-        if (tlbless.tlbNondeterminism) excused++;
+        if (tlbless.tlbNondeterminism) tally.excused++;
+        const lazy = runGuest('shadow-lazy', g).checks!.equivalence;
+        expect(lazy.coherence!.violations).toBe(0);
+        if (!lazy.holds) tally.lazyUnexplained++;
+        else if (lazy.tlbNondeterminism) tally.lazyWithin++;
+        else tally.lazyExact++;
       }),
-      { numRuns: 60, seed: 0x7b1 },
+      { numRuns: 100, seed: 0x7b1 },
     );
-    expect(excused).toBeGreaterThan(10); // the generator does reach stale reads
+    expect(tally.excused).toBeGreaterThan(25); // the generator does reach stale reads
+    expect(tally.lazyWithin).toBeGreaterThan(20);
+    // measured: 1 in 300 (docs/vmm.md); a checker that lost a mode would leave several here
+    expect(tally.lazyUnexplained).toBeLessThanOrEqual(2);
   });
 
   it('random kernels again, on a machine whose invlpg does nothing: the checker catches it whenever a read after an invalidation sees the stale frame', () => {
@@ -151,11 +159,31 @@ describe('equivalence within TLB nondeterminism', () => {
     );
   });
 
-  it('the limit, as documented: a lazy shadow keeps an entry that was coherent at a tlbflush, the guest then remaps the page and reads it — allowed (the tables held the old frame after the flush), but neither the bare TLB (emptied by the flush) nor a fresh walk gives it, so the run is reported not equivalent; the coherence check accepts the entry', () => {
-    const g = guestOfOps([{ op: 'read', page: 3 }, { op: 'flush' }, { op: 'remap', page: 3, frame: 0 }, { op: 'read', page: 3 }]);
-    const eq = runGuest('shadow-lazy', g).checks!.equivalence;
-    expect([eq.holds, eq.first?.field, eq.first?.bare, eq.first?.actual]).toEqual([false, 'console', '4 1', '4 4']);
-    expect(eq.coherence!.violations).toBe(0);
-    expect(runGuest('shadow-eager', g).checks!.equivalence.holds).toBe(true);
+  it('each mode explains what it should: fresh walks the stale read of paging/tlb-staleness under shadow-eager; refill the entry a lazy shadow keeps across a tlbflush (coherent then) after the guest remaps the page; drop the entries a lazy shadow drops at an invlpg of another page (their table was out of sync)', () => {
+    const by = (g: GuestImage, kind: 'shadow-eager' | 'shadow-lazy') => {
+      const eq = runGuest(kind, g).checks!.equivalence;
+      return [eq.holds, eq.tlbNondeterminism?.by];
+    };
+    expect(by(scenarioGuest('paging/tlb-staleness.yaml'), 'shadow-eager')).toEqual([true, 'fresh']);
+    expect(by(guestOfOps([{ op: 'read', page: 3 }, { op: 'flush' }, { op: 'remap', page: 3, frame: 0 }, { op: 'read', page: 3 }]), 'shadow-lazy')).toEqual([true, 'refill']);
+    const outOfSync: Op[] = [{ op: 'write', page: 1, value: 100 }, { op: 'remap', page: 1, frame: 0 }, { op: 'write', page: 1, value: 100 }, { op: 'invlpg', page: 0 }, { op: 'read', page: 1 }];
+    expect(by(guestOfOps(outOfSync), 'shadow-lazy')).toEqual([true, 'drop']);
+  });
+
+  it('the limit, as documented: a lazy shadow drops an entry at one invalidation (its table out of sync) and keeps another at the next (in sync); no one mode since a kept checkpoint does both, so the run is reported not equivalent, though the coherence check accepts every entry it used', () => {
+    const ops: Op[] = [
+      { op: 'write', page: 0, value: 100 },
+      { op: 'remap', page: 0, frame: 0 },
+      { op: 'invlpg', page: 1 },
+      { op: 'read', page: 3 },
+      { op: 'invlpg', page: 3 },
+      { op: 'remap', page: 0, frame: 1 },
+      { op: 'remap', page: 3, frame: 0 },
+      { op: 'read', page: 0 },
+      { op: 'read', page: 3 },
+    ];
+    const eq = runGuest('shadow-lazy', guestOfOps(ops)).checks!.equivalence;
+    expect([eq.holds, eq.coherence!.violations]).toEqual([false, 0]);
+    expect(eq.first!.field).toBe('console');
   });
 });

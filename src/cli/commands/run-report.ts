@@ -5,6 +5,7 @@ import { SWITCH_NAMES } from '../../isa/arch.js';
 import { heading, hex, table } from '../format.js';
 import type { ChecksJson, CompareJson, RunColumn, RunData, TraceJson } from '../../scenario/record.js';
 import { count } from '../format.js';
+import { TLB_MODE_TEXT } from '../../vmm/index.js';
 
 export function printRun(d: RunData): string {
   const out: string[] = [`scenario ${d.scenario.name}${d.scenario.description ? ` — ${d.scenario.description}` : ''}`];
@@ -160,7 +161,7 @@ function failureLines(label: string, c: ChecksJson): string[] {
     const f = t.first;
     out.push(
       `${label}: diverged within TLB nondeterminism at event ${f.index} (instruction ${f.retired}): ${f.field}: bare ${JSON.stringify(f.bare)}, under the VMM ${JSON.stringify(f.actual)}; ` +
-        `a bare machine that walked the tables as they were instead of using its TLB reached the same (${count(t.points, 'such point')})`,
+        `a bare machine that ${TLB_MODE_TEXT[t.by]} reached the same (${count(t.points, 'such point')})`,
     );
   }
   const co = c.equivalence.coherence;
