@@ -15,7 +15,7 @@
 //           virtual-timer count) (realTimerCount)
 
 import { Cause, LOW_MEMORY_END, ST_IE, ST_MODE_MASK } from '../isa/arch.js';
-import type { Psw } from '../isa/machine.js';
+import { isFaultCause, type Psw } from '../isa/machine.js';
 import type { CompiledProfile } from '../isa/profile.js';
 import { ERR_USER } from '../mmu/fault.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
@@ -162,37 +162,35 @@ export function reachable(base: number, limit: number, bounds: BoundsConvention,
   return { lo: base, hi: Math.max(base, hi) };
 }
 
-/** What the VMM does about one exit of the real machine. */
+/** What an exit of the real machine turned out to be (counted per VM). */
 export type ExitReason =
   /** the VMM's own real timer: scheduling and virtual-timer accounting only */
   | 'timer'
-  /** a privileged instruction trapped while the guest is in virtual supervisor mode */
+  /** the instruction ran on the virtual CPU without trapping: the real trap came of the VMM's construction */
   | 'emulate'
-  /** every other trap: the guest would have taken it on bare hardware */
+  /** the instruction trapped on the virtual CPU too: the guest took its own trap, as on bare hardware */
   | 'reflect'
-  /** a fault of the VMM's own translation (nested paging: stage 2), repaired or handed to the guest */
+  /** a fault of the VMM's own translation (nested paging: stage 2; shadow paging: a shadow miss), repaired or handed to the guest */
   | 'repair';
 
 /**
- * Steps 6–7: classifies a real trap of cause `cause` (for a privileged-instruction trap, of
- * opcode `op`) taken while the guest's virtual mode is `vmode`; `guest` is the guest's own
- * machine. A privileged trap is emulated when the guest's machine would execute the
- * instruction in `vmode` — its supervisor mode, or an instruction the shared real machine traps
- * and this guest's profile does not — and reflected when the guest's machine traps it too. The
- * real timer is never the guest's (IE is forced on for the VMM's quantum; the guest's virtual
- * timer is accounted separately and delivered by the monitor).
+ * How the VMM takes a real trap of cause `cause` (what a memory strategy may refine): the VMM's
+ * own timer — the real timer is never the guest's (IE is forced on for the VMM's quantum; the
+ * guest's virtual timer is accounted separately and delivered by the monitor); a trap that is
+ * not a fault (svc: the instruction completed, as it does in every mode) to deliver as recorded;
+ * or a faulting instruction to run on the virtual CPU in the guest's virtual mode, which then
+ * emulates or reflects it (steps 6–7: monitor.ts, execute).
  */
-export function exitReason(cause: number, vmode: number, op: number, guest: CompiledProfile): ExitReason {
-  if (cause === Cause.Timer) return 'timer';
-  if (cause === Cause.Privileged && (guest.opInfo[op] & (1 << vmode)) === 0) return 'emulate';
-  return 'reflect';
+export function exitKind(cause: number): 'timer' | 'deliver' | 'execute' {
+  return cause === Cause.Timer ? 'timer' : isFaultCause(cause) ? 'execute' : 'deliver';
 }
 
 /**
- * Step 7, in guest terms: the error code the guest would have seen. The real access ran in the
- * real (user) mode, so a memory trap's user bit is replaced by the virtual mode's (set in every
- * mode but the profile's supervisor mode 0); every other bit (write, fetch, present, reserved)
- * is the access's own. Non-memory causes carry no error code: 0, as on bare hardware.
+ * Step 7 for a trap delivered as recorded, in guest terms: the error code the guest would have
+ * seen. A memory trap's user bit is the virtual mode's (set in every mode but the profile's
+ * supervisor mode 0; the real access may have run deprivileged); every other bit (write, fetch,
+ * present, reserved) is the access's own. Non-memory causes carry no error code: 0, as on bare
+ * hardware.
  */
 export function guestError(cause: number, realError: number, vmode: number, profile: CompiledProfile): number {
   if (!isMemoryCause(cause, profile)) return 0;

@@ -35,7 +35,7 @@ export { TLB_MODE_TEXT, TLB_MODES, type TlbMode } from './tlb-modes.js';
 export {
   checkLayout,
   composeSegment,
-  exitReason,
+  exitKind,
   guestError,
   hostLayout,
   reachable,

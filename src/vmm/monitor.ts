@@ -373,9 +373,10 @@ export class Monitor {
 
   /**
    * Step 5 and the exit's dispatch: registers and status back into the virtual CPU, vPSW.PC =
-   * MEM[1].PC, the `n` directly retired instructions counted on the virtual timer; then
-   * emulate, reflect, (the VMM's own timer) nothing more, or end the VM if the real machine
-   * stopped.
+   * MEM[1].PC, the `n` directly retired instructions counted on the virtual timer; then the
+   * trapped instruction runs on the virtual CPU (emulated or reflected: execute), a fault of the
+   * VMM's own translation is repaired, (the VMM's own timer) nothing more, or the VM ends if the
+   * real machine stopped.
    */
   private onExit(vm: Vm, exit: RunExit, n: number): void {
     const host = this.host;
@@ -399,12 +400,22 @@ export class Monitor {
     this.syncStatus(vcpu, saved.status);
     vcpu.pc = saved.pc;
     const cause = host.load32(TRAP_CAUSE);
-    const op = host.load32(TRAP_DETAIL) & 0xff;
+    const op = cause === Cause.Privileged ? host.load32(TRAP_DETAIL) & 0xff : -1;
     const reason = vm.memory.classify(cause, op, vcpu);
     if (reason === 'repair') return this.repair(vm);
-    vm.exits[reason]++;
-    if (reason === 'emulate') this.emulate(vm, op);
-    else if (reason === 'reflect') this.reflect(vm, cause, saved.pc);
+    if (reason === 'timer') {
+      vm.exits.timer++;
+      return;
+    }
+    const reflected = reason === 'deliver' ? this.deliver(vm, cause, saved.pc) : this.execute(vm);
+    if (reflected) {
+      vm.exits.reflect++;
+      vm.memory.afterReflect(host, vcpu);
+    } else {
+      vm.exits.emulate++;
+      vm.memory.afterEmulate(host, vcpu, op);
+    }
+    vm.source.poll();
   }
 
   /**
@@ -457,42 +468,53 @@ export class Monitor {
   private repair(vm: Vm): void {
     vm.exits.repair++;
     vm.actions++;
-    if (!vm.memory.repair(this.host, vm.vcpu)) this.emulate(vm, -1);
+    if (vm.memory.repair(this.host, vm.vcpu)) return;
+    this.execute(vm);
+    vm.memory.afterEmulate(this.host, vm.vcpu, -1);
+    vm.source.poll();
   }
 
-  /** Step 6: executes the trapped instruction (opcode `op`, -1 when not known) on the virtual CPU (one step of the guest's own ISA). */
-  private emulate(vm: Vm, op: number): void {
+  /**
+   * Steps 6 and 7 as one: the trapped instruction runs on the virtual CPU, in the guest's
+   * virtual mode, over its own memory — one step of the guest's own machine. If that machine
+   * does not trap, the instruction was one the real machine trapped only because of the VMM's
+   * construction (deprivileging, its translation): it is now **emulated**. If it traps, the
+   * guest's own trap entry delivered exactly the trap bare hardware would — old vPSW, cause,
+   * address, error code and detail as the guest's machine computes them: a **reflection**. So
+   * the VMM decides by what the instruction does in the virtual mode, for any profile, never by
+   * a table of the causes it expects. Returns whether it trapped.
+   */
+  private execute(vm: Vm): boolean {
     const vcpu = vm.vcpu;
     const before = vcpu.retired;
-    this.safety.act(vm.id, 'emulate');
+    const trap = vcpu.lastTrap;
+    this.safety.act(vm.id, 'execute');
     vcpu.run(1, true);
     this.safety.act(vm.id, 'vmm');
     const retired = vcpu.retired - before;
     vm.software += retired;
     vm.emulatedRetired += retired;
     vm.actions++;
-    vm.memory.afterEmulate(this.host, vcpu, op);
-    vm.source.poll();
+    return vcpu.lastTrap !== trap;
   }
 
   /**
-   * Step 7: delivers the real trap to the guest through the virtual CPU's own trap entry — old
-   * vPSW to its MEM[1], cause / fault address / guest-terms error code / detail (address and
-   * error 0 for a cause without an address), new vPSW from its MEM[0]; a double fault there
-   * stops this VM only.
+   * Step 7 for a trap the real machine recorded as the guest's own (exitKind; the memory
+   * strategy's classify): delivered through the virtual CPU's own trap entry — old vPSW to its
+   * MEM[1], cause / fault address / guest-terms error code / detail (address and error 0 for a
+   * cause without an address), new vPSW from its MEM[0]; a double fault there stops this VM only.
    */
-  private reflect(vm: Vm, cause: number, savedPc: number): void {
+  private deliver(vm: Vm, cause: number, savedPc: number): true {
     const host = this.host;
     const vcpu = vm.vcpu;
     const memory = isMemoryCause(cause, vcpu.compiled);
     const error = guestError(cause, host.load32(TRAP_ERROR), vcpu.mode, vcpu.compiled);
     const vaddr = memory ? host.load32(TRAP_VADDR) : 0;
-    const detail = host.load32(TRAP_DETAIL);
-    this.safety.act(vm.id, 'reflect');
-    vcpu.trap(cause, vaddr, error, detail, savedPc);
+    this.safety.act(vm.id, 'execute');
+    vcpu.trap(cause, vaddr, error, host.load32(TRAP_DETAIL), savedPc);
     this.safety.act(vm.id, 'vmm');
     vm.actions++;
-    vm.memory.afterReflect(host, vcpu);
+    return true;
   }
 
   /** Hybrid VMM: interprets the guest on its virtual CPU while it is in virtual supervisor mode. */

@@ -22,8 +22,8 @@ import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
 import type { PagingUnit } from '../mmu/paging-unit.js';
 import { map, type Geometry } from '../paging/index.js';
-import { exitReason, realStatus, type ExitReason } from './construction.js';
-import { physmapPlacement, TLB_OPS, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
+import { exitKind, realStatus } from './construction.js';
+import { physmapPlacement, TLB_OPS, type ExitKind, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 
 /** Host pages for stage-2 tables: hands out the next page of a region, or -1 when it is full. */
@@ -118,9 +118,13 @@ export class NestedMemory implements MemoryVirtualizer {
     return { pc: v.pc, status: realStatus(v.status, this.realModeOf), base: 0, limit: 0, ptbr: v.ptbr, extra: v.extra };
   }
 
-  classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair' {
+  classify(cause: number): ExitKind {
     if (cause === Cause.Stage2) return 'repair';
-    return exitReason(cause, vcpu.mode, op, vcpu.compiled);
+    // the real MMU walked the guest's own tables, in the guest's mode, through a TLB that holds
+    // only the guest's translations: its page fault is the one bare hardware takes (re-running
+    // the instruction on the virtual CPU, whose own TLB differs, could pick another allowed one)
+    if (cause === Cause.PageFault) return 'deliver';
+    return exitKind(cause);
   }
 
   /**

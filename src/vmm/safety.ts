@@ -43,7 +43,7 @@ export type SafetyLevel = 'off' | 'bus';
 export type AccessPath = 'direct' | 'walk' | 'trap entry' | 'emulate' | 'reflect' | 'tick' | 'interpret' | 'virtual CPU' | 'vmm';
 
 /** What the monitor says it is doing for a VM: names its virtual CPU's accesses, and scopes its own. */
-export type VmmActivity = 'direct' | 'emulate' | 'reflect' | 'tick' | 'interpret' | 'vmm';
+export type VmmActivity = 'direct' | 'execute' | 'tick' | 'interpret' | 'vmm';
 
 /** The memory each VM was given, from the scenario or the host's plan, before the run. */
 export interface SafetyPlan {
@@ -278,7 +278,7 @@ export class BusChecker implements BusObserver {
     else if (cpu === undefined) this.check(this.vm, 'vmm', this.reachOf(this.vm).software, a, n, write);
     else {
       const vm = this.vcpus.indexOf(cpu as Machine);
-      const path: AccessPath = this.activity === 'vmm' || this.activity === 'direct' || vm !== this.vm ? 'virtual CPU' : this.activity;
+      const path: AccessPath = this.activity === 'vmm' || this.activity === 'direct' || vm !== this.vm ? 'virtual CPU' : this.activity === 'execute' ? (this.cycle === CYCLE_TRAP ? 'reflect' : 'emulate') : this.activity;
       this.check(vm, path, this.reachOf(vm).own, a, n, write);
     }
   }

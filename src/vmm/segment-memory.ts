@@ -6,7 +6,7 @@
 import type { Machine, Psw } from '../isa/machine.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
-import { composeSegment, exitReason, realPsw, type Allocation, type ExitReason, type SegmentComposer } from './construction.js';
+import { composeSegment, exitKind, realPsw, type Allocation, type SegmentComposer } from './construction.js';
 import type { HostRange, MemoryVirtualizer, PlacementReport } from './virtualizer.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
 
@@ -35,8 +35,8 @@ export class SegmentMemory implements MemoryVirtualizer {
   }
 
   /** Steps 6–7: the VMM's timer, or an instruction the virtual mode would not trap (emulate), or the guest's trap (reflect). */
-  classify(cause: number, op: number, vcpu: Machine): ExitReason {
-    return exitReason(cause, vcpu.mode, op, vcpu.compiled);
+  classify(cause: number): 'timer' | 'deliver' | 'execute' {
+    return exitKind(cause);
   }
 
   /** Never asked: the segment construction has no translation of its own to repair. */

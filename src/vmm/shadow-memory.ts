@@ -36,9 +36,9 @@ import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
 import { FETCH, hasFlag, leafEntry, levelsOf, NO_SWITCHES, putBit, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type ReadBus, type Switches } from '../paging/index.js';
 import { allowedStale, checkCoherence, resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
-import { exitReason, realStatus, type ExitReason, type VmmRegion } from './construction.js';
+import { exitKind, realStatus, type VmmRegion } from './construction.js';
 import { HostMemoryExhausted } from './nested-memory.js';
-import { physmapPlacement, TLB_OPS, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
+import { physmapPlacement, TLB_OPS, type ExitKind, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 
 
 /** The key of the space that runs with the guest's paging off (guest-virtual = guest-physical). */
@@ -170,12 +170,12 @@ export class ShadowMemory implements MemoryVirtualizer {
   }
 
   /** Every real trap is an exit: it numbers the shadow changes it causes (ShadowLog.event). */
-  classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair' {
+  classify(cause: number, op: number, vcpu: Machine): ExitKind {
     this.log.event++;
     this.log.cause = cause === Cause.Privileged ? (vcpu.compiled.byOp[op]?.mnemonic ?? 'privileged') : causeName(vcpu.compiled, cause);
     this.writes.reopen();
     if (cause === Cause.PageFault) return 'repair';
-    return exitReason(cause, vcpu.mode, op, vcpu.compiled);
+    return exitKind(cause);
   }
 
   /**

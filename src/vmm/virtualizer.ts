@@ -19,7 +19,8 @@ import type { PhysicalMemory } from '../mmu/memory.js';
 import type { Physmap } from '../mmu/physmap.js';
 import type { ReadBus } from '../paging/index.js';
 import { Op } from '../isa/instructions.js';
-import type { ExitReason } from './construction.js';
+/** How the VMM takes an exit: see MemoryVirtualizer.classify. */
+export type ExitKind = 'timer' | 'deliver' | 'execute' | 'repair';
 
 /** Where a VM's guest-physical memory lies in host memory, as reports show it (bounded). */
 export interface PlacementReport {
@@ -90,8 +91,14 @@ export interface MemoryVirtualizer {
   readonly guestBytes: number;
   /** The real PSW that runs `vcpu`'s current vPSW directly; installs any other translation state on `host`. */
   install(host: Machine, vcpu: Machine): Psw;
-  /** What the VMM does about a real trap of `cause` (instruction `op` for instruction traps) taken while the guest ran. */
-  classify(cause: number, op: number, vcpu: Machine): ExitReason | 'repair';
+  /**
+   * How the VMM takes a real trap of `cause` (instruction `op` for instruction traps) taken while
+   * the guest ran: its own timer, a fault of its own translation to repair, a trap to deliver to
+   * the guest as the real machine recorded it (exitKind: svc; nested paging: the guest's own page
+   * faults, which the real MMU found walking the guest's tables with the guest's TLB), or the
+   * instruction to run on the virtual CPU (which emulates or reflects it).
+   */
+  classify(cause: number, op: number, vcpu: Machine): ExitKind;
   /**
    * Repairs a fault of the VMM's own translation (classify said 'repair'): true when the guest
    * can resume and retry, false when the guest must take the fault itself (the VMM then runs the

@@ -90,7 +90,7 @@ describe('checkers over a physmap memory', () => {
       const vcpu = loaded(pooledMemory(host.mem)); // its pages come from 0xc000, 0x9000, 0x6000, 0x3000 as it touches them
       const safety = new BusChecker('bus', host, [vcpu], { vms: [given], reserve: 0x1000, entry: 0x80 });
       safety.attach();
-      safety.act(0, 'emulate');
+      safety.act(0, 'execute');
       vcpu.run(filler.budget);
       safety.close();
       expect(vcpu.console).toBe('12345678');

@@ -4,12 +4,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Cause, ST_IE, ST_MODE_MASK } from '../../src/isa/arch.js';
-import { Op } from '../../src/isa/instructions.js';
-import { compileProfile, withOverrides } from '../../src/isa/profile.js';
+import { compileProfile } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
 import { ERR_FETCH, ERR_USER, ERR_WRITE } from '../../src/mmu/fault.js';
 import { relocate, type BoundsConvention } from '../../src/mmu/segment.js';
-import { composeSegment, exitReason, guestError, hostLayout, reachable, realStatus, realTimerCount, VMM_RESERVE } from '../../src/vmm/construction.js';
+import { composeSegment, exitKind, guestError, hostLayout, reachable, realStatus, realTimerCount, VMM_RESERVE } from '../../src/vmm/construction.js';
 import { fcParams } from './params.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -71,7 +70,7 @@ describe('hostLayout (steps 2-3)', () => {
   });
 });
 
-describe('realStatus, exitReason, guestError, realTimerCount', () => {
+describe('realStatus, exitKind, guestError, realTimerCount', () => {
   it('runs both virtual modes in the profile’s real mode with interrupts on, other bits kept', () => {
     for (const v of [0, 1, 0x0f010000 | 1, 0x200]) {
       const r = realStatus(v, classic.realModeOf);
@@ -81,19 +80,13 @@ describe('realStatus, exitReason, guestError, realTimerCount', () => {
     }
   });
 
-  it('emulates what the guest’s own machine would execute, reflects what it would trap; the real timer is the VMM’s', () => {
-    const cp = compileProfile(classic);
-    expect(exitReason(Cause.Privileged, 0, Op.Lpsw, cp)).toBe('emulate');
-    expect(exitReason(Cause.Privileged, 1, Op.Lpsw, cp)).toBe('reflect');
-    expect(exitReason(Cause.Timer, 0, 0, cp)).toBe('timer');
-    for (const c of [Cause.Svc, Cause.Bounds, Cause.Illegal, Cause.Alignment]) expect(exitReason(c, 0, 0, cp)).toBe('reflect');
-    // a guest whose own machine lets user mode run `out`, on a real machine that traps it
-    const leaky = compileProfile(withOverrides(classic, [{ mnemonic: 'out', trapsIn: [] }]));
-    expect(exitReason(Cause.Privileged, 1, Op.Out, leaky)).toBe('emulate');
-    expect(exitReason(Cause.Privileged, 1, Op.Lpsw, leaky)).toBe('reflect');
+  it('takes the real timer as the VMM’s own, an svc (the instruction completed, in any mode) as a trap to deliver, and every fault as an instruction to run on the virtual CPU', () => {
+    expect(exitKind(Cause.Timer)).toBe('timer');
+    expect(exitKind(Cause.Svc)).toBe('deliver');
+    for (const c of [Cause.Privileged, Cause.Bounds, Cause.Illegal, Cause.Alignment, Cause.PageFault]) expect(exitKind(c)).toBe('execute');
   });
 
-  it('gives memory traps the virtual mode’s user bit and leaves other causes alone', () => {
+  it('gives a delivered memory trap the virtual mode’s user bit and leaves other causes alone', () => {
     const cp = compileProfile(classic);
     expect(guestError(Cause.Bounds, ERR_USER | ERR_WRITE, 0, cp)).toBe(ERR_WRITE);
     expect(guestError(Cause.Alignment, ERR_USER | ERR_FETCH, 1, cp)).toBe(ERR_USER | ERR_FETCH);
