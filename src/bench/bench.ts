@@ -7,6 +7,8 @@ import { assemble } from '../asm/index.js';
 import { Op } from '../isa/instructions.js';
 import { Machine } from '../isa/machine.js';
 import { classic } from '../isa/profiles/classic.js';
+import { mips } from '../isa/profiles/mips.js';
+import type { Profile } from '../isa/profile.js';
 import { createPager, type PagingUnit } from '../mmu/paging-unit.js';
 import { GEOMETRIES, map, type Geometry } from '../paging/index.js';
 import { bareMachine, type GuestImage, type NestedOptions } from '../vmm/index.js';
@@ -44,9 +46,9 @@ export function measure(m: Machine, { runs, instructions }: BenchOptions): numbe
   return median(rates);
 }
 
-/** The bench loop guest on a bare segment machine (kernel drops to user mode at base 32 KB). */
-export function segmentLoopMachine(): Machine {
-  return bareMachine(benchLoopGuest(FOREVER));
+/** The bench loop guest on a bare segment machine (kernel drops to user mode at base 32 KB), of profile `profile`. */
+export function segmentLoopMachine(profile: Profile = classic): Machine {
+  return bareMachine(benchLoopGuest(FOREVER, profile));
 }
 
 /** The loop varied to walk 64 data pages: each iteration moves r2 to the next page. */
@@ -97,6 +99,8 @@ export interface BenchFigures {
   readonly reference: number;
   readonly segment: number;
   readonly paging: { readonly rate: number; readonly hitRate: number; readonly refsPerMiss: number };
+  /** the segment loop on the mips profile against classic, measured in turn */
+  readonly mips: { readonly mips: number; readonly classic: number; readonly ratio: number };
   readonly translate: ReturnType<typeof benchTranslate>;
   readonly pagingStride: { readonly rate: number; readonly hitRate: number; readonly refsPerMiss: number };
   /** the loop under nested paging (four-level over four-level) against bare paging, measured in turn */
@@ -119,6 +123,12 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
   report(`bench reference: ${reference.toFixed(1)} Minstr/s (hand-written interpreter of the same loop, no translation)`);
   const segment = measure(segmentLoopMachine(), o);
   report(`bench segment: ${segment.toFixed(1)} Minstr/s (${((segment / reference) * 100).toFixed(0)}% of reference)`);
+  const mipsPair = measurePair(segmentLoopMachine(), segmentLoopMachine(mips), o);
+  const mipsRates = { mips: mipsPair.nested, classic: mipsPair.bare, ratio: mipsPair.ratio };
+  report(
+    `bench mips: ${mipsRates.mips.toFixed(1)} Minstr/s (the same loop guest on the mips profile, its address map asked on every translation), ` +
+      `${mipsRates.classic.toFixed(1)} classic in the same run (ratio ${mipsRates.ratio.toFixed(2)})`,
+  );
   const warm = pagingLoopMachine();
   const paging = { rate: measure(warm, o), ...tlbFigures(warm) };
   report(
@@ -183,7 +193,7 @@ export function runBench(o: BenchOptions, report: (line: string) => void = () =>
   const safety = benchSafety({ instructions: o.instructions / 4, runs: o.runs, syscalls: 25_000 });
   const cost = (c: typeof safety.loop) => `${c.cost.toFixed(2)}x (${(c.bus * 1000).toFixed(0)} ms with the bus checker, ${(c.off * 1000).toFixed(0)} ms without)`;
   report(`bench safety: a checked run costs ${cost(safety.loop)} for the loop guest, ${cost(safety.syscall)} for the syscall guest`);
-  return { reference, segment, paging, translate, pagingStride, nested, nestedStride, refs, shadow, ...(churn ? { churn } : {}), ...(diff ? { diffMs: diff } : {}), vmm, safety };
+  return { reference, segment, mips: mipsRates, paging, translate, pagingStride, nested, nestedStride, refs, shadow, ...(churn ? { churn } : {}), ...(diff ? { diffMs: diff } : {}), vmm, safety };
 }
 
 /** The same loop bare and nested, measured in turn, with the nested machine's TLB figures. */

@@ -682,12 +682,12 @@ export class Machine {
    * After `va` translated to `pa` for an access of `n` bytes, opens `w` over the widest run of
    * virtual addresses around va that surely translate linearly into the same host frame (and
    * stay legal for n-byte accesses) under the current translation state. With `write`, the
-   * frame is made writable in place first. Not for traces, region hooks or segment+paging; over
+   * frame is made writable in place first. Not for traces, region hooks without a grain, or segment+paging; over
    * a memory that is not linear, only within pa's linear block and where it is backed.
    */
   private openWindow(w: TranslationWindow, va: number, pa: number, n: number, write: boolean): void {
     const a = this.linear ? pa + this.memOff : this.mem.storeAddress(pa);
-    if (this.tracing || a < 0 || (a & 3) !== 0 || this.profile.region || this.config.translation === 'segment+paging') return;
+    if (this.tracing || a < 0 || (a & 3) !== 0 || (this.profile.region && !this.profile.regionGrain) || this.config.translation === 'segment+paging') return;
     let lo = va - (a & (FRAME_SIZE - 1));
     let hi = lo + FRAME_SIZE - n + 1; // the whole n-byte access inside the frame (pa may be 4 mod 8)
     if (!this.linear) {

@@ -43,6 +43,13 @@ export interface Profile {
   readonly bankedRegisters: readonly number[];
   /** Called before translation on every access when present (MIPS KSEG, say). */
   readonly region?: RegionHook;
+  /**
+   * With `region`: the hook answers alike for every address of an aligned block of this many
+   * bytes (a power of two, at least 4 KiB) in one mode, and its physical answers are linear
+   * within a block — so the CPU may keep its one-page translation windows (they are dropped on
+   * every mode change). Absent: the hook is asked on every access.
+   */
+  readonly regionGrain?: number;
   /** V: for each virtual mode, the real mode a VMM runs it in (trap-and-emulate deprivileging). */
   readonly realModeOf: readonly number[];
 }

@@ -93,7 +93,7 @@ function loadGuest(src: YamlSource, spec: ScenarioFile, dir: string): Scenario {
     symbols,
     paging,
     vmm,
-    warnings: startWarnings(src.file, spec, programs, paging, symbols),
+    warnings: startWarnings(src.file, spec, profile!, programs, paging, symbols),
     locate: (path, message) => problemAt(src, path, message),
   };
 }

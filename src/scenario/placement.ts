@@ -3,6 +3,7 @@
 // initial PSW's segment and root table inside memory — and a warning when the initial pc points
 // at nothing the scenario loads.
 
+import type { Profile } from '../isa/profile.js';
 import { tableBytes } from '../paging/index.js';
 import { blockAddress, resolveValue, type LoadedProgram, type Symbol } from './model.js';
 import type { PagingSetup } from './paging.js';
@@ -135,10 +136,12 @@ function checkRoot(spec: ScenarioFile, paging: PagingSetup | undefined, ctx: Ref
 /**
  * Legal things that are probably mistakes, as one line each: the initial pc pointing at memory
  * that no program or block fills (say a program assembled at 0 while the pc defaults to 0x80).
+ * Not judged where translation decides (paging on, or a profile's own address map such as
+ * MIPS's unmapped kseg0).
  */
-export function startWarnings(file: string, spec: ScenarioFile, programs: readonly LoadedProgram[], paging: PagingSetup | undefined, symbols: ReadonlyMap<string, Symbol>): string[] {
+export function startWarnings(file: string, spec: ScenarioFile, profile: Profile, programs: readonly LoadedProgram[], paging: PagingSetup | undefined, symbols: ReadonlyMap<string, Symbol>): string[] {
   const pagingOn = paging !== undefined && spec.psw.pg === true;
-  if (pagingOn || programs.length === 0) return [];
+  if (pagingOn || profile.region || programs.length === 0) return [];
   const pc = spec.psw.pc === undefined ? DEFAULT_PC : resolveValue(spec.psw.pc, symbols) >>> 0;
   const pa = spec.machine.translation === 'paging' ? pc : (spec.psw.base ?? 0) + pc;
   const covers = (lo: number, n: number) => pa >= lo && pa < lo + n;

@@ -16,7 +16,7 @@
 
 import { Cause, LOW_MEMORY_END, ST_IE, ST_MODE_MASK } from '../isa/arch.js';
 import { isFaultCause, type Psw } from '../isa/machine.js';
-import type { CompiledProfile } from '../isa/profile.js';
+import type { CompiledProfile, Profile } from '../isa/profile.js';
 import { ERR_USER } from '../mmu/fault.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
@@ -160,6 +160,11 @@ export function realPsw(v: Psw, a: Allocation, bounds: BoundsConvention, realMod
 export function reachable(base: number, limit: number, bounds: BoundsConvention, memorySize: number): { lo: number; hi: number } {
   const hi = bounds === 'size' ? Math.min(base + limit, memorySize) : Math.min(limit, memorySize);
   return { lo: base, hi: Math.max(base, hi) };
+}
+
+/** Whether the VMM runs virtual mode `vmode` of `p` in another real mode (V: realModeOf) — a supervisor mode of the guest, which the hybrid VMM interprets. */
+export function deprivileged(p: Profile, vmode: number): boolean {
+  return p.realModeOf[vmode] !== vmode;
 }
 
 /** What an exit of the real machine turned out to be (counted per VM). */

@@ -7,6 +7,7 @@ import { assemble } from '../asm/index.js';
 import { ST_MODE_MASK } from '../isa/arch.js';
 import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
 import type { Profile } from '../isa/profile.js';
+import { Access } from '../mmu/fault.js';
 import type { MemoryImage, PhysicalMemory } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
 import { PagingUnit } from '../mmu/paging-unit.js';
@@ -58,12 +59,37 @@ export function guestProblem(g: GuestImage, memory: 'segment' | 'nested' = 'segm
   if (memory === 'segment' && translation !== 'segment') return `translation '${translation}' (the segment VMM hosts segment guests; a paging guest runs under nested or shadow-eager)`;
   if (memory === 'nested' && (translation !== 'paging' || !g.paging)) return `translation '${translation}' (nested and shadow paging host guests whose translation is paging)`;
   if (memory === 'segment' && c.trapSwitchesAddressSpace === false) return 'trapSwitchesAddressSpace = false: the real machine would keep the guest\'s segment on a trap, so the VMM would have to live inside it (address space compression is built for shadow paging only)';
-  if (p.modes.length !== 2) return `profile ${p.name} has ${p.modes.length} modes; this VMM hosts two-mode profiles only (it emulates for, and gives the error code's user bit by, one supervisor mode and one user mode)`;
+  if (p.modes.length < 2) return `profile ${p.name} has one mode; a VMM needs a user mode to run the guest deprivileged`;
   if (p.controlRegisters.length > 0) return `profile ${p.name} declares control registers, which this VMM does not carry between the virtual CPU and the real machine yet`;
   if (p.bankedRegisters.length > 0) return `profile ${p.name} banks registers, which this VMM does not carry yet`;
-  if (p.region) return `profile ${p.name} has an address-region hook, which base and bounds alone cannot confine`;
+  const escape = regionEscape(p);
+  if (escape) return escape;
   if (p.realModeOf.some((m) => m === 0)) return `profile ${p.name} runs a virtual mode in real supervisor mode (realModeOf ${p.realModeOf.join(', ')}): only the VMM may`;
   return startProblem(g);
+}
+
+/** The probe machine's memory: enough for a physical answer at the start of any block. */
+const PROBE_MEMORY = 4096;
+
+/**
+ * Why `p`'s address-region hook could reach past the VMM's confinement, or undefined: asked in
+ * every real mode the VMM runs guests in (realModeOf) at every block of its grain, the hook must
+ * never answer with a physical address (those bypass base and bounds, and paging); a hook
+ * without a grain cannot be asked about every address. The answer comes from running the hook.
+ */
+export function regionEscape(p: Profile): string | undefined {
+  const hook = p.region;
+  if (!hook) return undefined;
+  const grain = p.regionGrain;
+  if (!grain) return `profile ${p.name} has an address-region hook without a grain: it cannot be asked about every address, so base and bounds alone cannot be shown to confine it`;
+  const probe = new Machine({ profile: p, memorySize: PROBE_MEMORY });
+  for (const real of new Set(p.realModeOf)) {
+    probe.loadPsw({ pc: 0, status: real, base: 0, limit: PROBE_MEMORY, ptbr: 0, extra: 0 });
+    for (let va = 0; va < 2 ** 32; va += grain) {
+      if (hook(probe, va, 4, Access.Read) >= 0) return `profile ${p.name}'s address-region hook gives real mode ${p.modes[real]} physical addresses at 0x${va.toString(16)}: the VMM runs guests in that mode, and base and bounds would not confine them`;
+    }
+  }
+  return undefined;
 }
 
 /** Why no machine can start `g`, or undefined: a budget that is not a count, an initial mode the profile lacks. */

@@ -24,7 +24,7 @@ import { Machine, type Psw, type RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import { endOf, type GuestEnd } from './bare.js';
 import type { EfficiencyFigures, EquivalenceVerdict } from './checks.js';
-import { composeSegment, guestError, isMemoryCause, realTimerCount, VMM_ENTRY, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
+import { composeSegment, deprivileged, guestError, isMemoryCause, realTimerCount, VMM_ENTRY, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
 import { SegmentMemory } from './segment-memory.js';
 import type { HostRange, MemoryVirtualizer } from './virtualizer.js';
 import { EventSource } from './events.js';
@@ -295,7 +295,7 @@ export class Monitor {
       else if (vcpu.retired >= vm.budget) vm.end = 'budget';
       if (vm.end !== undefined || vcpu.retired >= sliceEnd) break;
       const left = Math.min(sliceEnd, vm.budget) - vcpu.retired;
-      if (this.options.kind === 'hvm' && vcpu.mode === 0) this.interpret(vm, left);
+      if (this.options.kind === 'hvm' && deprivileged(vcpu.profile, vcpu.mode)) this.interpret(vm, left);
       else this.runDirect(vm, left);
     }
     const ops = this.host.opCounts;
@@ -517,12 +517,12 @@ export class Monitor {
     return true;
   }
 
-  /** Hybrid VMM: interprets the guest on its virtual CPU while it is in virtual supervisor mode. */
+  /** Hybrid VMM: interprets the guest on its virtual CPU while it is in a virtual mode the VMM deprivileges (a supervisor mode). */
   private interpret(vm: Vm, left: number): void {
     const vcpu = vm.vcpu;
     const stop = vcpu.retired + left;
     this.safety.act(vm.id, 'interpret');
-    while (vcpu.mode === 0 && vcpu.running && vcpu.retired < stop) {
+    while (deprivileged(vcpu.profile, vcpu.mode) && vcpu.running && vcpu.retired < stop) {
       const before = vcpu.retired;
       vcpu.run(1, true);
       vm.software += vcpu.retired - before;

@@ -10,7 +10,7 @@ describe('shadowlab bench', () => {
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
     expect(d.schemaVersion).toBe(3);
-    for (const rate of [d.reference, d.segment, d.paging.rate, d.pagingStride.rate, d.vmm.vmmIps, d.vmm.bareIps]) expect(rate).toBeGreaterThan(0);
+    for (const rate of [d.reference, d.segment, d.mips.mips, d.mips.classic, d.paging.rate, d.pagingStride.rate, d.vmm.vmmIps, d.vmm.bareIps]) expect(rate).toBeGreaterThan(0);
     expect(d.paging.refsPerMiss).toBe(4);
     expect(d.pagingStride.hitRate).toBeLessThan(0.95);
     expect(d.vmm.directShare).toBeGreaterThan(0.99);
@@ -48,6 +48,7 @@ describe('shadowlab bench', () => {
     expect(r.stdout.split('\n').filter((l) => l.startsWith('bench ')).map((l) => l.split(':')[0])).toEqual([
       'bench reference',
       'bench segment',
+      'bench mips',
       'bench paging',
       'bench translate',
       'bench paging-stride',

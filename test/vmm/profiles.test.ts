@@ -1,4 +1,5 @@
-// Profiles the VMM does not carry yet are refused with a reason; a profile cause without an
+// Profiles the VMM does not carry yet are refused with a reason (an address-region hook by asking
+// it); three modes are hosted; a profile cause without an
 // address is reflected as bare hardware delivers it (address 0, error 0); the end convention
 // cannot place a VM's end at 4 GiB.
 
@@ -6,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CLASSIC_INSTRUCTIONS } from '../../src/isa/instructions.js';
 import type { Profile } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
+import { mips } from '../../src/isa/profiles/mips.js';
 import { checkLayout } from '../../src/vmm/construction.js';
 import { guestFromSources, guestProblem, type GuestImage } from '../../src/vmm/guest.js';
 import { runGuest, whyNot, whyNotTogether } from '../../src/vmm/run.js';
@@ -14,15 +16,24 @@ import { expectEquivalentAndSafe } from './helpers.js';
 const tiny = (profile: Profile, source = '.org 0x80\nhalt', vmsize = 0x2000, bounds: 'size' | 'end' = 'size'): GuestImage =>
   guestFromSources({ name: 'g', profile, vmsize, bounds, programs: [{ at: 0, source }], psw: { pc: 0x80, status: 0, base: 0, limit: vmsize, ptbr: 0, extra: 0 }, budget: 100 });
 
-describe('profiles this VMM does not carry yet', () => {
-  it('refuses three modes and control registers, saying why', () => {
-    const rings: Profile = { ...classic, name: 'rings', modes: ['k', 's', 'u'], realModeOf: [2, 2, 2] };
-    expect(guestProblem(tiny(rings))).toMatch(/has 3 modes; this VMM hosts two-mode profiles only/);
+describe('profiles this VMM does not carry yet, and what it now hosts', () => {
+  it('refuses control registers and a virtual mode run in real supervisor mode, saying why; hosts three modes (each run in real user mode), which only the assembly VMM refuses', () => {
     const cr: Profile = { ...classic, name: 'with-cr', controlRegisters: [{ name: 'cr0', reset: 0 }] };
     expect(guestProblem(tiny(cr))).toMatch(/declares control registers, which this VMM does not carry/);
     const supervised: Profile = { ...classic, name: 'bad-v', realModeOf: [0, 1] };
     expect(guestProblem(tiny(supervised))).toMatch(/runs a virtual mode in real supervisor mode/);
-    for (const kind of ['vmm', 'hvm', 'vmm2'] as const) expect(whyNot(kind, tiny(rings))).toMatch(/3 modes/);
+    const rings: Profile = { ...classic, name: 'rings', modes: ['k', 's', 'u'], realModeOf: [2, 2, 2] };
+    expect(guestProblem(tiny(rings))).toBeUndefined();
+    for (const kind of ['vmm', 'hvm'] as const) expectEquivalentAndSafe(runGuest(kind, tiny(rings, '.org 0x80\nli r1, 7\nout r1, 1\nhalt')));
+    expect(whyNot('vmm2', tiny(rings))).toMatch(/3 modes; vmm.s handles two/);
+  });
+
+  it('asks an address-region hook, in every real mode the VMM uses, whether it would hand out physical addresses: one that would is refused, as is one without a grain to ask it by; MIPS (address errors in real user mode) is hosted', () => {
+    const open: Profile = { ...classic, name: 'open-kseg', region: (_m, va) => (va >= 0x80000000 ? va - 0x80000000 : -1), regionGrain: 2 ** 29 };
+    expect(guestProblem(tiny(open))).toMatch(/gives real mode u physical addresses at 0x80000000/);
+    const ungrained: Profile = { ...classic, name: 'no-grain', region: () => -1 };
+    expect(guestProblem(tiny(ungrained))).toMatch(/without a grain/);
+    expect(guestProblem(tiny(mips))).toBeUndefined();
   });
 });
 
