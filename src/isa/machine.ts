@@ -365,7 +365,7 @@ export class Machine {
     const bus = this.store.bus;
     const cycle = bus?.cycle;
     if (bus !== undefined) bus.cycle = CYCLE_WALK;
-    const pa = this.pager!.translate(la, access, (this.pagingMode < 0 ? this.mode : this.pagingMode) !== 0);
+    const pa = this.pager!.translate(la, access, this.pagingUser());
     if (bus !== undefined) bus.cycle = cycle!;
     if (pa < 0) {
       this.fault = { ...this.pager!.fault, va };
@@ -387,7 +387,7 @@ export class Machine {
 
   /** Nested paging with the guest's paging off: the linear address is guest-physical, translated by stage 2 alone. */
   private physicalThroughStage2(va: number, la: number, n: number, access: Access): number {
-    const user = (this.pagingMode < 0 ? this.mode : this.pagingMode) !== 0;
+    const user = this.pagingUser();
     const bus = this.store.bus;
     const cycle = bus?.cycle;
     if (bus !== undefined) bus.cycle = CYCLE_WALK;
@@ -398,14 +398,23 @@ export class Machine {
     return pa;
   }
 
+  /**
+   * Whether page permissions are checked as for user mode: the profile's user mode (its last)
+   * is the one user mode for paging's U/S and the error codes' user bit — every other mode, a
+   * supervisor (as x86 rings 0–2 are) — in the current mode, or in `pagingMode` when a VMM set it.
+   */
+  private pagingUser(): boolean {
+    return (this.pagingMode < 0 ? this.mode : this.pagingMode) === this.compiled.userMode;
+  }
+
   private boundsFault(va: number, access: Access): number {
-    this.fault = memFault('bounds', va, accessError(access, this.mode !== 0));
+    this.fault = memFault('bounds', va, accessError(access, this.mode === this.compiled.userMode));
     return -1;
   }
 
   /** For region hooks: record a fault with the profile's cause and return REGION_FAULT. */
   regionFault(va: number, cause: number, access: Access): number {
-    this.fault = { kind: 'region', va, error: accessError(access, this.mode !== 0), depth: -1, cause };
+    this.fault = { kind: 'region', va, error: accessError(access, this.mode === this.compiled.userMode), depth: -1, cause };
     return REGION_FAULT;
   }
 
@@ -461,7 +470,7 @@ export class Machine {
 
   /** Records an alignment fault for `va` in `fault` and returns -1 (as a failed translation). */
   alignmentFault(va: number, access: Access): number {
-    this.fault = memFault('alignment', va, accessError(access, this.mode !== 0));
+    this.fault = memFault('alignment', va, accessError(access, this.mode === this.compiled.userMode));
     return -1;
   }
 

@@ -26,7 +26,7 @@ export interface MachineSnapshot {
   readonly psw: Psw;
   /** the 16 visible registers (signed 32-bit values) */
   readonly regs: readonly number[];
-  /** banked register copies, per mode then per banked register */
+  /** banked register copies, per mode then per banked register (the current mode's: its visible values) */
   readonly banks: readonly number[];
   readonly control: readonly number[];
   readonly timer: TimerState;
@@ -60,7 +60,7 @@ export function checkpoint(m: Machine): MachineSnapshot {
     status: m.machineStatus,
     psw: m.psw(),
     regs: Array.from(m.regs),
-    banks: Array.from(m.banks),
+    banks: bankView(m.banks, m.regs, m.mode, m.profile.bankedRegisters),
     control: Array.from(m.control),
     timer: { reload: m.timerReload, count: m.timerCount, enabled: m.timerEnabled, pending: m.timerPending },
     trapEntry: m.trapEntry,
@@ -114,6 +114,8 @@ export interface VirtualView extends ViewScalars {
 /** The virtual view less console and memory: the parts compared field by field. */
 export interface ViewScalars {
   readonly regs: readonly number[];
+  /** every mode's copies of the banked registers, the current mode's being the visible ones (bankView) */
+  readonly banks: readonly number[];
   readonly flags: number;
   readonly psw: Psw;
   readonly control: readonly number[];
@@ -126,11 +128,24 @@ export interface ViewScalars {
   readonly lastTrap: Pick<TrapEvent, 'cause' | 'vaddr' | 'error' | 'detail'> | undefined;
 }
 
+/**
+ * The register file of every mode: `banks` (a copy per mode of each banked register, kept for
+ * the modes not current) with the current mode's copies taken from the visible registers.
+ */
+function bankView(banks: ArrayLike<number>, regs: ArrayLike<number>, mode: number, banked: readonly number[]): number[] {
+  const out = Array.from(banks);
+  banked.forEach((r, j) => {
+    out[mode * banked.length + j] = regs[r];
+  });
+  return out;
+}
+
 /** Projects a snapshot of a machine (bare, or a VM's virtual machine) to the guest's view. */
 export function virtualView(s: MachineSnapshot): VirtualView {
   const t = s.lastTrap;
   return {
     regs: s.regs,
+    banks: s.banks,
     flags: s.psw.status & ST_FLAGS_MASK,
     psw: s.psw,
     control: s.control,
@@ -150,6 +165,7 @@ export function liveScalars(m: Machine): ViewScalars {
   const t = m.lastTrap;
   return {
     regs: Array.from(m.regs),
+    banks: bankView(m.banks, m.regs, m.mode, m.profile.bankedRegisters),
     flags: m.status & ST_FLAGS_MASK,
     psw: m.psw(),
     control: Array.from(m.control),
@@ -184,7 +200,7 @@ export function compareScalars(a: ViewScalars, b: ViewScalars): ViewDifference |
   for (const key of ['status', 'trapsDelivered', 'flags', 'consoleWritten', 'consoleHash'] as const) {
     if (a[key] !== b[key]) return { field: key, a: a[key], b: b[key] };
   }
-  for (const key of ['regs', 'control'] as const) {
+  for (const key of ['regs', 'banks', 'control'] as const) {
     if (a[key].length !== b[key].length) return { field: `${key}.length`, a: a[key].length, b: b[key].length };
     const i = a[key].findIndex((v, j) => v !== b[key][j]);
     if (i >= 0) return { field: `${key}.${i}`, a: a[key][i], b: b[key][i] };

@@ -53,7 +53,7 @@ export function nestedView(s: Scenario, vas: readonly number[], o: VmmWalkOption
   const mem = vm.memory as NestedMemory;
   const vcpu = vm.vcpu;
   const g = s.paging!.geometry;
-  const user = o.user ?? vcpu.mode !== 0;
+  const user = o.user ?? vcpu.mode === vcpu.compiled.userMode;
   const ptbr = o.ptbr ?? vcpu.ptbr;
   const walks = vas.map((va) => {
     const w = walk2D(g, mem.stage2, m.host.mem, ptbr, mem.root, va, { access: o.access, user, switches: pagerSwitches(vcpu.status), guestSize: s.spec.machine.memory });

@@ -55,7 +55,7 @@ export function shadowWalkView(s: Scenario, vas: readonly number[], o: VmmWalkOp
   const vcpu = m.vms[0].vcpu;
   const mem = m.vms[0].memory as ShadowMemory;
   const g = mem.geometry;
-  const user = o.user ?? vcpu.mode !== 0;
+  const user = o.user ?? vcpu.mode === vcpu.compiled.userMode;
   const ptbr = o.ptbr ?? vcpu.ptbr;
   const view: SpaceView = user ? 'user' : 'kernel';
   const sw = pagerSwitches(vcpu.status);

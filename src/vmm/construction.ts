@@ -192,14 +192,14 @@ export function exitKind(cause: number): 'timer' | 'deliver' | 'execute' {
 
 /**
  * Step 7 for a trap delivered as recorded, in guest terms: the error code the guest would have
- * seen. A memory trap's user bit is the virtual mode's (set in every mode but the profile's
- * supervisor mode 0; the real access may have run deprivileged); every other bit (write, fetch,
+ * seen. A memory trap's user bit is the virtual mode's (set in the profile's user mode, its last;
+ * the real access may have run deprivileged); every other bit (write, fetch,
  * present, reserved) is the access's own. Non-memory causes carry no error code: 0, as on bare
  * hardware.
  */
 export function guestError(cause: number, realError: number, vmode: number, profile: CompiledProfile): number {
   if (!isMemoryCause(cause, profile)) return 0;
-  return (realError & ~ERR_USER) | (vmode !== 0 ? ERR_USER : 0);
+  return (realError & ~ERR_USER) | (vmode === profile.userMode ? ERR_USER : 0);
 }
 
 /** Whether traps of `cause` record a fault address and an error code in `profile`. */

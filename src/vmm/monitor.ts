@@ -397,6 +397,7 @@ export class Monitor {
       return;
     }
     const saved = host.readPswImage(SLOT_OLD_PSW);
+    takeBanked(host, vcpu, saved.status & ST_MODE_MASK);
     this.syncStatus(vcpu, saved.status);
     vcpu.pc = saved.pc;
     const cause = host.load32(TRAP_CAUSE);
@@ -530,6 +531,18 @@ export class Monitor {
     }
     this.safety.act(vm.id, 'vmm');
   }
+}
+
+/**
+ * After a trap into the VMM: the real machine's entry into its supervisor mode banked away the
+ * registers the guest ran with in `realMode`; the virtual CPU's visible copies of the banked
+ * registers are those (the other registers were copied as they are).
+ */
+function takeBanked(host: Machine, vcpu: Machine, realMode: number): void {
+  const banked = host.profile.bankedRegisters;
+  banked.forEach((r, j) => {
+    vcpu.regs[r] = host.banks[realMode * banked.length + j];
+  });
 }
 
 /** The efficiency figures of one VM from its counters. */

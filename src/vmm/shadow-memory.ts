@@ -275,7 +275,7 @@ export class ShadowMemory implements MemoryVirtualizer {
    */
   private spaceFor(vcpu: Machine): ShadowSpace {
     const paged = (vcpu.status & ST_PG) !== 0;
-    const view: ShadowView = (vcpu.status & ST_MODE_MASK) === 0 || !paged ? 'kernel' : 'user';
+    const view: ShadowView = (vcpu.status & ST_MODE_MASK) !== vcpu.compiled.userMode || !paged ? 'kernel' : 'user';
     const root = paged ? vcpu.ptbr : PHYSICAL;
     const sw = this.guestPaging(vcpu).switches;
     const key = `${root}:${view}:${+sw.wp}${+sw.nxe}${+sw.sum}`;

@@ -166,6 +166,8 @@ export function vmm2Problem(inner: GuestImage): string | undefined {
   const p = c.profile;
   if ((c.bounds ?? 'size') !== 'size') return 'it uses the end convention; vmm.s composes the size convention';
   if (p.modes.length !== 2) return `it has ${p.modes.length} modes; vmm.s handles two`;
+  if (p.bankedRegisters.length > 0) return `profile ${p.name} banks registers; vmm.s saves and restores the 16 visible ones only`;
+  if (p.region) return `profile ${p.name} has an address-region hook; vmm.s composes base and bounds only`;
   if (p.causes.length > 0) return `profile ${p.name} adds trap causes; vmm.s gives guest-terms error codes for the core memory causes only`;
   const cp = compileProfile(p);
   for (const d of p.instructions) {

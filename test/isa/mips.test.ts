@@ -3,12 +3,13 @@
 // not make raises, and that what the kernel may read the process it drops to may not.
 
 import { describe, expect, it } from 'vitest';
-import { Cause } from '../../src/isa/arch.js';
+import { Cause, ST_PG } from '../../src/isa/arch.js';
 import { Machine } from '../../src/isa/machine.js';
 import { ADDRESS_ERROR, BUS_ERROR, mips } from '../../src/isa/profiles/mips.js';
 import { Access, ERR_FETCH, ERR_USER, ERR_WRITE } from '../../src/mmu/fault.js';
 import { guestFromSources } from '../../src/vmm/guest.js';
 import { runBare } from '../../src/vmm/bare.js';
+import { bootPaged, HALT_KERNEL } from './helpers.js';
 
 const KERNEL = 0;
 const SUPERVISOR = 1;
@@ -27,8 +28,9 @@ function translate(mode: number, va: number, access = Access.Read): number | { c
 describe('the MIPS32 address map', () => {
   // rows from the architecture: kuseg all modes, kseg0/kseg1 kernel only and unmapped,
   // ksseg kernel and supervisor, kseg3 kernel only; mapped segments go to base and bounds
-  const addressError = (mode: number) => ({ cause: ADDRESS_ERROR, error: mode === KERNEL ? 0 : ERR_USER });
-  const bounds = (mode: number) => ({ cause: Cause.Bounds, error: mode === KERNEL ? 0 : ERR_USER });
+  // the error code's user bit: user mode only (supervisor is a supervisor for it, as x86 ring 1 is)
+  const addressError = (mode: number) => ({ cause: ADDRESS_ERROR, error: mode === USER ? ERR_USER : 0 });
+  const bounds = (mode: number) => ({ cause: Cause.Bounds, error: mode === USER ? ERR_USER : 0 });
   const rows: [string, number, (mode: number) => number | object][] = [
     ['kuseg', 0x00000100, () => BASE + 0x100],
     ['kuseg, past the limit', 0x00001000, (mode) => bounds(mode)],
@@ -45,7 +47,7 @@ describe('the MIPS32 address map', () => {
 
   it('an address error says what the access was; an unmapped access past memory is a bus error', () => {
     expect(translate(USER, 0x80000000, Access.Write)).toEqual({ cause: ADDRESS_ERROR, error: ERR_USER | ERR_WRITE });
-    expect(translate(SUPERVISOR, 0x80000000, Access.Fetch)).toEqual({ cause: ADDRESS_ERROR, error: ERR_USER | ERR_FETCH });
+    expect(translate(SUPERVISOR, 0x80000000, Access.Fetch)).toEqual({ cause: ADDRESS_ERROR, error: ERR_FETCH });
     expect(translate(KERNEL, 0x80004000)).toEqual({ cause: BUS_ERROR, error: 0 });
     expect(translate(KERNEL, 0x80003ffc)).toBe(0x3ffc);
   });
@@ -77,5 +79,19 @@ describe('the MIPS32 address map', () => {
     const r = runBare(g);
     expect(r.traps).toMatchObject({ 'address-error': 1 });
     expect(r.final.regs[3]).toBe(0);
+  });
+});
+
+describe('page permissions in a three-mode profile', () => {
+  it('only the last mode is user for U/S: supervisor reads a supervisor-only page, user takes the page fault with the user bit', () => {
+    const { m, root } = bootPaged(HALT_KERNEL.replace('mode=s', 'mode=kernel'), 'paging', [[0x400000, 0x5000, 0x1000, { write: true }]], { profile: mips });
+    const read = (mode: number) => {
+      m.loadPsw({ pc: 0, status: mode | ST_PG, base: 0, limit: 0, ptbr: root, extra: 0 });
+      const pa = m.translate(0x400010, 4, Access.Read);
+      return pa >= 0 ? pa : { cause: m.faultCause(), error: m.fault.error & ERR_USER };
+    };
+    expect(read(KERNEL)).toBe(0x5010);
+    expect(read(SUPERVISOR)).toBe(0x5010);
+    expect(read(USER)).toEqual({ cause: Cause.PageFault, error: ERR_USER });
   });
 });

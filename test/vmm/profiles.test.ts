@@ -114,3 +114,51 @@ describe('a VM ending at 4 GiB in the end convention', () => {
     expect(r.console).toBe('42');
   });
 });
+
+describe('banked registers (ARM-like r13 per mode)', () => {
+  // the kernel keeps r13 = 100 in its own bank; the process sets its r13 = 7, calls svc, stores
+  // its r13 after the return and calls svc again; at each trap the kernel prints its own r13 and
+  // the word the process stored
+  const banked: Profile = { ...classic, name: 'banked-r13', bankedRegisters: [13] };
+  const guest = guestFromSources({
+    name: 'banked',
+    profile: banked,
+    vmsize: 0x2000,
+    programs: [
+      {
+        at: 0,
+        source: `.org 0
+          .psw pc=h, mode=s, limit=0x2000
+          .org 0x80
+          li r13, 100
+          lpsw up
+          h: out r13, 1
+          li r12, 32
+          out r12, 0
+          ld r12, 0x1100
+          out r12, 1
+          li r12, 32
+          out r12, 0
+          ld r12, 0x40
+          li r11, 5
+          bne r12, r11, stop
+          lpsw 0x20
+          stop: halt
+          .align 4
+          up: .psw pc=0, mode=u, base=0x1000, limit=0x1000`,
+      },
+      { at: 0x1000, source: 'li r13, 7\nsvc 0\nst r13, 0x100\nsvc 0\nhalt\n' },
+    ],
+    psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 },
+    budget: 200,
+  });
+
+  it('each mode sees its own copy bare, under the VMM and under the hybrid VMM: the VMM takes the guest’s copies from the real machine’s bank after each trap', () => {
+    expect(guestProblem(guest)).toBeUndefined();
+    for (const kind of ['vmm', 'hvm'] as const) {
+      const r = runGuest(kind, guest);
+      expectEquivalentAndSafe(r);
+      expect(r.console).toBe('100 0 100 7 100 7 ');
+    }
+  });
+});
