@@ -16,6 +16,10 @@ import { expectEquivalentAndSafe } from './helpers.js';
 const tiny = (profile: Profile, source = '.org 0x80\nhalt', vmsize = 0x2000, bounds: 'size' | 'end' = 'size'): GuestImage =>
   guestFromSources({ name: 'g', profile, vmsize, bounds, programs: [{ at: 0, source }], psw: { pc: 0x80, status: 0, base: 0, limit: vmsize, ptbr: 0, extra: 0 }, budget: 100 });
 
+/** An 8 KiB guest: `kernel` at 0 (started at 0x80 in supervisor mode), `process` at 0x1000. */
+const kernelAndProcess = (name: string, profile: Profile, kernel: string, process: string, budget: number): GuestImage =>
+  guestFromSources({ name, profile, vmsize: 0x2000, programs: [{ at: 0, source: kernel }, { at: 0x1000, source: process }], psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 }, budget });
+
 describe('profiles this VMM does not carry yet, and what it now hosts', () => {
   it('refuses control registers and a virtual mode run in real supervisor mode, saying why; hosts three modes (each run in real user mode), which only the assembly VMM refuses', () => {
     const cr: Profile = { ...classic, name: 'with-cr', controlRegisters: [{ name: 'cr0', reset: 0 }] };
@@ -47,14 +51,10 @@ describe('a profile cause without an address (a general-protection fault)', () =
   };
   // the process faults on a bounds check first (address 0x2000, error user), then raises #GP; the
   // kernel prints cause, address and error of each and skips the instruction
-  const guest = guestFromSources({
-    name: 'gp',
-    profile: gpProfile,
-    vmsize: 0x2000,
-    programs: [
-      {
-        at: 0,
-        source: `.org 0
+  const guest = kernelAndProcess(
+    'gp',
+    gpProfile,
+    `.org 0
                  .psw pc=h, mode=s, limit=0x2000
                  .org 0x80
                  lpsw up
@@ -76,12 +76,9 @@ describe('a profile cause without an address (a general-protection fault)', () =
         done:    halt
                  .align 4
         up:      .psw pc=0, mode=u, base=0x1000, limit=0x1000`,
-      },
-      { at: 0x1000, source: 'ld r1, 0x1000\ngp\nsvc 0' },
-    ],
-    psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 },
-    budget: 500,
-  });
+    'ld r1, 0x1000\ngp\nsvc 0',
+    500,
+  );
 
   it('is reflected with address 0 and error 0, as the bare machine delivers it', () => {
     expect(runGuest('bare', guest).console).toBe('340964 1600 500 ');
@@ -120,14 +117,10 @@ describe('banked registers (ARM-like r13 per mode)', () => {
   // its r13 after the return and calls svc again; at each trap the kernel prints its own r13 and
   // the word the process stored
   const banked: Profile = { ...classic, name: 'banked-r13', bankedRegisters: [13] };
-  const guest = guestFromSources({
-    name: 'banked',
-    profile: banked,
-    vmsize: 0x2000,
-    programs: [
-      {
-        at: 0,
-        source: `.org 0
+  const guest = kernelAndProcess(
+    'banked',
+    banked,
+    `.org 0
           .psw pc=h, mode=s, limit=0x2000
           .org 0x80
           li r13, 100
@@ -146,12 +139,9 @@ describe('banked registers (ARM-like r13 per mode)', () => {
           stop: halt
           .align 4
           up: .psw pc=0, mode=u, base=0x1000, limit=0x1000`,
-      },
-      { at: 0x1000, source: 'li r13, 7\nsvc 0\nst r13, 0x100\nsvc 0\nhalt\n' },
-    ],
-    psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 },
-    budget: 200,
-  });
+    'li r13, 7\nsvc 0\nst r13, 0x100\nsvc 0\nhalt\n',
+    200,
+  );
 
   it('each mode sees its own copy bare, under the VMM and under the hybrid VMM: the VMM takes the guest’s copies from the real machine’s bank after each trap', () => {
     expect(guestProblem(guest)).toBeUndefined();
