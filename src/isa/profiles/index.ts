@@ -1,12 +1,13 @@
 // The profiles the lab ships, by name.
 
 import type { Profile } from '../profile.js';
+import { arm } from './arm.js';
 import { classic } from './classic.js';
 import { ibm360 } from './ibm360.js';
 import { mips } from './mips.js';
 import { pdp10 } from './pdp10.js';
 
-export const PROFILES: ReadonlyMap<string, Profile> = new Map([classic, pdp10, ibm360, mips].map((p) => [p.name, p]));
+export const PROFILES: ReadonlyMap<string, Profile> = new Map([classic, pdp10, ibm360, mips, arm].map((p) => [p.name, p]));
 
 /** The profile called `name`, or undefined. */
 export function profileByName(name: string): Profile | undefined {
