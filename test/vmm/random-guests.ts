@@ -164,6 +164,12 @@ export function withLines(rg: RandomGuest, line: (i: number) => string, user = f
   return { ...rg, kernel: `${insert(code)}\n.align 4\n${data}`, ...(user ? { user: insert(rg.user) } : {}) };
 }
 
+/** `rg` for `profile`, whose supervisor and user modes (its first and last) may have other names than `s` and `u`. */
+export function inModesOf(rg: RandomGuest, profile: Profile): RandomGuest {
+  const rename = (code: string) => code.replace(/mode=s\b/g, `mode=${profile.modes[0]}`).replace(/mode=u\b/g, `mode=${profile.modes[profile.modes.length - 1]}`);
+  return { ...rg, kernel: rename(rg.kernel), user: rename(rg.user) };
+}
+
 /** The guest image of a random guest, booting its kernel at 0x80 in supervisor mode (classic profile unless given). */
 export function guestOf(rg: RandomGuest, name = 'random', profile: Profile = classic): GuestImage {
   return guestFromSources({

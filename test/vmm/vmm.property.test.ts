@@ -10,8 +10,10 @@ import { runVmm2 } from '../../src/vmm/vmm2.js';
 import { runGuest, runVms } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe } from './helpers.js';
 import { fcParams, PROPERTY_TIMEOUT } from './params.js';
-import { guestOf, randomGuest, withLines } from './random-guests.js';
+import { guestOf, inModesOf, randomGuest, withLines } from './random-guests.js';
+import { arm } from '../../src/isa/profiles/arm.js';
 import { ibm360 } from '../../src/isa/profiles/ibm360.js';
+import { mips } from '../../src/isa/profiles/mips.js';
 import { pdp10 } from '../../src/isa/profiles/pdp10.js';
 
 /** 2 or 3 random guests of one bounds convention (one real machine has one). */
@@ -75,6 +77,35 @@ describe('random guests', () => {
       fcParams(40),
     );
     expect(vmmDiffer).toBeGreaterThan(0); // JRST 1 is sensitive and not privileged: the trap-and-emulate VMM goes wrong
+  }, PROPERTY_TIMEOUT);
+
+  it('mips guests reading kseg0 after every line of kernel and process: under the VMM and the hybrid VMM, equivalent and safe (every kseg0 access traps in real user mode: emulated for the kernel, the process’s address error reflected)', () => {
+    let emulated = 0;
+    fc.assert(
+      fc.property(randomGuest(), fc.constantFrom('vmm' as const, 'hvm' as const), (rg, kind) => {
+        const r = runGuest(kind, guestOf(withLines(inModesOf(rg, mips), (i) => `li r7, ${0x80000000 + ((i * 4) & 0xffc)}\nld r8, (r7)`, true), 'kseg', mips));
+        expectEquivalentAndSafe(r);
+        emulated += r.efficiency!.exits.emulate;
+      }),
+      fcParams(40),
+    );
+    expect(emulated).toBeGreaterThan(0);
+  }, PROPERTY_TIMEOUT);
+
+  it('arm guests with cps, mrs and msr after every line of the kernel: under the VMM and the hybrid VMM, safe (in real usr they change nothing but flags); the hybrid VMM, which interprets svc and irq, stays equivalent; the VMM goes wrong', () => {
+    let vmmDiffer = 0;
+    const lines = ['cps 1', 'mrs r9', 'cps 0', 'msr r9'];
+    fc.assert(
+      fc.property(randomGuest(), fc.constantFrom('vmm' as const, 'hvm' as const), (rg, kind) => {
+        const r = runGuest(kind, guestOf(withLines(inModesOf(rg, arm), (i) => lines[i % lines.length]), 'cps', arm));
+        const c = r.checks!;
+        if (!c.safety.holds) throw new Error(`not safe: ${c.safety.first?.detail}`);
+        if (kind === 'hvm' && !c.equivalence.holds) throw new Error(`hybrid VMM not equivalent: ${JSON.stringify(c.equivalence.first)}`);
+        if (kind === 'vmm' && !c.equivalence.holds) vmmDiffer++;
+      }),
+      fcParams(40),
+    );
+    expect(vmmDiffer).toBeGreaterThan(0);
   }, PROPERTY_TIMEOUT);
 
   it('under the assembly VMM under the VMM (vmm2): equivalent to bare, safe at both levels', () => {
