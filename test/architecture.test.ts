@@ -146,3 +146,51 @@ describe('architecture: import direction', () => {
     expect(format(offences)).toContain("src/mmu/b.ts:3: } from '../isa/machine.js';");
   });
 });
+
+/** The import graph of `files` (own modules only, .js specifiers mapped to .ts): path → imported paths. */
+function importGraph(files: readonly SourceFile[]): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const f of files) {
+    const targets = ts
+      .preProcessFile(f.text, true, true)
+      .importedFiles.filter((imp) => imp.fileName.startsWith('.'))
+      .map((imp) => posix.normalize(posix.join(posix.dirname(f.path), imp.fileName)).replace(/\.js$/, '.ts'));
+    graph.set(f.path, targets);
+  }
+  return graph;
+}
+
+/** One import cycle through `start` in `graph` (as the list of its files), or undefined. */
+function cycleThrough(graph: Map<string, string[]>, start: string): string[] | undefined {
+  const seen = new Set<string>();
+  const walk = (path: string, trail: string[]): string[] | undefined => {
+    for (const next of graph.get(path) ?? []) {
+      if (next === start) return [...trail, next];
+      if (seen.has(next)) continue;
+      seen.add(next);
+      const found = walk(next, [...trail, next]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(start, [start]);
+}
+
+describe('architecture: no import cycles in the machine', () => {
+  it('no module of src/isa imports itself back through others (types included): instruction rows and profiles see the CPU through src/isa/cpu.ts', () => {
+    const files = sourceFiles(join(SRC, 'isa'));
+    const graph = importGraph(files);
+    const cycles = files.map((f) => cycleThrough(graph, f.path)).filter((c) => c !== undefined);
+    expect(cycles.map((c) => c.join(' → '))).toEqual([]);
+  });
+
+  it('the check finds a cycle made of type-only imports', () => {
+    const graph = importGraph([
+      { path: 'src/isa/a.ts', text: "import type { B } from './b.js';\n" },
+      { path: 'src/isa/b.ts', text: "import type { A } from './a.js';\n" },
+      { path: 'src/isa/c.ts', text: "import { A } from './a.js';\n" },
+    ]);
+    expect(cycleThrough(graph, 'src/isa/a.ts')).toEqual(['src/isa/a.ts', 'src/isa/b.ts', 'src/isa/a.ts']);
+    expect(cycleThrough(graph, 'src/isa/c.ts')).toBeUndefined();
+  });
+});

@@ -5,7 +5,7 @@
 //
 // Nothing here says whether an instruction is "sensitive": the checker derives that by running it.
 
-import type { Machine } from './machine.js';
+import type { ProfileCpu } from './cpu.js';
 
 /**
  * Operand kinds and the header field each one fills:
@@ -21,7 +21,7 @@ export type OperandKind = 'rd' | 'rs' | 'rt' | 'mem' | 'imm' | 'target' | 'n4';
  * Semantics of a profile instruction. Returns 0 when the instruction retires (having set
  * `m.nextPc` if it jumps) or a trap cause after calling `m.fault(...)`.
  */
-export type ExecFn = (m: Machine, rd: number, rs: number, rt: number, imm: number) => number;
+export type ExecFn = (m: ProfileCpu, rd: number, rs: number, rt: number, imm: number) => number;
 
 export interface InstructionDef {
   readonly mnemonic: string;

@@ -8,6 +8,7 @@
 // for its whole range; the machine says what it is doing meanwhile (inside `run`: data, fetch,
 // walk; trap entry).
 
+import type { ProfileCpu, Psw } from './cpu.js';
 import {
   Cause,
   HDR_ABS,
@@ -56,15 +57,7 @@ export interface MachineConfig {
   readonly pager?: (mem: PhysicalMemory) => Pager;
 }
 
-/** The PSW as fields. `status` holds mode, IE, paging switches, profile bits and flags (arch.ts). */
-export interface Psw {
-  readonly pc: number;
-  readonly status: number;
-  readonly base: number;
-  readonly limit: number;
-  readonly ptbr: number;
-  readonly extra: number;
-}
+export type { Psw } from './cpu.js';
 
 export type MachineStatus = 'running' | 'halted' | 'double-fault';
 /** Why `run` returned. 'trap': a trap was delivered and `exitOnTrap` is set; 'step': single step done. */
@@ -101,7 +94,7 @@ export function isFaultCause(cause: number): boolean {
   return cause !== Cause.Svc && cause !== Cause.Timer;
 }
 
-export class Machine {
+export class Machine implements ProfileCpu {
   readonly config: Required<Omit<MachineConfig, 'pager'>> & Pick<MachineConfig, 'pager'>;
   readonly compiled: CompiledProfile;
   private readonly opInfo: Int32Array;
@@ -234,6 +227,10 @@ export class Machine {
   }
   get mode(): number {
     return this.status & ST_MODE_MASK;
+  }
+  /** the profile's user mode (its last) */
+  get userMode(): number {
+    return this.compiled.userMode;
   }
   get machineStatus(): MachineStatus {
     return STATUS_NAMES[this.state];

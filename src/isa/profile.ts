@@ -7,7 +7,8 @@
 
 import { CORE_CAUSES } from './arch.js';
 import { PROFILE_OP_BASE, type InstructionDef } from './instructions.js';
-import type { Machine } from './machine.js';
+import type { ProfileCpu } from './cpu.js';
+import type { Access } from '../mmu/fault.js';
 
 export interface CauseDef {
   readonly code: number;
@@ -28,7 +29,7 @@ export interface ControlRegisterDef {
  */
 export const REGION_TRANSLATE = -1;
 export const REGION_FAULT = -2;
-export type RegionHook = (m: Machine, va: number, size: number, access: number) => number;
+export type RegionHook = (m: ProfileCpu, va: number, size: number, access: Access) => number;
 
 export interface Profile {
   readonly name: string;

@@ -16,7 +16,7 @@
 
 import { Cause, ST_FLAGS_MASK, ST_IE, ST_MODE_MASK } from '../arch.js';
 import { CLASSIC_INSTRUCTIONS } from '../instructions.js';
-import type { Machine } from '../machine.js';
+import type { ProfileCpu } from '../cpu.js';
 import type { Profile } from '../profile.js';
 import { Access, ERR_USER, ERR_WRITE, memFault } from '../../mmu/fault.js';
 
@@ -24,7 +24,7 @@ const USR = 2;
 const BANKED = [13, 14];
 
 /** Whether `m` runs in a privileged mode (svc or irq). */
-const privileged = (m: Machine) => m.mode !== USR;
+const privileged = (m: ProfileCpu) => m.mode !== USR;
 
 /** The status word with the mode changed to `mode` (banks swapped by setStatus). */
 const withMode = (status: number, mode: number) => (status & ~ST_MODE_MASK) | mode;
@@ -33,7 +33,7 @@ const withMode = (status: number, mode: number) => (status & ~ST_MODE_MASK) | mo
  * Translates the word access at `va` in the current mode, or with usr's page permissions
  * (`asUser`); the physical address, or -1 with the fault set (an unaligned word: alignment).
  */
-function translateWord(m: Machine, va: number, access: Access, asUser: boolean): number {
+function translateWord(m: ProfileCpu, va: number, access: Access, asUser: boolean): number {
   const user = asUser || !privileged(m);
   if ((va & 3) !== 0) {
     m.fault = memFault('alignment', va, (user ? ERR_USER : 0) | (access === Access.Write ? ERR_WRITE : 0));
@@ -50,7 +50,7 @@ function translateWord(m: Machine, va: number, access: Access, asUser: boolean):
 }
 
 /** usr's copy of banked register `j` (0: r13, 1: r14): its bank from a privileged mode, the visible register in usr. */
-const userCopy = (m: Machine, j: number) => (privileged(m) ? m.banks[USR * BANKED.length + j] : m.regs[BANKED[j]]);
+const userCopy = (m: ProfileCpu, j: number) => (privileged(m) ? m.banks[USR * BANKED.length + j] : m.regs[BANKED[j]]);
 
 export const arm: Profile = {
   name: 'arm',
@@ -65,7 +65,7 @@ export const arm: Profile = {
       operands: ['n4'],
       summary: 'privileged modes: mode = n (r13, r14 switch banks); usr: nothing, and no trap',
       exec: (m, n) => {
-        if (privileged(m) && n < m.profile.modes.length) m.setStatus(withMode(m.status, n));
+        if (privileged(m) && n <= m.userMode) m.setStatus(withMode(m.status, n));
         else if (privileged(m)) return Cause.Illegal;
         return 0;
       },
@@ -89,7 +89,7 @@ export const arm: Profile = {
         const v = m.regs[rs];
         const control = ST_MODE_MASK | ST_IE;
         const mode = v & ST_MODE_MASK;
-        if (privileged(m) && mode >= m.profile.modes.length) return Cause.Illegal;
+        if (privileged(m) && mode > m.userMode) return Cause.Illegal;
         const keep = privileged(m) ? ~(control | ST_FLAGS_MASK) : ~ST_FLAGS_MASK;
         const take = privileged(m) ? control | ST_FLAGS_MASK : ST_FLAGS_MASK;
         m.setStatus((m.status & keep) | (v & take));

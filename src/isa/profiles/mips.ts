@@ -18,7 +18,7 @@
 import type { Access } from '../../mmu/fault.js';
 import { PROFILE_CAUSE_BASE } from '../arch.js';
 import { CLASSIC_INSTRUCTIONS } from '../instructions.js';
-import type { Machine } from '../machine.js';
+import type { ProfileCpu } from '../cpu.js';
 import { REGION_TRANSLATE, type Profile } from '../profile.js';
 
 export const ADDRESS_ERROR = PROFILE_CAUSE_BASE;
@@ -47,7 +47,7 @@ export const MIPS_SEGMENTS: readonly Segment[] = [
 ];
 
 /** The region hook: address error for a mode the segment refuses, the unmapped segments' physical address (bus error past memory), else translate. */
-function mipsRegion(m: Machine, va: number, n: number, access: Access): number {
+function mipsRegion(m: ProfileCpu, va: number, n: number, access: Access): number {
   const seg = MIPS_SEGMENTS[va >>> 29];
   if (((seg.modes >> m.mode) & 1) === 0) return m.regionFault(va, ADDRESS_ERROR, access);
   if (seg.unmappedFrom === undefined) return REGION_TRANSLATE;

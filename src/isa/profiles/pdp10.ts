@@ -18,7 +18,7 @@ export const pdp10: Profile = {
       summary: 'pc = target; if bit 0 of the field is set, mode = user (not privileged)',
       exec: (m, rd, _rs, _rt, imm) => {
         m.nextPc = imm >>> 0;
-        if (rd & 1) m.setStatus((m.status & ~ST_MODE_MASK) | (m.profile.modes.length - 1));
+        if (rd & 1) m.setStatus((m.status & ~ST_MODE_MASK) | m.userMode);
         return 0;
       },
     },
