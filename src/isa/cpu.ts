@@ -20,6 +20,8 @@ export interface ProfileCpu {
   readonly regs: Int32Array;
   /** banked copies: banks[mode * bankedRegisters.length + j] (the current mode's are the visible ones) */
   readonly banks: Int32Array;
+  /** the profile's control registers (Profile.controlRegisters, in order) */
+  readonly control: Int32Array;
   /** the current mode, and the profile's user mode (its last) */
   readonly mode: number;
   readonly userMode: number;

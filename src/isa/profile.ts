@@ -20,6 +20,12 @@ export interface CauseDef {
 export interface ControlRegisterDef {
   readonly name: string;
   readonly reset: number;
+  /**
+   * V for this register: the value a VMM installs on the real machine while a guest runs (its
+   * own, as a VMM keeps its descriptor tables in x86's GDTR). Absent: the guest's own value,
+   * carried to the real machine at every resume and back at every exit.
+   */
+  readonly real?: number;
 }
 
 /**

@@ -60,7 +60,6 @@ export function guestProblem(g: GuestImage, memory: 'segment' | 'nested' = 'segm
   if (memory === 'nested' && (translation !== 'paging' || !g.paging)) return `translation '${translation}' (nested and shadow paging host guests whose translation is paging)`;
   if (memory === 'segment' && c.trapSwitchesAddressSpace === false) return 'trapSwitchesAddressSpace = false: the real machine would keep the guest\'s segment on a trap, so the VMM would have to live inside it (address space compression is built for shadow paging only)';
   if (p.modes.length < 2) return `profile ${p.name} has one mode; a VMM needs a user mode to run the guest deprivileged`;
-  if (p.controlRegisters.length > 0) return `profile ${p.name} declares control registers, which this VMM does not carry between the virtual CPU and the real machine yet`;
   const escape = regionEscape(p);
   if (escape) return escape;
   if (p.realModeOf.some((m) => m === 0)) return `profile ${p.name} runs a virtual mode in real supervisor mode (realModeOf ${p.realModeOf.join(', ')}): only the VMM may`;

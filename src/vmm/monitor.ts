@@ -348,6 +348,7 @@ export class Monitor {
     vm.checkCoherence();
     host.resumePsw(real);
     host.regs.set(vcpu.regs);
+    installControl(host, vcpu);
     host.trapEntry = false;
     host.onConsole = vm.writeConsole;
     const count = realTimerCount(left, { enabled: vcpu.timerEnabled, pending: vcpu.timerPending, count: vcpu.timerCount }, vcpu.status);
@@ -382,6 +383,7 @@ export class Monitor {
     const host = this.host;
     const vcpu = vm.vcpu;
     vcpu.regs.set(host.regs);
+    takeControl(host, vcpu);
     vcpu.retireElsewhere(n);
     vm.direct += n;
     if (n > 0) vcpu.trapEntry = false;
@@ -542,6 +544,20 @@ function takeBanked(host: Machine, vcpu: Machine, realMode: number): void {
   const banked = host.profile.bankedRegisters;
   banked.forEach((r, j) => {
     vcpu.regs[r] = host.banks[realMode * banked.length + j];
+  });
+}
+
+/** Step 4 for the control registers: each gets V's value for it on the real machine (Profile.controlRegisters[i].real), or the guest's own. */
+function installControl(host: Machine, vcpu: Machine): void {
+  host.profile.controlRegisters.forEach((c, i) => {
+    host.control[i] = c.real ?? vcpu.control[i];
+  });
+}
+
+/** Step 5 for the control registers: the guest's own ones come back from the real machine (V's stay the VMM's). */
+function takeControl(host: Machine, vcpu: Machine): void {
+  host.profile.controlRegisters.forEach((c, i) => {
+    if (c.real === undefined) vcpu.control[i] = host.control[i];
   });
 }
 

@@ -21,9 +21,7 @@ const kernelAndProcess = (name: string, profile: Profile, kernel: string, proces
   guestFromSources({ name, profile, vmsize: 0x2000, programs: [{ at: 0, source: kernel }, { at: 0x1000, source: process }], psw: { pc: 0x80, status: 0, base: 0, limit: 0x2000, ptbr: 0, extra: 0 }, budget });
 
 describe('profiles this VMM does not carry yet, and what it now hosts', () => {
-  it('refuses control registers and a virtual mode run in real supervisor mode, saying why; hosts three modes (each run in real user mode), which only the assembly VMM refuses', () => {
-    const cr: Profile = { ...classic, name: 'with-cr', controlRegisters: [{ name: 'cr0', reset: 0 }] };
-    expect(guestProblem(tiny(cr))).toMatch(/declares control registers, which this VMM does not carry/);
+  it('refuses a virtual mode run in real supervisor mode, saying why; hosts three modes (each run in real user mode), which only the assembly VMM refuses', () => {
     const supervised: Profile = { ...classic, name: 'bad-v', realModeOf: [0, 1] };
     expect(guestProblem(tiny(supervised))).toMatch(/runs a virtual mode in real supervisor mode/);
     const rings: Profile = { ...classic, name: 'rings', modes: ['k', 's', 'u'], realModeOf: [2, 2, 2] };
@@ -150,5 +148,41 @@ describe('banked registers (ARM-like r13 per mode)', () => {
       expectEquivalentAndSafe(r);
       expect(r.console).toBe('100 0 100 7 100 7 ');
     }
+  });
+});
+
+describe('control registers (an x86-like GDTR: lgdt privileged, sgdt not)', () => {
+  const withGdtr = (real?: number): Profile => ({
+    ...classic,
+    name: 'gdtr',
+    controlRegisters: [{ name: 'gdtr', reset: 0x100, ...(real === undefined ? {} : { real }) }],
+    instructions: [
+      ...CLASSIC_INSTRUCTIONS,
+      { mnemonic: 'lgdt', op: 0x90, operands: ['rs'], supervisorOnly: true, summary: 'gdtr = rs', exec: (m, _rd, rs) => ((m.control[0] = m.regs[rs]), 0) },
+      { mnemonic: 'sgdt', op: 0x91, operands: ['rd'], summary: 'rd = gdtr, in every mode', exec: (m, rd) => ((m.regs[rd] = m.control[0]), 0) },
+    ],
+  });
+  // the kernel loads its table register, reads it back and prints it
+  const guestOn = (p: Profile) => tiny(p, '.org 0x80\nli r1, 0x200\nlgdt r1\nsgdt r2\nout r2, 1\nhalt');
+
+  it('carried to and fro when V leaves it to the guest: every VMM equivalent', () => {
+    const p = withGdtr();
+    expect(runGuest('bare', guestOn(p)).console).toBe('512');
+    for (const kind of ['vmm', 'hvm'] as const) expectEquivalentAndSafe(runGuest(kind, guestOn(p)));
+  });
+
+  it('when V installs the VMM’s own value, the unprivileged sgdt run directly reveals it (x86’s sgdt): the trap-and-emulate VMM is not equivalent there, the hybrid VMM, interpreting the kernel, is', () => {
+    const p = withGdtr(0x7000);
+    const vmm = runGuest('vmm', guestOn(p));
+    expect([vmm.checks!.equivalence.holds, vmm.console]).toEqual([false, String(0x7000)]);
+    expectEquivalentAndSafe(runGuest('hvm', guestOn(p)));
+  });
+
+  it('a guest value written without a trap (lgdt made unprivileged: refused, run with allowUnsafe) comes back from the real machine at the next exit', () => {
+    const leaky: Profile = { ...withGdtr(), instructions: withGdtr().instructions.map((d) => (d.mnemonic === 'lgdt' ? { ...d, supervisorOnly: false } : d)) };
+    const g = guestOn(leaky);
+    expect(whyNot('vmm', g)).toMatch(/lgdt/);
+    const r = runGuest('vmm', g, { allowUnsafe: true });
+    expect([r.checks!.equivalence.holds, r.console]).toEqual([true, '512']);
   });
 });
