@@ -59,6 +59,12 @@ export interface Profile {
   readonly regionGrain?: number;
   /** V: for each virtual mode, the real mode a VMM runs it in (trap-and-emulate deprivileging). */
   readonly realModeOf: readonly number[];
+  /**
+   * V for the rest of the status word: the bits a VMM forces on in the real PSW while a guest
+   * runs (absent: IE alone — the real timer's interrupts are the VMM's, whatever the guest's
+   * interrupt enable; the guest's own is kept in its virtual PSW).
+   */
+  readonly realStatusOn?: number;
 }
 
 /** Per-opcode tables the step loop reads. */

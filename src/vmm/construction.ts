@@ -120,13 +120,16 @@ export function vmmEntryPsw(layout: HostLayout): Psw {
   return { pc: (r?.va ?? 0) + VMM_ENTRY, status: r?.status ?? 0, base: 0, limit: layout.reserve, ptbr: 0, extra: 0 };
 }
 
+/** V, the part of a profile that says what a VMM installs on the real machine for the status word. */
+export type StatusV = Pick<Profile, 'realModeOf' | 'realStatusOn'>;
+
 /**
  * Step 4 (mode part, and the timer's control substitution): the real status word for a guest
- * whose virtual status is `vstatus` — mode replaced by the profile's real mode for it, IE forced
- * on (the real timer belongs to the VMM); every other bit as the guest set it.
+ * whose virtual status is `vstatus` — mode replaced by V's real mode for it, V's bits forced on
+ * (IE by default: the real timer belongs to the VMM); every other bit as the guest set it.
  */
-export function realStatus(vstatus: number, realModeOf: readonly number[]): number {
-  return (vstatus & ~ST_MODE_MASK) | realModeOf[vstatus & ST_MODE_MASK] | ST_IE;
+export function realStatus(vstatus: number, v: StatusV): number {
+  return (vstatus & ~ST_MODE_MASK) | v.realModeOf[vstatus & ST_MODE_MASK] | (v.realStatusOn ?? ST_IE);
 }
 
 /**
@@ -148,9 +151,9 @@ export function composeSegment(vbase: number, vlimit: number, a: Allocation, bou
 export type SegmentComposer = typeof composeSegment;
 
 /** Step 4 whole: the real PSW that runs a guest whose virtual PSW is `v`. */
-export function realPsw(v: Psw, a: Allocation, bounds: BoundsConvention, realModeOf: readonly number[], compose: SegmentComposer = composeSegment): Psw {
+export function realPsw(v: Psw, a: Allocation, bounds: BoundsConvention, statusV: StatusV, compose: SegmentComposer = composeSegment): Psw {
   const { base, limit } = compose(v.base, v.limit, a, bounds);
-  return { pc: v.pc, status: realStatus(v.status, realModeOf), base, limit, ptbr: v.ptbr, extra: v.extra };
+  return { pc: v.pc, status: realStatus(v.status, statusV), base, limit, ptbr: v.ptbr, extra: v.extra };
 }
 
 /**

@@ -234,7 +234,7 @@ function platform(guests: readonly GuestImage[], options: MonitorOptions): { hos
     return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, entry: VMM_ENTRY, tables: plan.tables } };
   }
   const { host, layout, bounds } = buildHost(guests, { ...(options.layout ? { layout: options.layout } : {}), allowUnsafe });
-  const memories = layout.allocations.map((a) => new SegmentMemory(a, host, bounds, host.profile.realModeOf, options.compose ?? composeSegment));
+  const memories = layout.allocations.map((a) => new SegmentMemory(a, host, bounds, host.profile, options.compose ?? composeSegment));
   const vms = layout.allocations.map((a) => [{ lo: a.addr0, hi: a.addr0 + a.vmsize }]);
   const inner = options.innerGuests?.map((g, i) => g && { lo: layout.allocations[i].addr0 + g.lo, hi: layout.allocations[i].addr0 + g.hi });
   return { host, layout, memories: own(memories, host), plan: { vms, reserve: layout.reserve, entry: VMM_ENTRY, ...(inner ? { inner } : {}) } };
@@ -453,12 +453,12 @@ export class Monitor {
 
   /**
    * Copies back the status bits a guest may change without trapping (flags, profile bits);
-   * the mode, IE and the paging switches stay the virtual ones — only emulation and reflection
+   * the mode, IE, the paging switches and the bits V forces on (realStatusOn) stay the virtual ones — only emulation and reflection
    * change those (and a memory strategy may run the guest with other real ones: shadow paging
    * turns paging on, NXE on, WP and SUM off).
    */
   private syncStatus(vcpu: Machine, real: number): void {
-    const keep = ST_MODE_MASK | ST_IE | ST_PG | ST_WP | ST_NXE | ST_SUM;
+    const keep = ST_MODE_MASK | ST_IE | ST_PG | ST_WP | ST_NXE | ST_SUM | (vcpu.profile.realStatusOn ?? 0);
     const status = (real & ~keep) | (vcpu.status & keep);
     if (status !== vcpu.status) vcpu.setStatus(status);
   }

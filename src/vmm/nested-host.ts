@@ -183,7 +183,7 @@ function freeRanges(claimed: readonly [number, number][], memory: number, page: 
 export function buildNestedHost(guests: readonly GuestImage[], o: NestedOptions = {}): { host: Machine; layout: HostLayout; memories: NestedMemory[]; plan: NestedPlan } {
   const { host, plan } = pagingHost(guests, o, (paging, p) => ({ geometry: paging.geometry, tlb: paging.tlb, stage2: { geometry: p.stage2, root: 0, guestSize: guests[0].config.memorySize } }));
   const area = new TableArea(plan.tables.lo, plan.tables.hi, 2 ** plan.stage2.offsetBits);
-  const memories = plan.physmaps.map((p) => new NestedMemory(host, p, plan.stage2, area, host.profile.realModeOf));
+  const memories = plan.physmaps.map((p) => new NestedMemory(host, p, plan.stage2, area, host.profile));
   return { host, layout: plan.layout, memories, plan };
 }
 
@@ -195,7 +195,7 @@ export function buildNestedHost(guests: readonly GuestImage[], o: NestedOptions 
 export function buildShadowHost(guests: readonly GuestImage[], o: NestedOptions = {}, policy: ShadowPolicy = 'eager'): { host: Machine; layout: HostLayout; memories: ShadowMemory[]; plan: NestedPlan } {
   const { host, plan } = pagingHost(guests, shadowHostOptions(guests, o), (paging) => ({ geometry: paging.geometry, tlb: paging.tlb }));
   const tables = new TablePool(plan.tables.lo, plan.tables.hi, 2 ** plan.stage2.offsetBits);
-  const memories = plan.physmaps.map((p) => new ShadowMemory(host, p, guests[0].paging!.geometry, tables, host.profile.realModeOf, policy, plan.layout.region));
+  const memories = plan.physmaps.map((p) => new ShadowMemory(host, p, guests[0].paging!.geometry, tables, host.profile, policy, plan.layout.region));
   return { host, layout: plan.layout, memories, plan };
 }
 

@@ -22,7 +22,7 @@ import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
 import type { PagingUnit } from '../mmu/paging-unit.js';
 import { map, type Geometry } from '../paging/index.js';
-import { exitKind, realStatus } from './construction.js';
+import { exitKind, realStatus, type StatusV } from './construction.js';
 import { physmapPlacement, TLB_OPS, type ExitKind, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 
@@ -79,7 +79,7 @@ export class NestedMemory implements MemoryVirtualizer {
     readonly physmap: Physmap,
     readonly stage2: Geometry,
     private readonly tables: TableArea,
-    private readonly realModeOf: readonly number[],
+    private readonly statusV: StatusV,
   ) {
     this.root = this.allocTable(host.mem);
     for (const r of physmap.ranges()) this.mapRange(host.mem, r.gpa, r.hpa, r.size);
@@ -115,7 +115,7 @@ export class NestedMemory implements MemoryVirtualizer {
     if (pager.stage2Root !== this.root) pager.setStage2Root(this.root);
     host.pagingMode = vcpu.mode;
     const v = vcpu.psw();
-    return { pc: v.pc, status: realStatus(v.status, this.realModeOf), base: 0, limit: 0, ptbr: v.ptbr, extra: v.extra };
+    return { pc: v.pc, status: realStatus(v.status, this.statusV), base: 0, limit: 0, ptbr: v.ptbr, extra: v.extra };
   }
 
   classify(cause: number): ExitKind {

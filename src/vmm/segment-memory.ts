@@ -6,7 +6,7 @@
 import type { Machine, Psw } from '../isa/machine.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
-import { composeSegment, exitKind, realPsw, type Allocation, type SegmentComposer } from './construction.js';
+import { composeSegment, exitKind, realPsw, type Allocation, type SegmentComposer, type StatusV } from './construction.js';
 import type { HostRange, MemoryVirtualizer, PlacementReport } from './virtualizer.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
 
@@ -19,7 +19,7 @@ export class SegmentMemory implements MemoryVirtualizer {
     readonly allocation: Allocation,
     host: Machine,
     private readonly bounds: BoundsConvention,
-    private readonly realModeOf: readonly number[],
+    private readonly statusV: StatusV,
     private readonly compose: SegmentComposer = composeSegment,
   ) {
     this.guestMemory = host.mem.window(allocation.addr0, allocation.vmsize);
@@ -31,7 +31,7 @@ export class SegmentMemory implements MemoryVirtualizer {
 
   /** Step 4: M' = the real mode for vM, IE forced on, B'/L' composed into the allocation. */
   install(_host: Machine, vcpu: Machine): Psw {
-    return realPsw(vcpu.psw(), this.allocation, this.bounds, this.realModeOf, this.compose);
+    return realPsw(vcpu.psw(), this.allocation, this.bounds, this.statusV, this.compose);
   }
 
   /** Steps 6–7: the VMM's timer, or an instruction the virtual mode would not trap (emulate), or the guest's trap (reflect). */

@@ -36,7 +36,7 @@ import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
 import { FETCH, hasFlag, leafEntry, levelsOf, NO_SWITCHES, putBit, READ, readPfn, WRITE, type AccessKind, type Geometry, type RawEntry, type ReadBus, type Switches } from '../paging/index.js';
 import { allowedStale, checkCoherence, resolveMiss, shadowEntry, ShadowLog, ShadowPoolExhausted, ShadowSpace, TablePool, type GuestPaging, type ShadowView } from '../shadow/index.js';
-import { exitKind, realStatus, type VmmRegion } from './construction.js';
+import { exitKind, realStatus, type StatusV, type VmmRegion } from './construction.js';
 import { HostMemoryExhausted } from './nested-memory.js';
 import { physmapPlacement, TLB_OPS, type ExitKind, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
 
@@ -105,7 +105,7 @@ export class ShadowMemory implements MemoryVirtualizer {
     readonly physmap: Physmap,
     readonly geometry: Geometry,
     private readonly pool: TablePool,
-    private readonly realModeOf: readonly number[],
+    private readonly statusV: StatusV,
     readonly policy: ShadowPolicy = 'eager',
     /** address space compression: the VMM's region, pinned in every space */
     readonly region?: VmmRegion,
@@ -165,7 +165,7 @@ export class ShadowMemory implements MemoryVirtualizer {
     host.pagingMode = -1;
     const space = this.withPool(() => this.spaceFor(vcpu));
     const v = vcpu.psw();
-    const status = (realStatus(v.status, this.realModeOf) & ~(ST_WP | ST_SUM | ST_NXE)) | ST_PG | (this.hasNx ? ST_NXE : 0);
+    const status = (realStatus(v.status, this.statusV) & ~(ST_WP | ST_SUM | ST_NXE)) | ST_PG | (this.hasNx ? ST_NXE : 0);
     return { pc: v.pc, status, base: 0, limit: 0, ptbr: space.root, extra: v.extra };
   }
 

@@ -73,7 +73,7 @@ describe('hostLayout (steps 2-3)', () => {
 describe('realStatus, exitKind, guestError, realTimerCount', () => {
   it('runs both virtual modes in the profile’s real mode with interrupts on, other bits kept', () => {
     for (const v of [0, 1, 0x0f010000 | 1, 0x200]) {
-      const r = realStatus(v, classic.realModeOf);
+      const r = realStatus(v, classic);
       expect(r & ST_MODE_MASK).toBe(classic.realModeOf[v & ST_MODE_MASK]);
       expect(r & ST_IE).toBe(ST_IE);
       expect(r & ~(ST_MODE_MASK | ST_IE)).toBe(v & ~(ST_MODE_MASK | ST_IE));

@@ -4,6 +4,7 @@
 // cannot place a VM's end at 4 GiB.
 
 import { describe, expect, it } from 'vitest';
+import { ST_IE } from '../../src/isa/arch.js';
 import { CLASSIC_INSTRUCTIONS } from '../../src/isa/instructions.js';
 import type { Profile } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
@@ -184,5 +185,24 @@ describe('control registers (an x86-like GDTR: lgdt privileged, sgdt not)', () =
     expect(whyNot('vmm', g)).toMatch(/lgdt/);
     const r = runGuest('vmm', g, { allowUnsafe: true });
     expect([r.checks!.equivalence.holds, r.console]).toEqual([true, '512']);
+  });
+});
+
+describe('V for the status word (realStatusOn): an x86-like IOPL the VMM forces', () => {
+  const IOPL = 1 << 16; // a profile bit of the status word
+  const pushf: Profile = {
+    ...classic,
+    name: 'pushf',
+    realStatusOn: ST_IE | IOPL,
+    instructions: [...CLASSIC_INSTRUCTIONS, { mnemonic: 'pushf', op: 0x92, operands: ['rd'], summary: 'rd = the status word, in every mode', exec: (m, rd) => ((m.regs[rd] = m.status), 0) }],
+  };
+  // the kernel reads its status word (IOPL clear, as the scenario started it) and prints the bit
+  const g = tiny(pushf, `.org 0x80\npushf r1\nli r2, ${IOPL}\nand r1, r1, r2\nout r1, 1\nhalt`);
+
+  it('is installed on the real machine: pushf run directly shows it (x86’s pushf), the virtual PSW keeps the guest’s bit; the hybrid VMM, interpreting the kernel, shows the guest’s', () => {
+    expect(runGuest('bare', g).console).toBe('0');
+    const vmm = runGuest('vmm', g);
+    expect([vmm.checks!.equivalence.holds, vmm.console, vmm.final.psw.status & IOPL]).toEqual([false, String(IOPL), 0]);
+    expectEquivalentAndSafe(runGuest('hvm', g));
   });
 });
