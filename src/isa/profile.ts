@@ -65,6 +65,8 @@ export interface Profile {
    * interrupt enable; the guest's own is kept in its virtual PSW).
    */
   readonly realStatusOn?: number;
+  /** V: the status bits a VMM forces off in the real PSW (absent: none), as x86 VMMs run guests with IOPL 0. */
+  readonly realStatusOff?: number;
 }
 
 /** Per-opcode tables the step loop reads. */

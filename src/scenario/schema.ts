@@ -150,7 +150,7 @@ const pageTable = z
 const machine = z
   .object({
     memory: size.describe('physical memory size (128 bytes .. 4 GiB)'),
-    profile: z.string().default('classic').describe('instruction-set profile: classic, pdp10, ibm360, mips or arm (`shadowlab list` lists the profiles)'),
+    profile: z.string().default('classic').describe('instruction-set profile: classic, pdp10, ibm360, mips, arm or x86-lite (`shadowlab list` lists the profiles)'),
     translation: z.enum(['segment', 'paging', 'segment+paging']).default('segment'),
     bounds: z.enum(['size', 'end']).default('size').describe('size: legal iff va + n <= L; end: iff B + va + n <= L'),
     trapSwitchesAddressSpace: z.boolean().default(true).describe('false: a trap changes mode, PC and status only'),

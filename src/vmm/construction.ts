@@ -121,15 +121,15 @@ export function vmmEntryPsw(layout: HostLayout): Psw {
 }
 
 /** V, the part of a profile that says what a VMM installs on the real machine for the status word. */
-export type StatusV = Pick<Profile, 'realModeOf' | 'realStatusOn'>;
+export type StatusV = Pick<Profile, 'realModeOf' | 'realStatusOn' | 'realStatusOff'>;
 
 /**
  * Step 4 (mode part, and the timer's control substitution): the real status word for a guest
  * whose virtual status is `vstatus` — mode replaced by V's real mode for it, V's bits forced on
- * (IE by default: the real timer belongs to the VMM); every other bit as the guest set it.
+ * (IE by default: the real timer belongs to the VMM) and off; every other bit as the guest set it.
  */
 export function realStatus(vstatus: number, v: StatusV): number {
-  return (vstatus & ~ST_MODE_MASK) | v.realModeOf[vstatus & ST_MODE_MASK] | (v.realStatusOn ?? ST_IE);
+  return (vstatus & ~ST_MODE_MASK & ~(v.realStatusOff ?? 0)) | v.realModeOf[vstatus & ST_MODE_MASK] | (v.realStatusOn ?? ST_IE);
 }
 
 /**

@@ -453,12 +453,12 @@ export class Monitor {
 
   /**
    * Copies back the status bits a guest may change without trapping (flags, profile bits);
-   * the mode, IE, the paging switches and the bits V forces on (realStatusOn) stay the virtual ones — only emulation and reflection
+   * the mode, IE, the paging switches and the bits V forces on or off (realStatusOn, realStatusOff) stay the virtual ones — only emulation and reflection
    * change those (and a memory strategy may run the guest with other real ones: shadow paging
    * turns paging on, NXE on, WP and SUM off).
    */
   private syncStatus(vcpu: Machine, real: number): void {
-    const keep = ST_MODE_MASK | ST_IE | ST_PG | ST_WP | ST_NXE | ST_SUM | (vcpu.profile.realStatusOn ?? 0);
+    const keep = ST_MODE_MASK | ST_IE | ST_PG | ST_WP | ST_NXE | ST_SUM | (vcpu.profile.realStatusOn ?? 0) | (vcpu.profile.realStatusOff ?? 0);
     const status = (real & ~keep) | (vcpu.status & keep);
     if (status !== vcpu.status) vcpu.setStatus(status);
   }

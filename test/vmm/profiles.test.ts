@@ -9,6 +9,7 @@ import { CLASSIC_INSTRUCTIONS } from '../../src/isa/instructions.js';
 import type { Profile } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
 import { mips } from '../../src/isa/profiles/mips.js';
+import { x86lite } from '../../src/isa/profiles/x86-lite.js';
 import { checkLayout } from '../../src/vmm/construction.js';
 import { guestFromSources, guestProblem, type GuestImage } from '../../src/vmm/guest.js';
 import { runGuest, whyNot, whyNotTogether } from '../../src/vmm/run.js';
@@ -204,5 +205,32 @@ describe('V for the status word (realStatusOn): an x86-like IOPL the VMM forces'
     const vmm = runGuest('vmm', g);
     expect([vmm.checks!.equivalence.holds, vmm.console, vmm.final.psw.status & IOPL]).toEqual([false, String(IOPL), 0]);
     expectEquivalentAndSafe(runGuest('hvm', g));
+  });
+});
+
+describe('x86-lite under the VMM: V keeps IOPL at 0 on the real machine', () => {
+  // the kernel raises its IOPL to 3 with lpsw (emulated), then clears IF with popf, which runs
+  // directly in real ring 1: with the real IOPL 3 it would turn the real interrupt enable off
+  const source = `.org 0
+    .psw pc=stop, mode=r0, limit=0x2000
+    .org 0x80
+    lpsw up
+    .align 4
+    up: .word 0xc0, 0x30000, 0, 0x2000, 0, 0, 0, 0   ; pc 0xc0, ring 0, IOPL 3
+    .org 0xc0
+    li r1, 0
+    popf r1
+    pushf r2
+    out r2, 1
+    stop: halt`;
+  const g = (p: Profile) => tiny(p, source);
+
+  it('so a popf run directly cannot turn the real interrupts off: safe; with IOPL passed through to the real machine, the safety checker sees the real IE dropped', () => {
+    const r = runGuest('vmm', g(x86lite));
+    expect(r.checks!.safety.holds).toBe(true);
+    const passThrough: Profile = { ...x86lite, name: 'x86-lite-iopl', realStatusOff: 0 };
+    const bad = runGuest('vmm', g(passThrough), { allowUnsafe: true });
+    expect(bad.checks!.safety.holds).toBe(false);
+    expect(bad.checks!.safety.first!.detail).toBe("direct: the guest changed the real machine's resource-control state without a trap (status 0x101 → 0x1)"); // IE (0x100) dropped
   });
 });

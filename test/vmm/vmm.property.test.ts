@@ -11,13 +11,35 @@ import { runGuest, runVms } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe } from './helpers.js';
 import { fcParams, PROPERTY_TIMEOUT } from './params.js';
 import { guestOf, inModesOf, randomGuest, withLines } from './random-guests.js';
+import type { Profile } from '../../src/isa/profile.js';
 import { arm } from '../../src/isa/profiles/arm.js';
 import { ibm360 } from '../../src/isa/profiles/ibm360.js';
 import { mips } from '../../src/isa/profiles/mips.js';
 import { pdp10 } from '../../src/isa/profiles/pdp10.js';
+import { x86lite } from '../../src/isa/profiles/x86-lite.js';
 
 /** 2 or 3 random guests of one bounds convention (one real machine has one). */
 const sameConvention = () => fc.constantFrom<BoundsConvention>('size', 'end').chain((b) => fc.array(randomGuest(b), { minLength: 2, maxLength: 3 }));
+
+/**
+ * Random kernels of `profile` with `line(i)` (sensitive, unprivileged instructions) inserted
+ * after every line, under the VMM and the hybrid VMM: every run must be safe, and the hybrid VMM
+ * (which interprets the deprivileged modes) equivalent. Returns how many VMM runs diverged.
+ */
+function sensitiveKernels(profile: Profile, line: (i: number) => string): number {
+  let vmmDiffer = 0;
+  fc.assert(
+    fc.property(randomGuest(), fc.constantFrom('vmm' as const, 'hvm' as const), (rg, kind) => {
+      const r = runGuest(kind, guestOf(withLines(inModesOf(rg, profile), line), 'sensitive', profile));
+      const c = r.checks!;
+      if (!c.safety.holds) throw new Error(`not safe: ${c.safety.first?.detail}`);
+      if (kind === 'hvm' && !c.equivalence.holds) throw new Error(`hybrid VMM not equivalent: ${JSON.stringify(c.equivalence.first)}`);
+      if (kind === 'vmm' && !c.equivalence.holds) vmmDiffer++;
+    }),
+    fcParams(40),
+  );
+  return vmmDiffer;
+}
 
 describe('random guests', () => {
   it('under the VMM: equivalent to bare, safe (every host access observed)', () => {
@@ -65,18 +87,8 @@ describe('random guests', () => {
   }, PROPERTY_TIMEOUT);
 
   it('pdp10 guests with JRST 1 to the next line after every line of the kernel: under the VMM and the hybrid VMM, safe (the VMM misses the mode change, so equivalence is not asked; the hybrid VMM, which interprets the kernel, stays equivalent)', () => {
-    let vmmDiffer = 0;
-    fc.assert(
-      fc.property(randomGuest(), fc.constantFrom('vmm' as const, 'hvm' as const), (rg, kind) => {
-        const r = runGuest(kind, guestOf(withLines(rg, (i) => `jrst 1, j${i}\nj${i}:`), 'jrst', pdp10));
-        const c = r.checks!;
-        if (!c.safety.holds) throw new Error(`not safe: ${c.safety.first?.detail}`);
-        if (kind === 'hvm' && !c.equivalence.holds) throw new Error(`hybrid VMM not equivalent: ${JSON.stringify(c.equivalence.first)}`);
-        if (kind === 'vmm' && !c.equivalence.holds) vmmDiffer++;
-      }),
-      fcParams(40),
-    );
-    expect(vmmDiffer).toBeGreaterThan(0); // JRST 1 is sensitive and not privileged: the trap-and-emulate VMM goes wrong
+    // JRST 1 is sensitive and not privileged: the trap-and-emulate VMM goes wrong
+    expect(sensitiveKernels(pdp10, (i) => `jrst 1, j${i}\nj${i}:`)).toBeGreaterThan(0);
   }, PROPERTY_TIMEOUT);
 
   it('mips guests reading kseg0 after every line of kernel and process: under the VMM and the hybrid VMM, equivalent and safe (every kseg0 access traps in real user mode: emulated for the kernel, the process’s address error reflected)', () => {
@@ -93,19 +105,13 @@ describe('random guests', () => {
   }, PROPERTY_TIMEOUT);
 
   it('arm guests with cps, mrs and msr after every line of the kernel: under the VMM and the hybrid VMM, safe (in real usr they change nothing but flags); the hybrid VMM, which interprets svc and irq, stays equivalent; the VMM goes wrong', () => {
-    let vmmDiffer = 0;
     const lines = ['cps 1', 'mrs r9', 'cps 0', 'msr r9'];
-    fc.assert(
-      fc.property(randomGuest(), fc.constantFrom('vmm' as const, 'hvm' as const), (rg, kind) => {
-        const r = runGuest(kind, guestOf(withLines(inModesOf(rg, arm), (i) => lines[i % lines.length]), 'cps', arm));
-        const c = r.checks!;
-        if (!c.safety.holds) throw new Error(`not safe: ${c.safety.first?.detail}`);
-        if (kind === 'hvm' && !c.equivalence.holds) throw new Error(`hybrid VMM not equivalent: ${JSON.stringify(c.equivalence.first)}`);
-        if (kind === 'vmm' && !c.equivalence.holds) vmmDiffer++;
-      }),
-      fcParams(40),
-    );
-    expect(vmmDiffer).toBeGreaterThan(0);
+    expect(sensitiveKernels(arm, (i) => lines[i % lines.length])).toBeGreaterThan(0);
+  }, PROPERTY_TIMEOUT);
+
+  it('x86-lite guests with pushf, popf, sgdt and movcs after every line of the kernel: under the VMM and the hybrid VMM, safe; the hybrid VMM, which interprets ring 0, stays equivalent; the VMM goes wrong', () => {
+    const lines = ['pushf r9', 'popf r9', 'sgdt r9', 'movcs r9'];
+    expect(sensitiveKernels(x86lite, (i) => lines[i % lines.length])).toBeGreaterThan(0);
   }, PROPERTY_TIMEOUT);
 
   it('under the assembly VMM under the VMM (vmm2): equivalent to bare, safe at both levels', () => {
