@@ -80,8 +80,8 @@ describe('shadow-eager', () => {
     expect(whole.m.vms[0].equivalence()!.coherence!.checks).toBe(whole.m.state.vms[0].exits.repair + whole.m.state.vms[0].exits.emulate); // every resume: the first, and one after each exit but the last (the halt)
   });
 
-  it("ring compression: one guest table, two views — the kernel view maps the kernel's secret, the user view never does, and the process gets the bare machine's fault", () => {
-    const { mem, m } = watched('shadow/user-reads-kernel.yaml');
+  it.each(['shadow/user-reads-kernel.yaml', 'x86-lite/user-reads-kernel.yaml'])("ring compression (%s): one guest table, two views — the kernel view maps the kernel's secret, the user view never does, and the process gets the bare machine's fault", (file) => {
+    const { mem, m } = watched(file);
     expect(m.vms[0].equivalence()!.holds).toBe(true);
     expect(mem.counts).toMatchObject({ true: 1, spaces: 2 });
     const mapped = (view: string) => mem.shadowSpaces().filter((s) => s.view === view).flatMap((s) => s.leaves().map(([gva]) => gva));
