@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Profile } from '../isa/profile.js';
 import { classic } from '../isa/profiles/classic.js';
-import { guestFromSources, type GuestImage } from '../vmm/guest.js';
+import { guestFromSources, inModesOf, type GuestImage } from '../vmm/guest.js';
 import { runGuest, type GuestRun } from '../vmm/run.js';
 import { median } from './median.js';
 
@@ -21,14 +21,12 @@ export function benchSource(file: string): string {
  * = `iterations` times, budget `perIteration` instructions each plus a margin.
  */
 function benchGuest(name: string, kernel: string, user: string, iterations: number, perIteration: number, profile: Profile): GuestImage {
-  // the kernels name the classic modes; another profile's supervisor (first) and user (last) modes stand in
-  const modes = (text: string) => text.replace(/mode=s\b/g, `mode=${profile.modes[0]}`).replace(/mode=u\b/g, `mode=${profile.modes[profile.modes.length - 1]}`);
   return guestFromSources({
     name,
     profile,
     vmsize: 0x10000,
     programs: [
-      { source: modes(benchSource(kernel)), at: 0 },
+      { source: inModesOf(benchSource(kernel), profile), at: 0 },
       { source: benchSource(user), at: 0x8000 },
     ],
     psw: { pc: 0x80, status: 0, base: 0, limit: 0x10000, ptbr: 0, extra: 0 },

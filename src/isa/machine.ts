@@ -39,7 +39,7 @@ import {
 import { LINK_REGISTER, Op } from './instructions.js';
 import { compileProfile, OP_UNDEFINED, REGION_FAULT, REGION_TRANSLATE, type CompiledProfile, type Profile } from './profile.js';
 import { CYCLE_DATA, CYCLE_FETCH, CYCLE_TRAP, CYCLE_WALK, type BusObserver } from '../mmu/bus.js';
-import { Access, ERR_FETCH, ERR_USER, ERR_WRITE, memFault, type MemFault } from '../mmu/fault.js';
+import { Access, accessError, memFault, type MemFault } from '../mmu/fault.js';
 import { FRAME_BITS, FRAME_SIZE, PhysicalMemory, type FrameStore } from '../mmu/memory.js';
 import type { Pager, PagerSwitches } from '../mmu/pager.js';
 import { relocate, type BoundsConvention, type TranslationMode } from '../mmu/segment.js';
@@ -937,7 +937,3 @@ export function pagerSwitches(status: number): PagerSwitches {
   return { wp: (status & ST_WP) !== 0, nxe: (status & ST_NXE) !== 0, sum: (status & ST_SUM) !== 0 };
 }
 
-/** Error-code bits for an access (the present bit is the pager's to add). */
-export function accessError(access: Access, user: boolean): number {
-  return (access === Access.Write ? ERR_WRITE : 0) | (access === Access.Fetch ? ERR_FETCH : 0) | (user ? ERR_USER : 0);
-}

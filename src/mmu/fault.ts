@@ -61,6 +61,11 @@ export const ERR_FETCH = 1 << 4;
 /** stage-2 faults only: the address stage 2 refused held a guest table entry (clear: the final address) */
 export const ERR_TABLE = 1 << 5;
 
+/** Error-code bits for an access that is not a paging fault (bounds, alignment, a region's cause): W, I/D, U. */
+export function accessError(access: Access, user: boolean): number {
+  return (access === Access.Write ? ERR_WRITE : 0) | (access === Access.Fetch ? ERR_FETCH : 0) | (user ? ERR_USER : 0);
+}
+
 /**
  * The error code of a paging fault of `kind` for `access` in user or supervisor mode: P for a
  * present entry (protection, reserved), RSVD for reserved, W for a write, U for user mode, and

@@ -48,9 +48,10 @@ export function bareMachine(g: GuestImage): Machine {
 /**
  * Why this VMM cannot host `g` with its `memory` strategy, or undefined: a translation the
  * strategy does not virtualize (segment: base and bounds; nested: paging), a trap that does not
- * switch address space (segment only: the paging strategies host it), profiles it does not carry yet (more or fewer than two modes, control
- * registers, banked registers, an address-region hook, a virtual mode run in real supervisor
- * mode), a budget that is not a count, an initial PSW that a trap could not load.
+ * switch address space (segment only: the paging strategies host it), a profile it cannot host
+ * (one mode, an address-region hook that would hand a real mode physical addresses, a virtual
+ * mode run in real supervisor mode), a budget that is not a count, an initial PSW that a trap
+ * could not load.
  */
 export function guestProblem(g: GuestImage, memory: 'segment' | 'nested' = 'segment'): string | undefined {
   const c = g.config;
@@ -64,6 +65,14 @@ export function guestProblem(g: GuestImage, memory: 'segment' | 'nested' = 'segm
   if (escape) return escape;
   if (p.realModeOf.some((m) => m === 0)) return `profile ${p.name} runs a virtual mode in real supervisor mode (realModeOf ${p.realModeOf.join(', ')}): only the VMM may`;
   return startProblem(g);
+}
+
+/**
+ * `source`, written for the classic modes (`mode=s`, `mode=u` in its `.psw` lines), for
+ * `profile`: its supervisor (first) and user (last) modes stand in, whatever their names.
+ */
+export function inModesOf(source: string, profile: Profile): string {
+  return source.replace(/mode=s\b/g, `mode=${profile.modes[0]}`).replace(/mode=u\b/g, `mode=${profile.modes[profile.modes.length - 1]}`);
 }
 
 /** The probe machine's memory: enough for a physical answer at the start of any block. */

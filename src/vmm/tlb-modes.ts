@@ -17,9 +17,9 @@
 // Dropping an entry is always allowed, a walk of the current tables always gives a member of the
 // set, and a refilled entry is what the tables held after the invalidation. A lazy shadow mixes
 // drop and refill per table: at an invalidation what an out-of-sync table gave is dropped, the
-// rest kept. (The CPU's one-page
-// translation windows cache the last translation between walks, as on any machine; they too
-// only ever hold translations the tables gave since the last invalidation.)
+// rest kept. (The CPU's one-page translation windows cache the last translation between walks,
+// as on any machine; they too only ever hold translations the tables gave since the last
+// invalidation.)
 
 import { Access } from '../mmu/fault.js';
 import type { Pager, PagerSwitches } from '../mmu/pager.js';

@@ -7,7 +7,7 @@ import { Cause, ST_PG } from '../../src/isa/arch.js';
 import { Machine } from '../../src/isa/machine.js';
 import { ADDRESS_ERROR, BUS_ERROR, mips } from '../../src/isa/profiles/mips.js';
 import { Access, ERR_FETCH, ERR_USER, ERR_WRITE } from '../../src/mmu/fault.js';
-import { guestFromSources } from '../../src/vmm/guest.js';
+import { guestFromSources, inModesOf } from '../../src/vmm/guest.js';
 import { runBare } from '../../src/vmm/bare.js';
 import { bootPaged, HALT_KERNEL } from './helpers.js';
 
@@ -84,7 +84,7 @@ describe('the MIPS32 address map', () => {
 
 describe('page permissions in a three-mode profile', () => {
   it('only the last mode is user for U/S: supervisor reads a supervisor-only page, user takes the page fault with the user bit', () => {
-    const { m, root } = bootPaged(HALT_KERNEL.replace('mode=s', 'mode=kernel'), 'paging', [[0x400000, 0x5000, 0x1000, { write: true }]], { profile: mips });
+    const { m, root } = bootPaged(inModesOf(HALT_KERNEL, mips), 'paging', [[0x400000, 0x5000, 0x1000, { write: true }]], { profile: mips });
     const read = (mode: number) => {
       m.loadPsw({ pc: 0, status: mode | ST_PG, base: 0, limit: 0, ptbr: root, extra: 0 });
       const pa = m.translate(0x400010, 4, Access.Read);

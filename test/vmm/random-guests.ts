@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { classic } from '../../src/isa/profiles/classic.js';
 import type { Profile } from '../../src/isa/profile.js';
 import type { BoundsConvention } from '../../src/mmu/segment.js';
-import { guestFromSources, type GuestImage } from '../../src/vmm/guest.js';
+import { guestFromSources, inModesOf, type GuestImage } from '../../src/vmm/guest.js';
 
 /** Where the user program's image lies in guest-physical memory. */
 const USER_IMAGE = 0x1000;
@@ -165,9 +165,8 @@ export function withLines(rg: RandomGuest, line: (i: number) => string, user = f
 }
 
 /** `rg` for `profile`, whose supervisor and user modes (its first and last) may have other names than `s` and `u`. */
-export function inModesOf(rg: RandomGuest, profile: Profile): RandomGuest {
-  const rename = (code: string) => code.replace(/mode=s\b/g, `mode=${profile.modes[0]}`).replace(/mode=u\b/g, `mode=${profile.modes[profile.modes.length - 1]}`);
-  return { ...rg, kernel: rename(rg.kernel), user: rename(rg.user) };
+export function forProfile(rg: RandomGuest, profile: Profile): RandomGuest {
+  return { ...rg, kernel: inModesOf(rg.kernel, profile), user: inModesOf(rg.user, profile) };
 }
 
 /** The guest image of a random guest, booting its kernel at 0x80 in supervisor mode (classic profile unless given). */

@@ -10,7 +10,7 @@ import { runVmm2 } from '../../src/vmm/vmm2.js';
 import { runGuest, runVms } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe } from './helpers.js';
 import { fcParams, PROPERTY_TIMEOUT } from './params.js';
-import { guestOf, inModesOf, randomGuest, withLines } from './random-guests.js';
+import { forProfile, guestOf, randomGuest, withLines } from './random-guests.js';
 import type { Profile } from '../../src/isa/profile.js';
 import { arm } from '../../src/isa/profiles/arm.js';
 import { ibm360 } from '../../src/isa/profiles/ibm360.js';
@@ -30,7 +30,7 @@ function sensitiveKernels(profile: Profile, line: (i: number) => string): number
   let vmmDiffer = 0;
   fc.assert(
     fc.property(randomGuest(), fc.constantFrom('vmm' as const, 'hvm' as const), (rg, kind) => {
-      const r = runGuest(kind, guestOf(withLines(inModesOf(rg, profile), line), 'sensitive', profile));
+      const r = runGuest(kind, guestOf(withLines(forProfile(rg, profile), line), 'sensitive', profile));
       const c = r.checks!;
       if (!c.safety.holds) throw new Error(`not safe: ${c.safety.first?.detail}`);
       if (kind === 'hvm' && !c.equivalence.holds) throw new Error(`hybrid VMM not equivalent: ${JSON.stringify(c.equivalence.first)}`);
@@ -95,7 +95,7 @@ describe('random guests', () => {
     let emulated = 0;
     fc.assert(
       fc.property(randomGuest(), fc.constantFrom('vmm' as const, 'hvm' as const), (rg, kind) => {
-        const r = runGuest(kind, guestOf(withLines(inModesOf(rg, mips), (i) => `li r7, ${0x80000000 + ((i * 4) & 0xffc)}\nld r8, (r7)`, true), 'kseg', mips));
+        const r = runGuest(kind, guestOf(withLines(forProfile(rg, mips), (i) => `li r7, ${0x80000000 + ((i * 4) & 0xffc)}\nld r8, (r7)`, true), 'kseg', mips));
         expectEquivalentAndSafe(r);
         emulated += r.efficiency!.exits.emulate;
       }),

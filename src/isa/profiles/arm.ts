@@ -18,7 +18,7 @@ import { Cause, ST_FLAGS_MASK, ST_IE, ST_MODE_MASK } from '../arch.js';
 import { CLASSIC_INSTRUCTIONS } from '../instructions.js';
 import type { ProfileCpu } from '../cpu.js';
 import type { Profile } from '../profile.js';
-import { Access, ERR_USER, ERR_WRITE, memFault } from '../../mmu/fault.js';
+import { Access, accessError, memFault } from '../../mmu/fault.js';
 
 const USR = 2;
 const BANKED = [13, 14];
@@ -36,7 +36,7 @@ const withMode = (status: number, mode: number) => (status & ~ST_MODE_MASK) | mo
 function translateWord(m: ProfileCpu, va: number, access: Access, asUser: boolean): number {
   const user = asUser || !privileged(m);
   if ((va & 3) !== 0) {
-    m.fault = memFault('alignment', va, (user ? ERR_USER : 0) | (access === Access.Write ? ERR_WRITE : 0));
+    m.fault = memFault('alignment', va, accessError(access, user));
     return -1;
   }
   if (!asUser) return m.translate(va, 4, access);
@@ -87,12 +87,9 @@ export const arm: Profile = {
       summary: 'status word = rs: the flags in every mode; interrupt enable and mode in privileged modes only (ignored in usr, no trap)',
       exec: (m, _rd, rs) => {
         const v = m.regs[rs];
-        const control = ST_MODE_MASK | ST_IE;
-        const mode = v & ST_MODE_MASK;
-        if (privileged(m) && mode > m.userMode) return Cause.Illegal;
-        const keep = privileged(m) ? ~(control | ST_FLAGS_MASK) : ~ST_FLAGS_MASK;
-        const take = privileged(m) ? control | ST_FLAGS_MASK : ST_FLAGS_MASK;
-        m.setStatus((m.status & keep) | (v & take));
+        if (privileged(m) && (v & ST_MODE_MASK) > m.userMode) return Cause.Illegal;
+        const take = privileged(m) ? ST_MODE_MASK | ST_IE | ST_FLAGS_MASK : ST_FLAGS_MASK;
+        m.setStatus((m.status & ~take) | (v & take));
         return 0;
       },
     },
