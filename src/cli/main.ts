@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { InputError, printable, UsageError } from '../scenario/errors.js';
 import { registerBench } from './commands/bench.js';
+import { registerClassify } from './commands/classify.js';
 import { registerDiff } from './commands/diff.js';
 import { registerList } from './commands/list.js';
 import { registerReport } from './commands/report.js';
@@ -33,6 +34,7 @@ export function buildProgram(outcome: { value: Outcome }): Command {
   registerRun(program, done);
   registerWalk(program, done);
   registerDiff(program, done);
+  registerClassify(program, done);
   registerReport(program, done);
   registerList(program, done);
   registerBench(program, done);

@@ -1,0 +1,310 @@
+// The states the classifier executes an instruction on: seeded random ones (pure-rand, never
+// Math.random) and a bounded-exhaustive set for a tiny configuration. Operand values come from
+// the operand kinds and the profile's data — its mode numbers, the status word's fields, the
+// blocks of its address-region hook — never from instruction names.
+//
+// Layout of a generated machine (segment translation, size convention):
+//
+//   physical  [0, MEMORY)          a background pattern (different per state), then:
+//   B + 0x80 .. B + 0x1000         the instruction, at virtual pc
+//   B + IMAGES ..                  IMAGE_COUNT valid PSW images (for PSW loads)
+//   [B, B + L)                     the segment; B + L <= SEGMENT_END, so every relocation by
+//                                  delta <= MEMORY keeps it inside the relocated twin's memory
+
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { encodeHeader, PSW_BYTES, ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_IE, ST_PROFILE_SHIFT } from '../../isa/arch.js';
+import type { InstructionDef, OperandKind } from '../../isa/instructions.js';
+import { Machine, type MachineConfig, type Psw } from '../../isa/machine.js';
+import type { Profile } from '../../isa/profile.js';
+import { checkpoint, type MachineSnapshot } from '../../isa/snapshot.js';
+import { FRAME_SIZE, imageOfFrames } from '../../mmu/memory.js';
+
+/** Bytes of physical memory of a generated state. */
+export const MEMORY = 0x10000;
+/** Where the segment ends at the latest. */
+const SEGMENT_END = 0xc000;
+/** Virtual address of the first PSW image, and how many there are. */
+const IMAGES = 0x1000;
+const IMAGE_COUNT = 8;
+/** The relocations tried: delta = DELTA_FRAMES frames of the lab's frame size at most. */
+const DELTA_FRAMES = 16;
+
+/** One generated state with the instruction at its pc, and the relocation its twin gets. */
+export interface Sample {
+  /** position in the sequence (random: from the seed; exhaustive: in the enumeration) */
+  readonly index: number;
+  readonly state: MachineSnapshot;
+  readonly header: number;
+  readonly imm: number;
+  /** the relocation's delta for this state (a multiple of the frame size) */
+  readonly delta: number;
+}
+
+/** The machine every generated state runs on (the relocated twin: a larger memory, the same rest). */
+export function machineConfig(p: Profile, memorySize = MEMORY): MachineConfig {
+  return { profile: p, memorySize, translation: 'segment', bounds: 'size' };
+}
+
+/** What the generator chooses from; the random generator draws, the exhaustive one enumerates. */
+interface Choice {
+  int(lo: number, hi: number): number;
+  pick<T>(xs: readonly T[]): T;
+}
+
+function randomChoice(seed: number, index: number, salt: number): Choice {
+  const rng = xoroshiro128plus((seed ^ Math.imul(index + 1, 0x9e3779b1) ^ Math.imul(salt + 1, 0x85ebca6b)) | 0);
+  const int = (lo: number, hi: number) => uniformInt(rng, lo, hi);
+  return { int, pick: (xs) => xs[int(0, xs.length - 1)] };
+}
+
+/** A status word of `p` in `mode`: interrupt enable, profile byte and flags as given. */
+function statusWord(mode: number, ie: boolean, profileByte: number, flags: number): number {
+  return mode | (ie ? ST_IE : 0) | ((profileByte & 0xff) << ST_PROFILE_SHIFT) | ((flags << ST_FLAGS_SHIFT) & ST_FLAGS_MASK);
+}
+
+/**
+ * The operand values worth trying in `p`: 0, 1, -1, every mode number and the one past the last,
+ * status words (each mode, interrupt enable, profile bits, flags), pointers to the PSW images and
+ * into the segment, and with a region hook an address near the start of every block of its grain.
+ */
+function interestingValues(p: Profile, c: Choice, limit: number): number[] {
+  const out = [0, 1, -1, c.int(0, 0x7fffffff) | 0];
+  for (let m = 0; m <= p.modes.length; m++) out.push(m);
+  for (let m = 0; m < p.modes.length; m++) out.push(statusWord(m, c.int(0, 1) === 1, c.int(0, 255), c.int(0, 15)));
+  for (let i = 0; i < IMAGE_COUNT; i++) out.push(IMAGES + i * PSW_BYTES);
+  out.push(c.int(0x80 / 4, limit / 4 - 1) * 4);
+  out.push(...regionStarts(p).map((a) => (a + c.int(0, MEMORY / 4 - 1) * 4) | 0));
+  return out;
+}
+
+/** A memory operand's address: inside the segment or at a PSW image, or, three times in four when the profile has a region hook, in one of its blocks. */
+function address(p: Profile, c: Choice, limit: number): number {
+  const blocks = regionStarts(p);
+  if (blocks.length && c.int(0, 3) !== 0) return (c.pick(blocks) + c.int(0, MEMORY / 4 - 1) * 4) | 0;
+  return c.int(0, 1) === 1 ? IMAGES + c.int(0, IMAGE_COUNT - 1) * PSW_BYTES : c.int(0, limit / 4 - 1) * 4;
+}
+
+/** With a region hook: the first address of every block of its grain (2^29: 0, 0x20000000, ... 0xe0000000). */
+function regionStarts(p: Profile): number[] {
+  if (!p.region) return [];
+  const grain = p.regionGrain ?? 2 ** 29;
+  return Array.from({ length: Math.min(64, 2 ** 32 / grain) }, (_, b) => b * grain);
+}
+
+/** A valid PSW of `p` for a PSW image: any mode, switches off, profile byte and flags random, a segment inside memory. */
+function imagePsw(p: Profile, c: Choice): Psw {
+  const base = c.int(0, 7) * FRAME_SIZE;
+  return {
+    pc: c.int(0x10, 0x1ff) * 8,
+    status: statusWord(c.int(0, p.modes.length - 1), c.int(0, 1) === 1, c.int(0, 255), c.int(0, 15)),
+    base,
+    limit: c.int(1, (SEGMENT_END - base) / FRAME_SIZE) * FRAME_SIZE,
+    ptbr: c.int(0, MEMORY / 4 - 1) * 4,
+    extra: c.int(0, 0x7fffffff),
+  };
+}
+
+/** Encodes `d` with operand fields and immediate from `field`/`imm` (fields the row does not use stay 0). */
+function encode(d: InstructionDef, fields: { rd: number; rs: number; rt: number; n4: number; abs: boolean }, imm: number): { header: number; imm: number } {
+  const has = (k: OperandKind) => d.operands.includes(k);
+  const rd = has('rd') ? fields.rd : has('n4') ? fields.n4 : 0;
+  const rs = has('rs') || (has('mem') && !fields.abs) ? fields.rs : 0;
+  const rt = has('rt') ? fields.rt : 0;
+  const usesImm = has('imm') || has('target') || has('mem');
+  return { header: encodeHeader(d.op, rd, rs, rt, has('mem') && fields.abs), imm: usesImm ? imm | 0 : 0 };
+}
+
+const backgrounds = new Map<string, readonly (readonly [number, Int32Array])[]>();
+
+/**
+ * The background memory of state family `family`: every frame a cheap hash of seed, family and
+ * address (no generator calls), shared by the samples of the family — a state's image shares
+ * them, and a machine restored from it copies a frame before writing it.
+ */
+function background(seed: number, family: number): readonly (readonly [number, Int32Array])[] {
+  const key = `${seed}:${family}`;
+  let frames = backgrounds.get(key);
+  if (!frames) {
+    let h = (seed ^ Math.imul(family + 1, 0x27d4eb2d)) | 0;
+    frames = Array.from({ length: MEMORY / FRAME_SIZE }, (_, fn) => {
+      const words = new Int32Array(FRAME_SIZE / 4);
+      for (let i = 0; i < words.length; i++) {
+        h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + fn * words.length + i;
+        words[i] = h ^ (h >>> 13);
+      }
+      return [fn, words] as const;
+    });
+    if (backgrounds.size > 64) backgrounds.clear();
+    backgrounds.set(key, frames);
+  }
+  return frames;
+}
+
+/** Everything a state is made of, chosen by the random or the exhaustive generator. */
+interface StateSpec {
+  readonly mode: number;
+  readonly ie: boolean;
+  readonly profileByte: number;
+  readonly flags: number;
+  readonly base: number;
+  readonly limit: number;
+  readonly pc: number;
+  readonly regs: readonly number[];
+  readonly banks: readonly number[];
+  readonly control: readonly number[];
+  readonly timer: { readonly reload: number; readonly count: number; readonly enabled: boolean };
+  readonly images: readonly Psw[];
+  readonly memory: readonly (readonly [number, Int32Array])[];
+  readonly header: number;
+  readonly imm: number;
+}
+
+/** Builds the state `spec` on a machine of `p` and takes it as a snapshot. */
+function build(p: Profile, spec: StateSpec): MachineSnapshot {
+  const m = new Machine(machineConfig(p), imageOfFrames(MEMORY, spec.memory).thaw());
+  spec.images.forEach((psw, i) => m.writePswImage(spec.base + IMAGES + i * PSW_BYTES, psw));
+  m.store32(spec.base + spec.pc, spec.header);
+  m.store32(spec.base + spec.pc + 4, spec.imm);
+  m.loadPsw({ pc: spec.pc, status: statusWord(spec.mode, spec.ie, spec.profileByte, spec.flags), base: spec.base, limit: spec.limit, ptbr: 0, extra: 0 });
+  m.banks.set(spec.banks);
+  m.regs.set(spec.regs);
+  m.control.set(spec.control);
+  m.timerReload = spec.timer.reload;
+  m.timerCount = spec.timer.count;
+  m.timerEnabled = spec.timer.enabled;
+  return checkpoint(m);
+}
+
+/**
+ * Random state `index` for instruction `d` of `p` from `seed`: mode `index` mod the mode count
+ * (so every mode gets its share), the rest drawn — the same (seed, instruction, index) always
+ * gives the same state.
+ */
+export function randomSample(p: Profile, d: InstructionDef, seed: number, index: number): Sample {
+  const c = randomChoice(seed, index, d.op);
+  const base = c.int(0, 7) * FRAME_SIZE;
+  const limit = c.int(2, (SEGMENT_END - base) / FRAME_SIZE) * FRAME_SIZE;
+  const values = interestingValues(p, c, limit);
+  const value = () => (c.int(0, 3) === 0 ? c.int(-0x80000000, 0x7fffffff) : c.pick(values));
+  const pc = c.int(0x10, 0x1ff) * 8;
+  const regs = Array.from({ length: 16 }, value);
+  const small = () => (c.int(0, 3) === 0 ? c.int(0, 15) : c.int(0, p.modes.length));
+  const fields = { rd: c.int(0, 15), rs: c.int(0, 15), rt: c.int(0, 15), n4: small(), abs: c.int(0, 1) === 1 };
+  const target = (pc + 8 * c.int(-8, 64)) >>> 0;
+  const mem = d.operands.includes('mem');
+  const imm = d.operands.includes('target') ? target : mem && !fields.abs ? c.pick([0, 4, 8, -4, c.int(-64, 64) * 4]) : mem ? address(p, c, limit) : value();
+  if (mem && !fields.abs) regs[fields.rs] = address(p, c, limit);
+  const { header, imm: encodedImm } = encode(d, fields, imm);
+  const spec: StateSpec = {
+    mode: index % p.modes.length,
+    ie: c.int(0, 1) === 1,
+    profileByte: c.int(0, 255),
+    flags: c.int(0, 15),
+    base,
+    limit,
+    pc,
+    regs,
+    banks: Array.from({ length: p.modes.length * p.bankedRegisters.length }, value),
+    control: p.controlRegisters.map((r) => c.pick([r.reset, c.int(-0x80000000, 0x7fffffff), c.int(0, 0xffff) * 8])),
+    timer: { reload: c.int(1, 1000), count: c.int(2, 1000), enabled: c.int(0, 1) === 1 },
+    images: Array.from({ length: IMAGE_COUNT }, () => imagePsw(p, c)),
+    memory: background(seed, index % 16),
+    header,
+    imm: encodedImm,
+  };
+  return { index, state: build(p, spec), header, imm: encodedImm, delta: c.int(1, DELTA_FRAMES) * FRAME_SIZE };
+}
+
+/** The bounds of the exhaustive mode, as the result states them. */
+export interface ExhaustiveBounds {
+  readonly modes: readonly string[];
+  /** the registers operands name; every other register holds 0, banked copies a fixed value per mode */
+  readonly registers: readonly string[];
+  /** the values r1, r2, immediates and absolute addresses range over */
+  readonly values: readonly number[];
+  /** the status word's other fields: interrupt enable with the profile byte (e.g. x86's IOPL) */
+  readonly statusFields: readonly string[];
+  readonly memoryWords: number;
+  readonly segment: { readonly base: number; readonly limit: number; readonly pc: number; readonly relocation: number };
+}
+
+/** Exhaustive configuration: fixed segment, pc and relocation. */
+const TINY = { base: 0x1000, limit: 0x4000, pc: 0x100, delta: 0x4000 } as const;
+/** The two status variants: interrupts off with every profile bit set, and on with none. */
+const TINY_STATUS = [
+  { ie: false, profileByte: 0xff },
+  { ie: true, profileByte: 0 },
+] as const;
+
+/** The value set of the exhaustive mode for `p`: 0, -1, a PSW image's address, the user mode's number, a status word, and the region blocks' starts. */
+function tinyValues(p: Profile): number[] {
+  const userMode = p.modes.length - 1;
+  return [0, -1, IMAGES, userMode, statusWord(1 % p.modes.length, true, 3, 5), ...regionStarts(p).slice(1).map((a) => (a + 0x100) | 0)];
+}
+
+export function exhaustiveBounds(p: Profile): ExhaustiveBounds {
+  return {
+    modes: p.modes,
+    registers: ['r1', 'r2'],
+    values: tinyValues(p).map((v) => v >>> 0),
+    statusFields: TINY_STATUS.map((s) => `ie ${s.ie ? 1 : 0}, profile byte 0x${s.profileByte.toString(16)}`),
+    memoryWords: MEMORY / 4,
+    segment: { base: TINY.base, limit: TINY.limit, pc: TINY.pc, relocation: TINY.delta },
+  };
+}
+
+/**
+ * Every state of the tiny configuration for `d`: each mode, each status variant, r1 and r2 over
+ * the value set, rs naming r1 or r2 (rd = r1, rt = r2), each immediate of the value set where the
+ * instruction has one (a target: the next instruction or pc itself), each n4 from 0 to the mode count.
+ */
+export function* exhaustiveSamples(p: Profile, d: InstructionDef): Generator<Sample> {
+  const values = tinyValues(p);
+  const fixed = background(0, 0);
+  const c = randomChoice(0, 0, 0);
+  const images = Array.from({ length: IMAGE_COUNT }, () => imagePsw(p, c));
+  const banks = Array.from({ length: p.modes.length * p.bankedRegisters.length }, (_, i) => 0x100 * (i + 1));
+  let index = 0;
+  for (let mode = 0; mode < p.modes.length; mode++)
+    for (const st of TINY_STATUS)
+      for (const r1 of values)
+        for (const r2 of values)
+          for (const v of operandVariants(p, d, values)) {
+            const regs = new Array<number>(16).fill(0);
+            regs[1] = r1;
+            regs[2] = r2;
+            const { header, imm } = encode(d, { rd: 1, rt: 2, ...v }, v.imm);
+            const spec: StateSpec = {
+              mode,
+              ...st,
+              flags: 0,
+              base: TINY.base,
+              limit: TINY.limit,
+              pc: TINY.pc,
+              regs,
+              banks,
+              control: p.controlRegisters.map((r) => r.reset),
+              timer: { reload: 100, count: 50, enabled: true },
+              images,
+              memory: fixed,
+              header,
+              imm,
+            };
+            yield { index: index++, state: build(p, spec), header, imm, delta: TINY.delta };
+          }
+}
+
+/** The exhaustive mode's operand fields for `d`: rs = r1 or r2; an absolute address or an immediate from `values`; a memory operand also as (rs) with no displacement; a target at the next instruction or pc itself; n4 from 0 to the mode count. */
+function operandVariants(p: Profile, d: InstructionDef, values: readonly number[]): { rs: number; abs: boolean; imm: number; n4: number }[] {
+  const has = (k: OperandKind) => d.operands.includes(k);
+  const n4s = has('n4') ? Array.from({ length: p.modes.length + 1 }, (_, i) => i) : [0];
+  const rss = has('rs') || has('mem') ? [1, 2] : [1];
+  const imms = has('target') ? [TINY.pc + 8, TINY.pc] : has('imm') ? values : [0];
+  const out: { rs: number; abs: boolean; imm: number; n4: number }[] = [];
+  for (const n4 of n4s) {
+    for (const rs of rss) for (const imm of imms) out.push({ rs, abs: false, imm, n4 });
+    if (has('mem')) for (const imm of values) out.push({ rs: 0, abs: true, imm, n4 });
+  }
+  return out;
+}
