@@ -42,7 +42,7 @@ function buildView(profile: Profile): AsmProfile {
     byMnemonic.set(d.mnemonic.toLowerCase(), d);
   }
   const aliases = new Map<string, AliasDef>();
-  for (const [name, a] of Object.entries(ALIASES)) {
+  for (const [name, a] of Object.entries({ ...ALIASES, ...profile.aliases })) {
     const def = byMnemonic.get(a.mnemonic);
     if (def && !byMnemonic.has(name)) aliases.set(name, { def, operands: a.operands });
   }

@@ -26,6 +26,12 @@ export interface ControlRegisterDef {
    * carried to the real machine at every resume and back at every exit.
    */
   readonly real?: number;
+  /**
+   * Program state, not resource control: a register any mode may load, under the profile's own
+   * checks, as x86's segment registers. It is carried like the others, but changing it is not a
+   * change of R (a VMM need not trap its writes). Absent: resource control.
+   */
+  readonly program?: boolean;
 }
 
 /**
@@ -42,6 +48,13 @@ export interface Profile {
   readonly summary: string;
   /** Mode names, most privileged first. The last one is "user". At most 16. */
   readonly modes: readonly string[];
+  /**
+   * The modes page permissions (U/S) and error codes treat as user (absent: the last mode alone;
+   * every other mode is a supervisor there, as x86 rings 0-2 are).
+   */
+  readonly userModes?: readonly string[];
+  /** Assembler spellings of this profile for its instructions, e.g. x86's `int` for `svc` (added to the shared ones). */
+  readonly aliases?: Readonly<Record<string, { readonly mnemonic: string; readonly operands: readonly string[] }>>;
   readonly instructions: readonly InstructionDef[];
   /** Causes the profile adds to the core ones (codes >= PROFILE_CAUSE_BASE). */
   readonly causes: readonly CauseDef[];
@@ -80,6 +93,13 @@ export interface CompiledProfile {
   readonly causes: ReadonlyMap<number, CauseDef>;
   readonly causeByName: ReadonlyMap<string, CauseDef>;
   readonly userMode: number;
+  /** bit m set: mode m is a user mode for page permissions and error codes (Profile.userModes) */
+  readonly userMask: number;
+}
+
+/** Whether mode `mode` of `cp` is a user mode for page permissions and error codes. */
+export function isUserMode(cp: CompiledProfile, mode: number): boolean {
+  return ((cp.userMask >>> mode) & 1) !== 0;
 }
 
 /** opInfo bit of an opcode the profile does not define (illegal instruction). */
@@ -107,7 +127,8 @@ export function compileProfile(p: Profile): CompiledProfile {
   const causes = new Map<number, CauseDef>();
   for (const c of [...CORE_CAUSES, ...p.causes]) causes.set(c.code, c);
   const causeByName = new Map([...causes.values()].map((c) => [c.name, c]));
-  return { profile: p, opInfo, exec, byOp, byMnemonic, causes, causeByName, userMode: p.modes.length - 1 };
+  const userMask = modeMask(p, p.userModes ?? [p.modes[p.modes.length - 1]]);
+  return { profile: p, opInfo, exec, byOp, byMnemonic, causes, causeByName, userMode: p.modes.length - 1, userMask };
 }
 
 function modeMask(p: Profile, names: readonly string[]): number {

@@ -10,6 +10,7 @@ import { pagerSwitches } from '../isa/machine.js';
 import type { Scenario } from './model.js';
 import { walkedMonitor, type VmmWalkOptions } from './under.js';
 import { stepJson, type StepJson } from './walk-json.js';
+import { isUserMode } from '../isa/profile.js';
 
 /** One stage-2 walk: which guest-physical address it translated, its steps, and the host address or fault. */
 export interface Stage2Json {
@@ -53,7 +54,7 @@ export function nestedView(s: Scenario, vas: readonly number[], o: VmmWalkOption
   const mem = vm.memory as NestedMemory;
   const vcpu = vm.vcpu;
   const g = s.paging!.geometry;
-  const user = o.user ?? vcpu.mode === vcpu.compiled.userMode;
+  const user = o.user ?? isUserMode(vcpu.compiled, vcpu.mode);
   const ptbr = o.ptbr ?? vcpu.ptbr;
   const walks = vas.map((va) => {
     const w = walk2D(g, mem.stage2, m.host.mem, ptbr, mem.root, va, { access: o.access, user, switches: pagerSwitches(vcpu.status), guestSize: s.spec.machine.memory });

@@ -12,6 +12,7 @@ import type { ShadowMemory } from '../vmm/index.js';
 import type { Scenario } from './model.js';
 import { walkedMonitor, type VmmWalkOptions } from './under.js';
 import { stepJson, type StepJson } from './walk-json.js';
+import { isUserMode } from '../isa/profile.js';
 
 /** One address three ways, and whether they agree. */
 export interface ShadowWalk {
@@ -55,7 +56,7 @@ export function shadowWalkView(s: Scenario, vas: readonly number[], o: VmmWalkOp
   const vcpu = m.vms[0].vcpu;
   const mem = m.vms[0].memory as ShadowMemory;
   const g = mem.geometry;
-  const user = o.user ?? vcpu.mode === vcpu.compiled.userMode;
+  const user = o.user ?? isUserMode(vcpu.compiled, vcpu.mode);
   const ptbr = o.ptbr ?? vcpu.ptbr;
   const view: SpaceView = user ? 'user' : 'kernel';
   const sw = pagerSwitches(vcpu.status);

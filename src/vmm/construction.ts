@@ -16,7 +16,7 @@
 
 import { Cause, LOW_MEMORY_END, ST_IE, ST_MODE_MASK } from '../isa/arch.js';
 import { isFaultCause, type Psw } from '../isa/machine.js';
-import type { CompiledProfile, Profile } from '../isa/profile.js';
+import { isUserMode, type CompiledProfile, type Profile } from '../isa/profile.js';
 import { ERR_USER } from '../mmu/fault.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
@@ -165,6 +165,25 @@ export function reachable(base: number, limit: number, bounds: BoundsConvention,
   return { lo: base, hi: Math.max(base, hi) };
 }
 
+/** The real modes the VMM runs guests in (V: realModeOf's image), as a mask: bit m for mode m. */
+export function guestRealModes(p: Pick<Profile, 'realModeOf'>): number {
+  return p.realModeOf.reduce((mask, m) => mask | (1 << m), 0);
+}
+
+/**
+ * Step 5 for the mode: the virtual mode of a guest that was in `vmode` and left the real machine
+ * in `realMode`. Unchanged when realMode is V's real mode for vmode; otherwise the guest changed
+ * mode without a trap (only to a less privileged real mode: anything else is an escape the VMM
+ * refuses), and its virtual mode follows: the most privileged virtual mode, no more privileged
+ * than vmode, that V runs in realMode — exact when only one does (x86-lite: real ring 3 is
+ * virtual ring 3); vmode when none does.
+ */
+export function followedMode(p: Pick<Profile, 'realModeOf'>, vmode: number, realMode: number): number {
+  if (p.realModeOf[vmode] === realMode) return vmode;
+  for (let v = vmode + 1; v < p.realModeOf.length; v++) if (p.realModeOf[v] === realMode) return v;
+  return vmode;
+}
+
 /** Whether the VMM runs virtual mode `vmode` of `p` in another real mode (V: realModeOf) — a supervisor mode of the guest, which the hybrid VMM interprets. */
 export function deprivileged(p: Profile, vmode: number): boolean {
   return p.realModeOf[vmode] !== vmode;
@@ -195,14 +214,14 @@ export function exitKind(cause: number): 'timer' | 'deliver' | 'execute' {
 
 /**
  * Step 7 for a trap delivered as recorded, in guest terms: the error code the guest would have
- * seen. A memory trap's user bit is the virtual mode's (set in the profile's user mode, its last;
+ * seen. A memory trap's user bit is the virtual mode's (set in the profile's user modes;
  * the real access may have run deprivileged); every other bit (write, fetch,
  * present, reserved) is the access's own. Non-memory causes carry no error code: 0, as on bare
  * hardware.
  */
 export function guestError(cause: number, realError: number, vmode: number, profile: CompiledProfile): number {
   if (!isMemoryCause(cause, profile)) return 0;
-  return (realError & ~ERR_USER) | (vmode === profile.userMode ? ERR_USER : 0);
+  return (realError & ~ERR_USER) | (isUserMode(profile, vmode) ? ERR_USER : 0);
 }
 
 /** Whether traps of `cause` record a fault address and an error code in `profile`. */

@@ -69,10 +69,11 @@ export function guestProblem(g: GuestImage, memory: 'segment' | 'nested' = 'segm
 
 /**
  * `source`, written for the classic modes (`mode=s`, `mode=u` in its `.psw` lines), for
- * `profile`: its supervisor (first) and user (last) modes stand in, whatever their names.
+ * `profile`: its supervisor (first) and user modes (the first of userModes, else the last) stand in, whatever their names.
  */
 export function inModesOf(source: string, profile: Profile): string {
-  return source.replace(/mode=s\b/g, `mode=${profile.modes[0]}`).replace(/mode=u\b/g, `mode=${profile.modes[profile.modes.length - 1]}`);
+  const user = profile.userModes?.[0] ?? profile.modes[profile.modes.length - 1];
+  return source.replace(/mode=s\b/g, `mode=${profile.modes[0]}`).replace(/mode=u\b/g, `mode=${user}`);
 }
 
 /** The probe machine's memory: enough for a physical answer at the start of any block. */

@@ -11,7 +11,9 @@
 // reading labels: every opcode that does not trap in a real mode the VMM runs guests in is
 // executed on a few generated machine states in that mode, and any change to the
 // resource-control state R (mode, base, limit, PTBR, paging switches, the timer's reload and
-// enable, IE, profile status bits and PSW word, control registers) is an escape.
+// enable, IE, profile status bits and PSW word, control registers but program ones) is an escape
+// — except a move to a less privileged real mode the VMM itself runs guests in, which gives the
+// guest nothing (the equivalence checker sees whether the VMM follows it).
 
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -19,6 +21,7 @@ import { PSW_BYTES, ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_PROFILE_MASK, ST_SUM,
 import { Machine, type Psw } from '../isa/machine.js';
 import { compileProfile, type Profile } from '../isa/profile.js';
 import type { BoundsConvention } from '../mmu/segment.js';
+import { guestRealModes } from './construction.js';
 
 /** An instruction that changed R in a real guest mode without trapping, with the state that showed it. */
 export interface Escape {
@@ -146,7 +149,7 @@ function escapeOf(p: Profile, bounds: BoundsConvention, op: number, realMode: nu
     if (trapped || m.retired !== 1) continue;
     const after = resourceControl(m);
     const fields = Object.keys(before);
-    const rank = fields.findIndex((k) => before[k] !== after[k]);
+    const rank = fields.findIndex((k) => before[k] !== after[k] && !(k === 'mode' && demotion(p, before[k] as number, after[k] as number)));
     if (rank < 0 || (best && best.rank <= rank)) continue;
     const field = fields[rank];
     best = { rank, escape: { op, realMode, field, before: before[field], after: after[field], witness } };
@@ -185,7 +188,15 @@ function randomPsw(p: Profile, int: (lo: number, hi: number) => number): Psw {
   return { pc: PC_AT + 8, status: int(0, p.modes.length - 1) | switches | (int(0, 255) << 16), base: int(0, 0xffff) * 16 + 0x10000, limit: int(1, 0xffff) * 16, ptbr: int(0x10000, 0xfffff) * 4, extra: int(1, 0x7fffffff) };
 }
 
-/** R as a flat record, most telling part first: what a guest running directly must never change. */
+/** Whether a move from real mode `from` to `to` only demotes a guest to another of its real modes (gives it nothing: x86's far return to an outer ring). */
+function demotion(p: Profile, from: number, to: number): boolean {
+  return to > from && ((guestRealModes(p) >>> to) & 1) !== 0;
+}
+
+/**
+ * R as a flat record, most telling part first: what a guest running directly must never change
+ * (program registers, such as x86's segment registers, are the guest's own state).
+ */
 function resourceControl(m: Machine): Record<string, number | boolean> {
   const st = m.status;
   const r: Record<string, number | boolean> = {
@@ -204,7 +215,9 @@ function resourceControl(m: Machine): Record<string, number | boolean> {
     'timer.enabled': m.timerEnabled,
     'timer.pending': m.timerPending,
   };
-  m.control.forEach((v, i) => (r[`control.${m.profile.controlRegisters[i].name}`] = v));
+  m.profile.controlRegisters.forEach((c, i) => {
+    if (!c.program) r[`control.${c.name}`] = m.control[i];
+  });
   return r;
 }
 

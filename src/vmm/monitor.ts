@@ -24,7 +24,7 @@ import { Machine, type Psw, type RunExit } from '../isa/machine.js';
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import { endOf, type GuestEnd } from './bare.js';
 import type { EfficiencyFigures, EquivalenceVerdict } from './checks.js';
-import { composeSegment, deprivileged, guestError, isMemoryCause, realTimerCount, VMM_ENTRY, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
+import { composeSegment, deprivileged, followedMode, guestError, isMemoryCause, realTimerCount, VMM_ENTRY, type ExitReason, type HostLayout, type SegmentComposer } from './construction.js';
 import { SegmentMemory } from './segment-memory.js';
 import type { HostRange, MemoryVirtualizer } from './virtualizer.js';
 import { EventSource } from './events.js';
@@ -453,13 +453,17 @@ export class Monitor {
 
   /**
    * Copies back the status bits a guest may change without trapping (flags, profile bits);
-   * the mode, IE, the paging switches and the bits V forces on or off (realStatusOn, realStatusOff) stay the virtual ones — only emulation and reflection
-   * change those (and a memory strategy may run the guest with other real ones: shadow paging
-   * turns paging on, NXE on, WP and SUM off).
+   * IE, the paging switches and the bits V forces on or off (realStatusOn, realStatusOff) stay
+   * the virtual ones — only emulation and reflection change those (and a memory strategy may run
+   * the guest with other real ones: shadow paging turns paging on, NXE on, WP and SUM off). The
+   * mode stays the virtual one unless the guest left its real mode without a trap (an x86 far
+   * return to an outer ring): then it follows (followedMode). No profile with banked registers
+   * can do that (its guests' real mode has no way out but a trap), so no bank is swapped here.
    */
   private syncStatus(vcpu: Machine, real: number): void {
     const keep = ST_MODE_MASK | ST_IE | ST_PG | ST_WP | ST_NXE | ST_SUM | (vcpu.profile.realStatusOn ?? 0) | (vcpu.profile.realStatusOff ?? 0);
-    const status = (real & ~keep) | (vcpu.status & keep);
+    const vmode = followedMode(vcpu.profile, vcpu.status & ST_MODE_MASK, real & ST_MODE_MASK);
+    const status = (real & ~keep) | (vcpu.status & keep & ~ST_MODE_MASK) | vmode;
     if (status !== vcpu.status) vcpu.setStatus(status);
   }
 

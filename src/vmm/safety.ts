@@ -35,6 +35,7 @@ import { readPsw, type Machine, type Psw, type RunExit } from '../isa/machine.js
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import { CYCLE_DATA, CYCLE_FETCH, CYCLE_TRAP, CYCLE_WALK, type BusCycle, type BusObserver } from '../mmu/bus.js';
 import { FRAME_BITS, FRAME_SIZE, mergeRanges, WriteLog } from '../mmu/memory.js';
+import { guestRealModes } from './construction.js';
 import type { HostRange } from './virtualizer.js';
 
 export type SafetyLevel = 'off' | 'bus';
@@ -252,7 +253,7 @@ export class BusChecker implements BusObserver {
     // a double fault stopped the real machine (the VMM rebuilds its state before the next resume);
     // what caused it — a corrupted entry PSW — can only be an access into the reserve, checked on its own
     const left = exit === 'double-fault' ? this.beforePsw! : this.quiet(() => (exit === 'trap' ? readPsw((i) => this.host.mem.read32(SLOT_OLD_PSW + 4 * i)) : this.host.psw()));
-    const changed = controlChanges(this.beforePsw!, left);
+    const changed = controlChanges(this.beforePsw!, left, guestRealModes(this.host.profile));
     if (changed) this.violate('control', this.vm, 'direct', undefined, `direct: the guest changed the real machine's resource-control state without a trap (${changed})`);
     this.activity = 'vmm';
     this.checkpoint();
@@ -451,10 +452,17 @@ export class BusChecker implements BusObserver {
 /** The PSW fields that allocate the machine (mode, IE, PG, WP, NXE, SUM, base, limit, PTBR); NZCV and the PC are the guest's own. */
 const CONTROL_STATUS = ST_MODE_MASK | ST_IE | ST_PG | ST_WP | ST_NXE | ST_SUM;
 
-/** The resource-control fields that differ from `a` to `b`, as `field a → b`, or '' when none does. */
-export function controlChanges(a: Psw, b: Psw): string {
+/**
+ * The resource-control fields that differ from `a` to `b`, as `field a → b`, or '' when none does.
+ * A move to a less privileged mode the VMM itself runs guests in (bit m of `demotions`: x86's far
+ * return from real ring 1 to ring 3) gives the guest nothing, and is not one.
+ */
+export function controlChanges(a: Psw, b: Psw, demotions = 0): string {
   const out: string[] = [];
-  const s = (a.status ^ b.status) & CONTROL_STATUS;
+  const ma = a.status & ST_MODE_MASK;
+  const mb = b.status & ST_MODE_MASK;
+  const demoted = mb > ma && ((demotions >>> mb) & 1) !== 0;
+  const s = (a.status ^ b.status) & (demoted ? CONTROL_STATUS & ~ST_MODE_MASK : CONTROL_STATUS);
   if (s !== 0) out.push(`status ${hex(a.status & CONTROL_STATUS)} → ${hex(b.status & CONTROL_STATUS)}`);
   for (const f of ['base', 'limit', 'ptbr'] as const) if (a[f] !== b[f]) out.push(`${f} ${hex(a[f])} → ${hex(b[f])}`);
   return out.join(', ');

@@ -39,6 +39,7 @@ import { allowedStale, checkCoherence, resolveMiss, shadowEntry, ShadowLog, Shad
 import { exitKind, realStatus, type StatusV, type VmmRegion } from './construction.js';
 import { HostMemoryExhausted } from './nested-memory.js';
 import { physmapPlacement, TLB_OPS, type ExitKind, type HostRange, type MemoryVirtualizer, type PlacementReport } from './virtualizer.js';
+import { isUserMode } from '../isa/profile.js';
 
 
 /** The key of the space that runs with the guest's paging off (guest-virtual = guest-physical). */
@@ -275,7 +276,7 @@ export class ShadowMemory implements MemoryVirtualizer {
    */
   private spaceFor(vcpu: Machine): ShadowSpace {
     const paged = (vcpu.status & ST_PG) !== 0;
-    const view: ShadowView = (vcpu.status & ST_MODE_MASK) !== vcpu.compiled.userMode || !paged ? 'kernel' : 'user';
+    const view: ShadowView = !isUserMode(vcpu.compiled, vcpu.status & ST_MODE_MASK) || !paged ? 'kernel' : 'user';
     const root = paged ? vcpu.ptbr : PHYSICAL;
     const sw = this.guestPaging(vcpu).switches;
     const key = `${root}:${view}:${+sw.wp}${+sw.nxe}${+sw.sum}`;

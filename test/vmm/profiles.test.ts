@@ -10,7 +10,9 @@ import type { Profile } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
 import { mips } from '../../src/isa/profiles/mips.js';
 import { x86lite } from '../../src/isa/profiles/x86-lite.js';
-import { checkLayout } from '../../src/vmm/construction.js';
+import { checkLayout, guestRealModes } from '../../src/vmm/construction.js';
+import { realModeEscapes } from '../../src/vmm/hardware.js';
+import { controlChanges } from '../../src/vmm/safety.js';
 import { guestFromSources, guestProblem, type GuestImage } from '../../src/vmm/guest.js';
 import { runGuest, whyNot, whyNotTogether } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe } from './helpers.js';
@@ -232,5 +234,50 @@ describe('x86-lite under the VMM: V keeps IOPL at 0 on the real machine', () => 
     const bad = runGuest('vmm', g(passThrough), { allowUnsafe: true });
     expect(bad.checks!.safety.holds).toBe(false);
     expect(bad.checks!.safety.first!.detail).toBe("direct: the guest changed the real machine's resource-control state without a trap (status 0x101 → 0x1)"); // IE (0x100) dropped
+  });
+});
+
+describe('x86 far returns to an outer ring: run directly, followed by the VMM', () => {
+  // the kernel irets to ring 3 (an outer-ring return: no trap in real ring 1); the process's
+  // int 0x21 is delivered to the kernel, which prints the ring the old PSW (MEM[1]) was saved in
+  const kernel = `.org 0
+    .psw pc=sys, mode=r0, limit=0x2000
+    .org 0x80
+    li r1, 0x1800
+    li r2, 0x1000
+    st r2, 0(r1)
+    li r2, 0x1b
+    st r2, 4(r1)
+    st r0, 8(r1)
+    li r2, 0x1f00
+    st r2, 12(r1)
+    mov r15, r1
+    iret
+    sys: ld r3, 0x24
+    andi r3, r3, 15
+    out r3, 1
+    halt`;
+  const g = (p: Profile) => kernelAndProcess('iret', p, kernel, 'li r0, 0\nint 0x21', 200);
+
+  it('is no escape (a demotion to a mode the VMM runs guests in gives nothing), so x86-lite is hosted; the VMM follows the guest into ring 3 and the run is equivalent', () => {
+    expect(guestProblem(g(x86lite))).toBeUndefined();
+    expect(realModeEscapes(x86lite)).toEqual([]);
+    const r = runGuest('vmm', g(x86lite));
+    expectEquivalentAndSafe(r);
+    expect(r.console).toBe('3');
+    expect([r.efficiency!.exits.emulate, r.efficiency!.exits.reflect]).toEqual([2, 1]); // out and halt; the int 0x21 — the iret ran directly
+  });
+
+  it('with a V whose real ring 3 runs two virtual rings, the VMM follows into the wrong one (ring 2), and the equivalence checker says so', () => {
+    const ambiguous: Profile = { ...x86lite, name: 'x86-lite-ambiguous', realModeOf: [1, 1, 3, 3] };
+    const r = runGuest('vmm', g(ambiguous));
+    expect([r.checks!.equivalence.holds, r.console]).toEqual([false, '2']);
+  });
+
+  it('a move to a more privileged real mode is still an escape and a safety violation', () => {
+    expect(controlChanges({ pc: 0, status: 3, base: 0, limit: 1, ptbr: 0, extra: 0 }, { pc: 0, status: 1, base: 0, limit: 1, ptbr: 0, extra: 0 }, guestRealModes(x86lite))).toBe('status 0x3 → 0x1');
+    expect(controlChanges({ pc: 0, status: 1, base: 0, limit: 1, ptbr: 0, extra: 0 }, { pc: 0, status: 3, base: 0, limit: 1, ptbr: 0, extra: 0 }, guestRealModes(x86lite))).toBe('');
+    const lifted: Profile = { ...x86lite, name: 'x86-lite-lifted', realModeOf: [2, 2, 2, 3] };
+    expect(controlChanges({ pc: 0, status: 2, base: 0, limit: 1, ptbr: 0, extra: 0 }, { pc: 0, status: 1, base: 0, limit: 1, ptbr: 0, extra: 0 }, guestRealModes(lifted))).toBe('status 0x2 → 0x1');
   });
 });

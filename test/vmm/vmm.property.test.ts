@@ -11,12 +11,12 @@ import { runGuest, runVms } from '../../src/vmm/run.js';
 import { expectEquivalentAndSafe } from './helpers.js';
 import { fcParams, PROPERTY_TIMEOUT } from './params.js';
 import { forProfile, guestOf, randomGuest, withLines } from './random-guests.js';
-import type { Profile } from '../../src/isa/profile.js';
 import { arm } from '../../src/isa/profiles/arm.js';
 import { ibm360 } from '../../src/isa/profiles/ibm360.js';
 import { mips } from '../../src/isa/profiles/mips.js';
 import { pdp10 } from '../../src/isa/profiles/pdp10.js';
-import { x86lite } from '../../src/isa/profiles/x86-lite.js';
+import { x86lite, x86vt } from '../../src/isa/profiles/x86-lite.js';
+import { withOverrides, type Profile } from '../../src/isa/profile.js';
 
 /** 2 or 3 random guests of one bounds convention (one real machine has one). */
 const sameConvention = () => fc.constantFrom<BoundsConvention>('size', 'end').chain((b) => fc.array(randomGuest(b), { minLength: 2, maxLength: 3 }));
@@ -39,6 +39,13 @@ function sensitiveKernels(profile: Profile, line: (i: number) => string): number
     fcParams(40),
   );
   return vmmDiffer;
+}
+
+/** Line `i` of a kernel that names descriptors of the reset GDT (ring-0 code and data, ring-3 code and data, null) with x86's descriptor instructions. */
+function descriptorLine(i: number): string {
+  const sel = [0x08, 0x10, 0x1b, 0x23, 0][i % 5];
+  const use = [`lar r9, r8`, `lsl r9, r8`, `verr r8`, `verw r8`, `wrseg 3, r8`, `pushseg 3\npopseg 0`, `rdseg r9, 3`, `jmpf r8, d${i}\nd${i}:`][i % 8];
+  return `li r8, ${sel}\n${use}`;
 }
 
 describe('random guests', () => {
@@ -109,9 +116,23 @@ describe('random guests', () => {
     expect(sensitiveKernels(arm, (i) => lines[i % lines.length])).toBeGreaterThan(0);
   }, PROPERTY_TIMEOUT);
 
-  it('x86-lite guests with pushf, popf, sgdt and movcs after every line of the kernel: under the VMM and the hybrid VMM, safe; the hybrid VMM, which interprets ring 0, stays equivalent; the VMM goes wrong', () => {
-    const lines = ['pushf r9', 'popf r9', 'sgdt r9', 'movcs r9'];
+  it('x86-lite guests with pushf, popf, sgdt and rdseg of CS after every line of the kernel: under the VMM and the hybrid VMM, safe; the hybrid VMM, which interprets ring 0, stays equivalent; the VMM goes wrong', () => {
+    const lines = ['pushf r9', 'popf r9', 'sgdt r9', 'rdseg r9, 1'];
     expect(sensitiveKernels(x86lite, (i) => lines[i % lines.length])).toBeGreaterThan(0);
+  }, PROPERTY_TIMEOUT);
+
+  it('x86-lite guests asking about, loading and jumping through descriptors after every line of the kernel (lar, lsl, verr, verw, segment moves, jmpf): safe under both VMMs, the hybrid VMM equivalent, the VMM not always', () => {
+    expect(sensitiveKernels(x86lite, descriptorLine)).toBeGreaterThan(0);
+  }, PROPERTY_TIMEOUT);
+
+  it('x86-vt guests with the same lines and the critical ones: the VMM, whose non-root rings make every one of them exit, is equivalent too', () => {
+    const critical = ['pushf r9', 'popf r9', 'sgdt r9', 'smsw r9'];
+    expect(sensitiveKernels(x86vt, (i) => (i % 3 === 0 ? critical[i % critical.length] : descriptorLine(i)))).toBe(0);
+  }, PROPERTY_TIMEOUT);
+
+  it('x86-vt with sgdt made not to exit in non-root rings: the VMM goes wrong (the real GDTR is the VMM’s), the hybrid VMM does not', () => {
+    const leaky = withOverrides(x86vt, [{ mnemonic: 'sgdt', trapsIn: [] }]);
+    expect(sensitiveKernels(leaky, () => 'sgdt r9')).toBeGreaterThan(0);
   }, PROPERTY_TIMEOUT);
 
   it('under the assembly VMM under the VMM (vmm2): equivalent to bare, safe at both levels', () => {
