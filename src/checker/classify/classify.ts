@@ -24,7 +24,7 @@ import { controlDifferences, stateDifferences, type Difference, type StateNames 
 import { exhaustiveBounds, exhaustiveSamples, machineConfig, randomSample, type ExhaustiveBounds, type Sample } from './states.js';
 import { applyPhi, describePhi, phiClass, substitutions, type Phi, type PhiClass } from './transforms.js';
 
-export const DEFAULT_STATES = 150;
+export const DEFAULT_STATES = 100;
 export const MAX_STATES = 100_000;
 export const DEFAULT_SEED = 1974;
 

@@ -221,8 +221,10 @@ export interface ExhaustiveBounds {
   readonly modes: readonly string[];
   /** the registers operands name; every other register holds 0, banked copies a fixed value per mode */
   readonly registers: readonly string[];
-  /** the values r1, r2, immediates and absolute addresses range over */
+  /** the values r1, immediates and absolute addresses range over */
   readonly values: readonly number[];
+  /** the values r2 ranges over (the same less the region addresses) */
+  readonly r2Values: readonly number[];
   /** the status word's other fields: interrupt enable with the profile byte (e.g. x86's IOPL) */
   readonly statusFields: readonly string[];
   readonly memoryWords: number;
@@ -237,17 +239,19 @@ const TINY_STATUS = [
   { ie: true, profileByte: 0 },
 ] as const;
 
-/** The value set of the exhaustive mode for `p`: 0, -1, a PSW image's address, the user mode's number, a status word, and the region blocks' starts. */
-function tinyValues(p: Profile): number[] {
+/** The value set of the exhaustive mode for `p`: 0, -1, a PSW image's address, the user mode's number, a status word; with `regions`, an address in every region block but the first. */
+function tinyValues(p: Profile, regions: boolean): number[] {
   const userMode = p.modes.length - 1;
-  return [0, -1, IMAGES, userMode, statusWord(1 % p.modes.length, true, 3, 5), ...regionStarts(p).slice(1).map((a) => (a + 0x100) | 0)];
+  const base = [0, -1, IMAGES, userMode, statusWord(1 % p.modes.length, true, 3, 5)];
+  return regions ? [...base, ...regionStarts(p).slice(1).map((a) => (a + 0x100) | 0)] : base;
 }
 
 export function exhaustiveBounds(p: Profile): ExhaustiveBounds {
   return {
     modes: p.modes,
     registers: ['r1', 'r2'],
-    values: tinyValues(p).map((v) => v >>> 0),
+    values: tinyValues(p, true).map((v) => v >>> 0),
+    r2Values: tinyValues(p, false).map((v) => v >>> 0),
     statusFields: TINY_STATUS.map((s) => `ie ${s.ie ? 1 : 0}, profile byte 0x${s.profileByte.toString(16)}`),
     memoryWords: MEMORY / 4,
     segment: { base: TINY.base, limit: TINY.limit, pc: TINY.pc, relocation: TINY.delta },
@@ -255,21 +259,30 @@ export function exhaustiveBounds(p: Profile): ExhaustiveBounds {
 }
 
 /**
- * Every state of the tiny configuration for `d`: each mode, each status variant, r1 and r2 over
- * the value set, rs naming r1 or r2 (rd = r1, rt = r2), each immediate of the value set where the
- * instruction has one (a target: the next instruction or pc itself), each n4 from 0 to the mode count.
+ * The exhaustive mode's PSW images: the first (the one the value set points at) returns to the
+ * user mode with interrupts off inside the same segment; the others as the random generator
+ * makes them from seed 0.
+ */
+function tinyImages(p: Profile): Psw[] {
+  const c = randomChoice(0, 0, 0);
+  const first: Psw = { pc: TINY.pc + 8, status: p.modes.length - 1, base: TINY.base, limit: TINY.limit, ptbr: 0, extra: 0 };
+  return [first, ...Array.from({ length: IMAGE_COUNT - 1 }, () => imagePsw(p, c))];
+}
+
+/**
+ * Every state of the tiny configuration for `d`: each mode, each status variant, r1 over the
+ * value set and r2 over the same less the region addresses, each operand variant (below).
  */
 export function* exhaustiveSamples(p: Profile, d: InstructionDef): Generator<Sample> {
-  const values = tinyValues(p);
+  const values = tinyValues(p, true);
   const fixed = background(0, 0);
-  const c = randomChoice(0, 0, 0);
-  const images = Array.from({ length: IMAGE_COUNT }, () => imagePsw(p, c));
+  const images = tinyImages(p);
   const banks = Array.from({ length: p.modes.length * p.bankedRegisters.length }, (_, i) => 0x100 * (i + 1));
   let index = 0;
   for (let mode = 0; mode < p.modes.length; mode++)
     for (const st of TINY_STATUS)
       for (const r1 of values)
-        for (const r2 of values)
+        for (const r2 of tinyValues(p, false))
           for (const v of operandVariants(p, d, values)) {
             const regs = new Array<number>(16).fill(0);
             regs[1] = r1;

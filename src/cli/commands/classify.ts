@@ -81,7 +81,7 @@ function theoremLine(label: string, claim: string, t: { precondition: boolean; v
 
 export function printClassify(d: Classification): string {
   const states = d.exhaustive
-    ? `every state of a tiny configuration (up to ${d.states} per instruction): modes ${d.exhaustive.modes.join(', ')}; registers ${d.exhaustive.registers.join(', ')} over the values ${d.exhaustive.values.map((v) => hex(v)).join(', ')}, the others 0; status ${d.exhaustive.statusFields.join(' | ')}; ${d.exhaustive.memoryWords} memory words of a fixed pattern; segment base ${hex(d.exhaustive.segment.base)}, limit ${hex(d.exhaustive.segment.limit)}, pc ${hex(d.exhaustive.segment.pc)}, relocation +${hex(d.exhaustive.segment.relocation)}`
+    ? `every state of a tiny configuration (up to ${d.states} per instruction): modes ${d.exhaustive.modes.join(', ')}; r1 over ${d.exhaustive.values.map((v) => hex(v)).join(', ')}, r2 over ${d.exhaustive.r2Values.map((v) => hex(v)).join(', ')}, the other registers 0; status ${d.exhaustive.statusFields.join(' | ')}; ${d.exhaustive.memoryWords} memory words of a fixed pattern; segment base ${hex(d.exhaustive.segment.base)}, limit ${hex(d.exhaustive.segment.limit)}, pc ${hex(d.exhaustive.segment.pc)}, relocation +${hex(d.exhaustive.segment.relocation)}`
     : `${d.states} random states per instruction, seed ${d.seed}`;
   const out = [
     `classify ${d.profile}: ${count(d.instructions.length, 'instruction')} by execution on the segment machine (no paging: invlpg and tlbflush have no TLB to drop here), ${states}`,
