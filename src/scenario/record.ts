@@ -7,7 +7,8 @@ import type { MachineSnapshot } from '../isa/snapshot.js';
 import type { InstructionTrace, TraceEntry } from '../isa/run.js';
 import { disassemble } from '../asm/index.js';
 import { compareSegmentWithPaging, type SegmentPagingDifference, type SegmentPagingResult } from '../checker/segment-paging.js';
-import { summarizeEquivalence, type CoherenceFigures, type DivergenceSummary, type GuestChecks, type TlbNondeterminism } from '../vmm/index.js';
+import { summarizeDivergence, summarizeEquivalence, type CoherenceFigures, type DivergenceSummary, type DivergentInstruction, type GuestChecks, type TlbNondeterminism } from '../vmm/index.js';
+import type { Profile } from '../isa/profile.js';
 import { buildMachine } from './build.js';
 import { UsageError } from './errors.js';
 import { checkExpectations, checkVerdicts, expectsBareEnd, type ExpectationFailure } from './expect.js';
@@ -105,6 +106,8 @@ export interface ChecksJson {
     readonly holds: boolean;
     readonly compared: number;
     readonly firstDifference?: DivergenceSummary;
+    /** where the states first part: the instruction after which they differ (bisected by rerunning; absent when not found) */
+    readonly firstDifferentInstruction?: { readonly after: number; readonly pc: number; readonly text?: string; readonly field: string; readonly bare: unknown; readonly actual: unknown; readonly probes: number };
     readonly coherence?: CoherenceFigures;
     /** where the run took another allowed translation than the bare TLB's, the first such point (see docs/vmm.md) */
     readonly tlbNondeterminism?: TlbNondeterminism<DivergenceSummary>;
@@ -223,7 +226,7 @@ export function runColumn(r: UnderRun, timing = false): RunColumn {
     ...(r.final.consoleWritten > r.final.console.length ? { consoleWritten: r.final.consoleWritten } : {}),
     ...(r.framesAllocated === undefined ? {} : { framesAllocated: r.framesAllocated }),
     ...(timing ? { seconds: r.seconds } : {}),
-    ...(r.checks ? { checks: checksJson(r.checks, timing) } : {}),
+    ...(r.checks ? { checks: checksJson(r.checks, timing, r.divergedAt && divergedJson(r.divergedAt, s.profile)) } : {}),
     ...(r.vmm2 ? { vmm2: r.vmm2 } : {}),
     ...(r.placement ? { placement: r.placement } : {}),
     ...(r.mmu ? { mmu: r.mmu } : {}),
@@ -237,12 +240,18 @@ export function runColumn(r: UnderRun, timing = false): RunColumn {
   };
 }
 
-function checksJson(c: GuestChecks, timing: boolean): ChecksJson {
+/** locateDivergence's answer as printed: the instruction disassembled, the difference's values bounded like a divergence's. */
+function divergedJson(d: DivergentInstruction, profile: Profile): NonNullable<ChecksJson['equivalence']['firstDifferentInstruction']> {
+  const { bare, actual } = summarizeDivergence({ index: 0, retired: 0, agreed: 0, field: d.difference.field, bare: d.difference.a, actual: d.difference.b });
+  return { after: d.retired, pc: d.pc, ...(d.words ? { text: disassemble(d.words[0], d.words[1], profile) } : {}), field: d.difference.field, bare, actual, probes: d.probes };
+}
+
+function checksJson(c: GuestChecks, timing: boolean, divergedAt?: ChecksJson['equivalence']['firstDifferentInstruction']): ChecksJson {
   const { first, ...equivalence } = summarizeEquivalence(c.equivalence);
   const sf = c.safety.first;
   const f = c.efficiency;
   return {
-    equivalence: { ...equivalence, ...(first ? { firstDifference: first } : {}) },
+    equivalence: { ...equivalence, ...(first ? { firstDifference: first } : {}), ...(divergedAt ? { firstDifferentInstruction: divergedAt } : {}) },
     safety: {
       holds: c.safety.holds,
       level: c.safety.level,

@@ -6,7 +6,7 @@ import { RUN_KINDS, type RunKind } from '../vmm/kinds.js';
 import { UnmappedGuestWrite } from '../mmu/physmap-memory.js';
 import { ShadowPoolExhausted } from '../shadow/index.js';
 import type { AccessKind } from '../paging/index.js';
-import { guestFromMachine, HostMemoryExhausted, Monitor, hostLayout, type PlacementReport, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type NestedOptions, type Vmm2Details } from '../vmm/index.js';
+import { guestFromMachine, HostMemoryExhausted, locateDivergence, Monitor, hostLayout, type DivergentInstruction, type PlacementReport, runGuest, runVms, whyNot, whyNotTogether, type HostLayout, type GuestChecks, type GuestImage, type GuestRun, type NestedOptions, type Vmm2Details } from '../vmm/index.js';
 import { buildMachine } from './build.js';
 import { InputError, UsageError } from './errors.js';
 import type { Scenario } from './load.js';
@@ -30,6 +30,8 @@ export interface UnderRun extends RunSummary {
   readonly traceTruncated?: boolean;
   /** VMM runs: equivalence with the bare run, safety, efficiency */
   readonly checks?: GuestChecks;
+  /** a single guest's VMM run that diverged: the instruction after which its state first differs from bare (locateDivergence) */
+  readonly divergedAt?: DivergentInstruction;
   /** vmm2 runs: what the assembly VMM did */
   readonly vmm2?: Vmm2Details;
   /** VMM runs: where the guest's memory lay in host memory */
@@ -115,7 +117,14 @@ function runKinds(s: Scenario, kinds: readonly UnderKind[], o: UnderOptions): Un
   return kinds.flatMap((kind) => {
     if (kind === 'bare') return guests.map(({ name, guest }) => bareRun(guest, budget(guest), o, name));
     const allowUnsafe = o.allowUnsafe === true;
-    if (!s.host) return [fromGuestRun(s, budget(s), runGuest(kind, guestOf(s, budget(s)), { allowUnsafe, ...monitorSettings(s), ...singleLayout(s) }))];
+    if (!s.host) {
+      const guest = guestOf(s, budget(s));
+      const options = { allowUnsafe, ...monitorSettings(s), ...singleLayout(s) };
+      const g = runGuest(kind, guest, options);
+      const first = g.checks?.equivalence.first;
+      const divergedAt = first && kind !== 'vmm2' ? locateDivergence(kind, guest, options, first.agreed, first.retired) : undefined;
+      return [{ ...fromGuestRun(s, budget(s), g), ...(divergedAt ? { divergedAt } : {}) }];
+    }
     if (kind === 'vmm2') throw new Error('runUnder: vmm2 with several VMs passed whyNotUnder');
     const host = s.host;
     const r = runVms(kind, host.vms.map((vm) => guestOf(vm.guest, budget(vm.guest))), { layout: host.layout, allowUnsafe, ...monitorSettings(s) });

@@ -29,6 +29,8 @@ export interface Divergence {
   readonly index: number;
   /** guest instructions retired at that event (the bare run's when it has one) */
   readonly retired: number;
+  /** guest instructions retired at the last event both runs agreed on (0: none) */
+  readonly agreed: number;
   /** 'event' when the events themselves differ (kind, retired, cause, or one run lacks it), else the view field */
   readonly field: string;
   readonly bare: unknown;
@@ -89,7 +91,7 @@ export function summarizeDivergence(d: Divergence): DivergenceSummary {
   const event = (e: EventWithSnapshot | undefined) => e && { kind: e.kind, retired: e.retired, ...(e.cause === undefined ? {} : { cause: e.cause }) };
   const bareEvent = event(d.bareEvent);
   const actualEvent = event(d.actualEvent);
-  return { index: d.index, retired: d.retired, field: d.field, bare: bounded(d.bare), actual: bounded(d.actual), ...(bareEvent ? { bareEvent } : {}), ...(actualEvent ? { actualEvent } : {}) };
+  return { index: d.index, retired: d.retired, agreed: d.agreed, field: d.field, bare: bounded(d.bare), actual: bounded(d.actual), ...(bareEvent ? { bareEvent } : {}), ...(actualEvent ? { actualEvent } : {}) };
 }
 
 /** `v` without snapshots, its values bounded: safe to print as JSON whatever the run's size. */

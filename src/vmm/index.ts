@@ -56,3 +56,4 @@ export { buildHost, hostProblem, reserveIntact, type HostOptions } from './host.
 export { DEFAULT_QUANTUM, Monitor, Vm, vmFigures, type MonitorOptions, type ResumeObserver, type VmmState, type VmRecord } from './monitor.js';
 export { BusChecker, MAX_KEPT, type AccessPath, type RealState, type SafetyLevel, type SafetyPlan, type SafetyReport, type SafetyViolation, type VmmActivity } from './safety.js';
 export { vmm2Problem, runVmm2, VMM2_EMULATES, VMM2_EXIT_COST, VMM2_LOG, vmm2Allowance, vmm2Image, vmm2Symbols, type Vmm2Details, type TrapRecord, type Vmm2Image, type Vmm2Options } from './vmm2.js';
+export { locateDivergence, MAX_PROBES, type DivergentInstruction } from './localize.js';

@@ -62,6 +62,8 @@ export class Lockstep {
   private consoleAgreed = 0;
   private events = 0;
   private compared = 0;
+  /** guest instructions retired at the last agreed event (0: the start) */
+  private agreed = 0;
   private first: Divergence | undefined;
   /** the reference at the last agreed events, oldest first (paging machines only; see the header) */
   private checkpoints: Checkpoint[] = [];
@@ -107,6 +109,7 @@ export class Lockstep {
       return;
     }
     this.compared++;
+    this.agreed = e.retired;
     if (e.kind === 'end') this.close();
     else this.keep(e);
   }
@@ -175,7 +178,7 @@ export class Lockstep {
   verdict(): EquivalenceVerdict {
     const tlb = this.tlbFirst ? { tlbNondeterminism: { points: this.tlbPoints, ...this.tlbFirst } } : {};
     if (this.first) return { holds: false, compared: this.compared, first: this.first, ...tlb };
-    if (this.compared === 0) return { holds: false, compared: 0, first: { index: 0, retired: 0, field: 'event', bare: 'nothing compared', actual: `${this.events} events` } };
+    if (this.compared === 0) return { holds: false, compared: 0, first: { index: 0, retired: 0, agreed: 0, field: 'event', bare: 'nothing compared', actual: `${this.events} events` } };
     return { holds: true, compared: this.compared, ...tlb };
   }
 
@@ -226,6 +229,7 @@ export class Lockstep {
     return {
       index,
       retired: (b ?? e).retired,
+      agreed: this.agreed,
       field: d.field,
       bare: d.a,
       actual: d.b,

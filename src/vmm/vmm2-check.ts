@@ -37,13 +37,15 @@ function compareRecord(e: GuestEvent, s: ViewScalars, r: TrapRecord): { field: s
  */
 export function innerEquivalence(inner: GuestImage, t: Vmm2Table, final: MachineSnapshot): EquivalenceVerdict {
   const ref = new BareReference(inner);
-  const fail = (index: number, d: Omit<Divergence, 'index' | 'retired'>, retired: number): EquivalenceVerdict => ({ holds: false, compared: index, first: { index, retired, ...d } });
+  let agreed = 0;
+  const fail = (index: number, d: Omit<Divergence, 'index' | 'retired' | 'agreed'>, retired: number): EquivalenceVerdict => ({ holds: false, compared: index, first: { index, retired, agreed, ...d } });
   let i = 0;
   let e = ref.next();
   for (; e && e.kind !== 'end'; e = ref.next()) {
     if (e.kind !== 'trap' && e.kind !== 'double-fault') continue;
     const d = i < t.log.length ? compareRecord(e, liveScalars(ref.m), t.log[i]) : undefined;
     if (d) return fail(i, { field: `trapLog[${i}].${d.field}`, bare: d.bare, actual: d.actual, bareEvent: { ...e, snapshot: snapshot(ref.m) } }, e.retired);
+    if (i < t.log.length) agreed = e.retired;
     i++;
   }
   const m = ref.m;

@@ -156,6 +156,8 @@ function failureLines(label: string, c: ChecksJson): string[] {
   const out: string[] = [];
   const d = c.equivalence.firstDifference;
   if (d) out.push(`${label}: first difference at event ${String(d.index)} (instruction ${String(d.retired)}): ${String(d.field)}: bare ${JSON.stringify(d.bare)}, under the VMM ${JSON.stringify(d.actual)}`);
+  const i = c.equivalence.firstDifferentInstruction;
+  if (i) out.push(`${label}: the states first differ after instruction ${i.after + 1} (pc 0x${i.pc.toString(16)}${i.text ? `: ${i.text}` : ''}): ${i.field}: bare ${JSON.stringify(i.bare)}, under the VMM ${JSON.stringify(i.actual)}`);
   const t = c.equivalence.tlbNondeterminism;
   if (t) {
     const f = t.first;
