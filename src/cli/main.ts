@@ -10,6 +10,7 @@ import { registerDiff } from './commands/diff.js';
 import { registerList } from './commands/list.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
+import { registerVerify } from './commands/verify.js';
 import { registerWalk } from './commands/walk.js';
 
 export const EXIT_OK = 0;
@@ -35,6 +36,7 @@ export function buildProgram(outcome: { value: Outcome }): Command {
   registerWalk(program, done);
   registerDiff(program, done);
   registerClassify(program, done);
+  registerVerify(program, done);
   registerReport(program, done);
   registerList(program, done);
   registerBench(program, done);

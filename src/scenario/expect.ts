@@ -6,6 +6,7 @@ import { registerIndex } from './build.js';
 import { resolveAddress, resolveValue, type Scenario } from './load.js';
 import type { RunEnd } from '../isa/run.js';
 import type { GuestChecks, VmmKind } from '../vmm/index.js';
+import type { TheoremKey, TheoremVerdict } from '../checker/verify/verify.js';
 
 export interface ExpectationFailure {
   /** dotted path in the scenario's expect block, e.g. "registers.r1" */
@@ -110,4 +111,13 @@ export function checkVerdicts(s: Scenario, kind: VmmKind, checks: GuestChecks): 
     failures.push({ field: `verdicts.${kind}.tlbNondeterminism`, expected: says(want.tlbNondeterminism ?? false), actual: `${says(tlb !== undefined)}${tlb ? ` (first at instruction ${tlb.first.retired})` : ''}` });
   }
   return failures;
+}
+
+/** Theorems whose `verify` verdict differs from the scenario's `expect.theorems` (a theorem not stated there is not checked). */
+export function checkTheorems(s: Scenario, theorems: Readonly<Record<TheoremKey, TheoremVerdict>>): ExpectationFailure[] {
+  const want = s.spec.expect?.theorems ?? {};
+  const says = (yes: boolean) => (yes ? 'established' : 'not established');
+  return (['t1', 't2', 't3'] as const)
+    .filter((k) => want[k] !== undefined && want[k] !== theorems[k].established)
+    .map((k) => ({ field: `theorems.${k}`, expected: says(want[k]!), actual: says(theorems[k].established) }));
 }

@@ -190,6 +190,13 @@ const expectation = z
       .describe(
         "the checkers' verdicts each VMM must reach under --under (default: every verdict holds); a run expected not to be equivalent is not held to the other expectations",
       ),
+    theorems: z
+      .object({ t1: z.boolean().optional(), t2: z.boolean().optional(), t3: z.boolean().optional() })
+      .strict()
+      .optional()
+      .describe(
+        '`shadowlab verify` of this file: whether each theorem is established on this profile (true: its precondition holds and its runs, this guest first, confirm it; false: not established); `run` ignores it',
+      ),
   })
   .strict();
 

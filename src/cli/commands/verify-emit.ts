@@ -1,0 +1,78 @@
+// `verify --emit DIR`: each generated counterexample as a scenario file that `shadowlab run FILE
+// --under KIND` reproduces — the guest's two programs, its registers and budget, and an `expect`
+// block with what the bare run does (how it ends, its console) and the verdicts the VMM run got
+// (equivalence fails). Existing files are never overwritten: a taken name gets -2, -3, ...
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { guestImage, KERNEL_PC, kernelHome, modesOf, USER_BASE, VMSIZE } from '../../checker/verify/generate.js';
+import { runAs, type Counterexample } from '../../checker/verify/verify.js';
+import type { Profile } from '../../isa/profile.js';
+import { PROFILES } from '../../isa/profiles/index.js';
+import { count } from '../format.js';
+import { UsageError } from '../../scenario/errors.js';
+import type { Scenario } from '../../scenario/load.js';
+import { runGuest } from '../../vmm/run.js';
+import type { VerifyData } from './verify.js';
+
+/** Most files one name may take suffixes for. */
+const MAX_SUFFIX = 1000;
+
+/** Writes every generated counterexample of `d` into `dir`; returns the paths written. */
+export function emitCounterexamples(dir: string, d: VerifyData, s: Scenario | undefined): string[] {
+  const p = s?.profile ?? PROFILES.get(d.profile)!;
+  const found = Object.values(d.theorems).flatMap((t) => (t.counterexample?.plan ? [[t.theorem, t.counterexample] as const] : []));
+  if (!found.length) return [];
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`--emit: cannot create the directory '${dir}': ${(e as Error).message}`);
+  }
+  return found.map(([theorem, c]) => writeNew(dir, `${d.profile}-${theorem}-${c.kind}-seed${d.seed}-guest${c.index}`, scenarioText(d, theorem, c, p, s)));
+}
+
+/** Writes `text` to DIR/NAME.yaml, or NAME-2.yaml ... when taken; returns the path. */
+function writeNew(dir: string, name: string, text: string): string {
+  for (let n = 1; n <= MAX_SUFFIX; n++) {
+    const path = join(dir, `${name}${n === 1 ? '' : `-${n}`}.yaml`);
+    try {
+      writeFileSync(path, text, { flag: 'wx' });
+      return path;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UsageError(`--emit: cannot write '${path}': ${(e as Error).message}`);
+    }
+  }
+  throw new UsageError(`--emit: ${dir} already holds ${MAX_SUFFIX} files named ${name}*.yaml`);
+}
+
+/** The scenario file of counterexample `c` (with the bare run's end and console, and the VMM run's verdicts). */
+export function scenarioText(d: VerifyData, theorem: string, c: Counterexample, p: Profile, s: Scenario | undefined): string {
+  const plan = c.plan!;
+  const image = guestImage(plan, p, `${d.profile}-${theorem}`);
+  const bare = runGuest('bare', image);
+  const checks = runAs(c.kind, image).checks!;
+  const regs = Object.fromEntries(plan.regs.flatMap((v, r) => (v === 0 ? [] : [[`r${r}`, v]])));
+  const overrides = s?.spec.machine.overrides ?? [];
+  const home = kernelHome(p);
+  const doc = {
+    name: `${d.profile}-${theorem}-counterexample`,
+    description: `${d.profile}: a generated guest (seed ${d.seed}, guest ${c.index}, shrunk to ${count(c.lines, 'line')}) that behaves differently under ${c.kind} than bare`,
+    machine: { memory: VMSIZE, profile: s?.spec.machine.profile ?? d.profile, ...(overrides.length ? { overrides } : {}) },
+    programs: [
+      { name: 'kernel', at: 0, ...(home ? { org: home } : {}), source: `${c.kernel!}\n` },
+      { name: 'process', at: USER_BASE, source: `${c.user!}\n` },
+    ],
+    psw: { pc: home + KERNEL_PC, mode: modesOf(p).kernel, limit: VMSIZE },
+    ...(Object.keys(regs).length ? { registers: regs } : {}),
+    steps: plan.budget,
+    expect: {
+      end: bare.end,
+      console: bare.console,
+      verdicts: { [c.kind]: { equivalence: checks.equivalence.holds, safety: checks.safety.holds, efficiency: checks.efficiency.holds } },
+    },
+  };
+  const why = c.instruction ? `# The states first differ after instruction ${c.instruction.retired + 1}${c.instruction.text ? ` (${c.instruction.text})` : ''}: ${c.instruction.difference}.\n` : '';
+  const header = `# Emitted by \`shadowlab verify ${'scenario' in d.input ? d.input.scenario : d.profile} --seed ${d.seed} --runs ${d.runs}\`: Theorem ${theorem.slice(1)}'s counterexample.\n${why}# Reproduce: shadowlab run THIS-FILE --under ${c.kind}\n`;
+  return header + stringify(doc, { lineWidth: 0 });
+}
