@@ -41,7 +41,18 @@ describe('shadowlab classify', () => {
     expect(d.theorems.t1.violators).toEqual(['jrst']);
   });
 
+  it('--paging classifies with paging on and names the geometry', async () => {
+    const r = await cli('classify', 'classic', '--paging', '--states', '30', '--json');
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d).toMatchObject({ translation: 'paging', paging: { geometry: 'x86-32', tlbEntries: 16, tlbWays: 4 } });
+    expect(d.instructions.find((i: { name: string }) => i.name === 'tlbflush').controlSensitive).toBe(true);
+  });
+
   it.each([
+    [['classify', 'classic', '--paging', 'tiny'], /--paging: geometry 'tiny' has 32-byte pages/],
+    [['classify', 'classic', '--paging', 'vax'], /--paging: unknown geometry 'vax'/],
+    [['classify', 'classic', '--paging', '--exhaustive'], /--exhaustive is for the segment machine/],
     [['classify', 'vax'], /unknown profile 'vax' \(profiles: classic, pdp10/],
     [['classify', 'arm', '--states', '0'], /--states: expected a whole number from 1 to 100000/],
     [['classify', 'arm', '--states', '100001'], /--states: expected a whole number from 1 to 100000/],

@@ -94,6 +94,24 @@ describe('x86-lite: the critical instructions', () => {
   });
 });
 
+describe('x86 selectors and x86-vt', () => {
+  it('lar, lsl and verr are mode-sensitive: ring 0 sees its DPL-0 segments, real ring 1 answers ZF = 0; not user-sensitive (V changes nothing they read in r3)', () => {
+    const c = classified('x86-lite');
+    for (const n of ['lar', 'lsl', 'verr']) {
+      const i = of(c, n);
+      expect(i, n).toMatchObject({ privileged: false, modeSensitive: true, userSensitive: false });
+      expect(i.witnesses.mode?.mode, n).toBe('r0');
+      expect(i.witnesses.mode?.differences.some((d) => d.component === 'flags'), n).toBe(true);
+    }
+  });
+
+  it('x86-vt: every critical instruction traps in the non-root user ring and not in r0 — privileged, so both preconditions hold', () => {
+    const c = classified('x86-vt');
+    for (const n of ['pushf', 'popf', 'sgdt', 'sidt', 'sldt', 'str', 'smsw', 'lar', 'lsl', 'verr', 'verw']) expect(of(c, n).privileged, n).toBe(true);
+    expect(c.theorems).toEqual({ t1: { precondition: true, violators: [] }, t3: { precondition: true, violators: [] } });
+  });
+});
+
 describe('arm', () => {
   it('cps is like JRST 1: control-sensitive, not privileged, not user-sensitive (and, with banked registers, mode-sensitive)', () => {
     const cps = of(classified('arm'), 'cps');
@@ -143,7 +161,7 @@ describe('verdicts follow the semantics: sabotage', () => {
     const p = withOverrides(profile('x86-lite'), [{ mnemonic: 'pushf', trapsIn: ['r1', 'r2', 'r3'] }]);
     const c = classify(p, { states: 60 });
     expect(of(c, 'pushf').privileged).toBe(true);
-    const before = classified('x86-lite').theorems;
+    const before = classify(profile('x86-lite'), { states: 60 }).theorems;
     expect(c.theorems.t1.violators).toEqual(before.t1.violators.filter((n) => n !== 'pushf'));
     expect(c.theorems.t3.violators).toEqual(before.t3.violators.filter((n) => n !== 'pushf'));
   });

@@ -2,14 +2,17 @@
 // (SPEC §4): privileged, control-sensitive, behaviour-sensitive under each transformation φ the
 // VMM applies (relocation: location-sensitive; deprivileging: mode-sensitive; control
 // substitution), user-sensitive, innocuous — each sensitive verdict with a witness, each other
-// one as "no witness in N states" — and Theorems 1 and 3's preconditions from them. Part 1: the
-// segment machine (no paging hardware, so no TLB and no page tables).
+// one as "no witness in N states" — and Theorems 1 and 3's preconditions from them. On the
+// segment machine (no paging hardware, so no TLB and no page tables), or with `paging` on a
+// machine whose states have paging on: page tables, PTBR and a filled TLB (paging.ts), the
+// relocation permuting frames.
 //
 // Per state S (a snapshot restored onto a Machine, one instruction executed with step()):
 //   privileged       in the user mode (the profile's last) every S that raises no memory trap
 //                    and no illegal-instruction trap raises a privilege trap (privileged-
 //                    instruction or a profile's own non-memory cause); in mode 0 none does
-//   control          S and i(S) differ in R (compare.ts: resourceControl), i raising no trap
+//   control          S and i(S) differ in R (compare.ts: resourceControl, a dropped TLB entry;
+//                    fills never count), i raising no trap
 //   behaviour        i(φ(S)) ≠ φ(i(S)) compared whole, i raising no trap in S nor in φ(S)
 //   user-sensitive   control-sensitive at an S in user mode, or behaviour-sensitive with S and
 //                    φ(S) both in user mode (so deprivileging never qualifies)
@@ -23,6 +26,10 @@ import { disassemble } from '../../asm/disassembler.js';
 import { controlDifferences, stateDifferences, type Difference, type StateNames } from './compare.js';
 import { exhaustiveBounds, exhaustiveSamples, machineConfig, randomSample, type ExhaustiveBounds, type Sample } from './states.js';
 import { applyPhi, describePhi, phiClass, substitutions, type Phi, type PhiClass } from './transforms.js';
+import { ALL_MOVES, PAGING_TLB, pagingGeometry, type FrameMoves } from './paging.js';
+import type { Geometry } from '../../paging/index.js';
+
+export { DEFAULT_GEOMETRY } from './paging.js';
 
 export const DEFAULT_STATES = 100;
 export const MAX_STATES = 100_000;
@@ -32,10 +39,14 @@ export interface ClassifyOptions {
   readonly seed?: number;
   /** random states per instruction (ignored with `exhaustive`) */
   readonly states?: number;
-  /** every state of the tiny configuration (exhaustiveBounds) instead of random ones */
+  /** every state of the tiny configuration (exhaustiveBounds) instead of random ones (segment machine only) */
   readonly exhaustive?: boolean;
+  /** a preset geometry's name: states with paging on over it (page tables, PTBR, TLB entries) */
+  readonly paging?: string;
   /** replacements for the whole-state and R comparisons (tests pass broken ones to watch verdicts turn) */
   readonly comparisons?: Comparisons;
+  /** what the paging relocation rewrites (tests leave a part out to watch verdicts turn) */
+  readonly moves?: FrameMoves;
 }
 
 export interface Comparisons {
@@ -129,7 +140,9 @@ export interface Classification {
   readonly seed: number;
   /** states per instruction (random mode), or the largest count enumerated (exhaustive) */
   readonly states: number;
-  readonly translation: 'segment';
+  readonly translation: 'segment' | 'paging';
+  /** paging: the geometry's name and the TLB's size; null on the segment machine */
+  readonly paging: { readonly geometry: string; readonly tlbEntries: number; readonly tlbWays: number } | null;
   readonly exhaustive: ExhaustiveBounds | null;
   /** the transformations tried, in words */
   readonly transformations: readonly string[];
@@ -147,9 +160,9 @@ interface Execution {
   readonly imm: number;
 }
 
-/** Executes one instruction on a machine restored from `s` (step(): one instruction or one trap). */
-export function executeOnce(p: Profile, s: MachineSnapshot): Execution {
-  const m: Machine = restore(s, machineConfig(p, s.memory.size));
+/** Executes one instruction on a machine restored from `s` (step(): one instruction or one trap); with `geometry`, paging hardware over it. */
+export function executeOnce(p: Profile, s: MachineSnapshot, geometry?: Geometry): Execution {
+  const m: Machine = restore(s, machineConfig(p, s.memory.size, geometry));
   m.tracing = true;
   m.step();
   const trapped = m.lastTrap !== s.lastTrap || m.machineStatus === 'double-fault';
@@ -171,9 +184,10 @@ function isMemoryCause(p: Profile, cause: number): boolean {
   return [Cause.Bounds, Cause.PageFault, Cause.Alignment, Cause.Stage2].includes(cause) || p.causes.some((c) => c.code === cause && c.memory);
 }
 
-/** The transformations tried on sample `sample`: relocation by its delta, deprivileging, each control substitution. */
+/** The transformations tried on sample `sample`: relocation by its delta (under paging, its frame permutation), deprivileging, each control substitution. */
 function transformations(p: Profile, sample: Sample): Phi[] {
-  return [{ kind: 'relocation', delta: sample.delta }, { kind: 'deprivileging' }, ...substitutions(p)];
+  const relocation: Phi = { kind: 'relocation', delta: sample.delta, ...(sample.frames ? { frames: sample.frames } : {}) };
+  return [relocation, { kind: 'deprivileging' }, ...substitutions(p)];
 }
 
 /** S compact, for a witness of `d`. */
@@ -206,15 +220,17 @@ class Tally {
     readonly d: InstructionDef,
     readonly names: StateNames,
     readonly compare: Comparisons,
+    readonly geometry: Geometry | undefined,
+    readonly moves: FrameMoves,
   ) {}
 
   /** Runs sample `x` and its transformed twins and records what they show. */
   add(x: Sample): void {
-    const { p, d } = this;
+    const { p, d, geometry, moves } = this;
     const s = x.state;
     const mode = s.psw.status & 0xf;
     const user = p.modes.length - 1;
-    const run = executeOnce(p, s);
+    const run = executeOnce(p, s, geometry);
     this.states++;
     this.privilege(x, mode, run);
     if (run.cause !== undefined) return;
@@ -238,15 +254,15 @@ class Tally {
     }
     for (const phi of transformations(p, x)) {
       const cls = phiClass(phi);
-      const twinState = applyPhi(p, phi, s, 'size');
+      const twinState = applyPhi(p, phi, s, 'size', geometry, moves);
       if (!twinState) continue;
-      const twin = executeOnce(p, twinState);
+      const twin = executeOnce(p, twinState, geometry);
       if (twin.cause !== undefined || twin.header !== run.header || twin.imm !== run.imm) continue;
       this.evidence[cls]++;
       const bothUser = mode === user && (twinState.psw.status & 0xf) === user;
       if (this.byClass[cls] && (!bothUser || this.user[cls])) continue;
-      const expected = applyPhi(p, phi, run.after, 'size') ?? run.after;
-      const diff = this.compare.state(expected, twin.after, this.names);
+      const expected = applyPhi(p, phi, run.after, 'size', geometry, moves) ?? run.after;
+      const diff = this.compare.state(expected, twin.after, this.names, twinState);
       if (!diff.length) continue;
       const w = witness(cls, diff, phi);
       this.byClass[cls] ??= w;
@@ -306,26 +322,30 @@ class Tally {
 }
 
 /** The samples of `d`: `states` random ones from `seed`, or the exhaustive enumeration. */
-function samplesOf(p: Profile, d: InstructionDef, o: Required<ClassifyOptions>): Iterable<Sample> {
+function samplesOf(p: Profile, d: InstructionDef, o: Resolved): Iterable<Sample> {
   if (o.exhaustive) return exhaustiveSamples(p, d);
   return (function* () {
-    for (let i = 0; i < o.states; i++) yield randomSample(p, d, o.seed, i);
+    for (let i = 0; i < o.states; i++) yield randomSample(p, d, o.seed, i, o.geometry);
   })();
 }
 
-function resolved(o: ClassifyOptions): Required<ClassifyOptions> {
+type Resolved = Required<Omit<ClassifyOptions, 'paging'>> & Pick<ClassifyOptions, 'paging'> & { readonly geometry: Geometry | undefined };
+
+function resolved(o: ClassifyOptions): Resolved {
   const comparisons = o.comparisons ?? COMPARISONS;
   const states = o.states ?? DEFAULT_STATES;
   if (!Number.isInteger(states) || states < 1 || states > MAX_STATES) throw new RangeError(`classify: states ${states} is not a whole number from 1 to ${MAX_STATES}`);
   const seed = o.seed ?? DEFAULT_SEED;
   if (!Number.isSafeInteger(seed)) throw new RangeError(`classify: seed ${seed} is not an integer`);
-  return { seed, states, exhaustive: o.exhaustive ?? false, comparisons };
+  const geometry = o.paging === undefined ? undefined : pagingGeometry(o.paging);
+  if (geometry && o.exhaustive) throw new RangeError('classify: the exhaustive mode is for the segment machine (its tiny configuration has no page tables); leave out paging or exhaustive');
+  return { seed, states, exhaustive: o.exhaustive ?? false, comparisons, moves: o.moves ?? ALL_MOVES, geometry, ...(o.paging === undefined ? {} : { paging: o.paging }) };
 }
 
 /** Classifies instruction `d` of `p` by executing it (see the header). */
 export function classifyInstruction(p: Profile, d: InstructionDef, options: ClassifyOptions = {}): InstructionClass {
   const o = resolved(options);
-  const tally = new Tally(p, d, stateNames(p), o.comparisons);
+  const tally = new Tally(p, d, stateNames(p), o.comparisons, o.geometry, o.moves);
   for (const x of samplesOf(p, d, o)) tally.add(x);
   return tally.result();
 }
@@ -345,9 +365,10 @@ export function classify(p: Profile, options: ClassifyOptions = {}): Classificat
     modes: p.modes,
     seed: o.seed,
     states: o.exhaustive ? Math.max(...instructions.map((c) => c.evidence.states)) : o.states,
-    translation: 'segment',
+    translation: o.geometry ? 'paging' : 'segment',
+    paging: o.geometry ? { geometry: o.geometry.name, tlbEntries: PAGING_TLB.entries, tlbWays: PAGING_TLB.ways } : null,
     exhaustive: bounds,
-    transformations: [describePhi(p, { kind: 'relocation', delta: 0 }).replace(' + 0x0', ' + delta (a frame multiple, per state)'), describePhi(p, { kind: 'deprivileging' }), ...substitutions(p).map((phi) => describePhi(p, phi))],
+    transformations: [relocationText(p, o.geometry), describePhi(p, { kind: 'deprivileging' }), ...substitutions(p).map((phi) => describePhi(p, phi))],
     instructions,
     theorems: {
       t1: precondition(instructions.filter((c) => c.sensitive && !c.privileged).map((c) => c.name)),
@@ -356,12 +377,18 @@ export function classify(p: Profile, options: ClassifyOptions = {}): Classificat
   };
 }
 
+/** The relocation in words, for the header: per state, a delta or a frame permutation. */
+function relocationText(p: Profile, geometry: Geometry | undefined): string {
+  if (geometry) return 'relocation: the same virtual image in other frames (guest frames permuted into a larger real memory, per state; page tables, PTBR and TLB entries rewritten to match)';
+  return describePhi(p, { kind: 'relocation', delta: 0 }).replace(' + 0x0', ' + delta (a frame multiple, per state)');
+}
+
 /** The sample a witness names, generated again (the same profile and options as the classification). */
 export function witnessSample(p: Profile, name: string, w: Pick<Witness, 'sample'>, options: ClassifyOptions = {}): Sample {
   const o = resolved(options);
   const d = p.instructions.find((x) => x.mnemonic === name);
   if (!d) throw new RangeError(`witnessSample: profile ${p.name} has no instruction '${name}'`);
-  if (!o.exhaustive) return randomSample(p, d, o.seed, w.sample);
+  if (!o.exhaustive) return randomSample(p, d, o.seed, w.sample, o.geometry);
   for (const x of exhaustiveSamples(p, d)) if (x.index === w.sample) return x;
   throw new RangeError(`witnessSample: the exhaustive enumeration of '${name}' has no sample ${w.sample}`);
 }
@@ -371,13 +398,14 @@ export function witnessSample(p: Profile, name: string, w: Pick<Witness, 'sample
  * and the differences observed now — equal to the witness's when it holds.
  */
 export function replayWitness(p: Profile, name: string, w: Witness, options: ClassifyOptions = {}): Difference[] {
+  const g = resolved(options).geometry;
   const s = witnessSample(p, name, w, options).state;
-  const run = executeOnce(p, s);
+  const run = executeOnce(p, s, g);
   if (run.cause !== undefined) return [];
   if (!w.phi) return controlDifferences(s, run.after, stateNames(p));
-  const twinState = applyPhi(p, w.phi, s, 'size');
+  const twinState = applyPhi(p, w.phi, s, 'size', g);
   if (!twinState) return [];
-  const twin = executeOnce(p, twinState);
+  const twin = executeOnce(p, twinState, g);
   if (twin.cause !== undefined) return [];
-  return stateDifferences(applyPhi(p, w.phi, run.after, 'size') ?? run.after, twin.after, stateNames(p));
+  return stateDifferences(applyPhi(p, w.phi, run.after, 'size', g) ?? run.after, twin.after, stateNames(p), twinState);
 }

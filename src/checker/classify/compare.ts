@@ -2,9 +2,16 @@
 // mode and the rest of the status word, B, L, PTBR, the PSW's profile word, control registers,
 // the timer, the machine's run status, console, the valid TLB entries and all of memory — and
 // R, the resource-control part of that state (SPEC §4.2), on its own.
+//
+// The TLB is compared as which translations are cached, modulo fills: a fill (and the eviction
+// it makes, and a refill of the same page) is never a difference — whether an access hits or
+// walks is nondeterminism, not sensitivity. R changes when a valid entry is dropped; two
+// results differ where both cache a page differently, or where one has dropped a page the state
+// before cached.
 
 import { ST_FLAGS_MASK, ST_MODE_MASK } from '../../isa/arch.js';
 import type { MachineSnapshot } from '../../isa/snapshot.js';
+import type { TlbEntry, TlbState } from '../../mmu/tlb.js';
 
 /** One component in which two states differ, with both values. */
 export interface Difference {
@@ -27,8 +34,8 @@ export interface StateNames {
  * R of SPEC §4.2 as a flat record: the mode, B, L, PTBR, the status bits other than the mode and
  * the condition flags (interrupt enable, paging switches, the profile's bits), the PSW's profile
  * word, the timer's reload and enable (its count and pending tick are the tick's, which does not
- * count), every control register but those the profile marks program state, and the valid TLB
- * entries.
+ * count), every control register but those the profile marks program state. R's valid TLB
+ * entries are compared apart (tlbDrops).
  */
 export function resourceControl(s: MachineSnapshot, names: StateNames): Record<string, number | boolean | string> {
   const r: Record<string, number | boolean | string> = {
@@ -40,7 +47,6 @@ export function resourceControl(s: MachineSnapshot, names: StateNames): Record<s
     extra: s.psw.extra,
     'timer.reload': s.timer.reload,
     'timer.enabled': s.timer.enabled,
-    tlb: s.tlb === undefined ? '' : JSON.stringify(s.tlb),
   };
   s.control.forEach((v, i) => {
     if (names.resource[i]) r[`control.${names.control[i]}`] = v;
@@ -48,9 +54,48 @@ export function resourceControl(s: MachineSnapshot, names: StateNames): Record<s
   return r;
 }
 
-/** The components of R in which `a` and `b` differ. */
+/** The components of R in which `a` (before) and `b` (after) differ: the record's, and each TLB entry dropped. */
 export function controlDifferences(a: MachineSnapshot, b: MachineSnapshot, names: StateNames): Difference[] {
-  return recordDifferences(resourceControl(a, names), resourceControl(b, names));
+  const dropped = tlbDrops(a.tlb, b.tlb).map((e) => ({ component: tlbName(e), a: cached(e), b: 'dropped' }));
+  return [...recordDifferences(resourceControl(a, names), resourceControl(b, names)), ...dropped];
+}
+
+const tlbName = (e: TlbEntry) => `tlb[0x${e.vpn.toString(16)}]`;
+const cached = (e: TlbEntry) => `frame 0x${e.frame.toString(16)} perms 0x${e.perms.toString(16)}${e.pageBits === 12 ? '' : ` page 2^${e.pageBits}`}`;
+
+function byPage(t: TlbState | undefined): Map<number, TlbEntry> {
+  return new Map((t?.entries ?? []).map((e) => [e.vpn, e]));
+}
+
+/**
+ * The valid entries of `before` that `after` no longer caches, where no fill took the slot: a
+ * drop (invalidation, flush, a PTBR or switch change). An eviction by a fill and a refill of the
+ * same page are fills.
+ */
+export function tlbDrops(before: TlbState | undefined, after: TlbState | undefined): TlbEntry[] {
+  const was = byPage(before);
+  const now = byPage(after);
+  const filled = new Set((after?.entries ?? []).filter((e) => !was.has(e.vpn)).map((e) => e.slot));
+  return (before?.entries ?? []).filter((e) => !now.has(e.vpn) && !filled.has(e.slot));
+}
+
+/**
+ * The TLB differences of two results: a page both cache differently, and — given the state
+ * `before` them — a page `before` cached that one of them has dropped. A page only one of them
+ * cached, `before` not, is a fill and no difference.
+ */
+function tlbDifferences(a: TlbState | undefined, b: TlbState | undefined, before: TlbState | undefined): Difference[] {
+  const x = byPage(a);
+  const y = byPage(b);
+  const was = byPage(before);
+  const out: Difference[] = [];
+  for (const vpn of [...new Set([...x.keys(), ...y.keys()])].sort((i, j) => i - j)) {
+    const e = x.get(vpn);
+    const f = y.get(vpn);
+    const shown = (t: TlbEntry | undefined) => (t ? cached(t) : 'not cached');
+    if (e && f ? shown(e) !== shown(f) : was.has(vpn)) out.push({ component: tlbName((e ?? f)!), a: shown(e), b: shown(f) });
+  }
+  return out;
 }
 
 function recordDifferences(x: Record<string, number | boolean | string>, y: Record<string, number | boolean | string>): Difference[] {
@@ -59,8 +104,12 @@ function recordDifferences(x: Record<string, number | boolean | string>, y: Reco
     .map((k) => ({ component: k, a: x[k], b: y[k] }));
 }
 
-/** Every component in which two whole states differ (memory: the first differing byte), in a fixed order. */
-export function stateDifferences(a: MachineSnapshot, b: MachineSnapshot, names: StateNames): Difference[] {
+/**
+ * Every component in which two whole states differ (memory: the first differing byte), in a
+ * fixed order; the TLB modulo fills, with `before` the state both results came from (without it
+ * a page only one of them caches is taken for a fill).
+ */
+export function stateDifferences(a: MachineSnapshot, b: MachineSnapshot, names: StateNames, before?: MachineSnapshot): Difference[] {
   const out: Difference[] = [];
   const put = (component: string, x: number | string | boolean, y: number | string | boolean) => {
     if (x !== y) out.push({ component, a: x, b: y });
@@ -83,7 +132,7 @@ export function stateDifferences(a: MachineSnapshot, b: MachineSnapshot, names: 
   put('timer.enabled', a.timer.enabled, b.timer.enabled);
   put('timer.pending', a.timer.pending, b.timer.pending);
   put('console', a.console, b.console);
-  put('tlb', JSON.stringify(a.tlb ?? null), JSON.stringify(b.tlb ?? null));
+  out.push(...tlbDifferences(a.tlb, b.tlb, before?.tlb));
   put('memory.size', a.memory.size, b.memory.size);
   if (a.memory.size === b.memory.size) {
     const at = a.memory.firstDifference(b.memory);

@@ -8,17 +8,29 @@
 //   physical  [0, MEMORY)          a background pattern (different per state), then:
 //   B + 0x80 .. B + 0x1000         the instruction, at virtual pc
 //   B + IMAGES ..                  IMAGE_COUNT valid PSW images (for PSW loads)
+//   B + pointer ..                 at each of POINTERS pointers into the segment, FRAME_WORDS
+//                                  words from the value pool: a stack frame for pops and returns
 //   [B, B + L)                     the segment; B + L <= SEGMENT_END, so every relocation by
 //                                  delta <= MEMORY keeps it inside the relocated twin's memory
+//
+// With paging (a geometry given): B = 0, PG on, and the virtual pages of [0, SEGMENT_END) in
+// frames 0 .. PAGES - 1 in a random order (pages 0 and 1, the code and the images, always
+// mapped; the others seven times in eight), each user-accessible and writable three times in
+// four, A preset; the tables in the frames above; a few TLB entries filled by translating
+// mapped pages in the state's mode, and one time in four one of them made stale (its leaf
+// rewritten to another frame after the fill, no invalidation).
 
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { encodeHeader, PSW_BYTES, ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_IE, ST_PROFILE_SHIFT } from '../../isa/arch.js';
+import { encodeHeader, PSW_BYTES, ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_IE, ST_PG, ST_PROFILE_SHIFT } from '../../isa/arch.js';
 import type { InstructionDef, OperandKind } from '../../isa/instructions.js';
 import { Machine, type MachineConfig, type Psw } from '../../isa/machine.js';
 import type { Profile } from '../../isa/profile.js';
 import { checkpoint, type MachineSnapshot } from '../../isa/snapshot.js';
-import { FRAME_SIZE, imageOfFrames } from '../../mmu/memory.js';
+import { Access } from '../../mmu/fault.js';
+import { FRAME_SIZE, imageOfFrames, PhysicalMemory } from '../../mmu/memory.js';
+import { leafEntry, writeEntry, leafAddress, type Geometry, type MapPerms } from '../../paging/index.js';
+import { buildTables, pagedConfig, type PageMap } from './paging.js';
 
 /** Bytes of physical memory of a generated state. */
 export const MEMORY = 0x10000;
@@ -29,6 +41,14 @@ const IMAGES = 0x1000;
 const IMAGE_COUNT = 8;
 /** The relocations tried: delta = DELTA_FRAMES frames of the lab's frame size at most. */
 const DELTA_FRAMES = 16;
+/** Pointers into the segment per state, and the words of the stack frame written at each. */
+const POINTERS = 3;
+const FRAME_WORDS = 4;
+/** Small values: every selector-sized number 0 .. SMALL - 1 (an 8-entry table, TI and RPL). */
+const SMALL = 64;
+/** Paging: the virtual pages mapped (those of [0, SEGMENT_END)), and the first table frame. */
+const PAGES = SEGMENT_END / FRAME_SIZE;
+const TABLE_FRAMES = Array.from({ length: MEMORY / FRAME_SIZE - PAGES }, (_, i) => PAGES + i);
 
 /** One generated state with the instruction at its pc, and the relocation its twin gets. */
 export interface Sample {
@@ -37,13 +57,15 @@ export interface Sample {
   readonly state: MachineSnapshot;
   readonly header: number;
   readonly imm: number;
-  /** the relocation's delta for this state (a multiple of the frame size) */
+  /** the relocation's delta for this state (a multiple of the frame size): under paging, the real memory's growth */
   readonly delta: number;
+  /** paging: the relocation's π, the real frame of each guest frame */
+  readonly frames?: readonly number[];
 }
 
-/** The machine every generated state runs on (the relocated twin: a larger memory, the same rest). */
-export function machineConfig(p: Profile, memorySize = MEMORY): MachineConfig {
-  return { profile: p, memorySize, translation: 'segment', bounds: 'size' };
+/** The machine every generated state runs on (the relocated twin: a larger memory, the same rest); with `geometry`, paging. */
+export function machineConfig(p: Profile, memorySize = MEMORY, geometry?: Geometry): MachineConfig {
+  return geometry ? pagedConfig(p, memorySize, geometry) : { profile: p, memorySize, translation: 'segment', bounds: 'size' };
 }
 
 /** What the generator chooses from; the random generator draws, the exhaustive one enumerates. */
@@ -65,15 +87,19 @@ function statusWord(mode: number, ie: boolean, profileByte: number, flags: numbe
 
 /**
  * The operand values worth trying in `p`: 0, 1, -1, every mode number and the one past the last,
- * status words (each mode, interrupt enable, profile bits, flags), pointers to the PSW images and
- * into the segment, and with a region hook an address near the start of every block of its grain.
+ * status words (each mode, interrupt enable, profile bits, flags), small numbers (0 .. SMALL - 1:
+ * every selector of an 8-entry table), the state's own control register values, pointers to the
+ * PSW images and into the segment, and with a region hook an address near the start of every
+ * block of its grain.
  */
-function interestingValues(p: Profile, c: Choice, limit: number): number[] {
+function interestingValues(p: Profile, c: Choice, control: readonly number[], pointers: readonly number[]): number[] {
   const out = [0, 1, -1, c.int(0, 0x7fffffff) | 0];
   for (let m = 0; m <= p.modes.length; m++) out.push(m);
   for (let m = 0; m < p.modes.length; m++) out.push(statusWord(m, c.int(0, 1) === 1, c.int(0, 255), c.int(0, 15)));
+  for (let i = 0; i < 4; i++) out.push(c.int(0, SMALL - 1));
+  out.push(...control);
   for (let i = 0; i < IMAGE_COUNT; i++) out.push(IMAGES + i * PSW_BYTES);
-  out.push(c.int(0x80 / 4, limit / 4 - 1) * 4);
+  out.push(...pointers);
   out.push(...regionStarts(p).map((a) => (a + c.int(0, MEMORY / 4 - 1) * 4) | 0));
   return out;
 }
@@ -92,15 +118,17 @@ function regionStarts(p: Profile): number[] {
   return Array.from({ length: Math.min(64, 2 ** 32 / grain) }, (_, b) => b * grain);
 }
 
-/** A valid PSW of `p` for a PSW image: any mode, switches off, profile byte and flags random, a segment inside memory. */
-function imagePsw(p: Profile, c: Choice): Psw {
+/** A valid PSW of `p` for a PSW image: any mode, switches off (paging, `root` given: PG on three times in four, PTBR the state's root one time in two), profile byte and flags random, a segment inside memory. */
+function imagePsw(p: Profile, c: Choice, root?: number): Psw {
   const base = c.int(0, 7) * FRAME_SIZE;
+  const status = statusWord(c.int(0, p.modes.length - 1), c.int(0, 1) === 1, c.int(0, 255), c.int(0, 15));
+  const ptbr = c.int(0, MEMORY / 4 - 1) * 4;
   return {
     pc: c.int(0x10, 0x1ff) * 8,
-    status: statusWord(c.int(0, p.modes.length - 1), c.int(0, 1) === 1, c.int(0, 255), c.int(0, 15)),
+    status: root !== undefined && c.int(0, 3) !== 0 ? status | ST_PG : status,
     base,
     limit: c.int(1, (SEGMENT_END - base) / FRAME_SIZE) * FRAME_SIZE,
-    ptbr: c.int(0, MEMORY / 4 - 1) * 4,
+    ptbr: root !== undefined && c.int(0, 1) === 0 ? root : ptbr,
     extra: c.int(0, 0x7fffffff),
   };
 }
@@ -141,6 +169,18 @@ function background(seed: number, family: number): readonly (readonly [number, I
   return frames;
 }
 
+/** Paging's part of a state: the geometry, the mappings and their tables, the TLB fills made, and a leaf made stale after them. */
+interface PagedSpec {
+  readonly geometry: Geometry;
+  readonly pages: PageMap;
+  /** the table frames, built from `pages` with the root at ROOT */
+  readonly tables: readonly (readonly [number, Int32Array])[];
+  /** virtual addresses translated (in the state's mode) to fill the TLB, and whether as a write */
+  readonly fills: readonly { readonly va: number; readonly write: boolean }[];
+  /** after the fills: the page `page`'s leaf rewritten to map frame `frame` (the TLB keeps the old translation) */
+  readonly stale?: { readonly page: number; readonly frame: number };
+}
+
 /** Everything a state is made of, chosen by the random or the exhaustive generator. */
 interface StateSpec {
   readonly mode: number;
@@ -155,18 +195,31 @@ interface StateSpec {
   readonly control: readonly number[];
   readonly timer: { readonly reload: number; readonly count: number; readonly enabled: boolean };
   readonly images: readonly Psw[];
+  /** words written at virtual addresses (stack frames) */
+  readonly words?: readonly (readonly [number, number])[];
   readonly memory: readonly (readonly [number, Int32Array])[];
   readonly header: number;
   readonly imm: number;
+  readonly paging?: PagedSpec;
 }
+
+/** The root table's frame of a paged state. */
+const ROOT = TABLE_FRAMES[0] * FRAME_SIZE;
 
 /** Builds the state `spec` on a machine of `p` and takes it as a snapshot. */
 function build(p: Profile, spec: StateSpec): MachineSnapshot {
-  const m = new Machine(machineConfig(p), imageOfFrames(MEMORY, spec.memory).thaw());
-  spec.images.forEach((psw, i) => m.writePswImage(spec.base + IMAGES + i * PSW_BYTES, psw));
-  m.store32(spec.base + spec.pc, spec.header);
-  m.store32(spec.base + spec.pc + 4, spec.imm);
-  m.loadPsw({ pc: spec.pc, status: statusWord(spec.mode, spec.ie, spec.profileByte, spec.flags), base: spec.base, limit: spec.limit, ptbr: 0, extra: 0 });
+  const pg = spec.paging;
+  const memory = pg ? [...spec.memory.filter(([fn]) => fn < PAGES), ...pg.tables] : spec.memory;
+  const m = new Machine(machineConfig(p, MEMORY, pg?.geometry), imageOfFrames(MEMORY, memory).thaw());
+  const pa = (va: number) => (pg ? pg.pages.frames[Math.floor(va / FRAME_SIZE)] * FRAME_SIZE + (va % FRAME_SIZE) : spec.base + va);
+  const root = pg ? ROOT : 0;
+  spec.images.forEach((psw, i) => m.writePswImage(pa(IMAGES + i * PSW_BYTES), psw));
+  for (const [va, w] of spec.words ?? []) if (!pg || pg.pages.frames[Math.floor(va / FRAME_SIZE)] >= 0) m.store32(pa(va), w);
+  m.store32(pa(spec.pc), spec.header);
+  m.store32(pa(spec.pc + 4), spec.imm);
+  const status = statusWord(spec.mode, spec.ie, spec.profileByte, spec.flags) | (pg ? ST_PG : 0);
+  m.loadPsw({ pc: spec.pc, status, base: spec.base, limit: spec.limit, ptbr: root, extra: 0 });
+  if (pg) fillTlb(m, pg, root);
   m.banks.set(spec.banks);
   m.regs.set(spec.regs);
   m.control.set(spec.control);
@@ -176,26 +229,94 @@ function build(p: Profile, spec: StateSpec): MachineSnapshot {
   return checkpoint(m);
 }
 
+/** Fills the TLB of `m` by translating `pg.fills` in its mode, then makes one leaf stale when asked. */
+function fillTlb(m: Machine, pg: PagedSpec, root: number): void {
+  for (const f of pg.fills) m.translate(f.va, 4, f.write ? Access.Write : Access.Read);
+  if (!pg.stale) return;
+  const g = pg.geometry;
+  const at = leafAddress(g, m.mem, root, pg.stale.page * FRAME_SIZE);
+  if (at >= 0) writeEntry(g.entry, m.mem, at, leafEntry(g, pg.stale.frame * FRAME_SIZE, g.indexBits.length - 1, { ...pg.pages.perms[pg.stale.page], accessed: true }));
+}
+
+/** A random order of 0 .. n - 1. */
+function shuffled(c: Choice, n: number): number[] {
+  const xs = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = c.int(0, i);
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+
+const families = new Map<string, { readonly pages: PageMap; readonly tables: readonly (readonly [number, Int32Array])[] }>();
+
 /**
- * Random state `index` for instruction `d` of `p` from `seed`: mode `index` mod the mode count
- * (so every mode gets its share), the rest drawn — the same (seed, instruction, index) always
- * gives the same state.
+ * The mappings of state family `family` and their tables (built once, shared by the family's
+ * states as the background is): pages in a random order of frames, see the header.
  */
-export function randomSample(p: Profile, d: InstructionDef, seed: number, index: number): Sample {
+function pagingFamily(seed: number, family: number, g: Geometry): { readonly pages: PageMap; readonly tables: readonly (readonly [number, Int32Array])[] } {
+  const key = `${seed}:${family}:${g.name}`;
+  let f = families.get(key);
+  if (!f) {
+    const c = randomChoice(seed, family, 0x7a6);
+    const frames = shuffled(c, PAGES).map((fn, v) => (v < 2 || c.int(0, 7) !== 0 ? fn : -1));
+    const perms: MapPerms[] = frames.map((_, v) => {
+      const write = c.int(0, 3) !== 0;
+      return { user: v === 0 || c.int(0, 3) !== 0, write, accessed: true, dirty: write && c.int(0, 1) === 0 };
+    });
+    const pages = { frames, perms };
+    const scratch = new PhysicalMemory(MEMORY);
+    buildTables(g, scratch, pages, TABLE_FRAMES);
+    const tables = TABLE_FRAMES.map((fn) => [fn, scratch.image().frameAt(fn * FRAME_SIZE) ?? new Int32Array(FRAME_SIZE / 4)] as const);
+    if (families.size > 64) families.clear();
+    families.set(key, (f = { pages, tables }));
+  }
+  return f;
+}
+
+/** The paging of random state `index` (see the header): its family's tables, TLB fills, a stale leaf one time in four. */
+function randomPaging(c: Choice, g: Geometry, seed: number, index: number): PagedSpec {
+  const { pages, tables } = pagingFamily(seed, index % 16, g);
+  const mapped = pages.frames.flatMap((f, v) => (f >= 0 ? [v] : []));
+  const fills = Array.from({ length: c.int(1, 6) }, () => ({ va: c.pick(mapped) * FRAME_SIZE + c.int(0, FRAME_SIZE / 4 - 1) * 4, write: c.int(0, 1) === 0 }));
+  const stale = c.int(0, 3) === 0 ? { page: Math.floor(c.pick(fills).va / FRAME_SIZE), frame: c.int(0, PAGES - 1) } : undefined;
+  return { geometry: g, pages, tables, fills, ...(stale ? { stale } : {}) };
+}
+
+/** The paging relocation's π for a state: guest frames into a real memory `delta` bytes larger, in a random order. */
+function randomFrames(c: Choice, delta: number): number[] {
+  return shuffled(c, (MEMORY + delta) / FRAME_SIZE).slice(0, MEMORY / FRAME_SIZE);
+}
+
+/**
+ * Random state `index` for instruction `d` of `p` from `seed` (with `geometry`: paging on):
+ * mode `index` mod the mode count (so every mode gets its share), the rest drawn — the same
+ * (seed, instruction, index, geometry) always gives the same state.
+ */
+export function randomSample(p: Profile, d: InstructionDef, seed: number, index: number, geometry?: Geometry): Sample {
   const c = randomChoice(seed, index, d.op);
-  const base = c.int(0, 7) * FRAME_SIZE;
+  const base = geometry ? 0 : c.int(0, 7) * FRAME_SIZE;
   const limit = c.int(2, (SEGMENT_END - base) / FRAME_SIZE) * FRAME_SIZE;
-  const values = interestingValues(p, c, limit);
-  const value = () => (c.int(0, 3) === 0 ? c.int(-0x80000000, 0x7fffffff) : c.pick(values));
+  const atReset = c.int(0, 1) === 0;
+  const control = p.controlRegisters.map((r) => (atReset ? r.reset : c.pick([r.reset, c.int(-0x80000000, 0x7fffffff), c.int(0, 0xffff) * 8, c.int(0, SMALL - 1)])));
+  const pointers = Array.from({ length: POINTERS }, () => c.int(0x80 / 4, limit / 4 - FRAME_WORDS - 1) * 4);
+  const values = interestingValues(p, c, control, pointers);
+  const value = (): number => {
+    const k = c.int(0, 7);
+    if (k === 4 && control.length) return c.pick(control);
+    return k === 0 ? c.int(-0x80000000, 0x7fffffff) : k <= 2 ? c.int(0, SMALL - 1) : k === 3 || k === 5 ? c.pick(pointers) : c.pick(values);
+  };
   const pc = c.int(0x10, 0x1ff) * 8;
   const regs = Array.from({ length: 16 }, value);
   const small = () => (c.int(0, 3) === 0 ? c.int(0, 15) : c.int(0, p.modes.length));
   const fields = { rd: c.int(0, 15), rs: c.int(0, 15), rt: c.int(0, 15), n4: small(), abs: c.int(0, 1) === 1 };
   const target = (pc + 8 * c.int(-8, 64)) >>> 0;
   const mem = d.operands.includes('mem');
-  const imm = d.operands.includes('target') ? target : mem && !fields.abs ? c.pick([0, 4, 8, -4, c.int(-64, 64) * 4]) : mem ? address(p, c, limit) : value();
+  const imm = d.operands.includes('target') ? target : mem && !fields.abs ? c.pick([0, 4, 8, -4, c.int(-64, 64) * 4]) : mem ? address(p, c, limit) : c.int(0, 3) === 0 ? c.int(0, 7) : value();
   if (mem && !fields.abs) regs[fields.rs] = address(p, c, limit);
   const { header, imm: encodedImm } = encode(d, fields, imm);
+  const words = pointers.flatMap((at) => Array.from({ length: FRAME_WORDS }, (_, i) => [at + 4 * i, value()] as const));
+  const paging = geometry ? randomPaging(c, geometry, seed, index) : undefined;
   const spec: StateSpec = {
     mode: index % p.modes.length,
     ie: c.int(0, 1) === 1,
@@ -206,14 +327,17 @@ export function randomSample(p: Profile, d: InstructionDef, seed: number, index:
     pc,
     regs,
     banks: Array.from({ length: p.modes.length * p.bankedRegisters.length }, value),
-    control: p.controlRegisters.map((r) => c.pick([r.reset, c.int(-0x80000000, 0x7fffffff), c.int(0, 0xffff) * 8])),
+    control,
     timer: { reload: c.int(1, 1000), count: c.int(2, 1000), enabled: c.int(0, 1) === 1 },
-    images: Array.from({ length: IMAGE_COUNT }, () => imagePsw(p, c)),
+    images: Array.from({ length: IMAGE_COUNT }, () => imagePsw(p, c, geometry ? ROOT : undefined)),
+    words,
     memory: background(seed, index % 16),
     header,
     imm: encodedImm,
+    ...(paging ? { paging } : {}),
   };
-  return { index, state: build(p, spec), header, imm: encodedImm, delta: c.int(1, DELTA_FRAMES) * FRAME_SIZE };
+  const delta = c.int(1, DELTA_FRAMES) * FRAME_SIZE;
+  return { index, state: build(p, spec), header, imm: encodedImm, delta, ...(geometry ? { frames: randomFrames(c, delta) } : {}) };
 }
 
 /** The bounds of the exhaustive mode, as the result states them. */

@@ -4,7 +4,9 @@
 //
 //   relocation     the guest's physical memory placed at addr0 = delta in a larger real memory
 //                  whose first delta bytes are the VMM's (a fixed filler), B' = delta + B and L'
-//                  as composeSegment gives them (location-sensitivity)
+//                  as composeSegment gives them (location-sensitivity); under paging, the same
+//                  virtual image in other frames: guest frames permuted into a real memory delta
+//                  bytes larger, tables, PTBR and TLB entries rewritten to match (paging.ts)
 //   deprivileging  the mode replaced by realModeOf[M] (realStatus with no forced bits), the
 //                  visible registers carried into that mode's registers: the banked copies of M
 //                  and M' trade places, so the visible ones are M''s; never a status write that
@@ -18,11 +20,13 @@ import type { MachineSnapshot } from '../../isa/snapshot.js';
 import type { Profile } from '../../isa/profile.js';
 import { FRAME_SIZE, imageOfFrames, type MemoryImage } from '../../mmu/memory.js';
 import type { BoundsConvention } from '../../mmu/segment.js';
+import type { Geometry } from '../../paging/index.js';
 import { composeSegment, realStatus } from '../../vmm/construction.js';
+import { permuted, type FrameMoves } from './paging.js';
 
 /** A transformation as data: enough to apply it again (witness replay) and to name it. */
 export type Phi =
-  | { readonly kind: 'relocation'; readonly delta: number }
+  | { readonly kind: 'relocation'; readonly delta: number; readonly frames?: readonly number[] }
   | { readonly kind: 'deprivileging' }
   | { readonly kind: 'substitution'; readonly part: 'status-on' | 'status-off' }
   | { readonly kind: 'substitution'; readonly part: 'control'; readonly index: number };
@@ -53,6 +57,7 @@ export function describePhi(p: Profile, phi: Phi, mode?: number): string {
   const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
   switch (phi.kind) {
     case 'relocation':
+      if (phi.frames) return `relocation: the same virtual image in other frames (frame ${phi.frames.slice(0, 3).map((f, i) => `${i} -> ${f}`).join(', ')}, ...; tables, PTBR and TLB rewritten to match)`;
       return `relocation: the same contents at base + ${hex(phi.delta)}`;
     case 'deprivileging':
       return mode === undefined ? 'deprivileging (realModeOf)' : `deprivileging: mode ${p.modes[mode]} -> ${p.modes[p.realModeOf[mode]]}`;
@@ -65,11 +70,16 @@ export function describePhi(p: Profile, phi: Phi, mode?: number): string {
 
 /**
  * φ(s), or undefined where φ changes nothing (a mode the VMM runs as itself, a substitution of
- * values the state already holds) — such a twin is no evidence either way.
+ * values the state already holds) — such a twin is no evidence either way. A relocation with
+ * `frames` is the paging one, over `geometry`'s tables.
  */
-export function applyPhi(p: Profile, phi: Phi, s: MachineSnapshot, bounds: BoundsConvention): MachineSnapshot | undefined {
+export function applyPhi(p: Profile, phi: Phi, s: MachineSnapshot, bounds: BoundsConvention, geometry?: Geometry, moves?: FrameMoves): MachineSnapshot | undefined {
   switch (phi.kind) {
     case 'relocation':
+      if (phi.frames) {
+        if (!geometry) throw new Error('applyPhi: a paging relocation needs the geometry');
+        return permuted(geometry, s, phi.frames, phi.delta, fillerFrame, moves);
+      }
       return relocated(s, phi.delta, bounds);
     case 'deprivileging':
       return deprivileged(p, s);
@@ -109,7 +119,7 @@ function shiftedImage(image: MemoryImage, delta: number): MemoryImage {
 const fillers: Int32Array[] = [];
 
 /** The VMM's own memory under a relocated guest: a fixed pattern, never written (images share it; a thawed copy copies before writing). */
-function fillerFrame(fn: number): Int32Array {
+export function fillerFrame(fn: number): Int32Array {
   if (!fillers[fn]) {
     const f = new Int32Array(FRAME_SIZE / 4);
     for (let i = 0; i < f.length; i++) f[i] = Math.imul((fn * FRAME_SIZE + 4 * i) ^ 0x564d4d21, 0x9e3779b1);

@@ -3,7 +3,7 @@
 // collectClassify() returns the data (--json prints it), printClassify() renders it.
 
 import type { Command } from 'commander';
-import { classify, DEFAULT_SEED, DEFAULT_STATES, MAX_STATES, type Classification, type InstructionClass, type Witness } from '../../checker/classify/classify.js';
+import { classify, DEFAULT_GEOMETRY, DEFAULT_SEED, DEFAULT_STATES, MAX_STATES, type Classification, type InstructionClass, type Witness } from '../../checker/classify/classify.js';
 import type { Difference } from '../../checker/classify/compare.js';
 import { PROFILES } from '../../isa/profiles/index.js';
 import { printable, UsageError } from '../../scenario/errors.js';
@@ -16,6 +16,7 @@ interface ClassifyCliOptions {
   seed?: string;
   states?: string;
   exhaustive?: boolean;
+  paging?: string | boolean;
   json?: boolean;
 }
 
@@ -29,6 +30,7 @@ export function registerClassify(program: Command, done: (o: Outcome) => void): 
     .option('--seed <n>', `the seed of the generated states (default ${DEFAULT_SEED})`)
     .option('--states <n>', `generated states per instruction, 1 to ${MAX_STATES} (default ${DEFAULT_STATES})`)
     .option('--exhaustive', 'every state of a tiny configuration (its bounds are printed) instead of random ones')
+    .option('--paging [geometry]', `states with paging on: page tables of a preset geometry (default ${DEFAULT_GEOMETRY}), PTBR and a filled TLB; relocation permutes frames`)
     .option('--json', 'print the classes as JSON')
     .action((name: string, opts: ClassifyCliOptions) => {
       const data = collectClassify(name, opts);
@@ -44,8 +46,15 @@ export function collectClassify(name: string, opts: ClassifyCliOptions): Classif
   if (opts.exhaustive && opts.states !== undefined) throw new UsageError('--states does nothing with --exhaustive (it enumerates its own states); give one of them');
   const seed = opts.seed === undefined ? undefined : parseCount(opts.seed, '--seed', 0, 2 ** 32 - 1);
   const states = opts.states === undefined ? undefined : parseCount(opts.states, '--states', 1, MAX_STATES);
-  const c = classify(p, { ...(seed === undefined ? {} : { seed }), ...(states === undefined ? {} : { states }), exhaustive: opts.exhaustive === true });
-  return { schemaVersion: SCHEMA_VERSION, ...c };
+  const paging = opts.paging === undefined || opts.paging === false ? undefined : opts.paging === true ? DEFAULT_GEOMETRY : opts.paging;
+  if (paging !== undefined && opts.exhaustive) throw new UsageError('--exhaustive is for the segment machine (its tiny configuration has no page tables); give --paging or --exhaustive');
+  try {
+    const c = classify(p, { ...(seed === undefined ? {} : { seed }), ...(states === undefined ? {} : { states }), exhaustive: opts.exhaustive === true, ...(paging === undefined ? {} : { paging }) });
+    return { schemaVersion: SCHEMA_VERSION, ...c };
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(`--paging: ${e.message.replace(/^classify: /, '')}`);
+    throw e;
+  }
 }
 
 const mark = (b: boolean) => (b ? 'yes' : '-');
@@ -66,7 +75,7 @@ function differences(d: Classification, diffs: readonly Difference[], max = 2): 
 export function witnessSummary(d: Classification, w: Witness): string {
   const where = `'${w.instruction}' in ${w.mode}`;
   if (w.class === 'control') return `${where} changes R: ${differences(d, w.differences)}`;
-  const phi = w.phi?.kind === 'relocation' ? `relocation +${hex(w.phi.delta)}` : w.phi?.kind === 'deprivileging' ? 'deprivileging' : (w.phiText ?? '').replace('control substitution: ', 'substitution ').replace(/ \(.*\)$/, '');
+  const phi = w.phi?.kind === 'relocation' ? (w.phi.frames ? 'relocation (frames permuted)' : `relocation +${hex(w.phi.delta)}`) : w.phi?.kind === 'deprivileging' ? 'deprivileging' : (w.phiText ?? '').replace('control substitution: ', 'substitution ').replace(/ \(.*\)$/, '');
   return `${where}, ${phi}: ${differences(d, w.differences)}`;
 }
 
@@ -79,18 +88,23 @@ function theoremLine(label: string, claim: string, t: { precondition: boolean; v
   return `${label}: ${claim} — precondition ${t.precondition ? 'holds' : `fails: ${t.violators.join(', ')} ${t.violators.length === 1 ? 'is' : 'are'} not privileged`}`;
 }
 
+function machineText(d: Classification): string {
+  if (!d.paging) return 'on the segment machine (no paging: invlpg and tlbflush have no TLB to drop here)';
+  return `with paging on (geometry ${d.paging.geometry}, page tables built in each state's memory, a ${d.paging.tlbEntries}-entry ${d.paging.tlbWays}-way TLB holding entries; TLB fills never count)`;
+}
+
 export function printClassify(d: Classification): string {
   const states = d.exhaustive
     ? `every state of a tiny configuration (up to ${d.states} per instruction): modes ${d.exhaustive.modes.join(', ')}; r1 over ${d.exhaustive.values.map((v) => hex(v)).join(', ')}, r2 over ${d.exhaustive.r2Values.map((v) => hex(v)).join(', ')}, the other registers 0; status ${d.exhaustive.statusFields.join(' | ')}; ${d.exhaustive.memoryWords} memory words of a fixed pattern; segment base ${hex(d.exhaustive.segment.base)}, limit ${hex(d.exhaustive.segment.limit)}, pc ${hex(d.exhaustive.segment.pc)}, relocation +${hex(d.exhaustive.segment.relocation)}`
     : `${d.states} random states per instruction, seed ${d.seed}`;
   const out = [
-    `classify ${d.profile}: ${count(d.instructions.length, 'instruction')} by execution on the segment machine (no paging: invlpg and tlbflush have no TLB to drop here), ${states}`,
+    `classify ${d.profile}: ${count(d.instructions.length, 'instruction')} by execution ${machineText(d)}, ${states}`,
     `transformations φ (what the VMM installs, from the profile's V): ${d.transformations.join('; ')}`,
     table(
       ['instruction', 'privileged', 'control', 'location', 'mode', 'substitution', 'user-sensitive', 'witness'],
       d.instructions.map((c) => row(d, c)),
     ),
-    'control: changes R (mode, base, limit, PTBR, status control bits, timer reload/enable, control registers) without trapping; location, mode, substitution: behaviour-sensitive under relocation, deprivileging, control substitution (i(φ(S)) differs from φ(i(S)), neither trapping)',
+    'control: changes R (mode, base, limit, PTBR, status control bits, timer reload/enable, control registers, drops a valid TLB entry) without trapping; location, mode, substitution: behaviour-sensitive under relocation, deprivileging, control substitution (i(φ(S)) differs from φ(i(S)), neither trapping)',
     theoremLine('Theorem 1', 'a VMM can be built if every sensitive instruction is privileged', d.theorems.t1),
     theoremLine('Theorem 3', 'a hybrid VMM can be built if every user-sensitive instruction is privileged', d.theorems.t3),
     "user-sensitive follows the 1974 paper: control-sensitive in user mode, or behaviour-sensitive with S and φ(S) both in user mode (deprivileging never qualifies); the lecture's phrase reads the other way. The PDP-10's JRST 1 is the example: it leaves supervisor mode without trapping (sensitive, not privileged: Theorem 1's precondition fails) but does nothing sensitive in user mode (not user-sensitive), so a hybrid VMM exists.",
