@@ -20,6 +20,12 @@ export interface MachineConfig {
   readonly bounds?: BoundsConvention;
   /** true (default): a trap loads B/L/PTBR from the new PSW; false: mode, PC and status only */
   readonly trapSwitchesAddressSpace?: boolean;
+  /**
+   * With trapSwitchesAddressSpace false: a trap still loads B and L (not PTBR) from the new PSW,
+   * as an x86 interrupt gate loads a code segment but keeps CR3 — a VMM truncating its guests'
+   * segments gets its own back on every trap.
+   */
+  readonly trapLoadsSegment?: boolean;
   /** builds the paging hardware over this machine's memory; needed when translation includes paging */
   readonly pager?: (mem: PhysicalMemory) => Pager;
 }
@@ -91,6 +97,7 @@ export abstract class CpuState {
       translation: 'segment',
       bounds: 'size',
       trapSwitchesAddressSpace: true,
+      trapLoadsSegment: false,
       ...config,
     };
     this.compiled = compileProfile(config.profile);

@@ -104,12 +104,18 @@ export abstract class TranslatingCpu extends CpuState implements ProfileCpu {
   }
 
   /**
-   * Whether page permissions are checked as for user mode: the profile's user mode (its last)
-   * is the one user mode for paging's U/S and the error codes' user bit — every other mode, a
-   * supervisor (as x86 rings 0–2 are) — in the current mode, or in `pagingMode` when a VMM set it.
+   * Whether page permissions are checked as for user mode: the profile's user modes (its last,
+   * unless it names them: x86-vt's r3 and v3) are user for paging's U/S and the error codes' user
+   * bit — every other mode, a supervisor (as x86 rings 0–2 are) — in the current mode, or in
+   * `pagingMode` when a VMM set it.
    */
   private pagingUser(): boolean {
-    return (this.pagingMode < 0 ? this.mode : this.pagingMode) === this.compiled.userMode;
+    return this.userModeNow(this.pagingMode < 0 ? this.mode : this.pagingMode);
+  }
+
+  /** Whether `mode` is a user mode for page permissions and error codes (Profile.userModes). */
+  private userModeNow(mode: number): boolean {
+    return ((this.compiled.userMask >>> mode) & 1) !== 0;
   }
 
   /**
@@ -136,19 +142,19 @@ export abstract class TranslatingCpu extends CpuState implements ProfileCpu {
   // ---------------------------------------------------------------- faults
 
   private boundsFault(va: number, access: Access): number {
-    this.fault = memFault('bounds', va, accessError(access, this.mode === this.compiled.userMode));
+    this.fault = memFault('bounds', va, accessError(access, this.userModeNow(this.mode)));
     return -1;
   }
 
   /** Records an alignment fault for `va` in `fault` and returns -1 (as a failed translation). */
   alignmentFault(va: number, access: Access): number {
-    this.fault = memFault('alignment', va, accessError(access, this.mode === this.compiled.userMode));
+    this.fault = memFault('alignment', va, accessError(access, this.userModeNow(this.mode)));
     return -1;
   }
 
   /** For region hooks: record a fault with the profile's cause and return REGION_FAULT. */
   regionFault(va: number, cause: number, access: Access): number {
-    this.fault = { kind: 'region', va, error: accessError(access, this.mode === this.compiled.userMode), depth: -1, cause };
+    this.fault = { kind: 'region', va, error: accessError(access, this.userModeNow(this.mode)), depth: -1, cause };
     return REGION_FAULT;
   }
 

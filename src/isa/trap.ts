@@ -87,6 +87,10 @@ export abstract class TrappingCpu extends TranslatingCpu {
     this.store32(TRAP_DETAIL, detail);
     if (bus !== undefined) driveBus(bus, cpu, cycle!);
     this.loadPsw(newPsw, this.config.trapSwitchesAddressSpace);
+    if (this.config.trapLoadsSegment && !this.config.trapSwitchesAddressSpace) {
+      this.base = newPsw.base >>> 0;
+      this.limit = newPsw.limit >>> 0;
+    }
     this.trapEntry = true;
     this.trapCounts[cause]++;
     this.lastTrap = t;

@@ -16,7 +16,7 @@
 
 import { Cause, LOW_MEMORY_END, ST_IE, ST_MODE_MASK } from '../isa/arch.js';
 import { isFaultCause, type Psw } from '../isa/machine.js';
-import { isUserMode, type CompiledProfile, type Profile } from '../isa/profile.js';
+import { compileProfile, isUserMode, type CompiledProfile, type Profile } from '../isa/profile.js';
 import { ERR_USER } from '../mmu/fault.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
 import type { BoundsConvention } from '../mmu/segment.js';
@@ -49,6 +49,12 @@ export interface VmmRegion {
   readonly va: number;
   readonly bytes: number;
   readonly status: number;
+  /**
+   * Segment truncation: some real mode the guests run in is a supervisor to the page tables (x86
+   * ring 1), which cannot tell it from the VMM's, so the guests run with a real segment limit of
+   * `va` (a trap loads the VMM's full segment back) — as x86 VMMs fenced themselves off.
+   */
+  readonly truncate: boolean;
 }
 
 /** Where the VMM's entry PSW points (inside the reserve; never executed: the VMM is TypeScript). */
@@ -117,7 +123,16 @@ export function hostLayout(vmsizes: readonly number[], reserve = VMM_RESERVE): H
  */
 export function vmmEntryPsw(layout: HostLayout): Psw {
   const r = layout.region;
-  return { pc: (r?.va ?? 0) + VMM_ENTRY, status: r?.status ?? 0, base: 0, limit: layout.reserve, ptbr: 0, extra: 0 };
+  return { pc: (r?.va ?? 0) + VMM_ENTRY, status: r?.status ?? 0, base: 0, limit: r?.truncate ? FULL_SEGMENT : layout.reserve, ptbr: 0, extra: 0 };
+}
+
+/** The VMM's own segment under segment truncation: every address below 4 GiB − 1 (size convention). */
+export const FULL_SEGMENT = 0xffffffff;
+
+/** Whether guests of `p` need segment truncation to keep out of the VMM's region (VmmRegion.truncate). */
+export function needsTruncation(p: Profile): boolean {
+  const cp = compileProfile(p);
+  return p.realModeOf.some((m) => !isUserMode(cp, m));
 }
 
 /** V, the part of a profile that says what a VMM installs on the real machine for the status word. */

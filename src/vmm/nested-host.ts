@@ -16,7 +16,7 @@ import { createPager, type PagingConfig } from '../mmu/paging-unit.js';
 import { contiguousPhysmap, explicitPhysmap, onDemandPhysmap, type Physmap, type PhysRange } from '../mmu/physmap.js';
 import { tableBytes, type Geometry } from '../paging/index.js';
 import { LOW_MEMORY_END } from '../isa/arch.js';
-import { VMM_CANARY, VMM_ENTRY, VMM_RESERVE, vmmEntryPsw, type HostLayout, type VmmRegion } from './construction.js';
+import { needsTruncation, VMM_CANARY, VMM_ENTRY, VMM_RESERVE, vmmEntryPsw, type HostLayout, type VmmRegion } from './construction.js';
 import { guestProblem, type GuestImage } from './guest.js';
 import { describeEscape, hardwareProblem, realModeEscapes, realProfile } from './hardware.js';
 import { installEntry, theorem1Fails } from './host.js';
@@ -145,7 +145,7 @@ export function planNested(guests: readonly GuestImage[], o: NestedOptions = {})
     physmaps.push(result);
   }
   const allocations = physmaps.map((p) => ({ addr0: p.claimedRanges()[0]?.[0] ?? tablesEnd, vmsize: p.guestBytes }));
-  const region = o.compress ? vmmRegion(guestGeometry, reserve) : undefined;
+  const region = o.compress ? vmmRegion(guestGeometry, reserve, needsTruncation(guests[0].config.profile)) : undefined;
   return { layout: { reserve, allocations, memorySize: memory, ...(region ? { region } : {}) }, tables: { lo: reserve, hi: tablesEnd }, stage2, physmaps };
 }
 
@@ -154,9 +154,9 @@ export function planNested(guests: readonly GuestImage[], o: NestedOptions = {})
  * space (whole guest pages), where its entry runs paged in supervisor mode — NX honoured when the
  * format has it, as while the guest runs.
  */
-function vmmRegion(g: Geometry, reserve: number): VmmRegion {
+function vmmRegion(g: Geometry, reserve: number, truncate: boolean): VmmRegion {
   const bytes = roundUp(reserve, 2 ** g.offsetBits);
-  return { va: 2 ** g.vaBits - bytes, bytes, status: ST_PG | (g.entry.flags.noExecute !== undefined ? ST_NXE : 0) };
+  return { va: 2 ** g.vaBits - bytes, bytes, status: ST_PG | (g.entry.flags.noExecute !== undefined ? ST_NXE : 0), truncate };
 }
 
 /** The parts of [0, memory) outside `claimed`, page-aligned. */
@@ -225,11 +225,13 @@ function pagingHost(guests: readonly GuestImage[], o: NestedOptions, pager: (pag
   const why = nestedProblem(guests, o);
   if (why) throw new RangeError(`nested: ${why}`);
   const plan = planNested(guests, o) as NestedPlan;
+  const truncate = plan.layout.region?.truncate === true;
   const host = new Machine({
     profile: realProfile(guests.map((g) => g.config.profile)),
     memorySize: plan.layout.memorySize,
-    translation: 'paging',
+    translation: truncate ? 'segment+paging' : 'paging',
     trapSwitchesAddressSpace: false,
+    trapLoadsSegment: truncate,
     pager: (mem) => createPager(mem, pager(guests[0].paging!, plan)),
   });
   host.exitOnTrap = true;

@@ -158,16 +158,23 @@ export class ShadowMemory implements MemoryVirtualizer {
 
   /**
    * The real PSW for the vPSW: the real mode for vM (IE on), paging on over the space for the
-   * guest's root and view, NXE on when the format has an NX bit (the shadow uses it), WP and SUM
-   * off (the real machine runs in user mode, where they do nothing); no segment.
+   * guest's root and view, NXE on when the format has an NX bit (the shadow uses it). WP and SUM
+   * off where the real mode is a user mode for the page tables (they do nothing there), on where
+   * it is a supervisor (x86 ring 1): WP so that a read-only shadow entry — a traced table, a page
+   * whose D the guest has clear — stops the deprivileged kernel's write too, SUM so that it may
+   * use the shadow's user entries. No segment — or, with segment truncation, one that ends at the
+   * VMM's region.
    */
   install(host: Machine, vcpu: Machine): Psw {
     this.writes.close();
     host.pagingMode = -1;
     const space = this.withPool(() => this.spaceFor(vcpu));
     const v = vcpu.psw();
-    const status = (realStatus(v.status, this.statusV) & ~(ST_WP | ST_SUM | ST_NXE)) | ST_PG | (this.hasNx ? ST_NXE : 0);
-    return { pc: v.pc, status, base: 0, limit: 0, ptbr: space.root, extra: v.extra };
+    const real = realStatus(v.status, this.statusV);
+    const supervisor = !isUserMode(vcpu.compiled, real & ST_MODE_MASK);
+    const status = (real & ~(ST_WP | ST_SUM | ST_NXE)) | ST_PG | (this.hasNx ? ST_NXE : 0) | (supervisor ? ST_WP | ST_SUM : 0);
+    const r = this.region;
+    return { pc: v.pc, status, base: 0, limit: r?.truncate ? r.va : 0, ptbr: space.root, extra: v.extra };
   }
 
   /** Every real trap is an exit: it numbers the shadow changes it causes (ShadowLog.event). */
@@ -176,6 +183,11 @@ export class ShadowMemory implements MemoryVirtualizer {
     this.log.cause = cause === Cause.Privileged ? (vcpu.compiled.byOp[op]?.mnemonic ?? 'privileged') : causeName(vcpu.compiled, cause);
     this.writes.reopen();
     if (cause === Cause.PageFault) return 'repair';
+    if (cause === Cause.Bounds && this.region?.truncate) {
+      // segment truncation: the guest's access at or past the region runs on the virtual CPU
+      this.counts.region++;
+      return 'execute';
+    }
     return exitKind(cause);
   }
 
@@ -259,7 +271,7 @@ export class ShadowMemory implements MemoryVirtualizer {
 
   placement(): PlacementReport {
     const r = this.region;
-    return { ...physmapPlacement(this.name, this.physmap), shadow: { ...this.counts, changes: this.log.total, changesByReason: { ...this.log.byReason } }, ...(r ? { vmmRegion: { va: r.va, bytes: r.bytes } } : {}) };
+    return { ...physmapPlacement(this.name, this.physmap), shadow: { ...this.counts, changes: this.log.total, changesByReason: { ...this.log.byReason } }, ...(r ? { vmmRegion: { va: r.va, bytes: r.bytes, truncated: r.truncate } } : {}) };
   }
 
 

@@ -51,8 +51,8 @@ export interface PlacementReport {
     /** address space compression: guest accesses to the VMM's region, each run on the virtual CPU (0 without a region) */
     readonly region: number;
   };
-  /** address space compression: the guest-virtual range the VMM's reserve is pinned at in every shadow space */
-  readonly vmmRegion?: { readonly va: number; readonly bytes: number };
+  /** address space compression: the guest-virtual range the VMM's reserve is pinned at in every shadow space, and whether the guests' real segments end at it (segment truncation) */
+  readonly vmmRegion?: { readonly va: number; readonly bytes: number; readonly truncated: boolean };
 }
 
 /** Runs of a placement a report lists. */

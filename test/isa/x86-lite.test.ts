@@ -6,7 +6,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Cause, ST_IE, ST_MODE_MASK } from '../../src/isa/arch.js';
-import { CS, DESC0, DS, ES, ESP, IOPL_SHIFT, SEG0, SS, x86lite, ZF } from '../../src/isa/profiles/x86-lite.js';
+import { CS, DESC0, DS, ES, ESP, IOPL_SHIFT, SEG0, SS, x86lite, x86vt, ZF } from '../../src/isa/profiles/x86-lite.js';
+import { ERR_USER } from '../../src/mmu/fault.js';
 import { boot, trapRecord } from './helpers.js';
 
 /** Runs `body` from 0x80 in ring `ring` with IOPL `iopl` and IF `ie` on an 8 KiB x86-lite machine, to its svc (or first trap). */
@@ -150,5 +151,24 @@ describe('x86-lite: far transfers, iret, int', () => {
   it("int n is x86-lite's spelling of svc n", () => {
     const m = run(3, 'int 0x21');
     expect([trapRecord(m).cause, trapRecord(m).detail]).toEqual([Cause.Svc, 0x21]);
+  });
+});
+
+describe('x86-vt: the non-root rings', () => {
+  /** A 8 KiB x86-vt machine in `mode` running `body` to its first trap; the trap record's error code. */
+  const errorIn = (mode: number, body: string) => {
+    const m = boot(`.org 0\n.psw pc=stop, mode=r0, limit=0x2000\n.org 0x80\n${body}\nstop: halt\n`, { profile: x86vt, psw: { pc: 0x80, status: mode, limit: 0x2000 } });
+    m.run(10);
+    return trapRecord(m);
+  };
+
+  it('r3 and v3 are the user modes for error codes and page permissions; r0-r2 and v0-v2 are supervisors', () => {
+    const user = [0, 1, 2, 3, 4, 5, 6, 7].map((mode) => (errorIn(mode, 'li r1, 0x3000\nld r2, (r1)').error & ERR_USER) !== 0);
+    expect(user).toEqual([false, false, false, true, false, false, false, true]);
+  });
+
+  it('every x86 instruction and every privileged one traps in v0-v3 and runs as in x86-lite in r0-r3', () => {
+    for (const mode of [4, 5, 6, 7]) for (const line of ['pushf r1', 'sgdt r1', 'li r2, 8\nlar r1, r2', 'lgdt r1', 'halt']) expect(errorIn(mode, line).cause, `${line} in v${mode - 4}`).toBe(Cause.Privileged);
+    expect(errorIn(0, 'pushf r1\nsvc 0').cause).toBe(Cause.Svc);
   });
 });

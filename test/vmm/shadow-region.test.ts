@@ -6,7 +6,9 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ShadowSpace } from '../../src/shadow/index.js';
-import { Monitor, ShadowMemory } from '../../src/vmm/index.js';
+import { Monitor, ShadowMemory, type MemoryVirtualizer } from '../../src/vmm/index.js';
+import { FULL_SEGMENT } from '../../src/vmm/construction.js';
+import type { Machine } from '../../src/isa/machine.js';
 import { runGuest, whyNot, whyNotTogether } from '../../src/vmm/run.js';
 import { scenarioGuest } from './helpers.js';
 import { putBit } from '../../src/paging/index.js';
@@ -30,7 +32,7 @@ describe('address space compression', () => {
     const r = runGuest(kind, scenarioGuest(FILE));
     expect([r.checks!.equivalence.holds, r.checks!.safety.holds]).toEqual([true, true]);
     const p = r.placement!;
-    expect(p.vmmRegion).toEqual({ va: REGION, bytes: 4096 });
+    expect(p.vmmRegion).toEqual({ va: REGION, bytes: 4096, truncated: false });
     expect(p.shadow!.region).toBe(12); // 5 loads, 5 stores and a load by the process, one load by the kernel
     expect(r.efficiency!.exits.repair).toBe(14); // the 12, and two hidden faults (the process's code and the kernel's page)
   });
@@ -92,5 +94,24 @@ describe('address space compression', () => {
     expect(whyNot('vmm', keep(scenarioGuest('x-plus-3.yaml')))).toMatch(/^trapSwitchesAddressSpace = false: the real machine would keep the guest's segment on a trap/);
     const g = scenarioGuest(FILE);
     expect(whyNotTogether('shadow-eager', [g, { ...g, name: 'other', config: { ...g.config, trapSwitchesAddressSpace: true } }])).toBe("guest 'other' and 'vmm-region' differ in trapSwitchesAddressSpace; one real machine traps one way");
+  });
+});
+
+describe('segment truncation (x86-lite/truncation: the kernel in real ring 1, a supervisor to the page tables)', () => {
+  const guest = () => scenarioGuest('x86-lite/truncation.yaml');
+
+  it.each(['shadow-eager', 'shadow-lazy'] as const)('%s: the guests run with a real limit at the region, the kernel sees its own data there, the process gets the bare fault; equivalent and safe', (kind) => {
+    const r = runGuest(kind, guest());
+    expect([r.checks!.equivalence.holds, r.checks!.safety.holds, r.console]).toEqual([true, true, '7 4']);
+    expect(r.placement!.vmmRegion).toEqual({ va: REGION, bytes: 4096, truncated: true });
+    expect(r.placement!.shadow!.region).toBe(4); // the kernel's load, store and load, the process's load: bounds traps run on the virtual CPU
+  });
+
+  it('broken: the limit not truncated — the kernel in real ring 1 reads and writes the VMM\'s reserve through the supervisor-only region, and the safety checker sees it', () => {
+    const untruncated = (_vm: number, standard: MemoryVirtualizer): MemoryVirtualizer =>
+      Object.assign(Object.create(standard) as MemoryVirtualizer, { install: (host: Machine, vcpu: Machine) => ({ ...standard.install(host, vcpu), limit: FULL_SEGMENT }) });
+    const r = runGuest('shadow-eager', guest(), { memory: untruncated });
+    expect(r.checks!.safety.holds).toBe(false);
+    expect(r.checks!.safety.first!.detail).toMatch(/in the VMM's reserve/);
   });
 });

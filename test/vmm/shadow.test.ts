@@ -4,10 +4,11 @@
 // checkers see the guest read through a translation its tables no longer give.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ST_PG } from '../../src/isa/arch.js';
+import { ST_PG, ST_WP } from '../../src/isa/arch.js';
+import type { Machine } from '../../src/isa/machine.js';
 import { allowedStale, checkCoherence, type Incoherence } from '../../src/shadow/index.js';
 import type { ReadBus } from '../../src/paging/index.js';
-import { Monitor, ShadowMemory } from '../../src/vmm/index.js';
+import { Monitor, ShadowMemory, type MemoryVirtualizer } from '../../src/vmm/index.js';
 import { expectEquivalentAndSafe, scenarioGuest } from './helpers.js';
 import { runGuest } from '../../src/vmm/run.js';
 
@@ -88,6 +89,18 @@ describe('shadow-eager', () => {
     expect(mapped('kernel')).toContain(0x402000);
     expect(mapped('user')).not.toContain(0x402000);
     expect(mapped('user')).toContain(0x400000);
+  });
+
+  it('x86 ring compression (x86-lite/dirty-kernel): the kernel in real ring 1 is a supervisor to the page tables, so the real WP is on and its write to a clean page faults and sets D as bare; with the real WP forced off it writes through the read-only entry, and the checker sees D lost', () => {
+    const guest = scenarioGuest('x86-lite/dirty-kernel.yaml');
+    for (const kind of ['shadow-eager', 'shadow-lazy'] as const) expectEquivalentAndSafe(runGuest(kind, guest));
+    const wpOff = (_vm: number, standard: MemoryVirtualizer): MemoryVirtualizer =>
+      Object.assign(Object.create(standard) as MemoryVirtualizer, { install: (host: Machine, vcpu: Machine) => {
+        const p = standard.install(host, vcpu);
+        return { ...p, status: p.status & ~ST_WP };
+      } });
+    const broken = runGuest('shadow-eager', guest, { memory: wpOff });
+    expect([broken.checks!.equivalence.holds, broken.console]).toEqual([false, '0']);
   });
 
   it("lazy: a last-level table written without invalidating goes out of sync, and the guest reads the stale translation as bare hardware's TLB gives it; the coherence check lists the page as stale (the tables gave it before), not as a violation", () => {

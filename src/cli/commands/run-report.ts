@@ -92,7 +92,7 @@ function printPlacement(r: RunColumn): string {
   const byReason = reasons.length ? `\n  entry changes by reason: ${reasons.join(', ')} (a trace write or resync drops entries; none is updated in place)` : '';
   const v = p.vmmRegion;
   const region = v && sh ? `
-  VMM region: ${v.bytes} bytes at gVA ${hex(v.va)} in every shadow space, ${count(sh.region, 'guest access', 'guest accesses')} there run on the virtual CPU` : '';
+  VMM region: ${v.bytes} bytes at gVA ${hex(v.va)} in every shadow space${v.truncated ? ', fenced off by segment truncation (the guests\' real segments end there)' : ''}, ${count(sh.region, 'guest access', 'guest accesses')} there run on the virtual CPU` : '';
   return `${r.label}: ${count(p.mappedPages, 'page')} of ${p.pageBytes} bytes backed${p.stage2Root === undefined ? '' : `, stage-2 root ${hex(p.stage2Root)}`}\n${runs.map((x) => `  ${x}`).join('\n')}${shadow}${byReason}${region}`;
 }
 
