@@ -32,6 +32,12 @@ export interface ControlRegisterDef {
    * change of R (a VMM need not trap its writes). Absent: resource control.
    */
   readonly program?: boolean;
+  /**
+   * Written by the machine's own trap entry (Profile.onTrap: ARM's SPSR of the mode a trap
+   * enters). A VMM never takes it back from the real machine, whose trap into the VMM wrote it;
+   * a guest running deprivileged cannot (else it would be resource control it changed, an escape).
+   */
+  readonly trapWritten?: boolean;
 }
 
 /**
@@ -70,6 +76,11 @@ export interface Profile {
    * every mode change). Absent: the hook is asked on every access.
    */
   readonly regionGrain?: number;
+  /**
+   * Called at trap entry, after the new PSW is loaded, with the status word the trap left: what
+   * else the profile's trap does (ARM saves it in the entered mode's SPSR). Absent: nothing.
+   */
+  readonly onTrap?: (m: ProfileCpu, oldStatus: number) => void;
   /** V: for each virtual mode, the real mode a VMM runs it in (trap-and-emulate deprivileging). */
   readonly realModeOf: readonly number[];
   /**

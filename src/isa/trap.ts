@@ -86,7 +86,9 @@ export abstract class TrappingCpu extends TranslatingCpu {
     this.store32(TRAP_ERROR, error);
     this.store32(TRAP_DETAIL, detail);
     if (bus !== undefined) driveBus(bus, cpu, cycle!);
+    const oldStatus = this.status;
     this.loadPsw(newPsw, this.config.trapSwitchesAddressSpace);
+    this.compiled.profile.onTrap?.(this, oldStatus);
     if (this.config.trapLoadsSegment && !this.config.trapSwitchesAddressSpace) {
       this.base = newPsw.base >>> 0;
       this.limit = newPsw.limit >>> 0;

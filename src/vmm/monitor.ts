@@ -558,10 +558,13 @@ function installControl(host: Machine, vcpu: Machine): void {
   });
 }
 
-/** Step 5 for the control registers: the guest's own ones come back from the real machine (V's stay the VMM's). */
+/**
+ * Step 5 for the control registers: the guest's own ones come back from the real machine (V's
+ * stay the VMM's; those the real trap into the VMM wrote — ARM's SPSR — stay the virtual CPU's).
+ */
 function takeControl(host: Machine, vcpu: Machine): void {
   host.profile.controlRegisters.forEach((c, i) => {
-    if (c.real === undefined) vcpu.control[i] = host.control[i];
+    if (c.real === undefined && !c.trapWritten) vcpu.control[i] = host.control[i];
   });
 }
 

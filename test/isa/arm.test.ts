@@ -1,7 +1,9 @@
 // The arm profile's instructions in every mode, against the ARMv7-A rules they model
 // (docs/profiles/arm.md): cps and msr change the mode only from a privileged mode and are silent
 // no-ops in usr; mrs reads the mode anywhere; r13/r14 follow the mode; ldrt checks usr's page
-// permissions from any mode; stmu stores usr's bank.
+// permissions from any mode; stmu stores usr's bank; a trap saves the status in the entered mode's
+// SPSR, and the SPSR moves, movspc, rfe, srs, ldmu and strt act in privileged modes and are
+// silent (no trap) in usr.
 
 import { describe, expect, it } from 'vitest';
 import { Cause, ST_FLAGS_MASK, ST_MODE_MASK, ST_PG } from '../../src/isa/arch.js';
@@ -63,5 +65,40 @@ describe('arm: ldrt', () => {
     expect([m.regs[2], m.regs[3]]).toEqual([42, 43]); // svc reads both pages with ld
     expect(trapRecord(m)).toMatchObject({ cause: Cause.PageFault, vaddr: 0x400000 });
     expect(trapRecord(m).error & ERR_USER).toBe(ERR_USER);
+  });
+});
+
+describe('arm: SPSR, exception return, rfe, srs, ldm^, strt', () => {
+  it('a trap saves the status word it leaves in the entered mode\'s SPSR; mrss reads it, msrs writes it — in usr, which has none, 0 and ignored', () => {
+    // the kernel drops to usr with movspc (SPSR = usr, IE off); the process's svc enters svc mode
+    const m = boot(
+      `.org 0\n.psw pc=handler, mode=svc, limit=0x2000\n.org 0x80\nli r1, ${USR | 0x3000000}\nmsrs r1\nli r2, user\nmovspc r2\nuser: li r3, 5\nmsrs r3\nmrss r4\nsvc 0\nhandler: mrss r5\nhalt\n`,
+      { profile: arm, psw: { pc: 0x80, status: SVC, limit: 0x2000 } },
+    );
+    m.run(100);
+    expect(m.machineStatus).toBe('halted');
+    expect([m.regs[4], m.regs[5] & (ST_MODE_MASK | ST_FLAGS_MASK)]).toEqual([0, USR | 0x3000000]);
+  });
+
+  it('movspc from svc returns to the SPSR\'s mode (r13/r14 switching banks); from usr it only jumps, no trap', () => {
+    const svc = run(SVC, `li r1, ${IRQ}\nmsrs r1\nli r2, there\nmovspc r2\nhalt\nthere: mrs r3\nsvc 1`);
+    expect([trapRecord(svc).cause, svc.regs[3] & ST_MODE_MASK]).toEqual([Cause.Svc, IRQ]);
+    const usr = run(USR, `li r2, there\nmovspc r2\nhalt\nthere: mrs r3\nsvc 1`);
+    expect([trapRecord(usr).cause, usr.regs[3] & ST_MODE_MASK]).toEqual([Cause.Svc, USR]);
+  });
+
+  it('rfe loads pc and the status word from memory (usr: the flags only); srs stores r14 and the SPSR (usr: r14 and 0)', () => {
+    const body = (mode: number) => `li r1, 0x1800\nli r2, there\nst r2, 0(r1)\nli r2, ${IRQ | 0x8000000}\nst r2, 4(r1)\nrfe r1\nhalt\nthere: mrs r3\nli r14, 77\nli r5, 0x1900\nsrs r5\nsvc 1`;
+    const svc = run(SVC, body(SVC));
+    expect([svc.regs[3] & (ST_MODE_MASK | ST_FLAGS_MASK), svc.load32(0x1900), svc.load32(0x1904)]).toEqual([IRQ | 0x8000000, 77, 0]); // irq's SPSR: 0 (nothing trapped into irq)
+    const usr = run(USR, body(USR));
+    expect([usr.regs[3] & (ST_MODE_MASK | ST_FLAGS_MASK), usr.load32(0x1900), usr.load32(0x1904)]).toEqual([USR | 0x8000000, 77, 0]);
+  });
+
+  it('ldmu loads usr\'s r13 and r14: from svc into its bank, from usr into the visible registers; strt stores with usr\'s permissions', () => {
+    const svc = run(SVC, `li r1, 0x1800\nli r2, 11\nst r2, 0(r1)\nli r2, 22\nst r2, 4(r1)\nli r13, 5\nldmu r1\nli r3, 7\nstrt r3, r1`);
+    expect([svc.regs[13], svc.banks[USR * 2], svc.banks[USR * 2 + 1], svc.load32(0x1800)]).toEqual([5, 11, 22, 7]);
+    const usr = run(USR, `li r1, 0x1800\nli r2, 11\nst r2, 0(r1)\nli r2, 22\nst r2, 4(r1)\nldmu r1`);
+    expect([usr.banks[USR * 2], usr.banks[USR * 2 + 1]]).toEqual([11, 22]); // usr's (banked away by the halt's trap into svc)
   });
 });

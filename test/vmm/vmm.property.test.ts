@@ -111,8 +111,8 @@ describe('random guests', () => {
     expect(emulated).toBeGreaterThan(0);
   }, PROPERTY_TIMEOUT);
 
-  it('arm guests with cps, mrs and msr after every line of the kernel: under the VMM and the hybrid VMM, safe (in real usr they change nothing but flags); the hybrid VMM, which interprets svc and irq, stays equivalent; the VMM goes wrong', () => {
-    const lines = ['cps 1', 'mrs r9', 'cps 0', 'msr r9'];
+  it('arm guests with cps, mrs, msr and the SPSR moves after every line of the kernel: under the VMM and the hybrid VMM, safe (in real usr they change nothing but flags); the hybrid VMM, which interprets svc and irq, stays equivalent; the VMM goes wrong', () => {
+    const lines = ['cps 1', 'mrs r9', 'cps 0', 'msr r9', 'msrs r9', 'mrss r9'];
     expect(sensitiveKernels(arm, (i) => lines[i % lines.length])).toBeGreaterThan(0);
   }, PROPERTY_TIMEOUT);
 
