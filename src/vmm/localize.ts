@@ -18,6 +18,8 @@ import { runGuest } from './run.js';
 
 /** At most this many budgets are tried (each: one bare and one checked-kind run from the start). */
 export const MAX_PROBES = 24;
+/** Divergences seen after more guest instructions than this are not located (each probe reruns that far, twice). */
+export const MAX_LOCATED_RETIRED = 1_000_000;
 
 /** The instruction after which the two runs' states first differ, as far as the search saw. */
 export interface DivergentInstruction {
@@ -34,8 +36,8 @@ export interface DivergentInstruction {
 /**
  * Bisects (from, to] for the instruction after which `guest` run bare and run as `kind` first
  * differ, given that they agree after `from` instructions; undefined when they do not differ
- * after `to` either (the events differ but not the states), or when the search would need more
- * than MAX_PROBES probes.
+ * after `to` either (the events differ but not the states), when the search would need more
+ * than MAX_PROBES probes, or when `to` is past MAX_LOCATED_RETIRED.
  */
 export function locateDivergence(kind: RunKind, guest: GuestImage, options: RunOptions, from: number, to: number): DivergentInstruction | undefined {
   let probes = 0;
@@ -48,7 +50,7 @@ export function locateDivergence(kind: RunKind, guest: GuestImage, options: RunO
   };
   let lo = Math.max(0, from);
   let hi = to;
-  if (hi <= lo || Math.ceil(Math.log2(hi - lo)) + 1 > MAX_PROBES) return undefined;
+  if (hi <= lo || hi > MAX_LOCATED_RETIRED || Math.ceil(Math.log2(hi - lo)) + 1 > MAX_PROBES) return undefined;
   let found = differenceAt(hi);
   if (!found) return undefined;
   while (hi - lo > 1) {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { disassemble } from '../../src/asm/index.js';
 import { x86lite } from '../../src/isa/profiles/x86-lite.js';
 import { guestFromSources } from '../../src/vmm/guest.js';
-import { locateDivergence } from '../../src/vmm/localize.js';
+import { locateDivergence, MAX_LOCATED_RETIRED } from '../../src/vmm/localize.js';
 import { compareSnapshots } from '../../src/vmm/checks.js';
 import { runGuest } from '../../src/vmm/run.js';
 import { cli } from '../cli/helpers.js';
@@ -48,5 +48,12 @@ describe('locateDivergence', () => {
     expect(text.stdout).toContain('vmm: the states first differ after instruction 2 (pc 0x88: rdseg r1, 1): regs.1: bare 8, under the VMM 9');
     const data = JSON.parse((await cli('run', 'x86-lite/rings', '--under', 'vmm', '--json')).stdout);
     expect(data.runs.find((r: { under: string }) => r.under === 'vmm').checks.equivalence.firstDifferentInstruction).toMatchObject({ after: 6, text: 'lar r3, r2', field: 'flags' });
+  });
+});
+
+describe('locateDivergence bounds its work', () => {
+  it('does not search past MAX_LOCATED_RETIRED instructions', () => {
+    const g = kernel('pushf r9');
+    expect(locateDivergence('vmm', g, {}, 0, MAX_LOCATED_RETIRED + 1)).toBeUndefined();
   });
 });

@@ -86,7 +86,7 @@ function setZf(m: ProfileCpu, on: boolean): void {
   m.setStatus(on ? m.status | ZF : m.status & ~ZF);
 }
 
-/** Registers the selector of segment register `n` (CS: its RPL is the CPL). */
+/** The selector in segment register `n` (CS: its RPL is the CPL). */
 function selector(m: ProfileCpu, n: number): number {
   const v = m.control[SEG0 + n];
   return n === CS ? (v & ~3) | cpl(m) : v;
