@@ -88,10 +88,10 @@ describe('arm: SPSR, exception return, rfe, srs, ldm^, strt', () => {
   });
 
   it('rfe loads pc and the status word from memory (usr: the flags only); srs stores r14 and the SPSR (usr: r14 and 0)', () => {
-    const body = (mode: number) => `li r1, 0x1800\nli r2, there\nst r2, 0(r1)\nli r2, ${IRQ | 0x8000000}\nst r2, 4(r1)\nrfe r1\nhalt\nthere: mrs r3\nli r14, 77\nli r5, 0x1900\nsrs r5\nsvc 1`;
-    const svc = run(SVC, body(SVC));
+    const body = `li r1, 0x1800\nli r2, there\nst r2, 0(r1)\nli r2, ${IRQ | 0x8000000}\nst r2, 4(r1)\nrfe r1\nhalt\nthere: mrs r3\nli r14, 77\nli r5, 0x1900\nsrs r5\nsvc 1`;
+    const svc = run(SVC, body);
     expect([svc.regs[3] & (ST_MODE_MASK | ST_FLAGS_MASK), svc.load32(0x1900), svc.load32(0x1904)]).toEqual([IRQ | 0x8000000, 77, 0]); // irq's SPSR: 0 (nothing trapped into irq)
-    const usr = run(USR, body(USR));
+    const usr = run(USR, body);
     expect([usr.regs[3] & (ST_MODE_MASK | ST_FLAGS_MASK), usr.load32(0x1900), usr.load32(0x1904)]).toEqual([USR | 0x8000000, 77, 0]);
   });
 
