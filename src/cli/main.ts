@@ -8,6 +8,7 @@ import { registerBench } from './commands/bench.js';
 import { registerClassify } from './commands/classify.js';
 import { registerDiff } from './commands/diff.js';
 import { registerList } from './commands/list.js';
+import { registerMerge } from './commands/merge.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerVerify } from './commands/verify.js';
@@ -37,6 +38,7 @@ export function buildProgram(outcome: { value: Outcome }): Command {
   registerDiff(program, done);
   registerClassify(program, done);
   registerVerify(program, done);
+  registerMerge(program, done);
   registerReport(program, done);
   registerList(program, done);
   registerBench(program, done);

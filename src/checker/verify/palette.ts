@@ -62,6 +62,27 @@ export function paletteOf(p: Profile, c: Classification, o: PaletteOptions = {})
   return { profile: p, entries, templates, values: [...values].sort((a, b) => a - b) };
 }
 
+/** A palette as plain data, for another thread: its entries by mnemonic. */
+export interface PaletteData {
+  readonly entries: readonly { readonly mnemonic: string; readonly weight: number; readonly violator: boolean }[];
+  readonly templates: readonly Template[];
+  readonly values: readonly number[];
+}
+
+export function paletteData(x: Palette): PaletteData {
+  return { entries: x.entries.map((e) => ({ mnemonic: e.def.mnemonic, weight: e.weight, violator: e.violator })), templates: x.templates, values: x.values };
+}
+
+/** The palette `d` describes, on `p` (the profile it was built from); throws for an instruction `p` lacks. */
+export function paletteFromData(p: Profile, d: PaletteData): Palette {
+  const entries = d.entries.map((e) => {
+    const def = p.instructions.find((x) => x.mnemonic === e.mnemonic);
+    if (!def) throw new Error(`paletteFromData: ${p.name} has no instruction ${e.mnemonic}`);
+    return { def, weight: e.weight, violator: e.violator };
+  });
+  return { profile: p, entries, templates: d.templates, values: d.values };
+}
+
 /** A witness as a guest line: its named registers set, its instruction text with the target replaced by `@next`. */
 function templateOf(p: Profile, def: InstructionDef, w: Witness): Template | undefined {
   const [mnemonic, ...rest] = w.instruction.split(' ');

@@ -13,6 +13,12 @@
 //
 // Theorem 2 needs Theorem 1's precondition (and a VMM without timing dependence, which this one
 // is); it is confirmed where the assembly VMM can host the profile (whyNot says why not).
+//
+// Guests are numbered by position; the guest at a position depends only on (seed, position), and
+// the figures are reduced from per-position outcomes in position order (campaign.ts). So the
+// positions may run here (verify), over worker threads (verifySpread, pool.ts), or as shards
+// (`shard`: the positions i with i % count == index - 1) whose campaigns mergeCampaigns joins:
+// every way gives the same verdicts, the same first counterexample included.
 
 import { disassemble } from '../../asm/disassembler.js';
 import type { Profile } from '../../isa/profile.js';
@@ -22,21 +28,30 @@ import { locateDivergence } from '../../vmm/localize.js';
 import { runGuest, whyNot, type GuestRun } from '../../vmm/run.js';
 import { runVmm2 } from '../../vmm/vmm2.js';
 import { classify, DEFAULT_SEED, type Classification } from '../classify/classify.js';
+import { diverges, outcomeOf, reduceOutcomes, type GuestOutcome, type RunStats, type TheoremKind } from './campaign.js';
 import { generateGuest, guestImage, guestText, kernelSource, planSize, userSource, type GuestPlan } from './generate.js';
-import { paletteOf, type Palette, type PaletteOptions } from './palette.js';
+import { paletteData, paletteOf, type Palette, type PaletteOptions } from './palette.js';
+import { GuestPool, type ProfileRef } from './pool.js';
 import { MAX_SHRINK_TRIES, shrinkGuest, type Shrinker } from './shrink.js';
 
 export const DEFAULT_RUNS = 50;
 export const MAX_RUNS = 10_000;
 
 export type TheoremKey = 't1' | 't2' | 't3';
-export type TheoremKind = 'vmm' | 'hvm' | 'vmm2';
+export type { RunStats, TheoremKind };
+export { diverges };
 
 export const THEOREMS: readonly { readonly key: TheoremKey; readonly kind: TheoremKind; readonly claim: string }[] = [
   { key: 't1', kind: 'vmm', claim: 'a VMM can be built if every sensitive instruction is privileged' },
   { key: 't2', kind: 'vmm2', claim: 'the VMM runs under itself if Theorem 1 holds and it has no timing dependence' },
   { key: 't3', kind: 'hvm', claim: 'a hybrid VMM can be built if every user-sensitive instruction is privileged' },
 ];
+
+/** A deterministic slice of the positions: those i with i % count == index - 1 (index 1 .. count). */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
 
 export interface VerifyOptions {
   /** guests per theorem, 1 .. MAX_RUNS */
@@ -49,29 +64,10 @@ export interface VerifyOptions {
   readonly palette?: PaletteOptions;
   /** replaces the shrinker (tests) */
   readonly shrink?: Shrinker;
+  /** run only this shard's positions (the verdicts are then partial: merge the campaigns) */
+  readonly shard?: Shard;
   /** told after every run */
   readonly progress?: (theorem: TheoremKey, done: number, total: number) => void;
-}
-
-/** What the runs of one theorem's VMM measured. */
-export interface RunStats {
-  readonly kind: TheoremKind;
-  /** guests run (refused ones not counted) */
-  readonly runs: number;
-  readonly refused: number;
-  readonly refusal?: string;
-  readonly equivalent: number;
-  readonly safe: number;
-  /** runs whose efficiency verdict held */
-  readonly efficient: number;
-  readonly retired: number;
-  /** instructions the VMM ran in software without their trapping first, over all runs (an innocuous instruction not run directly) */
-  readonly untrappedSoftware: number;
-  /** exits over all runs, per 1,000 instructions retired */
-  readonly exitsPer1000Overall: number;
-  /** direct share over all runs, and its least and greatest per run */
-  readonly directShare: { readonly overall: number; readonly min: number; readonly max: number };
-  readonly exitsPer1000: { readonly min: number; readonly max: number };
 }
 
 export interface Confirmation extends RunStats {
@@ -131,24 +127,49 @@ export interface Verification {
   readonly runs: number;
   readonly classification: Classification;
   readonly theorems: Readonly<Record<TheoremKey, TheoremVerdict>>;
+  /** what the verdicts were reduced from (a shard's part of them, for mergeCampaigns) */
+  readonly campaigns: Readonly<Record<TheoremKey, Campaign | null>>;
 }
 
-/** Theorems 1–3 for `p` (see the header). Throws RangeError for options out of range. */
+/** One theorem's guests as run: every outcome, and the counterexample of the first position that diverged. */
+export interface Campaign {
+  readonly stopAtFirst: boolean;
+  readonly outcomes: readonly GuestOutcome[];
+  readonly counterexample: { readonly position: number; readonly value: Counterexample } | null;
+}
+
+/** Theorems 1–3 for `p`, every guest run in this thread (see the header). Throws RangeError for options out of range. */
 export function verify(p: Profile, options: VerifyOptions = {}): Verification {
-  const runs = options.runs ?? DEFAULT_RUNS;
-  if (!Number.isInteger(runs) || runs < 1 || runs > MAX_RUNS) throw new RangeError(`verify: runs ${runs} is not a whole number from 1 to ${MAX_RUNS}`);
-  const seed = options.seed ?? DEFAULT_SEED;
-  const classification = classify(p, { seed, ...(options.states === undefined ? {} : { states: options.states }) });
-  const palette = paletteOf(p, classification, options.palette);
-  const ctx: Context = { p, palette, seed, runs, options };
-  const t1 = classification.theorems.t1;
-  const t3 = classification.theorems.t3;
-  const theorems = {
-    t1: theorem(ctx, THEOREMS[0], t1.precondition, t1.violators),
-    t2: theorem(ctx, THEOREMS[1], t1.precondition, t1.violators),
-    t3: theorem(ctx, THEOREMS[2], t3.precondition, t3.violators),
-  };
-  return { profile: p.name, seed, runs, classification, theorems };
+  const ctx = prepare(p, options);
+  const campaigns = byTheorem(ctx, (t, stopAtFirst) => finish(ctx, t, stopAtFirst, runHere(ctx, t, positionsOf(ctx), stopAtFirst)));
+  return conclude(ctx, campaigns);
+}
+
+/**
+ * verify() with the generated guests spread over `workers` worker threads (the profile rebuilt
+ * in each from `ref`, the palette sent, never classified again); the same result as verify().
+ */
+export async function verifySpread(p: Profile, ref: ProfileRef, workers: number, options: VerifyOptions = {}): Promise<Verification> {
+  const ctx = prepare(p, options);
+  const pool = await GuestPool.start(workers, { profile: ref, seed: ctx.seed, offset: ctx.options.first ? 1 : 0, palette: paletteData(ctx.palette) });
+  try {
+    const campaigns: Partial<Record<TheoremKey, Campaign | null>> = {};
+    for (const t of THEOREMS) {
+      const stopAtFirst = planOf(ctx, t);
+      if (stopAtFirst === undefined) {
+        campaigns[t.key] = null;
+        continue;
+      }
+      const positions = positionsOf(ctx);
+      const here = ctx.options.first && positions[0] === 0 ? runHere(ctx, t, [0], stopAtFirst) : [];
+      const stop = stopAtFirst && here.some((o) => o.diverges);
+      const rest = stop ? [] : await pool.run(t.kind, positions.filter((i) => i !== 0 || !ctx.options.first), stopAtFirst, (done) => ctx.options.progress?.(t.key, here.length + done, positions.length));
+      campaigns[t.key] = finish(ctx, t, stopAtFirst, [...here, ...rest]);
+    }
+    return conclude(ctx, campaigns as Record<TheoremKey, Campaign | null>);
+  } finally {
+    await pool.close();
+  }
 }
 
 interface Context {
@@ -156,23 +177,76 @@ interface Context {
   readonly palette: Palette;
   readonly seed: number;
   readonly runs: number;
+  readonly classification: Classification;
   readonly options: VerifyOptions;
 }
 
 type Spec = (typeof THEOREMS)[number];
 
-function theorem(ctx: Context, t: Spec, precondition: boolean, violators: readonly string[]): TheoremVerdict {
-  const base = { theorem: t.key, claim: t.claim, kind: t.kind, precondition, violators };
-  if (t.key === 't2' && !precondition) {
-    return { ...base, confirmation: null, search: null, counterexample: null, note: "Theorem 1's precondition fails, so Theorem 2 has nothing to build on", established: false };
+function prepare(p: Profile, options: VerifyOptions): Context {
+  const runs = options.runs ?? DEFAULT_RUNS;
+  if (!Number.isInteger(runs) || runs < 1 || runs > MAX_RUNS) throw new RangeError(`verify: runs ${runs} is not a whole number from 1 to ${MAX_RUNS}`);
+  const sh = options.shard;
+  if (sh && !(Number.isInteger(sh.count) && Number.isInteger(sh.index) && sh.count >= 1 && sh.index >= 1 && sh.index <= sh.count)) throw new RangeError(`verify: shard ${sh.index}/${sh.count} is not k/n with 1 <= k <= n`);
+  const seed = options.seed ?? DEFAULT_SEED;
+  const classification = classify(p, { seed, ...(options.states === undefined ? {} : { states: options.states }) });
+  return { p, palette: paletteOf(p, classification, options.palette), seed, runs, classification, options };
+}
+
+/** Whether theorem `t` runs guests, and how: undefined (it does not), true (a search), false (a confirmation). */
+function planOf(ctx: Context, t: Spec): boolean | undefined {
+  const pre = preconditionOf(ctx.classification, t);
+  if (t.key === 't2' && !pre.precondition) return undefined;
+  return !pre.precondition;
+}
+
+function preconditionOf(c: Pick<Classification, 'theorems'>, t: Spec): { precondition: boolean; violators: readonly string[] } {
+  return t.key === 't3' ? c.theorems.t3 : c.theorems.t1;
+}
+
+function byTheorem(ctx: Context, run: (t: Spec, stopAtFirst: boolean) => Campaign): Record<TheoremKey, Campaign | null> {
+  const out: Partial<Record<TheoremKey, Campaign | null>> = {};
+  for (const t of THEOREMS) {
+    const stopAtFirst = planOf(ctx, t);
+    out[t.key] = stopAtFirst === undefined ? null : run(t, stopAtFirst);
   }
-  const c = campaign(ctx, t, !precondition);
-  if (c.stats.runs === 0) return { ...base, confirmation: null, search: null, counterexample: null, note: `${t.kind} cannot host these guests: ${c.stats.refusal}`, established: false };
-  const counterexample = c.failing ? counterexampleOf(ctx, t.kind, c.failing) : null;
-  if (!precondition) return { ...base, confirmation: null, search: { ...c.stats, found: counterexample !== null }, counterexample, established: false };
-  const s = c.stats;
-  const confirmed = s.equivalent === s.runs && s.safe === s.runs && (t.kind === 'hvm' || s.untrappedSoftware === 0);
-  return { ...base, confirmation: { ...s, confirmed }, search: null, counterexample, established: confirmed };
+  return out as Record<TheoremKey, Campaign | null>;
+}
+
+/** The positions this run covers, ascending: all of 0 .. runs-1, or the shard's. */
+function positionsOf(ctx: Context): number[] {
+  const sh = ctx.options.shard;
+  return Array.from({ length: ctx.runs }, (_, i) => i).filter((i) => !sh || i % sh.count === sh.index - 1);
+}
+
+/** Runs `positions` in order in this thread; with `stopAtFirst`, until one diverges. */
+function runHere(ctx: Context, t: Spec, positions: readonly number[], stopAtFirst: boolean): GuestOutcome[] {
+  const out: GuestOutcome[] = [];
+  for (const i of positions) {
+    const o = runPosition({ ...ctx, given: ctx.options.first }, t.kind, i);
+    out.push(o);
+    ctx.options.progress?.(t.key, out.length, positions.length);
+    if (stopAtFirst && o.diverges) break;
+  }
+  return out;
+}
+
+/** What generates and runs the guest at a position (here or in a worker thread). */
+export interface GuestSource {
+  readonly p: Profile;
+  readonly palette: Palette;
+  readonly seed: number;
+  /** the given guest, at position 0 (generated guest i then at position i + 1) */
+  readonly given?: GuestImage;
+  /** in a worker: 1 when position 0 is a given guest run elsewhere */
+  readonly offset?: number;
+}
+
+/** The outcome of the guest at `position` under `kind`. */
+export function runPosition(src: GuestSource, kind: TheoremKind, position: number): GuestOutcome {
+  const c = candidate(src, position);
+  const why = whyNot(kind, c.image);
+  return why ? { position, refusal: why, diverges: false } : outcomeOf(position, runAs(kind, c.image));
 }
 
 /** A guest of the campaign: generated guest `index`, or the given one. */
@@ -182,97 +256,68 @@ interface Candidate {
   readonly image: GuestImage;
 }
 
-/** Runs `ctx.runs` guests under `t.kind`; with `stopAtFirst`, until the first that diverges. */
-function campaign(ctx: Context, t: Spec, stopAtFirst: boolean): { stats: RunStats; failing?: Candidate } {
-  const acc = new StatsAccumulator(t.kind);
-  let failing: Candidate | undefined;
-  for (let i = 0; i < ctx.runs && !(stopAtFirst && failing); i++) {
-    const c = candidate(ctx, i);
-    const why = whyNot(t.kind, c.image);
-    if (why) {
-      acc.refuse(why);
-    } else {
-      const r = runAs(t.kind, c.image);
-      acc.add(r);
-      if (!failing && diverges(r)) failing = c;
-    }
-    ctx.options.progress?.(t.key, i + 1, ctx.runs);
-  }
-  return { stats: acc.result(), ...(failing ? { failing } : {}) };
+function candidate(src: GuestSource, position: number): Candidate {
+  if (src.given && position === 0) return { index: -1, image: src.given };
+  const index = position - (src.given ? 1 : (src.offset ?? 0));
+  const plan = generateGuest(src.palette, src.seed, index);
+  return { index, plan, image: guestImage(plan, src.p, `guest-${index}`) };
 }
 
-function candidate(ctx: Context, i: number): Candidate {
-  const given = ctx.options.first;
-  if (given && i === 0) return { index: -1, image: given };
-  const index = given ? i - 1 : i;
-  const plan = generateGuest(ctx.palette, ctx.seed, index);
-  return { index, plan, image: guestImage(plan, ctx.p, `guest-${index}`) };
+/** A campaign from its outcomes: the first diverging position's counterexample made (shrunk, located). */
+function finish(ctx: Context, t: Spec, stopAtFirst: boolean, outcomes: readonly GuestOutcome[]): Campaign {
+  const { failing } = reduceOutcomes(t.kind, outcomes, stopAtFirst);
+  const counterexample = failing === undefined ? null : { position: failing, value: counterexampleOf(ctx, t.kind, candidate({ ...ctx, given: ctx.options.first }, failing)) };
+  return { stopAtFirst, outcomes, counterexample };
+}
+
+function conclude(ctx: Context, campaigns: Readonly<Record<TheoremKey, Campaign | null>>): Verification {
+  return { profile: ctx.p.name, seed: ctx.seed, runs: ctx.runs, classification: ctx.classification, theorems: verdictsOf(ctx.classification, campaigns), campaigns };
+}
+
+/** Each theorem's verdict from the classification's preconditions and its campaign (whole, or merged from shards). */
+export function verdictsOf(c: Pick<Classification, 'theorems'>, campaigns: Readonly<Record<TheoremKey, Campaign | null>>): Record<TheoremKey, TheoremVerdict> {
+  const out: Partial<Record<TheoremKey, TheoremVerdict>> = {};
+  for (const t of THEOREMS) out[t.key] = verdictOf(t, preconditionOf(c, t), campaigns[t.key]);
+  return out as Record<TheoremKey, TheoremVerdict>;
+}
+
+function verdictOf(t: Spec, pre: { precondition: boolean; violators: readonly string[] }, campaign: Campaign | null): TheoremVerdict {
+  const { precondition, violators } = pre;
+  const base = { theorem: t.key, claim: t.claim, kind: t.kind, precondition, violators };
+  const none = (note: string) => ({ ...base, confirmation: null, search: null, counterexample: null, note, established: false });
+  if (!campaign) return none("Theorem 1's precondition fails, so Theorem 2 has nothing to build on");
+  const { stats: s, failing } = reduceOutcomes(t.kind, campaign.outcomes, !precondition);
+  if (s.runs === 0) return none(`${t.kind} cannot host these guests: ${s.refusal}`);
+  const ce = campaign.counterexample;
+  if (failing !== undefined && ce?.position !== failing) throw new Error(`verify: the campaign of ${t.key} has no counterexample for its first diverging position ${failing}`);
+  const counterexample = failing === undefined ? null : ce!.value;
+  if (!precondition) return { ...base, confirmation: null, search: { ...s, found: counterexample !== null }, counterexample, established: false };
+  const confirmed = s.equivalent === s.runs && s.safe === s.runs && (t.kind === 'hvm' || s.untrappedSoftware === 0);
+  return { ...base, confirmation: { ...s, confirmed }, search: null, counterexample, established: confirmed };
+}
+
+/**
+ * The campaigns of shards 1 .. n of one verification joined: all outcomes, and the counterexample
+ * of the lowest diverging position (each shard made its own first's; verdictsOf keeps the one it needs).
+ */
+export function mergeCampaigns(parts: readonly Readonly<Record<TheoremKey, Campaign | null>>[]): Record<TheoremKey, Campaign | null> {
+  const out: Partial<Record<TheoremKey, Campaign | null>> = {};
+  for (const t of THEOREMS) {
+    const cs = parts.map((x) => x[t.key]).filter((x): x is Campaign => x !== null);
+    if (!cs.length) {
+      out[t.key] = null;
+      continue;
+    }
+    const found = cs.flatMap((c) => (c.counterexample ? [c.counterexample] : [])).sort((a, b) => a.position - b.position);
+    out[t.key] = { stopAtFirst: cs[0].stopAtFirst, outcomes: cs.flatMap((c) => c.outcomes).sort((a, b) => a.position - b.position), counterexample: found[0] ?? null };
+  }
+  return out as Record<TheoremKey, Campaign | null>;
 }
 
 /** One checked run of `g` as `kind` (vmm2 with a trap log that keeps every trap of its budget). */
 export function runAs(kind: TheoremKind, g: GuestImage): GuestRun {
   if (kind === 'vmm2') return runVmm2(g, { logCapacity: 2 * g.budget + 8 });
   return runGuest(kind, g);
-}
-
-/** Whether a checked run behaves differently than bare (not equivalent) or breaks safety. */
-export function diverges(r: GuestRun): boolean {
-  return !r.checks!.equivalence.holds || !r.checks!.safety.holds;
-}
-
-class StatsAccumulator {
-  private runs = 0;
-  private refused = 0;
-  private refusal: string | undefined;
-  private equivalent = 0;
-  private safe = 0;
-  private efficient = 0;
-  private retired = 0;
-  private direct = 0;
-  private untrapped = 0;
-  private exitCount = 0;
-  private share = { min: Infinity, max: -Infinity };
-  private exits = { min: Infinity, max: -Infinity };
-
-  constructor(private readonly kind: TheoremKind) {}
-
-  refuse(why: string): void {
-    this.refused++;
-    this.refusal ??= why;
-  }
-
-  add(r: GuestRun): void {
-    const c = r.checks!;
-    const e = r.efficiency!;
-    this.runs++;
-    if (c.equivalence.holds) this.equivalent++;
-    if (c.safety.holds) this.safe++;
-    if (c.efficiency.holds) this.efficient++;
-    this.retired += e.retired;
-    this.direct += e.direct;
-    this.untrapped += e.untrappedSoftware;
-    this.exitCount += e.exits.total;
-    this.share = { min: Math.min(this.share.min, e.directShare), max: Math.max(this.share.max, e.directShare) };
-    this.exits = { min: Math.min(this.exits.min, e.exitsPer1000), max: Math.max(this.exits.max, e.exitsPer1000) };
-  }
-
-  result(): RunStats {
-    const none = this.runs === 0;
-    return {
-      kind: this.kind,
-      runs: this.runs,
-      refused: this.refused,
-      ...(this.refusal ? { refusal: this.refusal } : {}),
-      equivalent: this.equivalent,
-      safe: this.safe,
-      efficient: this.efficient,
-      retired: this.retired,
-      untrappedSoftware: this.untrapped,
-      exitsPer1000Overall: this.retired ? (1000 * this.exitCount) / this.retired : 0,
-      directShare: { overall: this.retired ? this.direct / this.retired : 1, min: none ? 0 : this.share.min, max: none ? 0 : this.share.max },
-      exitsPer1000: { min: none ? 0 : this.exits.min, max: none ? 0 : this.exits.max },
-    };
-  }
 }
 
 /**

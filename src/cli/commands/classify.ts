@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { classify, DEFAULT_GEOMETRY, DEFAULT_SEED, DEFAULT_STATES, MAX_STATES, type Classification, type InstructionClass, type Witness } from '../../checker/classify/classify.js';
 import type { Difference } from '../../checker/classify/compare.js';
+import { overrideProblems, withOverrides, type InstructionOverride, type Profile } from '../../isa/profile.js';
 import { PROFILES } from '../../isa/profiles/index.js';
 import { printable, UsageError } from '../../scenario/errors.js';
 import { SCHEMA_VERSION } from '../../scenario/record.js';
@@ -17,10 +18,46 @@ interface ClassifyCliOptions {
   states?: string;
   exhaustive?: boolean;
   paging?: string | boolean;
+  override?: string[];
   json?: boolean;
 }
 
-export type ClassifyData = Classification & { readonly schemaVersion: number };
+/** The classification, and the overrides it was made with (as a scenario's `machine.overrides` states them). */
+export type ClassifyData = Classification & { readonly schemaVersion: number; readonly overrides?: readonly OverrideSpec[] };
+
+/** An override as scenarios and the JSON state it. */
+export interface OverrideSpec {
+  readonly instruction: string;
+  readonly trapsIn: readonly string[];
+}
+
+export const OVERRIDE_HELP = "MNEMONIC=MODE,MODE: the modes in which the instruction traps (none after '=': it traps nowhere); repeatable";
+
+/** Collects a repeatable option's values. */
+export const repeated = (v: string, xs: string[] = []): string[] => [...xs, v];
+
+/**
+ * `--override` values for profile `p`: each MNEMONIC=MODE,MODE parsed and the whole list checked
+ * with overrideProblems; UsageError naming the option and the value for the first problem.
+ */
+export function parseOverrides(p: Profile, texts: readonly string[]): InstructionOverride[] {
+  const overrides = texts.map((t) => {
+    const m = /^\s*([A-Za-z0-9_.]+)\s*=\s*(.*)$/.exec(t);
+    if (!m) throw new UsageError(`--override '${t}': expected MNEMONIC=MODE,MODE, the modes in which the instruction traps (nothing after '=': it traps nowhere)`);
+    const modes = m[2].split(',').map((x) => x.trim());
+    return { mnemonic: m[1], trapsIn: modes.length === 1 && modes[0] === '' ? [] : modes };
+  });
+  const bad = overrideProblems(p, overrides)[0];
+  if (bad) throw new UsageError(`--override '${texts[bad.index]}': ${bad.message}`);
+  return overrides;
+}
+
+export const overrideSpecs = (os: readonly InstructionOverride[]): OverrideSpec[] => os.map((o) => ({ instruction: o.mnemonic, trapsIn: o.trapsIn }));
+
+/** "jrst traps in u; pushf traps nowhere". */
+export function overridesText(os: readonly OverrideSpec[]): string {
+  return os.map((o) => `${o.instruction} traps ${o.trapsIn.length ? `in ${o.trapsIn.join(', ')}` : 'nowhere'}`).join('; ');
+}
 
 export function registerClassify(program: Command, done: (o: Outcome) => void): void {
   program
@@ -31,6 +68,7 @@ export function registerClassify(program: Command, done: (o: Outcome) => void): 
     .option('--states <n>', `generated states per instruction, 1 to ${MAX_STATES} (default ${DEFAULT_STATES})`)
     .option('--exhaustive', 'every state of a tiny configuration (its bounds are printed) instead of random ones')
     .option('--paging [geometry]', `states with paging on: page tables of a preset geometry (default ${DEFAULT_GEOMETRY}), PTBR and a filled TLB; relocation permutes frames`)
+    .option('--override <spec>', OVERRIDE_HELP, repeated)
     .option('--json', 'print the classes as JSON')
     .action((name: string, opts: ClassifyCliOptions) => {
       const data = collectClassify(name, opts);
@@ -46,11 +84,12 @@ export function collectClassify(name: string, opts: ClassifyCliOptions): Classif
   if (opts.exhaustive && opts.states !== undefined) throw new UsageError('--states does nothing with --exhaustive (it enumerates its own states); give one of them');
   const seed = opts.seed === undefined ? undefined : parseCount(opts.seed, '--seed', 0, 2 ** 32 - 1);
   const states = opts.states === undefined ? undefined : parseCount(opts.states, '--states', 1, MAX_STATES);
+  const overrides = parseOverrides(p, opts.override ?? []);
   const paging = opts.paging === undefined || opts.paging === false ? undefined : opts.paging === true ? DEFAULT_GEOMETRY : opts.paging;
   if (paging !== undefined && opts.exhaustive) throw new UsageError('--exhaustive is for the segment machine (its tiny configuration has no page tables); give --paging or --exhaustive');
   try {
-    const c = classify(p, { ...(seed === undefined ? {} : { seed }), ...(states === undefined ? {} : { states }), exhaustive: opts.exhaustive === true, ...(paging === undefined ? {} : { paging }) });
-    return { schemaVersion: SCHEMA_VERSION, ...c };
+    const c = classify(withOverrides(p, overrides), { ...(seed === undefined ? {} : { seed }), ...(states === undefined ? {} : { states }), exhaustive: opts.exhaustive === true, ...(paging === undefined ? {} : { paging }) });
+    return { schemaVersion: SCHEMA_VERSION, ...c, ...(overrides.length ? { overrides: overrideSpecs(overrides) } : {}) };
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(`--paging: ${e.message.replace(/^classify: /, '')}`);
     throw e;
@@ -93,12 +132,12 @@ function machineText(d: Classification): string {
   return `with paging on (geometry ${d.paging.geometry}, page tables built in each state's memory, a ${d.paging.tlbEntries}-entry ${d.paging.tlbWays}-way TLB holding entries; TLB fills never count)`;
 }
 
-export function printClassify(d: Classification): string {
+export function printClassify(d: ClassifyData): string {
   const states = d.exhaustive
     ? `every state of a tiny configuration (up to ${d.states} per instruction): modes ${d.exhaustive.modes.join(', ')}; r1 over ${d.exhaustive.values.map((v) => hex(v)).join(', ')}, r2 over ${d.exhaustive.r2Values.map((v) => hex(v)).join(', ')}, the other registers 0; status ${d.exhaustive.statusFields.join(' | ')}; ${d.exhaustive.memoryWords} memory words of a fixed pattern; segment base ${hex(d.exhaustive.segment.base)}, limit ${hex(d.exhaustive.segment.limit)}, pc ${hex(d.exhaustive.segment.pc)}, relocation +${hex(d.exhaustive.segment.relocation)}`
     : `${d.states} random states per instruction, seed ${d.seed}`;
   const out = [
-    `classify ${d.profile}: ${count(d.instructions.length, 'instruction')} by execution ${machineText(d)}, ${states}`,
+    `classify ${d.profile}${d.overrides ? ` (overridden: ${overridesText(d.overrides)})` : ''}: ${count(d.instructions.length, 'instruction')} by execution ${machineText(d)}, ${states}`,
     `transformations φ (what the VMM installs, from the profile's V): ${d.transformations.join('; ')}`,
     table(
       ['instruction', 'privileged', 'control', 'location', 'mode', 'substitution', 'user-sensitive', 'witness'],

@@ -9,7 +9,6 @@ import { stringify } from 'yaml';
 import { guestImage, KERNEL_PC, kernelHome, modesOf, USER_BASE, VMSIZE } from '../../checker/verify/generate.js';
 import { runAs, type Counterexample } from '../../checker/verify/verify.js';
 import type { Profile } from '../../isa/profile.js';
-import { PROFILES } from '../../isa/profiles/index.js';
 import { count } from '../format.js';
 import { UsageError } from '../../scenario/errors.js';
 import type { Scenario } from '../../scenario/load.js';
@@ -19,9 +18,8 @@ import type { VerifyData } from './verify.js';
 /** Most files one name may take suffixes for. */
 const MAX_SUFFIX = 1000;
 
-/** Writes every generated counterexample of `d` into `dir`; returns the paths written. */
-export function emitCounterexamples(dir: string, d: VerifyData, s: Scenario | undefined): string[] {
-  const p = s?.profile ?? PROFILES.get(d.profile)!;
+/** Writes every generated counterexample of `d` (verified on `p`) into `dir`; returns the paths written. */
+export function emitCounterexamples(dir: string, d: VerifyData, p: Profile, s: Scenario | undefined): string[] {
   const found = Object.values(d.theorems).flatMap((t) => (t.counterexample?.plan ? [[t.theorem, t.counterexample] as const] : []));
   if (!found.length) return [];
   try {
@@ -53,7 +51,8 @@ export function scenarioText(d: VerifyData, theorem: string, c: Counterexample, 
   const bare = runGuest('bare', image);
   const checks = runAs(c.kind, image).checks!;
   const regs = Object.fromEntries(plan.regs.flatMap((v, r) => (v === 0 ? [] : [[`r${r}`, v]])));
-  const overrides = s?.spec.machine.overrides ?? [];
+  const given = d.overrides ?? [];
+  const overrides = [...(s?.spec.machine.overrides ?? []).filter((o) => !given.some((g) => g.instruction === o.instruction)), ...given];
   const home = kernelHome(p);
   const doc = {
     name: `${d.profile}-${theorem}-counterexample`,
@@ -73,6 +72,6 @@ export function scenarioText(d: VerifyData, theorem: string, c: Counterexample, 
     },
   };
   const why = c.instruction ? `# The states first differ after instruction ${c.instruction.retired + 1}${c.instruction.text ? ` (${c.instruction.text})` : ''}: ${c.instruction.difference}.\n` : '';
-  const header = `# Emitted by \`shadowlab verify ${'scenario' in d.input ? d.input.scenario : d.profile} --seed ${d.seed} --runs ${d.runs}\`: Theorem ${theorem.slice(1)}'s counterexample.\n${why}# Reproduce: shadowlab run THIS-FILE --under ${c.kind}\n`;
+  const header = `# Emitted by \`shadowlab verify ${'scenario' in d.input ? d.input.scenario : d.profile}${given.map((o) => ` --override ${o.instruction}=${o.trapsIn.join(',')}`).join('')} --seed ${d.seed} --runs ${d.runs}\`: Theorem ${theorem.slice(1)}'s counterexample.\n${why}# Reproduce: shadowlab run THIS-FILE --under ${c.kind}\n`;
   return header + stringify(doc, { lineWidth: 0 });
 }

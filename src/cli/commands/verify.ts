@@ -2,12 +2,15 @@
 // preconditions from the classifier, confirmations and counterexamples from runs of generated
 // guests (a scenario's own guest first). collectVerify() returns the data (--json prints it),
 // printVerify() renders it, --emit writes counterexamples as scenario files (verify-emit.ts).
+// --workers spreads the guests over threads; --shard k/n runs a slice and prints its campaigns
+// as JSON, which `shadowlab merge` (merge.ts) joins into the data of one unsharded run.
 
 import type { Command } from 'commander';
 import { DEFAULT_SEED, type InstructionClass } from '../../checker/classify/classify.js';
-import { DEFAULT_RUNS, MAX_RUNS, verify, type Counterexample, type RunStats, type TheoremKey, type TheoremVerdict, type Verification } from '../../checker/verify/verify.js';
+import { MAX_WORKERS, type ProfileRef } from '../../checker/verify/pool.js';
+import { DEFAULT_RUNS, MAX_RUNS, verify, verifySpread, type Campaign, type Counterexample, type RunStats, type Shard, type TheoremKey, type TheoremVerdict, type Verification, type VerifyOptions } from '../../checker/verify/verify.js';
 import { CORE_CAUSES } from '../../isa/arch.js';
-import type { Profile } from '../../isa/profile.js';
+import { withOverrides, type Profile } from '../../isa/profile.js';
 import { PROFILES } from '../../isa/profiles/index.js';
 import { scenarioPath } from '../../scenario/bundled.js';
 import { printable, UsageError } from '../../scenario/errors.js';
@@ -18,12 +21,16 @@ import { guestOf } from '../../scenario/under.js';
 import { count, hex, jsonText } from '../format.js';
 import type { Outcome } from '../main.js';
 import { parseCount } from '../options.js';
+import { OVERRIDE_HELP, overrideSpecs, overridesText, parseOverrides, repeated, type OverrideSpec } from './classify.js';
 import { emitCounterexamples } from './verify-emit.js';
 
 interface VerifyCliOptions {
   runs?: string;
   seed?: string;
   emit?: string;
+  workers?: string;
+  shard?: string;
+  override?: string[];
   json?: boolean;
   timing?: boolean;
 }
@@ -34,6 +41,8 @@ export interface VerifyData {
   /** what was verified: a profile by name, or a scenario file (its profile, its guest run first) */
   readonly input: { readonly profile: string } | { readonly scenario: string };
   readonly profile: string;
+  /** --override, as scenarios state overrides */
+  readonly overrides?: readonly OverrideSpec[];
   readonly seed: number;
   readonly runs: number;
   readonly instructions: readonly InstructionRow[];
@@ -42,6 +51,20 @@ export interface VerifyData {
   readonly expectations?: { readonly checked: number; readonly failures: readonly ExpectationFailure[] };
   /** theorems whose precondition holds and whose runs did not confirm it */
   readonly ok: boolean;
+}
+
+/** What `verify --shard k/n` prints: its slice's campaigns and what merge checks the shards agree on. */
+export interface ShardData {
+  readonly schemaVersion: number;
+  readonly shard: Shard;
+  readonly input: VerifyData['input'];
+  readonly profile: string;
+  readonly overrides?: readonly OverrideSpec[];
+  readonly seed: number;
+  readonly runs: number;
+  readonly instructions: readonly InstructionRow[];
+  readonly preconditions: Verification['classification']['theorems'];
+  readonly campaigns: Readonly<Record<TheoremKey, Campaign | null>>;
 }
 
 /** An instruction's classes as the classifier found them (its witnesses and evidence are classify's to show). */
@@ -57,49 +80,90 @@ export function registerVerify(program: Command, done: (o: Outcome) => void): vo
     .option('--runs <n>', `generated guests per theorem, 1 to ${MAX_RUNS} (default ${DEFAULT_RUNS})`)
     .option('--seed <n>', `the seed of the classifier's states and the generated guests (default ${DEFAULT_SEED})`)
     .option('--emit <dir>', 'write each counterexample as a scenario file that `shadowlab run FILE --under KIND` reproduces (never overwrites)')
+    .option('--workers <n>', `worker threads the guests are spread over, 1 to ${MAX_WORKERS} (default 1); the same output as one`)
+    .option('--shard <k/n>', 'run only guests i with i % n == k-1 and print their campaigns as JSON for `shadowlab merge`')
+    .option('--override <spec>', OVERRIDE_HELP, repeated)
     .option('--json', 'print the verdicts as JSON')
     .option('--timing', 'print the wall-clock time and guests per second (without it the same input prints the same output)')
-    .action((target: string, opts: VerifyCliOptions) => {
+    .action(async (target: string, opts: VerifyCliOptions) => {
       const t0 = performance.now();
       const progress = progressLine();
-      let data: VerifyData;
-      let scenario: Scenario | undefined;
+      let result: Awaited<ReturnType<typeof collectVerify>>;
       try {
-        [data, scenario] = collectVerify(target, opts, progress?.show);
+        result = await collectVerify(target, opts, progress?.show);
       } finally {
         progress?.clear();
       }
-      const emitted = opts.emit === undefined ? [] : emitCounterexamples(opts.emit, data, scenario);
       const seconds = (performance.now() - t0) / 1000;
-      if (opts.json) process.stdout.write(`${jsonText(emitted.length ? { ...data, emitted } : data)}\n`);
-      else process.stdout.write(printable(printVerify(data) + emitted.map((f) => `emitted: ${f}\n`).join('') + (opts.timing ? timingLine(data, seconds) : '')));
-      done(data.ok ? 'ok' : 'failed');
+      if ('shard' in result) {
+        process.stdout.write(`${jsonText(result.shard)}\n`);
+        if (opts.timing) process.stderr.write(timingLine(result.verification.theorems, seconds, result.workers));
+        done('ok');
+        return;
+      }
+      const { data, scenario, profile, workers } = result;
+      done(writeVerify(data, profile, scenario, opts, opts.timing ? timingLine(data.theorems, seconds, workers) : ''));
     });
 }
 
-/** The verification `verify` prints, and the scenario it loaded; UsageError / InputError for bad input. */
-export function collectVerify(target: string, opts: VerifyCliOptions, progress?: (t: TheoremKey, done: number, total: number) => void): [VerifyData, Scenario | undefined] {
+/** Prints `d` (text or JSON), writes --emit's files; returns the outcome. */
+export function writeVerify(d: VerifyData, p: Profile, s: Scenario | undefined, opts: { emit?: string; json?: boolean }, timing: string): Outcome {
+  const emitted = opts.emit === undefined ? [] : emitCounterexamples(opts.emit, d, p, s);
+  if (opts.json) process.stdout.write(`${jsonText(emitted.length ? { ...d, emitted } : d)}\n`);
+  else process.stdout.write(printable(printVerify(d) + emitted.map((f) => `emitted: ${f}\n`).join('') + timing));
+  return d.ok ? 'ok' : 'failed';
+}
+
+/** `k/n` with 1 <= k <= n <= runs; UsageError naming --shard otherwise. */
+export function parseShard(text: string, runs: number): Shard {
+  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(text.trim());
+  const [index, n] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!m || index < 1 || n < 1 || index > n) throw new UsageError(`--shard: expected k/n, whole numbers with 1 <= k <= n (shard k of n, e.g. 2/3), got '${text}'`);
+  if (n > runs) throw new UsageError(`--shard: ${n} shards of ${count(runs, 'run')} would leave shards without guests; give at most ${runs} shards or more --runs`);
+  return { index, count: n };
+}
+
+type Collected =
+  | { readonly data: VerifyData; readonly scenario: Scenario | undefined; readonly profile: Profile; readonly workers: number }
+  | { readonly shard: ShardData; readonly verification: Verification; readonly workers: number };
+
+/** The verification `verify` prints (or a shard's part of it); UsageError / InputError for bad input. */
+export async function collectVerify(target: string, opts: VerifyCliOptions, progress?: (t: TheoremKey, done: number, total: number) => void): Promise<Collected> {
   const runs = opts.runs === undefined ? DEFAULT_RUNS : parseCount(opts.runs, '--runs', 1, MAX_RUNS);
   const seed = opts.seed === undefined ? DEFAULT_SEED : parseCount(opts.seed, '--seed', 0, 2 ** 32 - 1);
+  const workers = opts.workers === undefined ? 1 : parseCount(opts.workers, '--workers', 1, MAX_WORKERS);
+  const shard = opts.shard === undefined ? undefined : parseShard(opts.shard, runs);
+  if (shard && opts.emit !== undefined) throw new UsageError('--emit does nothing with --shard (a shard prints JSON for merge): give --emit to `shadowlab merge`');
   const byName = PROFILES.get(target);
   const s = byName ? undefined : loadScenario(scenarioPath(target));
   if (s?.host) throw new UsageError(`${s.file} lists VMs; verify takes a scenario of one guest (or a profile)`);
-  const profile: Profile = byName ?? s!.profile;
-  const v = verify(profile, { runs, seed, ...(s ? { first: guestOf(s) } : {}), ...(progress ? { progress } : {}) });
-  const failures = s ? checkTheorems(s, v.theorems) : [];
-  const confirmedAll = Object.values(v.theorems).every((t) => !t.confirmation || t.confirmation.confirmed);
-  const data: VerifyData = {
-    schemaVersion: SCHEMA_VERSION,
-    input: s ? { scenario: s.file } : { profile: profile.name },
-    profile: profile.name,
-    seed,
-    runs,
-    instructions: rows(v),
-    theorems: v.theorems,
+  const base: Profile = byName ?? s!.profile;
+  const overrides = parseOverrides(base, opts.override ?? []);
+  const profile = withOverrides(base, overrides);
+  const options: VerifyOptions = { runs, seed, ...(s ? { first: guestOf(s) } : {}), ...(shard ? { shard } : {}), ...(progress ? { progress } : {}) };
+  const v = workers > 1 ? await verifySpread(profile, profileRef(base, s, overrides), workers, options) : verify(profile, options);
+  const head = { schemaVersion: SCHEMA_VERSION, input: s ? { scenario: s.file } : { profile: profile.name }, profile: profile.name, ...(overrides.length ? { overrides: overrideSpecs(overrides) } : {}), seed, runs, instructions: rows(v) };
+  if (shard) return { shard: { ...head, shard, preconditions: v.classification.theorems, campaigns: v.campaigns }, verification: v, workers };
+  return { data: verifyData(head, v.theorems, s), scenario: s, profile, workers };
+}
+
+/** The data of a whole verification from its head and verdicts (a scenario's expect.theorems checked). */
+export function verifyData(head: Omit<VerifyData, 'theorems' | 'expectations' | 'ok'>, theorems: VerifyData['theorems'], s: Scenario | undefined): VerifyData {
+  const failures = s ? checkTheorems(s, theorems) : [];
+  const confirmedAll = Object.values(theorems).every((t) => !t.confirmation || t.confirmation.confirmed);
+  return {
+    ...head,
+    theorems,
     ...(s ? { expectations: { checked: Object.keys(s.spec.expect?.theorems ?? {}).length, failures } } : {}),
     ok: confirmedAll && failures.length === 0,
   };
-  return [data, s];
+}
+
+/** How a worker rebuilds the profile: the bundled base, the scenario's overrides, then --override's (replacing the scenario's for the same instruction). */
+function profileRef(base: Profile, s: Scenario | undefined, overrides: readonly { mnemonic: string; trapsIn: readonly string[] }[]): ProfileRef {
+  const given = new Set(overrides.map((o) => o.mnemonic));
+  const fromScenario = (s?.spec.machine.overrides ?? []).map((o) => ({ mnemonic: o.instruction, trapsIn: o.trapsIn })).filter((o) => !given.has(o.mnemonic));
+  return { name: s?.spec.machine.profile ?? base.name, overrides: [...fromScenario, ...overrides] };
 }
 
 function rows(v: Verification): InstructionRow[] {
@@ -116,7 +180,7 @@ function names(d: VerifyData, has: (r: InstructionRow) => boolean): string {
 }
 
 export function printVerify(d: VerifyData): string {
-  const what = 'scenario' in d.input ? `${d.input.scenario} (profile ${d.profile}; its own guest runs first)` : d.profile;
+  const what = ('scenario' in d.input ? `${d.input.scenario} (profile ${d.profile}; its own guest runs first)` : d.profile) + (d.overrides ? ` (overridden: ${overridesText(d.overrides)})` : '');
   const out = [
     `verify ${what}: classes by execution (seed ${d.seed}), then ${count(d.runs, 'guest')} per theorem generated from seed ${d.seed}, run bare and under each theorem's VMM`,
     `classes of ${count(d.instructions.length, 'instruction')}: privileged ${names(d, (r) => r.privileged)}; sensitive ${names(d, (r) => !r.innocuous)}; user-sensitive ${names(d, (r) => r.userSensitive)}`,
@@ -178,9 +242,9 @@ function counterexampleLines(d: VerifyData, c: Counterexample): string[] {
   return out;
 }
 
-function timingLine(d: VerifyData, seconds: number): string {
-  const guests = Object.values(d.theorems).reduce((n, t) => n + (t.confirmation?.runs ?? 0) + (t.search?.runs ?? 0), 0);
-  return `time: ${seconds.toFixed(1)} s, ${count(guests, 'guest')} run (${(guests / seconds).toFixed(1)} per second, classification and shrinking included)\n`;
+function timingLine(theorems: VerifyData['theorems'], seconds: number, workers: number): string {
+  const guests = Object.values(theorems).reduce((n, t) => n + (t.confirmation?.runs ?? 0) + (t.search?.runs ?? 0), 0);
+  return `time: ${seconds.toFixed(1)} s, ${count(guests, 'guest')} run on ${count(workers, 'thread')} (${(guests / seconds).toFixed(1)} per second, classification and shrinking included)\n`;
 }
 
 /** Progress on a terminal's stderr: which theorem, how many guests. */
