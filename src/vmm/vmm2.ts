@@ -39,7 +39,7 @@ import {
   TRAP_VADDR,
 } from '../isa/arch.js';
 import { writePsw } from '../isa/machine.js';
-import { compileProfile, type CompiledProfile } from '../isa/profile.js';
+import { compileProfile, type CompiledProfile, type Profile } from '../isa/profile.js';
 import { trapsByName } from '../isa/run.js';
 import { ERR_USER, ERR_WRITE } from '../mmu/fault.js';
 import { FRAME_SIZE, type PhysicalMemory } from '../mmu/memory.js';
@@ -182,6 +182,35 @@ export function vmm2Problem(inner: GuestImage): string | undefined {
   return undefined;
 }
 
+/** vmm.s as shipped, read once. */
+let shippedSource: string | undefined;
+function defaultSource(): string {
+  shippedSource ??= readFileSync(DEFAULT_SOURCE, 'utf8');
+  return shippedSource;
+}
+
+/** Assembled VMMs by profile, then by source and symbols (at most ASSEMBLED_KEPT per profile, oldest dropped). */
+const assembled = new WeakMap<Profile, Map<string, AsmResult>>();
+const ASSEMBLED_KEPT = 32;
+
+/**
+ * `source` assembled for `profile` with the harness's symbols for `layout` — the same source,
+ * profile and symbols give the same image, so it is assembled once (a campaign builds one per
+ * guest, twice: to ask whether it can run and to run it). The result is only read.
+ */
+function assembledVmm(profile: Profile, source: string, layout: { addr0: number; vmsize: number; budget: number; logCapacity: number }): AsmResult {
+  const key = `${layout.addr0}:${layout.vmsize}:${layout.budget}:${layout.logCapacity}:${source}`;
+  let byKey = assembled.get(profile);
+  if (!byKey) assembled.set(profile, (byKey = new Map()));
+  let asm = byKey.get(key);
+  if (!asm) {
+    asm = assemble(source, { profile, file: 'vmm.s', symbols: vmm2Symbols(compileProfile(profile), layout) });
+    if (byKey.size >= ASSEMBLED_KEPT) byKey.delete(byKey.keys().next().value!);
+    byKey.set(key, asm);
+  }
+  return asm;
+}
+
 /**
  * Builds the level-1 guest running `inner` under the assembly VMM. Throws RangeError for an
  * inner guest the assembly VMM does not cover (classic-shaped two-mode profile, size convention)
@@ -195,9 +224,7 @@ export function vmm2Image(inner: GuestImage, o: Vmm2Options = {}): Vmm2Image {
   const logCapacity = o.logCapacity ?? 1024;
   const addr0 = Math.ceil((VMM2_LOG + logCapacity * LOG_RECORD) / FRAME_SIZE) * FRAME_SIZE;
   const vmsize = c.memorySize;
-  const source = o.source ?? readFileSync(DEFAULT_SOURCE, 'utf8');
-  const cp = compileProfile(c.profile);
-  const asm = assemble(source, { profile: c.profile, file: 'vmm.s', symbols: vmm2Symbols(cp, { addr0, vmsize, budget: inner.budget, logCapacity }) });
+  const asm = assembledVmm(c.profile, o.source ?? defaultSource(), { addr0, vmsize, budget: inner.budget, logCapacity });
   const end = asm.symbols.get('vmm_end')!;
   if (end > VMM2_LOG) throw new RangeError(`vmm2: vmm.s ends at 0x${end.toString(16)}, past its trap log at 0x${VMM2_LOG.toString(16)}`);
   const sym = (name: string) => asm.symbols.get(name)!;
