@@ -160,11 +160,37 @@ abstract class MemoryReader {
    */
   firstDifferenceIn(other: MemoryReader, lo: number, hi: number): number {
     let pa = lo;
-    if ((((lo + this.offset) | (lo + other.offset)) & 3) === 0) {
-      for (; pa + 4 <= hi; pa += 4) if (this.read32(pa) !== other.read32(pa)) break;
-    }
+    if ((((lo + this.offset) | (lo + other.offset)) & 3) === 0) pa = this.firstWordDifference(other, pa, hi);
     for (; pa < hi; pa++) if (this.read8(pa) !== other.read8(pa)) return pa;
     return -1;
+  }
+
+  /**
+   * From `pa` (4-aligned in both stores): the address of the first word in [pa, hi) that differs,
+   * or where the whole words end. Where both views map a whole frame (frameAt) and `pa` is
+   * 4-aligned in the views too, a frame's words are compared in the frames themselves (the same
+   * frame: skipped); otherwise word by word through read32.
+   */
+  private firstWordDifference(other: MemoryReader, pa: number, hi: number): number {
+    if ((pa & 3) !== 0) {
+      for (; pa + 4 <= hi; pa += 4) if (this.read32(pa) !== other.read32(pa)) return pa;
+      return pa;
+    }
+    while (pa + 4 <= hi) {
+      const base = pa - (pa & (FRAME_SIZE - 1));
+      const stop = Math.min(hi, base + FRAME_SIZE);
+      const a = this.frameAt(base);
+      const b = other.frameAt(base);
+      if (a === undefined || b === undefined) {
+        for (; pa + 4 <= stop; pa += 4) if (this.read32(pa) !== other.read32(pa)) return pa;
+      } else {
+        const words = (stop - base) >> 2;
+        if (a !== b) for (let i = (pa - base) >> 2; i < words; i++) if (a[i] !== b[i]) return base + 4 * i;
+        pa = base + 4 * words;
+      }
+      if (stop < base + FRAME_SIZE) break;
+    }
+    return pa;
   }
 }
 

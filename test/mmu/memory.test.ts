@@ -185,6 +185,35 @@ describe('PhysicalMemory: windows', () => {
 });
 
 describe('hash and firstDifference', () => {
+  it('firstDifferenceIn is the first differing byte of [lo, hi), whatever the views, offsets (frame-aligned, word-aligned, odd), shared frames and range (against a byte-by-byte scan)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0, 4, FRAME_SIZE, 3),
+        fc.constantFrom(0, 4, FRAME_SIZE, 2),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 * FRAME_SIZE - 1 }), fc.integer({ min: 0, max: 255 }), fc.boolean()), { maxLength: 12 }),
+        fc.integer({ min: 0, max: 3 * FRAME_SIZE }),
+        fc.integer({ min: 0, max: 3 * FRAME_SIZE }),
+        (offA, offB, writes, x, y) => {
+          const size = 3 * FRAME_SIZE;
+          const store = new PhysicalMemory(8 * FRAME_SIZE);
+          store.write32(0, 7);
+          const image = store.image();
+          const a = store.window(offA, size);
+          const b = new PhysicalMemory(8 * FRAME_SIZE);
+          b.writeBytes(0, image.readBytes(0, 8 * FRAME_SIZE));
+          const bv = b.window(offB, size);
+          for (const [at, v, onA] of writes) (onA ? a : bv).write8(at, v);
+          const [lo, hi] = x <= y ? [x, y] : [y, x];
+          let expected = -1;
+          for (let pa = lo; pa < hi; pa++) if (a.read8(pa) !== bv.read8(pa)) { expected = pa; break; }
+          expect(a.firstDifferenceIn(bv, lo, hi)).toBe(expected);
+          expect(a.firstDifferenceIn(a, lo, hi)).toBe(-1); // every frame shared
+        },
+      ),
+      SEED,
+    );
+  });
+
   it('hash is content-based: absent frames and allocated zero frames hash equal', () => {
     const a = new PhysicalMemory(0x4000);
     const b = new PhysicalMemory(0x4000);
