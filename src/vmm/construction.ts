@@ -199,6 +199,15 @@ export function followedMode(p: Pick<Profile, 'realModeOf'>, vmode: number, real
   return vmode;
 }
 
+/**
+ * Whether a move from real mode `from` to `to` only demotes a guest to another of the real modes
+ * V runs guests in (`guestModes`: guestRealModes): it gives the guest nothing (x86's far return to
+ * an outer ring), so it is neither an escape nor a breach of resource control.
+ */
+export function isDemotion(guestModes: number, from: number, to: number): boolean {
+  return to > from && ((guestModes >>> to) & 1) !== 0;
+}
+
 /** Whether the VMM runs virtual mode `vmode` of `p` in another real mode (V: realModeOf) — a supervisor mode of the guest, which the hybrid VMM interprets. */
 export function deprivileged(p: Profile, vmode: number): boolean {
   return p.realModeOf[vmode] !== vmode;

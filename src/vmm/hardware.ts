@@ -21,7 +21,7 @@ import { PSW_BYTES, ST_IE, ST_MODE_MASK, ST_NXE, ST_PG, ST_PROFILE_MASK, ST_SUM,
 import { Machine, type Psw } from '../isa/machine.js';
 import { compileProfile, type Profile } from '../isa/profile.js';
 import type { BoundsConvention } from '../mmu/segment.js';
-import { guestRealModes } from './construction.js';
+import { guestRealModes, isDemotion } from './construction.js';
 
 /** An instruction that changed R in a real guest mode without trapping, with the state that showed it. */
 export interface Escape {
@@ -149,7 +149,7 @@ function escapeOf(p: Profile, bounds: BoundsConvention, op: number, realMode: nu
     if (trapped || m.retired !== 1) continue;
     const after = resourceControl(m);
     const fields = Object.keys(before);
-    const rank = fields.findIndex((k) => before[k] !== after[k] && !(k === 'mode' && demotion(p, before[k] as number, after[k] as number)));
+    const rank = fields.findIndex((k) => before[k] !== after[k] && !(k === 'mode' && isDemotion(guestRealModes(p), before[k] as number, after[k] as number)));
     if (rank < 0 || (best && best.rank <= rank)) continue;
     const field = fields[rank];
     best = { rank, escape: { op, realMode, field, before: before[field], after: after[field], witness } };
@@ -186,11 +186,6 @@ function trialMachine(p: Profile, bounds: BoundsConvention, mode: number, op: nu
 function randomPsw(p: Profile, int: (lo: number, hi: number) => number): Psw {
   const switches = [ST_IE, ST_PG, ST_WP, ST_NXE, ST_SUM].reduce((s, bit) => s | (int(0, 1) ? bit : 0), 0);
   return { pc: PC_AT + 8, status: int(0, p.modes.length - 1) | switches | (int(0, 255) << 16), base: int(0, 0xffff) * 16 + 0x10000, limit: int(1, 0xffff) * 16, ptbr: int(0x10000, 0xfffff) * 4, extra: int(1, 0x7fffffff) };
-}
-
-/** Whether a move from real mode `from` to `to` only demotes a guest to another of its real modes (gives it nothing: x86's far return to an outer ring). */
-function demotion(p: Profile, from: number, to: number): boolean {
-  return to > from && ((guestRealModes(p) >>> to) & 1) !== 0;
 }
 
 /**

@@ -35,7 +35,7 @@ import { readPsw, type Machine, type Psw, type RunExit } from '../isa/machine.js
 import { snapshot, type MachineSnapshot } from '../isa/snapshot.js';
 import { CYCLE_DATA, CYCLE_FETCH, CYCLE_TRAP, CYCLE_WALK, type BusCycle, type BusObserver } from '../mmu/bus.js';
 import { FRAME_BITS, FRAME_SIZE, mergeRanges, WriteLog } from '../mmu/memory.js';
-import { guestRealModes } from './construction.js';
+import { guestRealModes, isDemotion } from './construction.js';
 import type { HostRange } from './virtualizer.js';
 
 export type SafetyLevel = 'off' | 'bus';
@@ -461,7 +461,7 @@ export function controlChanges(a: Psw, b: Psw, demotions = 0): string {
   const out: string[] = [];
   const ma = a.status & ST_MODE_MASK;
   const mb = b.status & ST_MODE_MASK;
-  const demoted = mb > ma && ((demotions >>> mb) & 1) !== 0;
+  const demoted = isDemotion(demotions, ma, mb);
   const s = (a.status ^ b.status) & (demoted ? CONTROL_STATUS & ~ST_MODE_MASK : CONTROL_STATUS);
   if (s !== 0) out.push(`status ${hex(a.status & CONTROL_STATUS)} → ${hex(b.status & CONTROL_STATUS)}`);
   for (const f of ['base', 'limit', 'ptbr'] as const) if (a[f] !== b[f]) out.push(`${f} ${hex(a[f])} → ${hex(b[f])}`);

@@ -1,4 +1,4 @@
-// The classifier of SPEC §4 on the segment machine: the verdicts the definitions expect of the
+// The classifier (the Popek–Goldberg definitions, docs/classify.md) on the segment machine: the verdicts the definitions expect of the
 // lab's profiles, derived by execution, and checks that turn when the profile or the checker is
 // sabotaged.
 

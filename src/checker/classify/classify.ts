@@ -1,5 +1,5 @@
 // The Popek–Goldberg classes of every instruction of a profile, derived by executing it
-// (SPEC §4): privileged, control-sensitive, behaviour-sensitive under each transformation φ the
+// (the Popek–Goldberg definitions as docs/classify.md states them): privileged, control-sensitive, behaviour-sensitive under each transformation φ the
 // VMM applies (relocation: location-sensitive; deprivileging: mode-sensitive; control
 // substitution), user-sensitive, innocuous — each sensitive verdict with a witness, each other
 // one as "no witness in N states" — and Theorems 1 and 3's preconditions from them. On the

@@ -1,7 +1,7 @@
-// States compared whole (SPEC §4.3): every register, every mode's banked copies, flags, PC,
+// States compared whole (behaviour-sensitivity compares them so, docs/classify.md): every register, every mode's banked copies, flags, PC,
 // mode and the rest of the status word, B, L, PTBR, the PSW's profile word, control registers,
 // the timer, the machine's run status, console, the valid TLB entries and all of memory — and
-// R, the resource-control part of that state (SPEC §4.2), on its own.
+// R, the resource-control part of that state (what control-sensitivity looks at), on its own.
 //
 // The TLB is compared as which translations are cached, modulo fills: a fill (and the eviction
 // it makes, and a refill of the same page) is never a difference — whether an access hits or
@@ -31,7 +31,7 @@ export interface StateNames {
 }
 
 /**
- * R of SPEC §4.2 as a flat record: the mode, B, L, PTBR, the status bits other than the mode and
+ * R, the resource-control state, as a flat record: the mode, B, L, PTBR, the status bits other than the mode and
  * the condition flags (interrupt enable, paging switches, the profile's bits), the PSW's profile
  * word, the timer's reload and enable (its count and pending tick are the tick's, which does not
  * count), every control register but those the profile marks program state. R's valid TLB

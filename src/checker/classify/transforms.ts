@@ -1,4 +1,4 @@
-// The VMM's transformations φ of SPEC §4.3, as snapshot → snapshot functions, built from the
+// The VMM's transformations φ (relocation, deprivileging, control substitution), as snapshot → snapshot functions, built from the
 // profile's V with the VMM's own construction functions (src/vmm/construction.ts) — never a
 // separate table:
 //
