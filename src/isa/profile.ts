@@ -116,8 +116,20 @@ export function isUserMode(cp: CompiledProfile, mode: number): boolean {
 /** opInfo bit of an opcode the profile does not define (illegal instruction). */
 export const OP_UNDEFINED = 1 << 16;
 
-/** Builds the dispatch tables of `p`; throws on duplicate opcodes or mnemonics (a broken profile). */
+/** Compiled profiles by profile object (profiles are immutable data; a machine is made per run). */
+const compiledProfiles = new WeakMap<Profile, CompiledProfile>();
+
+/**
+ * The dispatch tables of `p`, built once per profile object; throws on duplicate opcodes or
+ * mnemonics (a broken profile). The tables are shared: nobody writes them.
+ */
 export function compileProfile(p: Profile): CompiledProfile {
+  let c = compiledProfiles.get(p);
+  if (c === undefined) compiledProfiles.set(p, (c = buildTables(p)));
+  return c;
+}
+
+function buildTables(p: Profile): CompiledProfile {
   if (p.modes.length < 1 || p.modes.length > 16) throw new Error(`compileProfile: ${p.name} has ${p.modes.length} modes`);
   const opInfo = new Int32Array(256).fill(OP_UNDEFINED);
   const exec: (InstructionDef['exec'] | undefined)[] = new Array(256).fill(undefined);

@@ -67,12 +67,19 @@ export function checkpoint(m: Machine): MachineSnapshot {
     console: m.console,
     consoleWritten: m.consoleWritten,
     consoleHash: m.consoleHash,
-    trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
-    trapCounts: Array.from(m.trapCounts.entries()).filter(([, n]) => n !== 0),
+    trapsDelivered: m.trapsDelivered,
+    trapCounts: deliveredCounts(m.trapCounts),
     lastTrap: m.lastTrap,
     memory: m.mem.image(),
     tlb: m.pager?.saveTlb(),
   };
+}
+
+/** The causes of `counts` with a count, as [cause, count] in cause order. */
+function deliveredCounts(counts: Float64Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let c = 0; c < counts.length; c++) if (counts[c] !== 0) out.push([c, counts[c]]);
+  return out;
 }
 
 /**
@@ -99,6 +106,7 @@ export function restore(s: MachineSnapshot, config: MachineConfig): Machine {
   m.timerPending = s.timer.pending;
   m.lastTrap = s.lastTrap;
   for (const [cause, n] of s.trapCounts) m.trapCounts[cause] = n;
+  m.trapsDelivered = s.trapsDelivered;
   if (s.status === 'halted') m.halt();
   if (s.status === 'double-fault') m.stopWithDoubleFault();
   return m;
@@ -173,7 +181,7 @@ export function liveScalars(m: Machine): ViewScalars {
     status: m.machineStatus,
     consoleWritten: m.consoleWritten,
     consoleHash: m.consoleHash,
-    trapsDelivered: m.trapCounts.reduce((a, b) => a + b, 0),
+    trapsDelivered: m.trapsDelivered,
     lastTrap: t && { cause: t.cause, vaddr: t.vaddr, error: t.error, detail: t.detail },
   };
 }

@@ -38,6 +38,8 @@ export abstract class TrappingCpu extends TranslatingCpu {
   trapEntry = false;
   /** delivered traps per cause code */
   readonly trapCounts = new Float64Array(256);
+  /** delivered traps, all causes (the sum of trapCounts) */
+  trapsDelivered = 0;
   /** called for every delivered trap and for the trap that double-faults */
   onTrap: ((t: TrapEvent) => void) | undefined = undefined;
   lastTrap: TrapEvent | undefined = undefined;
@@ -95,6 +97,7 @@ export abstract class TrappingCpu extends TranslatingCpu {
     }
     this.trapEntry = true;
     this.trapCounts[cause]++;
+    this.trapsDelivered++;
     this.lastTrap = t;
     this.onTrap?.(t);
   }
