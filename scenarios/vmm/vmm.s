@@ -1,4 +1,4 @@
-; vmm.s — the trap-and-emulate VMM of SPEC §5.1, written in the lab's assembly for the classic
+; vmm.s — the trap-and-emulate VMM (docs/vmm.md, the construction), written in the lab's assembly for the classic
 ; segment machine (size convention). It runs one guest whose guest-physical memory is
 ; [ADDR0, ADDR0 + VMSIZE) of its own memory, keeping the guest's virtual state in a table
 ; (vPSW, registers, virtual timer) and running the guest directly with a composed real PSW.

@@ -1,4 +1,4 @@
-// Differential check 1 (SPEC §3): paging with a contiguous mapping of [0, L) at B behaves like
+// Differential check 1 (paging against the segment model): paging with a contiguous mapping of [0, L) at B behaves like
 // the segment machine with (B, L) — on the bundled scenarios and on random user programs.
 
 import fc from 'fast-check';

@@ -47,7 +47,7 @@ function stepChecked(m: Machine, g: GuestRun, steps: number): number {
   return userAccesses;
 }
 
-describe('isolation (SPEC §2.3 under random user programs)', () => {
+describe('isolation: a user program stays inside its segment (random user programs)', () => {
   it('with a halting trap handler: every user access lies in the segment; memory outside it and the trap area is unchanged', () => {
     let accesses = 0;
     let runs = 0;

@@ -1,4 +1,4 @@
-// Snapshots, restore, the virtual view and run comparison (SPEC §3), by example.
+// Snapshots, restore, the virtual view and run comparison, by example.
 
 import { describe, expect, it } from 'vitest';
 import { Cause, ST_FLAGS_MASK } from '../../src/isa/arch.js';

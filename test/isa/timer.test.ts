@@ -1,4 +1,4 @@
-// The interval timer (SPEC §2.2): counts instructions retired, traps with saved pc = next,
+// The interval timer (docs/machine.md, Traps): counts instructions retired, traps with saved pc = next,
 // held pending while IE is clear, delivered as soon as IE is set.
 
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// SPEC §2.2: the trap architecture, one tiny program per rule.
+// The trap architecture (docs/machine.md, Traps), one tiny program per rule.
 
 import { describe, expect, it } from 'vitest';
 import { Cause, ST_IE } from '../../src/isa/arch.js';
