@@ -7,9 +7,11 @@
 //   outcomes (any order, any place) --sort by position--> reduce, stopping after the first
 //   diverging position when searching --> RunStats, and that position (the counterexample's)
 
+import type { VmmKind } from '../../vmm/kinds.js';
 import type { GuestRun } from '../../vmm/run.js';
 
-export type TheoremKind = 'vmm' | 'hvm' | 'vmm2';
+/** The VMM a campaign runs its guests under: vmm, hvm, vmm2 (segment guests), nested, shadow-eager, shadow-lazy (paging guests). */
+export type TheoremKind = VmmKind;
 
 /** What the runs of one theorem's VMM measured. */
 export interface RunStats {

@@ -12,6 +12,11 @@
 //         count, upsw (the process's PSW: base USER_BASE, limit USER_SIZE, interrupts on)
 //   USER_BASE  the process: <user lines>, a loop of `loop` iterations, svc 0, jmp 0
 //
+// With paging (the palette's `paging`, a geometry's name: verify --paging), the same kernel and
+// process run on a paging machine (paging-guest.ts): the kernel's boot first writes its page
+// tables and its process's, sets PTBR and turns paging on; traps run it paged in its own table;
+// the process runs at virtual 0 in its own table.
+//
 // Where the profile's most privileged mode reaches physical memory directly, without base and
 // bounds (MIPS: kseg0), the kernel lives there, as such kernels do: it is assembled at the
 // address the region hook maps to physical 0 (kernelHome, found by asking the hook), and every
@@ -30,6 +35,7 @@ import type { InstructionDef, OperandKind } from '../../isa/instructions.js';
 import type { Profile } from '../../isa/profile.js';
 import { guestFromSources, type GuestImage } from '../../vmm/guest.js';
 import type { Palette, Template } from './palette.js';
+import { PAGING_VMSIZE, pagingLayout, pagingMachine, pagingPrologue, pagingValues, type PagingLayout } from './paging-guest.js';
 
 export const VMSIZE = 0x3000;
 export const USER_BASE = 0x1000;
@@ -53,6 +59,8 @@ export interface GuestPlan {
   /** iterations of the process's closing loop (its innocuous bulk: a guest that mostly runs its process, as guests do) */
   readonly loop: number;
   readonly budget: number;
+  /** a paging guest: its geometry's name (absent: the segment machine) */
+  readonly paging?: string;
 }
 
 /** Draws numbers from a seed; one per guest (seed, index). */
@@ -100,7 +108,18 @@ export function generateGuest(palette: Palette, seed: number, index: number): Gu
     stopAfter: d.int(2, 24),
     loop: d.pick([50, 100, 200, 400]),
     budget: GUEST_BUDGET,
+    ...(palette.paging ? { paging: palette.paging } : {}),
   };
+}
+
+/** The paging layout of `g` (undefined: a segment guest). */
+function layoutOf(g: Pick<GuestPlan, 'paging'>): PagingLayout | undefined {
+  return g.paging === undefined ? undefined : pagingLayout(g.paging, USER_BASE);
+}
+
+/** Guest-physical bytes of `g`'s machine. */
+export function vmsizeOf(g: Pick<GuestPlan, 'paging'>): number {
+  return g.paging === undefined ? VMSIZE : PAGING_VMSIZE;
 }
 
 /** A value for a register or an immediate: small numbers, mode numbers, addresses in the guest, the witnesses' values. */
@@ -111,8 +130,10 @@ function drawValue(palette: Palette, d: Draw): number {
       return d.int(-2, modes);
     case 1:
       return d.int(0, VMSIZE / 4) * 4;
-    case 2:
-      return d.pick([SLOT_OLD_PSW, TRAP_CAUSE, USER_SIZE - 4, USER_SIZE, VMSIZE, 0xfffffffc | 0]);
+    case 2: {
+      const paged = palette.paging === undefined ? [] : pagingValues(pagingLayout(palette.paging, USER_BASE));
+      return d.pick([SLOT_OLD_PSW, TRAP_CAUSE, USER_SIZE - 4, USER_SIZE, VMSIZE, 0xfffffffc | 0, ...paged]);
+    }
     default:
       return palette.values.length ? d.pick(palette.values) : d.int(0, 255);
   }
@@ -156,16 +177,18 @@ function withLabel(text: string, def: InstructionDef, label: string): string {
   return def.operands.includes('target') ? `${text}\n${label}:` : text;
 }
 
-/** The kernel's source (vector, boot, handler, data), assembled at guest-physical 0. */
+/** The kernel's source (vector, boot, handler, data), assembled at guest-physical 0; with paging, its boot builds the tables first. */
 export function kernelSource(g: GuestPlan, p: Profile): string {
   const { kernel, user } = modesOf(p);
   const home = kernelHome(p);
   const at = (a: number) => hex(home + a);
+  const pg = layoutOf(g);
   return [
     `.org ${at(0)}`,
-    `.psw pc=handler, mode=${kernel}, limit=${hex(VMSIZE)}`,
+    pg ? `.psw pc=handler, mode=${kernel}, pg=1, ptbr=${hex(pg.kernelRoot)}` : `.psw pc=handler, mode=${kernel}, limit=${hex(VMSIZE)}`,
     `.org ${at(KERNEL_PC)}`,
     'boot:',
+    ...(pg ? pagingPrologue(pg, at) : []),
     ...g.boot,
     'lpsw upsw',
     'handler:',
@@ -187,7 +210,9 @@ export function kernelSource(g: GuestPlan, p: Profile): string {
     'done: halt',
     '.align 8',
     'count: .word 0',
-    `upsw: .psw pc=0, mode=${user}, ie=1, base=${hex(USER_BASE)}, limit=${hex(USER_SIZE)}`,
+    ...(pg
+      ? [`upsw: .psw pc=0, mode=${user}, ie=1, pg=1, ptbr=${hex(pg.userRoot)}`, `kpsw: .psw pc=paged, mode=${kernel}, pg=1, ptbr=${hex(pg.kernelRoot)}`]
+      : [`upsw: .psw pc=0, mode=${user}, ie=1, base=${hex(USER_BASE)}, limit=${hex(USER_SIZE)}`]),
   ].join('\n');
 }
 
@@ -199,19 +224,21 @@ export function userSource(g: GuestPlan): string {
 
 /** The guest image of `g` on `p` (throws AsmError when a line does not assemble). */
 export function guestImage(g: GuestPlan, p: Profile, name = 'generated'): GuestImage {
-  return guestFromSources({
+  const image = guestFromSources({
     name,
     profile: p,
-    vmsize: VMSIZE,
+    vmsize: vmsizeOf(g),
     bounds: 'size',
     programs: [
       { source: kernelSource(g, p), at: -kernelHome(p) }, // its address kernelHome at guest-physical 0
       { source: userSource(g), at: USER_BASE },
     ],
-    psw: { pc: kernelHome(p) + KERNEL_PC, status: 0, base: 0, limit: VMSIZE, ptbr: 0, extra: 0 },
+    psw: { pc: kernelHome(p) + KERNEL_PC, status: 0, base: 0, limit: vmsizeOf(g), ptbr: 0, extra: 0 },
     regs: g.regs,
     budget: g.budget,
   });
+  const pg = layoutOf(g);
+  return pg ? { ...image, ...pagingMachine(p, pg) } : image;
 }
 
 /** Lines of the guest's parts (what the shrinker counts). */
@@ -222,5 +249,5 @@ export function planSize(g: GuestPlan): number {
 /** The guest as one printable text: both programs, registers and budget. */
 export function guestText(g: GuestPlan, p: Profile): string {
   const regs = g.regs.map((v, r) => [r, v] as const).filter(([, v]) => v !== 0).map(([r, v]) => `r${r}=${hex(v)}`);
-  return [`; ${g.profile} guest, ${VMSIZE} bytes, budget ${g.budget}, registers ${regs.join(' ') || 'all 0'}`, `; --- kernel @0${kernelHome(p) ? ` (assembled at ${hex(kernelHome(p))})` : ''}`, kernelSource(g, p), `; --- process @${hex(USER_BASE)}`, userSource(g)].join('\n');
+  return [`; ${g.profile} guest, ${vmsizeOf(g)} bytes${g.paging ? `, paging ${g.paging} (the kernel builds its tables, then turns paging on)` : ''}, budget ${g.budget}, registers ${regs.join(' ') || 'all 0'}`, `; --- kernel @0${kernelHome(p) ? ` (assembled at ${hex(kernelHome(p))})` : ''}`, kernelSource(g, p), `; --- process @${hex(USER_BASE)}`, userSource(g)].join('\n');
 }

@@ -31,6 +31,8 @@ export interface Palette {
   readonly templates: readonly Template[];
   /** register values the witnesses used (selectors, region addresses, status words ...), for random operands */
   readonly values: readonly number[];
+  /** the classification's paging geometry (its states had paging on): the guests are paging guests */
+  readonly paging?: string;
 }
 
 export interface PaletteOptions {
@@ -59,7 +61,7 @@ export function paletteOf(p: Profile, c: Classification, o: PaletteOptions = {})
       for (const v of Object.values(w.state.registers)) values.add(v | 0);
     }
   }
-  return { profile: p, entries, templates, values: [...values].sort((a, b) => a - b) };
+  return { profile: p, entries, templates, values: [...values].sort((a, b) => a - b), ...(c.paging ? { paging: c.paging.geometry } : {}) };
 }
 
 /** A palette as plain data, for another thread: its entries by mnemonic. */
@@ -67,10 +69,11 @@ export interface PaletteData {
   readonly entries: readonly { readonly mnemonic: string; readonly weight: number; readonly violator: boolean }[];
   readonly templates: readonly Template[];
   readonly values: readonly number[];
+  readonly paging?: string;
 }
 
 export function paletteData(x: Palette): PaletteData {
-  return { entries: x.entries.map((e) => ({ mnemonic: e.def.mnemonic, weight: e.weight, violator: e.violator })), templates: x.templates, values: x.values };
+  return { entries: x.entries.map((e) => ({ mnemonic: e.def.mnemonic, weight: e.weight, violator: e.violator })), templates: x.templates, values: x.values, ...(x.paging ? { paging: x.paging } : {}) };
 }
 
 /** The palette `d` describes, on `p` (the profile it was built from); throws for an instruction `p` lacks. */
@@ -80,7 +83,7 @@ export function paletteFromData(p: Profile, d: PaletteData): Palette {
     if (!def) throw new Error(`paletteFromData: ${p.name} has no instruction ${e.mnemonic}`);
     return { def, weight: e.weight, violator: e.violator };
   });
-  return { profile: p, entries, templates: d.templates, values: d.values };
+  return { profile: p, entries, templates: d.templates, values: d.values, ...(d.paging ? { paging: d.paging } : {}) };
 }
 
 /** A witness as a guest line: its named registers set, its instruction text with the target replaced by `@next`. */

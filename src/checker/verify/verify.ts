@@ -14,6 +14,13 @@
 // Theorem 2 needs Theorem 1's precondition (and a VMM without timing dependence, which this one
 // is); it is confirmed where the assembly VMM can host the profile (whyNot says why not).
 //
+// With `paging` (a geometry's name) the classes come from the classifier's paging mode and the
+// guests are paging guests (generate.ts, paging-guest.ts). Theorem 1's VMM is then the
+// trap-and-emulate VMM over each memory virtualization that hosts paging guests — nested paging,
+// shadow paging eager and lazy (PAGING_KINDS) — one campaign per kind, all of which must confirm;
+// Theorems 2 and 3 keep their VMMs (vmm2, hvm), which host segment guests only: whyNot refuses
+// every paging guest, and the verdict says so in its note (nothing is run, nothing assumed).
+//
 // Guests are numbered by position; the guest at a position depends only on (seed, position), and
 // the figures are reduced from per-position outcomes in position order (campaign.ts). So the
 // positions may run here (verify), over worker threads (verifySpread, pool.ts), or as shards
@@ -24,6 +31,7 @@ import { disassemble } from '../../asm/disassembler.js';
 import type { Profile } from '../../isa/profile.js';
 import { summarizeDivergence, type DivergenceSummary } from '../../vmm/checks.js';
 import type { GuestImage } from '../../vmm/guest.js';
+import { interpretsSupervisor } from '../../vmm/kinds.js';
 import { locateDivergence } from '../../vmm/localize.js';
 import { runGuest, whyNot, type GuestRun } from '../../vmm/run.js';
 import { runVmm2 } from '../../vmm/vmm2.js';
@@ -47,6 +55,18 @@ export const THEOREMS: readonly { readonly key: TheoremKey; readonly kind: Theor
   { key: 't3', kind: 'hvm', claim: 'a hybrid VMM can be built if every user-sensitive instruction is privileged' },
 ];
 
+/** The kinds each theorem's guests run under when they are paging guests (segment guests: THEOREMS' kind). */
+export const PAGING_KINDS: Readonly<Record<TheoremKey, readonly TheoremKind[]>> = {
+  t1: ['nested', 'shadow-eager', 'shadow-lazy'],
+  t2: ['vmm2'],
+  t3: ['hvm'],
+};
+
+/** The kinds theorem `key` runs its guests under: with paging PAGING_KINDS', else its one VMM. */
+export function kindsOf(key: TheoremKey, paging: boolean): readonly TheoremKind[] {
+  return paging ? PAGING_KINDS[key] : [THEOREMS.find((t) => t.key === key)!.kind];
+}
+
 /** A deterministic slice of the positions: those i with i % count == index - 1 (index 1 .. count). */
 export interface Shard {
   readonly index: number;
@@ -57,6 +77,8 @@ export interface VerifyOptions {
   /** guests per theorem, 1 .. MAX_RUNS */
   readonly runs?: number;
   readonly seed?: number;
+  /** a preset geometry's name: classes with paging on, paging guests under nested and shadow paging */
+  readonly paging?: string;
   /** the classifier's states per instruction (its default when absent) */
   readonly states?: number;
   /** a guest run first under every VMM (verify of a scenario: its own guest) */
@@ -67,7 +89,7 @@ export interface VerifyOptions {
   /** run only this shard's positions (the verdicts are then partial: merge the campaigns) */
   readonly shard?: Shard;
   /** told after every run */
-  readonly progress?: (theorem: TheoremKey, done: number, total: number) => void;
+  readonly progress?: (theorem: TheoremKey, done: number, total: number, kind: TheoremKind) => void;
 }
 
 export interface Confirmation extends RunStats {
@@ -106,33 +128,52 @@ export interface Counterexample {
   readonly instruction?: { readonly retired: number; readonly pc: number; readonly text?: string; readonly difference: string };
 }
 
-export interface TheoremVerdict {
-  readonly theorem: TheoremKey;
-  readonly claim: string;
+/** What the guests of one theorem did under one kind. */
+export interface KindVerdict {
   readonly kind: TheoremKind;
-  readonly precondition: boolean;
-  readonly violators: readonly string[];
   readonly confirmation: Confirmation | null;
   readonly search: Search | null;
   readonly counterexample: Counterexample | null;
   /** why no runs were made */
   readonly note?: string;
-  /** the precondition holds and its runs confirmed it */
+  /** the precondition holds and these runs confirmed it */
   readonly established: boolean;
+}
+
+/**
+ * A theorem's verdict. Its kind, confirmation, search, counterexample and note are those of the
+ * kind that decides it — the first kind that did not confirm or found a counterexample, else
+ * the first — and, where it ran under several kinds (Theorem 1 under paging), `under` holds
+ * every kind's, in PAGING_KINDS' order.
+ */
+export interface TheoremVerdict extends KindVerdict {
+  readonly theorem: TheoremKey;
+  readonly claim: string;
+  readonly precondition: boolean;
+  readonly violators: readonly string[];
+  /** the precondition holds and every kind's runs confirmed it */
+  readonly established: boolean;
+  readonly under?: readonly KindVerdict[];
 }
 
 export interface Verification {
   readonly profile: string;
   readonly seed: number;
   readonly runs: number;
+  /** the paging geometry's name (paging guests), or null (segment guests) */
+  readonly paging: string | null;
   readonly classification: Classification;
   readonly theorems: Readonly<Record<TheoremKey, TheoremVerdict>>;
-  /** what the verdicts were reduced from (a shard's part of them, for mergeCampaigns) */
-  readonly campaigns: Readonly<Record<TheoremKey, Campaign | null>>;
+  /** what the verdicts were reduced from (a shard's part of them, for mergeCampaigns): one campaign per kind, or null (not run) */
+  readonly campaigns: Readonly<Record<TheoremKey, Campaigns>>;
 }
 
-/** One theorem's guests as run: every outcome, and the counterexample of the first position that diverged. */
+/** A theorem's campaigns, one per kind (kindsOf's order), or null when it runs no guests. */
+export type Campaigns = readonly Campaign[] | null;
+
+/** One theorem's guests as run under one kind: every outcome, and the counterexample of the first position that diverged. */
 export interface Campaign {
+  readonly kind: TheoremKind;
   readonly stopAtFirst: boolean;
   readonly outcomes: readonly GuestOutcome[];
   readonly counterexample: { readonly position: number; readonly value: Counterexample } | null;
@@ -141,7 +182,7 @@ export interface Campaign {
 /** Theorems 1–3 for `p`, every guest run in this thread (see the header). Throws RangeError for options out of range. */
 export function verify(p: Profile, options: VerifyOptions = {}): Verification {
   const ctx = prepare(p, options);
-  const campaigns = byTheorem(ctx, (t, stopAtFirst) => finish(ctx, t, stopAtFirst, runHere(ctx, t, positionsOf(ctx), stopAtFirst)));
+  const campaigns = byTheorem(ctx, (t, kind, stopAtFirst) => finish(ctx, kind, stopAtFirst, runHere(ctx, t, kind, positionsOf(ctx), stopAtFirst)));
   return conclude(ctx, campaigns);
 }
 
@@ -153,20 +194,24 @@ export async function verifySpread(p: Profile, ref: ProfileRef, workers: number,
   const ctx = prepare(p, options);
   const pool = await GuestPool.start(workers, { profile: ref, seed: ctx.seed, offset: ctx.options.first ? 1 : 0, palette: paletteData(ctx.palette) });
   try {
-    const campaigns: Partial<Record<TheoremKey, Campaign | null>> = {};
+    const campaigns: Partial<Record<TheoremKey, Campaigns>> = {};
     for (const t of THEOREMS) {
       const stopAtFirst = planOf(ctx, t);
       if (stopAtFirst === undefined) {
         campaigns[t.key] = null;
         continue;
       }
-      const positions = positionsOf(ctx);
-      const here = ctx.options.first && positions[0] === 0 ? runHere(ctx, t, [0], stopAtFirst) : [];
-      const stop = stopAtFirst && here.some((o) => o.diverges);
-      const rest = stop ? [] : await pool.run(t.kind, positions.filter((i) => i !== 0 || !ctx.options.first), stopAtFirst, (done) => ctx.options.progress?.(t.key, here.length + done, positions.length));
-      campaigns[t.key] = finish(ctx, t, stopAtFirst, [...here, ...rest]);
+      const out: Campaign[] = [];
+      for (const kind of kindsOf(t.key, ctx.paging !== null)) {
+        const positions = positionsOf(ctx);
+        const here = ctx.options.first && positions[0] === 0 ? runHere(ctx, t, kind, [0], stopAtFirst) : [];
+        const stop = stopAtFirst && here.some((o) => o.diverges);
+        const rest = stop ? [] : await pool.run(kind, positions.filter((i) => i !== 0 || !ctx.options.first), stopAtFirst, (done) => ctx.options.progress?.(t.key, here.length + done, positions.length, kind));
+        out.push(finish(ctx, kind, stopAtFirst, [...here, ...rest]));
+      }
+      campaigns[t.key] = out;
     }
-    return conclude(ctx, campaigns as Record<TheoremKey, Campaign | null>);
+    return conclude(ctx, campaigns as Record<TheoremKey, Campaigns>);
   } finally {
     await pool.close();
   }
@@ -177,6 +222,7 @@ interface Context {
   readonly palette: Palette;
   readonly seed: number;
   readonly runs: number;
+  readonly paging: string | null;
   readonly classification: Classification;
   readonly options: VerifyOptions;
 }
@@ -189,8 +235,8 @@ function prepare(p: Profile, options: VerifyOptions): Context {
   const sh = options.shard;
   if (sh && !(Number.isInteger(sh.count) && Number.isInteger(sh.index) && sh.count >= 1 && sh.index >= 1 && sh.index <= sh.count)) throw new RangeError(`verify: shard ${sh.index}/${sh.count} is not k/n with 1 <= k <= n`);
   const seed = options.seed ?? DEFAULT_SEED;
-  const classification = classify(p, { seed, ...(options.states === undefined ? {} : { states: options.states }) });
-  return { p, palette: paletteOf(p, classification, options.palette), seed, runs, classification, options };
+  const classification = classify(p, { seed, ...(options.states === undefined ? {} : { states: options.states }), ...(options.paging === undefined ? {} : { paging: options.paging }) });
+  return { p, palette: paletteOf(p, classification, options.palette), seed, runs, paging: options.paging ?? null, classification, options };
 }
 
 /** Whether theorem `t` runs guests, and how: undefined (it does not), true (a search), false (a confirmation). */
@@ -204,13 +250,13 @@ function preconditionOf(c: Pick<Classification, 'theorems'>, t: Spec): { precond
   return t.key === 't3' ? c.theorems.t3 : c.theorems.t1;
 }
 
-function byTheorem(ctx: Context, run: (t: Spec, stopAtFirst: boolean) => Campaign): Record<TheoremKey, Campaign | null> {
-  const out: Partial<Record<TheoremKey, Campaign | null>> = {};
+function byTheorem(ctx: Context, run: (t: Spec, kind: TheoremKind, stopAtFirst: boolean) => Campaign): Record<TheoremKey, Campaigns> {
+  const out: Partial<Record<TheoremKey, Campaigns>> = {};
   for (const t of THEOREMS) {
     const stopAtFirst = planOf(ctx, t);
-    out[t.key] = stopAtFirst === undefined ? null : run(t, stopAtFirst);
+    out[t.key] = stopAtFirst === undefined ? null : kindsOf(t.key, ctx.paging !== null).map((kind) => run(t, kind, stopAtFirst));
   }
-  return out as Record<TheoremKey, Campaign | null>;
+  return out as Record<TheoremKey, Campaigns>;
 }
 
 /** The positions this run covers, ascending: all of 0 .. runs-1, or the shard's. */
@@ -219,13 +265,13 @@ function positionsOf(ctx: Context): number[] {
   return Array.from({ length: ctx.runs }, (_, i) => i).filter((i) => !sh || i % sh.count === sh.index - 1);
 }
 
-/** Runs `positions` in order in this thread; with `stopAtFirst`, until one diverges. */
-function runHere(ctx: Context, t: Spec, positions: readonly number[], stopAtFirst: boolean): GuestOutcome[] {
+/** Runs `positions` in order in this thread under `kind`; with `stopAtFirst`, until one diverges. */
+function runHere(ctx: Context, t: Spec, kind: TheoremKind, positions: readonly number[], stopAtFirst: boolean): GuestOutcome[] {
   const out: GuestOutcome[] = [];
   for (const i of positions) {
-    const o = runPosition({ ...ctx, given: ctx.options.first }, t.kind, i);
+    const o = runPosition({ ...ctx, given: ctx.options.first }, kind, i);
     out.push(o);
-    ctx.options.progress?.(t.key, out.length, positions.length);
+    ctx.options.progress?.(t.key, out.length, positions.length, kind);
     if (stopAtFirst && o.diverges) break;
   }
   return out;
@@ -263,55 +309,69 @@ function candidate(src: GuestSource, position: number): Candidate {
   return { index, plan, image: guestImage(plan, src.p, `guest-${index}`) };
 }
 
-/** A campaign from its outcomes: the first diverging position's counterexample made (shrunk, located). */
-function finish(ctx: Context, t: Spec, stopAtFirst: boolean, outcomes: readonly GuestOutcome[]): Campaign {
-  const { failing } = reduceOutcomes(t.kind, outcomes, stopAtFirst);
-  const counterexample = failing === undefined ? null : { position: failing, value: counterexampleOf(ctx, t.kind, candidate({ ...ctx, given: ctx.options.first }, failing)) };
-  return { stopAtFirst, outcomes, counterexample };
+/** A campaign from its outcomes under `kind`: the first diverging position's counterexample made (shrunk, located). */
+function finish(ctx: Context, kind: TheoremKind, stopAtFirst: boolean, outcomes: readonly GuestOutcome[]): Campaign {
+  const { failing } = reduceOutcomes(kind, outcomes, stopAtFirst);
+  const counterexample = failing === undefined ? null : { position: failing, value: counterexampleOf(ctx, kind, candidate({ ...ctx, given: ctx.options.first }, failing)) };
+  return { kind, stopAtFirst, outcomes, counterexample };
 }
 
-function conclude(ctx: Context, campaigns: Readonly<Record<TheoremKey, Campaign | null>>): Verification {
-  return { profile: ctx.p.name, seed: ctx.seed, runs: ctx.runs, classification: ctx.classification, theorems: verdictsOf(ctx.classification, campaigns), campaigns };
+function conclude(ctx: Context, campaigns: Readonly<Record<TheoremKey, Campaigns>>): Verification {
+  return { profile: ctx.p.name, seed: ctx.seed, runs: ctx.runs, paging: ctx.paging, classification: ctx.classification, theorems: verdictsOf(ctx.classification, campaigns), campaigns };
 }
 
-/** Each theorem's verdict from the classification's preconditions and its campaign (whole, or merged from shards). */
-export function verdictsOf(c: Pick<Classification, 'theorems'>, campaigns: Readonly<Record<TheoremKey, Campaign | null>>): Record<TheoremKey, TheoremVerdict> {
+/** Each theorem's verdict from the classification's preconditions and its campaigns (whole, or merged from shards). */
+export function verdictsOf(c: Pick<Classification, 'theorems'>, campaigns: Readonly<Record<TheoremKey, Campaigns>>): Record<TheoremKey, TheoremVerdict> {
   const out: Partial<Record<TheoremKey, TheoremVerdict>> = {};
   for (const t of THEOREMS) out[t.key] = verdictOf(t, preconditionOf(c, t), campaigns[t.key]);
   return out as Record<TheoremKey, TheoremVerdict>;
 }
 
-function verdictOf(t: Spec, pre: { precondition: boolean; violators: readonly string[] }, campaign: Campaign | null): TheoremVerdict {
+/** A theorem's verdict from its kinds' (see TheoremVerdict: the deciding kind's fields, `under` with several kinds). */
+function verdictOf(t: Spec, pre: { precondition: boolean; violators: readonly string[] }, campaigns: Campaigns): TheoremVerdict {
   const { precondition, violators } = pre;
-  const base = { theorem: t.key, claim: t.claim, kind: t.kind, precondition, violators };
-  const none = (note: string) => ({ ...base, confirmation: null, search: null, counterexample: null, note, established: false });
-  if (!campaign) return none("Theorem 1's precondition fails, so Theorem 2 has nothing to build on");
-  const { stats: s, failing } = reduceOutcomes(t.kind, campaign.outcomes, !precondition);
-  if (s.runs === 0) return none(`${t.kind} cannot host these guests: ${s.refusal}`);
-  const ce = campaign.counterexample;
-  if (failing !== undefined && ce?.position !== failing) throw new Error(`verify: the campaign of ${t.key} has no counterexample for its first diverging position ${failing}`);
+  const base = { theorem: t.key, claim: t.claim, precondition, violators };
+  if (!campaigns) return { ...base, kind: t.kind, confirmation: null, search: null, counterexample: null, note: "Theorem 1's precondition fails, so Theorem 2 has nothing to build on", established: false };
+  const kinds = campaigns.map((c) => kindVerdict(t.key, precondition, c));
+  const deciding = kinds.find((k) => k.counterexample !== null || (k.confirmation !== null && !k.confirmation.confirmed)) ?? kinds[0];
+  return { ...base, ...deciding, established: kinds.every((k) => k.established), ...(kinds.length > 1 ? { under: kinds } : {}) };
+}
+
+/** What campaign `c` of theorem `key` shows under its kind: a confirmation (the precondition holds), a search, or a note (every guest refused). */
+function kindVerdict(key: TheoremKey, precondition: boolean, c: Campaign): KindVerdict {
+  const { kind } = c;
+  const { stats: s, failing } = reduceOutcomes(kind, c.outcomes, !precondition);
+  if (s.runs === 0) return { kind, confirmation: null, search: null, counterexample: null, note: `${kind} cannot host these guests: ${s.refusal}`, established: false };
+  const ce = c.counterexample;
+  if (failing !== undefined && ce?.position !== failing) throw new Error(`verify: the campaign of ${key} under ${kind} has no counterexample for its first diverging position ${failing}`);
   const counterexample = failing === undefined ? null : ce!.value;
-  if (!precondition) return { ...base, confirmation: null, search: { ...s, found: counterexample !== null }, counterexample, established: false };
-  const confirmed = s.equivalent === s.runs && s.safe === s.runs && (t.kind === 'hvm' || s.untrappedSoftware === 0);
-  return { ...base, confirmation: { ...s, confirmed }, search: null, counterexample, established: confirmed };
+  if (!precondition) return { kind, confirmation: null, search: { ...s, found: counterexample !== null }, counterexample, established: false };
+  const confirmed = s.equivalent === s.runs && s.safe === s.runs && (interpretsSupervisor(kind) || s.untrappedSoftware === 0);
+  return { kind, confirmation: { ...s, confirmed }, search: null, counterexample, established: confirmed };
 }
 
 /**
- * The campaigns of shards 1 .. n of one verification joined: all outcomes, and the counterexample
- * of the lowest diverging position (each shard made its own first's; verdictsOf keeps the one it needs).
+ * The campaigns of shards 1 .. n of one verification joined, kind by kind: all outcomes, and the
+ * counterexample of the lowest diverging position (each shard made its own first's; verdictsOf
+ * keeps the one it needs).
  */
-export function mergeCampaigns(parts: readonly Readonly<Record<TheoremKey, Campaign | null>>[]): Record<TheoremKey, Campaign | null> {
-  const out: Partial<Record<TheoremKey, Campaign | null>> = {};
+export function mergeCampaigns(parts: readonly Readonly<Record<TheoremKey, Campaigns>>[]): Record<TheoremKey, Campaigns> {
+  const out: Partial<Record<TheoremKey, Campaigns>> = {};
   for (const t of THEOREMS) {
-    const cs = parts.map((x) => x[t.key]).filter((x): x is Campaign => x !== null);
-    if (!cs.length) {
-      out[t.key] = null;
-      continue;
-    }
-    const found = cs.flatMap((c) => (c.counterexample ? [c.counterexample] : [])).sort((a, b) => a.position - b.position);
-    out[t.key] = { stopAtFirst: cs[0].stopAtFirst, outcomes: cs.flatMap((c) => c.outcomes).sort((a, b) => a.position - b.position), counterexample: found[0] ?? null };
+    const cs = parts.map((x) => x[t.key]).filter((x): x is readonly Campaign[] => x !== null);
+    out[t.key] = cs.length ? cs[0].map((first, j) => mergeKind(first.kind, cs.map((c) => c[j]))) : null;
   }
-  return out as Record<TheoremKey, Campaign | null>;
+  return out as Record<TheoremKey, Campaigns>;
+}
+
+/** One kind's campaigns of several shards joined; throws when a shard ran another kind at that place. */
+function mergeKind(kind: TheoremKind, cs: readonly (Campaign | undefined)[]): Campaign {
+  const parts = cs.map((c) => {
+    if (c?.kind !== kind) throw new Error(`mergeCampaigns: a shard ran ${c?.kind ?? 'nothing'} where another ran ${kind}`);
+    return c;
+  });
+  const found = parts.flatMap((c) => (c.counterexample ? [c.counterexample] : [])).sort((a, b) => a.position - b.position);
+  return { kind, stopAtFirst: parts[0].stopAtFirst, outcomes: parts.flatMap((c) => c.outcomes).sort((a, b) => a.position - b.position), counterexample: found[0] ?? null };
 }
 
 /** One checked run of `g` as `kind` (vmm2 with a trap log that keeps every trap of its budget). */

@@ -21,7 +21,7 @@ import { verifyData, writeVerify, type ShardData, type VerifyData } from './veri
 const MAX_SHARD_BYTES = 64 * 1024 * 1024;
 
 /** What every shard of one verification states alike. */
-const SAME = ['schemaVersion', 'input', 'profile', 'overrides', 'seed', 'runs', 'instructions', 'preconditions'] as const;
+const SAME = ['schemaVersion', 'input', 'profile', 'overrides', 'paging', 'seed', 'runs', 'instructions', 'preconditions'] as const;
 
 export function registerMerge(program: Command, done: (o: Outcome) => void): void {
   program
@@ -53,6 +53,7 @@ function readShard(file: string): ShardData {
     throw new UsageError(`${file}: not JSON (${(e as Error).message}); merge takes what \`verify --shard k/n\` prints`);
   }
   if (typeof d !== 'object' || d === null || typeof d.shard !== 'object' || !d.campaigns || !d.preconditions) throw new UsageError(`${file}: not the output of \`verify --shard k/n\` (no shard and campaigns)`);
+  if (!Object.values(d.campaigns).every((c) => c === null || Array.isArray(c))) throw new UsageError(`${file}: its campaigns are not one list per theorem; it was written by another version of \`verify --shard\``);
   if (d.schemaVersion !== SCHEMA_VERSION) throw new UsageError(`${file}: schemaVersion ${String(d.schemaVersion)}, this shadowlab writes ${SCHEMA_VERSION}`);
   return d as ShardData;
 }
@@ -61,7 +62,7 @@ function readShard(file: string): ShardData {
 export function mergeShards(files: readonly string[], shards: readonly ShardData[]): [VerifyData, Profile, Scenario | undefined] {
   const first = shards[0];
   shards.forEach((d, i) => {
-    for (const k of SAME) if (!isDeepStrictEqual(d[k], first[k])) throw new UsageError(`${files[i]}: its ${k} differs from ${files[0]}'s: the shards of one merge must come from one verification (same target, --seed, --runs, --override)`);
+    for (const k of SAME) if (!isDeepStrictEqual(d[k], first[k])) throw new UsageError(`${files[i]}: its ${k} differs from ${files[0]}'s: the shards of one merge must come from one verification (same target, --seed, --runs, --override, --paging)`);
     if (d.shard.count !== first.shard.count) throw new UsageError(`${files[i]}: shard ${d.shard.index}/${d.shard.count}, but ${files[0]} is one of ${first.shard.count}`);
     const j = shards.findIndex((x) => x.shard.index === d.shard.index);
     if (j !== i) throw new UsageError(`${files[i]}: shard ${d.shard.index}/${d.shard.count} again (also ${files[j]})`);
@@ -72,7 +73,13 @@ export function mergeShards(files: readonly string[], shards: readonly ShardData
   const base = s?.profile ?? PROFILES.get(first.profile);
   if (!base) throw new UsageError(`${files[0]}: unknown profile '${first.profile}'`);
   const profile = withOverrides(base, (first.overrides ?? []).map((o) => ({ mnemonic: o.instruction, trapsIn: o.trapsIn })));
-  const theorems = verdictsOf({ theorems: first.preconditions }, mergeCampaigns(shards.map((d) => d.campaigns)));
-  const { schemaVersion, input, overrides, seed, runs, instructions } = first;
-  return [verifyData({ schemaVersion, input, profile: first.profile, ...(overrides ? { overrides } : {}), seed, runs, instructions }, theorems, s), profile, s];
+  let campaigns;
+  try {
+    campaigns = mergeCampaigns(shards.map((d) => d.campaigns));
+  } catch (e) {
+    throw new UsageError(`merge: ${(e as Error).message.replace(/^mergeCampaigns: /, '')} (given: ${files.join(', ')})`);
+  }
+  const theorems = verdictsOf({ theorems: first.preconditions }, campaigns);
+  const { schemaVersion, input, overrides, paging, seed, runs, instructions } = first;
+  return [verifyData({ schemaVersion, input, profile: first.profile, ...(overrides ? { overrides } : {}), ...(paging ? { paging } : {}), seed, runs, instructions }, theorems, s), profile, s];
 }

@@ -6,21 +6,22 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { guestImage, KERNEL_PC, kernelHome, modesOf, USER_BASE, VMSIZE } from '../../checker/verify/generate.js';
+import { PAGING_TLB } from '../../checker/classify/paging.js';
+import { guestImage, KERNEL_PC, kernelHome, modesOf, USER_BASE, vmsizeOf } from '../../checker/verify/generate.js';
 import { runAs, type Counterexample } from '../../checker/verify/verify.js';
 import type { Profile } from '../../isa/profile.js';
 import { count } from '../format.js';
 import { UsageError } from '../../scenario/errors.js';
 import type { Scenario } from '../../scenario/load.js';
 import { runGuest } from '../../vmm/run.js';
-import type { VerifyData } from './verify.js';
+import { kindsOfVerdict, type VerifyData } from './verify.js';
 
 /** Most files one name may take suffixes for. */
 const MAX_SUFFIX = 1000;
 
 /** Writes every generated counterexample of `d` (verified on `p`) into `dir`; returns the paths written. */
 export function emitCounterexamples(dir: string, d: VerifyData, p: Profile, s: Scenario | undefined): string[] {
-  const found = Object.values(d.theorems).flatMap((t) => (t.counterexample?.plan ? [[t.theorem, t.counterexample] as const] : []));
+  const found = Object.values(d.theorems).flatMap((t) => kindsOfVerdict(t).flatMap((k) => (k.counterexample?.plan ? [[t.theorem, k.counterexample] as const] : [])));
   if (!found.length) return [];
   try {
     mkdirSync(dir, { recursive: true });
@@ -57,12 +58,17 @@ export function scenarioText(d: VerifyData, theorem: string, c: Counterexample, 
   const doc = {
     name: `${d.profile}-${theorem}-counterexample`,
     description: `${d.profile}: a generated guest (seed ${d.seed}, guest ${c.index}, shrunk to ${count(c.lines, 'line')}) that behaves differently under ${c.kind} than bare`,
-    machine: { memory: VMSIZE, profile: s?.spec.machine.profile ?? d.profile, ...(overrides.length ? { overrides } : {}) },
+    machine: {
+      memory: vmsizeOf(plan),
+      profile: s?.spec.machine.profile ?? d.profile,
+      ...(overrides.length ? { overrides } : {}),
+      ...(plan.paging ? { translation: 'paging', paging: { geometry: plan.paging, tlb: { ...PAGING_TLB } } } : {}),
+    },
     programs: [
       { name: 'kernel', at: 0, ...(home ? { org: home } : {}), source: `${c.kernel!}\n` },
       { name: 'process', at: USER_BASE, source: `${c.user!}\n` },
     ],
-    psw: { pc: home + KERNEL_PC, mode: modesOf(p).kernel, limit: VMSIZE },
+    psw: { pc: home + KERNEL_PC, mode: modesOf(p).kernel, limit: vmsizeOf(plan) },
     ...(Object.keys(regs).length ? { registers: regs } : {}),
     steps: plan.budget,
     expect: {

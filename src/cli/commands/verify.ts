@@ -4,11 +4,15 @@
 // printVerify() renders it, --emit writes counterexamples as scenario files (verify-emit.ts).
 // --workers spreads the guests over threads; --shard k/n runs a slice and prints its campaigns
 // as JSON, which `shadowlab merge` (merge.ts) joins into the data of one unsharded run.
+// --paging [geometry] (or a scenario whose machine pages) classifies with paging on and runs
+// paging guests: Theorem 1 under nested, shadow-eager and shadow-lazy (verify.ts: PAGING_KINDS).
 
 import type { Command } from 'commander';
-import { DEFAULT_SEED, type InstructionClass } from '../../checker/classify/classify.js';
+import { DEFAULT_GEOMETRY, DEFAULT_SEED, type InstructionClass } from '../../checker/classify/classify.js';
+import { pagingGeometry } from '../../checker/classify/paging.js';
 import { MAX_WORKERS, type ProfileRef } from '../../checker/verify/pool.js';
-import { DEFAULT_RUNS, MAX_RUNS, verify, verifySpread, type Campaign, type Counterexample, type RunStats, type Shard, type TheoremKey, type TheoremVerdict, type Verification, type VerifyOptions } from '../../checker/verify/verify.js';
+import { DEFAULT_RUNS, MAX_RUNS, verify, verifySpread, type Campaigns, type Counterexample, type KindVerdict, type RunStats, type Shard, type TheoremKey, type TheoremKind, type TheoremVerdict, type Verification, type VerifyOptions } from '../../checker/verify/verify.js';
+import { interpretsSupervisor } from '../../vmm/kinds.js';
 import { CORE_CAUSES } from '../../isa/arch.js';
 import { withOverrides, type Profile } from '../../isa/profile.js';
 import { PROFILES } from '../../isa/profiles/index.js';
@@ -31,6 +35,7 @@ interface VerifyCliOptions {
   workers?: string;
   shard?: string;
   override?: string[];
+  paging?: string | boolean;
   json?: boolean;
   timing?: boolean;
 }
@@ -43,6 +48,8 @@ export interface VerifyData {
   readonly profile: string;
   /** --override, as scenarios state overrides */
   readonly overrides?: readonly OverrideSpec[];
+  /** with paging on (--paging, or a paging scenario): the geometry of the classifier's states and the generated guests */
+  readonly paging?: string;
   readonly seed: number;
   readonly runs: number;
   readonly instructions: readonly InstructionRow[];
@@ -60,11 +67,12 @@ export interface ShardData {
   readonly input: VerifyData['input'];
   readonly profile: string;
   readonly overrides?: readonly OverrideSpec[];
+  readonly paging?: string;
   readonly seed: number;
   readonly runs: number;
   readonly instructions: readonly InstructionRow[];
   readonly preconditions: Verification['classification']['theorems'];
-  readonly campaigns: Readonly<Record<TheoremKey, Campaign | null>>;
+  readonly campaigns: Readonly<Record<TheoremKey, Campaigns>>;
 }
 
 /** An instruction's classes as the classifier found them (its witnesses and evidence are classify's to show). */
@@ -83,6 +91,7 @@ export function registerVerify(program: Command, done: (o: Outcome) => void): vo
     .option('--workers <n>', `worker threads the guests are spread over, 1 to ${MAX_WORKERS} (default 1); the same output as one`)
     .option('--shard <k/n>', 'run only guests i with i % n == k-1 and print their campaigns as JSON for `shadowlab merge`')
     .option('--override <spec>', OVERRIDE_HELP, repeated)
+    .option('--paging [geometry]', `classes with paging on and paging guests (default geometry ${DEFAULT_GEOMETRY}; a scenario that pages: its own): Theorem 1 under nested, shadow-eager and shadow-lazy`)
     .option('--json', 'print the verdicts as JSON')
     .option('--timing', 'print the wall-clock time and guests per second (without it the same input prints the same output)')
     .action(async (target: string, opts: VerifyCliOptions) => {
@@ -128,7 +137,7 @@ type Collected =
   | { readonly shard: ShardData; readonly verification: Verification; readonly workers: number };
 
 /** The verification `verify` prints (or a shard's part of it); UsageError / InputError for bad input. */
-export async function collectVerify(target: string, opts: VerifyCliOptions, progress?: (t: TheoremKey, done: number, total: number) => void): Promise<Collected> {
+export async function collectVerify(target: string, opts: VerifyCliOptions, progress?: (t: TheoremKey, done: number, total: number, kind: TheoremKind) => void): Promise<Collected> {
   const runs = opts.runs === undefined ? DEFAULT_RUNS : parseCount(opts.runs, '--runs', 1, MAX_RUNS);
   const seed = opts.seed === undefined ? DEFAULT_SEED : parseCount(opts.seed, '--seed', 0, 2 ** 32 - 1);
   const workers = opts.workers === undefined ? 1 : parseCount(opts.workers, '--workers', 1, MAX_WORKERS);
@@ -140,17 +149,45 @@ export async function collectVerify(target: string, opts: VerifyCliOptions, prog
   const base: Profile = byName ?? s!.profile;
   const overrides = parseOverrides(base, opts.override ?? []);
   const profile = withOverrides(base, overrides);
-  const options: VerifyOptions = { runs, seed, ...(s ? { first: guestOf(s) } : {}), ...(shard ? { shard } : {}), ...(progress ? { progress } : {}) };
+  const paging = pagingOf(opts.paging, s);
+  const options: VerifyOptions = { runs, seed, ...(paging ? { paging } : {}), ...(s ? { first: guestOf(s) } : {}), ...(shard ? { shard } : {}), ...(progress ? { progress } : {}) };
   const v = workers > 1 ? await verifySpread(profile, profileRef(base, s, overrides), workers, options) : verify(profile, options);
-  const head = { schemaVersion: SCHEMA_VERSION, input: s ? { scenario: s.file } : { profile: profile.name }, profile: profile.name, ...(overrides.length ? { overrides: overrideSpecs(overrides) } : {}), seed, runs, instructions: rows(v) };
+  const head = { schemaVersion: SCHEMA_VERSION, input: s ? { scenario: s.file } : { profile: profile.name }, profile: profile.name, ...(overrides.length ? { overrides: overrideSpecs(overrides) } : {}), ...(paging ? { paging } : {}), seed, runs, instructions: rows(v) };
   if (shard) return { shard: { ...head, shard, preconditions: v.classification.theorems, campaigns: v.campaigns }, verification: v, workers };
   return { data: verifyData(head, v.theorems, s), scenario: s, profile, workers };
+}
+
+/**
+ * The paging geometry of a verification, or undefined (segment): --paging's (bare: the default),
+ * else a scenario's whose machine pages — its geometry when it is a preset the classifier takes
+ * (4 KiB pages), else the default. UsageError for a geometry --paging names that it cannot take.
+ */
+export function pagingOf(option: string | boolean | undefined, s: Scenario | undefined): string | undefined {
+  if (typeof option === 'string') {
+    try {
+      pagingGeometry(option);
+    } catch (e) {
+      throw new UsageError(`--paging: ${(e as Error).message.replace(/^classify: /, '')}`);
+    }
+    return option;
+  }
+  if (option === true) return DEFAULT_GEOMETRY;
+  const m = s?.spec.machine;
+  if (!m || m.translation === 'segment') return undefined;
+  const g = m.paging?.geometry;
+  if (typeof g !== 'string') return DEFAULT_GEOMETRY;
+  try {
+    pagingGeometry(g);
+    return g;
+  } catch {
+    return DEFAULT_GEOMETRY;
+  }
 }
 
 /** The data of a whole verification from its head and verdicts (a scenario's expect.theorems checked). */
 export function verifyData(head: Omit<VerifyData, 'theorems' | 'expectations' | 'ok'>, theorems: VerifyData['theorems'], s: Scenario | undefined): VerifyData {
   const failures = s ? checkTheorems(s, theorems) : [];
-  const confirmedAll = Object.values(theorems).every((t) => !t.confirmation || t.confirmation.confirmed);
+  const confirmedAll = Object.values(theorems).every((t) => kindsOfVerdict(t).every((k) => !k.confirmation || k.confirmation.confirmed));
   return {
     ...head,
     theorems,
@@ -170,6 +207,11 @@ function rows(v: Verification): InstructionRow[] {
   return v.classification.instructions.map((c) => Object.fromEntries(CLASS_FIELDS.map((k) => [k, c[k]])) as InstructionRow);
 }
 
+/** Every kind a theorem ran under (one, or `under`'s). */
+export function kindsOfVerdict(t: TheoremVerdict): readonly KindVerdict[] {
+  return t.under ?? [t];
+}
+
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const fixed = (x: number) => x.toFixed(1);
 
@@ -182,7 +224,9 @@ function names(d: VerifyData, has: (r: InstructionRow) => boolean): string {
 export function printVerify(d: VerifyData): string {
   const what = ('scenario' in d.input ? `${d.input.scenario} (profile ${d.profile}; its own guest runs first)` : d.profile) + (d.overrides ? ` (overridden: ${overridesText(d.overrides)})` : '');
   const out = [
-    `verify ${what}: classes by execution (seed ${d.seed}), then ${count(d.runs, 'guest')} per theorem generated from seed ${d.seed}, run bare and under each theorem's VMM`,
+    d.paging
+      ? `verify ${what} with paging on (geometry ${d.paging}): classes by execution on paged states (seed ${d.seed}), then ${count(d.runs, 'paging guest')} per theorem and kind generated from seed ${d.seed} (each kernel builds its page tables and turns paging on), run bare and under each theorem's VMM — Theorem 1's over nested paging, shadow-eager and shadow-lazy`
+      : `verify ${what}: classes by execution (seed ${d.seed}), then ${count(d.runs, 'guest')} per theorem generated from seed ${d.seed}, run bare and under each theorem's VMM`,
     `classes of ${count(d.instructions.length, 'instruction')}: privileged ${names(d, (r) => r.privileged)}; sensitive ${names(d, (r) => !r.innocuous)}; user-sensitive ${names(d, (r) => r.userSensitive)}`,
   ];
   for (const t of Object.values(d.theorems)) out.push('', ...theoremLines(d, t));
@@ -198,22 +242,30 @@ function theoremLines(d: VerifyData, t: TheoremVerdict): string[] {
   const head = `Theorem ${t.theorem.slice(1)}: ${t.claim}`;
   const pre = t.precondition ? '  precondition holds' : `  precondition fails: ${t.violators.join(', ')} ${t.violators.length === 1 ? 'is' : 'are'} sensitive and not privileged`;
   const lines = [head, t.theorem === 't2' ? pre.replace('precondition', "precondition (Theorem 1's)") : pre];
-  if (t.note) lines.push(`  not run: ${t.note}`);
-  if (t.confirmation) {
-    const c = t.confirmation;
-    lines.push(`  ${c.confirmed ? 'confirmed' : 'NOT confirmed'} under ${t.kind}: ${statsText(c)}`);
+  for (const k of kindsOfVerdict(t)) lines.push(...kindLines(d, k));
+  if (t.under && t.precondition) lines.push(`  ${t.established ? 'confirmed' : 'NOT confirmed'} under ${t.under.map((k) => k.kind).join(', ')}`);
+  return lines;
+}
+
+/** What one kind's runs showed: a note, a confirmation or a search, and a counterexample. */
+function kindLines(d: VerifyData, k: KindVerdict): string[] {
+  const lines: string[] = [];
+  if (k.note) lines.push(`  not run: ${k.note}`);
+  if (k.confirmation) {
+    const c = k.confirmation;
+    lines.push(`  ${c.confirmed ? 'confirmed' : 'NOT confirmed'} under ${k.kind}: ${statsText(c)}`);
   }
-  if (t.search) {
-    const s = t.search;
-    lines.push(s.found ? `  a guest that behaves differently under ${t.kind} than bare: found at run ${s.runs} of ${d.runs} (${statsText(s)})` : `  none found in ${count(s.runs, 'run')} under ${t.kind}: ${statsText(s)}`);
+  if (k.search) {
+    const s = k.search;
+    lines.push(s.found ? `  a guest that behaves differently under ${k.kind} than bare: found at run ${s.runs} of ${d.runs} (${statsText(s)})` : `  none found in ${count(s.runs, 'run')} under ${k.kind}: ${statsText(s)}`);
   }
-  if (t.counterexample) lines.push(...counterexampleLines(d, t.counterexample));
+  if (k.counterexample) lines.push(...counterexampleLines(d, k.counterexample));
   return lines;
 }
 
 function statsText(s: RunStats): string {
   const refused = s.refused ? `, ${s.refused} refused (${s.refusal})` : '';
-  const untrapped = s.kind === 'hvm' ? '' : s.untrappedSoftware ? `, ${count(s.untrappedSoftware, 'instruction')} run in software without trapping first` : ', every instruction run in software trapped first';
+  const untrapped = interpretsSupervisor(s.kind) ? '' : s.untrappedSoftware ? `, ${count(s.untrappedSoftware, 'instruction')} run in software without trapping first` : ', every instruction run in software trapped first';
   return `${count(s.runs, 'run')}, ${s.equivalent} equivalent, ${s.safe} safe${refused}; direct share ${pct(s.directShare.overall)} overall (${pct(s.directShare.min)}–${pct(s.directShare.max)} per run, ${s.efficient} of ${s.runs} at least 99%)${untrapped}; exits/1000 ${fixed(s.exitsPer1000Overall)} overall (${fixed(s.exitsPer1000.min)}–${fixed(s.exitsPer1000.max)})`;
 }
 
@@ -243,18 +295,18 @@ function counterexampleLines(d: VerifyData, c: Counterexample): string[] {
 }
 
 function timingLine(theorems: VerifyData['theorems'], seconds: number, workers: number): string {
-  const guests = Object.values(theorems).reduce((n, t) => n + (t.confirmation?.runs ?? 0) + (t.search?.runs ?? 0), 0);
+  const guests = Object.values(theorems).flatMap(kindsOfVerdict).reduce((n, t) => n + (t.confirmation?.runs ?? 0) + (t.search?.runs ?? 0), 0);
   return `time: ${seconds.toFixed(1)} s, ${count(guests, 'guest')} run on ${count(workers, 'thread')} (${(guests / seconds).toFixed(1)} per second, classification and shrinking included)\n`;
 }
 
 /** Progress on a terminal's stderr: which theorem, how many guests. */
-function progressLine(): { show: (t: TheoremKey, done: number, total: number) => void; clear: () => void } | undefined {
+function progressLine(): { show: (t: TheoremKey, done: number, total: number, kind: TheoremKind) => void; clear: () => void } | undefined {
   if (!process.stderr.isTTY) return undefined;
   let shown = false;
   return {
-    show: (t, done, total) => {
+    show: (t, done, total, kind) => {
       shown = true;
-      process.stderr.write(`\rverify: theorem ${t.slice(1)}, guest ${done} of ${total}\x1b[K`);
+      process.stderr.write(`\rverify: theorem ${t.slice(1)} under ${kind}, guest ${done} of ${total}\x1b[K`);
     },
     clear: () => {
       if (shown) process.stderr.write('\r\x1b[K');
