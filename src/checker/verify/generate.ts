@@ -145,11 +145,12 @@ function drawLine(palette: Palette, d: Draw, label: string, user: boolean): stri
   const templates = palette.templates.filter((t) => t.mnemonic === entry.def.mnemonic && t.user === user);
   if (templates.length && d.int(0, 1) === 0) return fromTemplate(d.pick(templates), label);
   const reg = () => `r${d.int(1, 9)}`;
+  const tableWords = palette.paging === undefined ? [] : pagingLayout(palette.paging, USER_BASE).words.map(([at]) => at); // its page-table entries
   const operand = (k: OperandKind): string => {
     if (k === 'rd' || k === 'rs' || k === 'rt') return reg();
     if (k === 'n4') return String(d.int(0, palette.profile.modes.length));
     if (k === 'target') return label;
-    if (k === 'mem') return d.int(0, 1) === 0 ? `${d.pick([0, 4, 8, -4])}(${reg()})` : hex(d.pick([SLOT_OLD_PSW, TRAP_CAUSE, d.int(0, VMSIZE / 4) * 4, USER_SIZE]));
+    if (k === 'mem') return d.int(0, 1) === 0 ? `${d.pick([0, 4, 8, -4])}(${reg()})` : hex(d.pick([SLOT_OLD_PSW, TRAP_CAUSE, d.int(0, VMSIZE / 4) * 4, USER_SIZE, ...tableWords]));
     return String(drawValue(palette, d));
   };
   const ops = entry.def.operands.map(operand);

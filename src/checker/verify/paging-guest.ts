@@ -82,7 +82,7 @@ export function pagingMachine(p: Profile, l: PagingLayout): { config: MachineCon
   return { config: pagedConfig(p, PAGING_VMSIZE, l.geometry), paging: { geometry: l.geometry, tlb: PAGING_TLB } };
 }
 
-/** Values worth drawing for operands of a paging guest: the roots, the process's pages. */
+/** Values worth drawing for operands of a paging guest: the roots, the process's pages, the entries of the tables (to write elsewhere). */
 export function pagingValues(l: PagingLayout): number[] {
-  return [l.kernelRoot, l.userRoot, 0, FRAME_SIZE, 2 * FRAME_SIZE];
+  return [l.kernelRoot, l.userRoot, 0, FRAME_SIZE, 2 * FRAME_SIZE, ...l.words.map(([, v]) => v)];
 }

@@ -78,6 +78,6 @@ export function scenarioText(d: VerifyData, theorem: string, c: Counterexample, 
     },
   };
   const why = c.instruction ? `# The states first differ after instruction ${c.instruction.retired + 1}${c.instruction.text ? ` (${c.instruction.text})` : ''}: ${c.instruction.difference}.\n` : '';
-  const header = `# Emitted by \`shadowlab verify ${'scenario' in d.input ? d.input.scenario : d.profile}${given.map((o) => ` --override ${o.instruction}=${o.trapsIn.join(',')}`).join('')} --seed ${d.seed} --runs ${d.runs}\`: Theorem ${theorem.slice(1)}'s counterexample.\n${why}# Reproduce: shadowlab run THIS-FILE --under ${c.kind}\n`;
+  const header = `# Emitted by \`shadowlab verify ${'scenario' in d.input ? d.input.scenario : d.profile}${given.map((o) => ` --override ${o.instruction}=${o.trapsIn.join(',')}`).join('')}${d.paging ? ` --paging ${d.paging}` : ''} --seed ${d.seed} --runs ${d.runs}\`: Theorem ${theorem.slice(1)}'s counterexample.\n${why}# Reproduce: shadowlab run THIS-FILE --under ${c.kind}\n`;
   return header + stringify(doc, { lineWidth: 0 });
 }
