@@ -34,6 +34,12 @@ export interface Rules {
    */
   pointerExceptions(b: EntryBits): readonly [number, number];
   /**
+   * The bits, as (lo, hi) masks, that keep a present entry at the last level from being a plain
+   * leaf: with none of them set, classify says 'leaf' there whatever the switches (the walker's
+   * fast path); an entry with any of them goes to classify.
+   */
+  leafExceptions(b: EntryBits): readonly [number, number];
+  /**
    * The combined permissions (PERM_DIRTY is the walker's) of a translation whose entries, table
    * entries and leaf, ANDed give (allLo, allHi) and ORed give (anyLo, anyHi); (lo, hi) is the
    * leaf. One call per walk: the walker folds entries with two bitwise operations per level.
@@ -64,6 +70,7 @@ const X86: Rules = {
     return classifyByPageSize(b, lo, hi, level, misaligned);
   },
   pointerExceptions: (b) => [b.reservedLo | b.pageSizeLo | b.noExecuteLo, b.reservedHi | b.pageSizeHi | b.noExecuteHi],
+  leafExceptions: (b) => [b.reservedLo | b.noExecuteLo, b.reservedHi | b.noExecuteHi],
   permsOf(b, allLo, allHi, anyLo, anyHi) {
     let perms = PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER;
     if (!hasBits(allLo, allHi, b.writableLo, b.writableHi)) perms &= ~PERM_WRITE;
@@ -112,6 +119,8 @@ const RISCV: Rules = {
     b.reservedLo | b.readableLo | b.writableLo | b.executableLo | b.accessedLo | b.dirtyLo | b.userLo,
     b.reservedHi | b.readableHi | b.writableHi | b.executableHi | b.accessedHi | b.dirtyHi | b.userHi,
   ],
+  /** a leaf needs R or X, which no mask of exceptions can say: every entry goes to classify */
+  leafExceptions: () => [-1, -1],
   permsOf(b, _allLo, _allHi, _anyLo, _anyHi, lo, hi) {
     return (
       (hasBits(lo, hi, b.readableLo, b.readableHi) ? PERM_READ : 0) |
@@ -141,6 +150,7 @@ const VALID_ONLY: Rules = {
     return hasBits(lo, hi, b.reservedLo, b.reservedHi) ? 'reserved' : classifyByPageSize(b, lo, hi, level, misaligned);
   },
   pointerExceptions: (b) => [b.reservedLo | b.pageSizeLo, b.reservedHi | b.pageSizeHi],
+  leafExceptions: (b) => [b.reservedLo, b.reservedHi],
   permsOf: () => PERM_READ | PERM_WRITE | PERM_EXEC | PERM_USER,
   permits: () => true,
   accessedInTables: true,

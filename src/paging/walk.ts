@@ -22,7 +22,7 @@
 
 import { READ, WRITE, NO_SWITCHES, WORD_BLOCK_BITS, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
 import { decodeFlags, entryBits, entryHex, hasBits, pfnOf, pow2, readPfn, writeChangedHalves, type EntryBits, type EntryFormat, type Flag } from './formats.js';
-import { LEVEL_LAST, levelColumns, levelsOf, type Geometry, type LevelKind } from './geometry.js';
+import { levelColumns, levelsOf, type Geometry, type LevelKind } from './geometry.js';
 import { PERM_DIRTY, RULES, type EntryRole, type Rules } from './rules.js';
 
 /** A walk fault. */
@@ -143,34 +143,42 @@ const BLOCK_MASK = 2 ** WORD_BLOCK_BITS - 1;
  * where it was read.
  */
 export class WalkState {
-  readonly levels: number;
-  readonly format: EntryFormat;
-  readonly bits: EntryBits;
-  readonly rules: Rules;
+  // Fields set in the constructor are declared only (no emitted field that starts undefined):
+  // V8 then keeps each at its number or typed-array representation, which the walk loop reads.
+  declare readonly levels: number;
+  declare readonly format: EntryFormat;
+  /** format.bytes */
+  declare readonly entryBytes: number;
+  declare readonly bits: EntryBits;
+  declare readonly rules: Rules;
   /** the geometry's level columns (levelColumns), one field each for the walk loop */
-  readonly shift: Int32Array;
-  readonly indexMask: Int32Array;
-  readonly tableBytes: Float64Array;
-  readonly kind: Uint8Array;
-  readonly pageMask: Int32Array;
-  readonly spanPages: Float64Array;
-  readonly alignLo: Int32Array;
-  readonly alignHi: Int32Array;
-  readonly vaSpace: number;
-  readonly pageSize: number;
-  readonly offsetBits: number;
+  declare readonly shift: Int32Array;
+  declare readonly indexMask: Int32Array;
+  declare readonly tableBytes: Float64Array;
+  declare readonly kind: Uint8Array;
+  declare readonly pageMask: Int32Array;
+  declare readonly spanPages: Float64Array;
+  declare readonly alignLo: Int32Array;
+  declare readonly alignHi: Int32Array;
+  declare readonly vaSpace: number;
+  declare readonly pageSize: number;
+  declare readonly offsetBits: number;
   /**
    * The last frame number whose frame starts below 2^32: past it a frame is past any physical
    * memory, and up to it frameAddress computes its address with a shift, which keeps the walk
    * loop's addresses out of floating point.
    */
-  readonly lastFrame: number;
-  readonly offsetMask: number;
+  declare readonly lastFrame: number;
+  declare readonly offsetMask: number;
   /** whether the format has a dirty bit (without one every page counts as dirty) */
-  readonly hasDirty: boolean;
-  /** rules.pointerExceptions: bits that send an entry above the last level to classify */
-  readonly pointerLo: number;
-  readonly pointerHi: number;
+  declare readonly hasDirty: boolean;
+  /**
+   * Per depth, as (lo, hi) masks: the bits that send a present entry there to classify —
+   * rules.pointerExceptions above the last level, rules.leafExceptions at it. Without any, the
+   * entry is a plain pointer, or at the last level a plain leaf.
+   */
+  declare readonly exceptLo: Int32Array;
+  declare readonly exceptHi: Int32Array;
 
   ok = false;
   pa = 0;
@@ -189,18 +197,18 @@ export class WalkState {
   address = 0;
   inner: WalkFault | undefined = undefined;
   /** per depth: the entry's halves (signed), its address in the walk's space (kept only for steps) and where it was read */
-  readonly lo: Int32Array;
-  readonly hi: Int32Array;
-  readonly entryAddress: Float64Array;
-  readonly hostAddress: Float64Array;
+  declare readonly lo: Int32Array;
+  declare readonly hi: Int32Array;
+  declare readonly entryAddress: Float64Array;
+  declare readonly hostAddress: Float64Array;
   /**
    * Per depth: the block of the bus (ReadBus.wordsAt) the entry there was last read from, -1
    * for none, and its words (NO_WORDS: the bus gave none). Walks near each other read the
    * same tables, so each entry costs a compare and a typed-array load; kept while the bus and
    * its wordsVersion (`wordsVersion`) stay the same.
    */
-  readonly block: Int32Array;
-  readonly blockWords: Int32Array[];
+  declare readonly block: Int32Array;
+  declare readonly blockWords: Int32Array[];
   wordsVersion = -1;
 
   // the options of the walks (decoded by prepare)
@@ -210,14 +218,23 @@ export class WalkState {
   user = false;
   switches: Switches = NO_SWITCHES;
   limit = 0;
+  /**
+   * Per depth (one more than levels, the last unused): the highest base a table there may have,
+   * limit - tableBytes (set by prepare), so the walk checks a table inside physical memory with
+   * one compare.
+   */
+  declare readonly lastTable: Float64Array;
+  /** the highest base a mapped base page may have: limit - pageSize (set by prepare) */
+  lastPage = 0;
   tableAccess: AccessKind = READ;
   /** tableAccessFor(geometry, true) */
-  readonly updatingTableAccess: AccessKind;
+  declare readonly updatingTableAccess: AccessKind;
 
   constructor(readonly geometry: Geometry) {
     const c = levelColumns(geometry);
     this.levels = levelsOf(geometry);
     this.format = geometry.entry;
+    this.entryBytes = geometry.entry.bytes;
     this.bits = entryBits(geometry.entry);
     this.rules = RULES[geometry.rules];
     this.shift = c.shift;
@@ -234,12 +251,19 @@ export class WalkState {
     this.lastFrame = pow2(32 - geometry.offsetBits) - 1;
     this.offsetMask = this.pageSize - 1;
     this.hasDirty = (this.bits.dirtyLo | this.bits.dirtyHi) !== 0;
-    [this.pointerLo, this.pointerHi] = this.rules.pointerExceptions(this.bits);
+    this.exceptLo = new Int32Array(this.levels);
+    this.exceptHi = new Int32Array(this.levels);
+    for (let d = 0; d < this.levels; d++) {
+      const [lo, hi] = d === this.levels - 1 ? this.rules.leafExceptions(this.bits) : this.rules.pointerExceptions(this.bits);
+      this.exceptLo[d] = lo;
+      this.exceptHi[d] = hi;
+    }
     this.updatingTableAccess = tableAccessFor(geometry, true);
     this.lo = new Int32Array(this.levels);
     this.hi = new Int32Array(this.levels);
     this.entryAddress = new Float64Array(this.levels);
     this.hostAddress = new Float64Array(this.levels);
+    this.lastTable = new Float64Array(this.levels + 1);
     this.block = new Int32Array(this.levels).fill(-1);
     this.blockWords = new Array<Int32Array>(this.levels).fill(NO_WORDS);
   }
@@ -258,6 +282,8 @@ export class WalkState {
     this.user = o.user ?? false;
     this.switches = o.switches ?? NO_SWITCHES;
     this.limit = o.physicalSize ?? (o.stage2 ? STAGE2_SPACE : bus.size);
+    for (let d = 0; d < this.levels; d++) this.lastTable[d] = this.limit - this.tableBytes[d];
+    this.lastPage = this.limit - this.pageSize;
     this.tableAccess = o.tableAccess ?? (o.updateAD ? this.updatingTableAccess : READ);
   }
 
@@ -372,80 +398,86 @@ export function walkInto(s: WalkState, bus: ReadBus, ptbr: number, va: number, o
   s.inner = undefined;
   if (!(va >= 0 && va < s.vaSpace)) return fail(s, 'bounds', -1);
   const root = ptbr - (ptbr & (s.format.bytes - 1));
-  if (root + s.tableBytes[0] > s.limit) return fail(s, 'bounds', 0);
+  if (root > s.lastTable[0]) return fail(s, 'bounds', 0);
   return descend(s, bus, root, va, o, steps);
 }
 
 /**
  * Reads one entry per level from the root table down to a leaf, or to the entry that stops the
  * walk. Permissions fold as two accumulators, the AND and the OR of every entry used (the rule
- * set turns them into permissions once, at the leaf). A plain pointer — present, no bit of
- * rules.pointerExceptions — is a table without asking the rules.
+ * set turns them into permissions once, at the leaf). A present entry with no bit of its
+ * level's exceptions (WalkState.exceptLo/Hi) is a plain pointer above the last level and a
+ * plain leaf at it, without asking the rules. The per-level columns and entry arrays are read
+ * from locals: the loop writes no field it reads.
  */
 function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOptions, steps: WalkStep[] | undefined): boolean {
   const b = s.bits;
-  const bytes = s.format.bytes;
+  const bytes = s.entryBytes;
   const stage2 = o.stage2;
   const presentLo = b.presentLo;
   const presentHi = b.presentHi;
-  const pointerLo = s.pointerLo;
-  const pointerHi = s.pointerHi;
+  const last = s.levels - 1;
+  const { shift, indexMask, exceptLo, exceptHi, lastTable, lo: los, hi: his, hostAddress, block, blockWords } = s;
   let table = root;
   let allLo = -1;
   let allHi = -1;
   let anyLo = 0;
   let anyHi = 0;
-  for (let depth = 0; depth < s.levels; depth++) {
-    const index = (va >>> s.shift[depth]) & s.indexMask[depth];
+  for (let depth = 0; ; depth++) {
+    const index = (va >>> shift[depth]) & indexMask[depth];
     const address = table + index * bytes;
-    const host = stage2 === undefined ? address : throughStage2(s, stage2, address, 'table', s.tableAccess, depth);
+    const host = stage2 === undefined ? address : tableThroughStage2(s, bus, stage2, address, depth);
     if (host < 0) return false;
-    if (stage2 !== undefined) s.checkBlocks(bus);
-    readEntry(s, bus, depth, host, bytes);
-    const lo = s.lo[depth];
-    const hi = s.hi[depth];
+    const words = block[depth] === host >>> WORD_BLOCK_BITS ? blockWords[depth] : s.keepBlock(bus, depth, host);
+    const i = (host & BLOCK_MASK) >> 2;
+    const direct = words !== NO_WORDS && (host & (bytes - 1)) === 0;
+    const lo = direct && bytes !== 1 ? words[i] : readLo(bus, words, host, bytes);
+    const hi = bytes !== 8 ? 0 : direct ? words[i + 1] : bus.read32(host + 4);
+    los[depth] = lo;
+    his[depth] = hi;
+    hostAddress[depth] = host;
     s.refs++;
     if (steps) s.entryAddress[depth] = address;
-    s.hostAddress[depth] = host;
     if (((lo & presentLo) | (hi & presentHi)) === 0) return stop(s, depth, index, 'invalid', steps);
     allLo &= lo;
     allHi &= hi;
     anyLo |= lo;
     anyHi |= hi;
-    const kind = s.kind[depth] as LevelKind;
-    if (kind === LEVEL_LAST || ((lo & pointerLo) | (hi & pointerHi)) !== 0) {
-      const role = s.rules.classify(b, lo, hi, kind, misalignedAt(s, depth), s.switches);
-      if (role === 'leaf') {
-        s.allLo = allLo;
-        s.allHi = allHi;
-        return finish(s, bus, va, depth, index, s.rules.permsOf(b, allLo, allHi, anyLo, anyHi, lo, hi), o, steps);
-      }
-      if (role !== 'table') return stop(s, depth, index, role, steps);
+    const plain = ((lo & exceptLo[depth]) | (hi & exceptHi[depth])) === 0;
+    const role = plain ? (depth === last ? 'leaf' : 'table') : s.rules.classify(b, lo, hi, s.kind[depth] as LevelKind, misalignedAt(s, depth), s.switches);
+    if (role !== 'table') {
+      if (role !== 'leaf') return stop(s, depth, index, role, steps);
+      s.allLo = allLo;
+      s.allHi = allHi;
+      return finish(s, bus, va, depth, index, s.rules.permsOf(b, allLo, allHi, anyLo, anyHi, lo, hi), o, steps);
     }
     const pfn = pfnOf(b, lo, hi);
     if (steps) steps.push(s.step(depth, index, 'table', pfn * s.pageSize));
     if (pfn > s.lastFrame) return fail(s, 'reserved', depth);
     table = frameAddress(s, pfn);
-    if (table + s.tableBytes[depth + 1] > s.limit) return fail(s, 'reserved', depth);
+    if (table > lastTable[depth + 1]) return fail(s, 'reserved', depth);
   }
-  throw new Error(`walk: geometry '${s.geometry.name}' ended without a leaf`);
 }
 
 /**
- * Reads the entry of `bytes` bytes at `host` into s.lo/s.hi[depth]: from the words of its block
- * kept for `depth` (one compare and a load or two), else through the bus. An entry not aligned
- * to its size is read through the bus.
+ * The low half of the entry of `bytes` bytes at `host` where it is not a whole aligned word of
+ * the kept `words`: a byte of them (1-byte entries), else through the bus (no words, or an entry
+ * not aligned to its size).
  */
-function readEntry(s: WalkState, bus: ReadBus, depth: number, host: number, bytes: number): void {
-  const words = s.block[depth] === host >>> WORD_BLOCK_BITS ? s.blockWords[depth] : s.keepBlock(bus, depth, host);
-  if (words === NO_WORDS || (host & (bytes - 1)) !== 0) {
-    s.lo[depth] = bytes === 1 ? bus.read8(host) : bus.read32(host);
-    s.hi[depth] = bytes === 8 ? bus.read32(host + 4) : 0;
-    return;
-  }
-  const i = (host & BLOCK_MASK) >> 2;
-  s.lo[depth] = bytes === 1 ? (words[i] >>> ((host & 3) << 3)) & 0xff : words[i];
-  s.hi[depth] = bytes === 8 ? words[i + 1] : 0;
+function readLo(bus: ReadBus, words: Int32Array, host: number, bytes: number): number {
+  if (words === NO_WORDS) return bytes === 1 ? bus.read8(host) : bus.read32(host);
+  if (bytes === 1) return (words[(host & BLOCK_MASK) >> 2] >>> ((host & 3) << 3)) & 0xff;
+  return bus.read32(host);
+}
+
+/**
+ * The table entry `address` through stage 2 (see throughStage2), after which the kept blocks
+ * are checked again (the callback may have written memory); -1 after a stage-2 fault.
+ */
+function tableThroughStage2(s: WalkState, bus: ReadBus, stage2: Stage2, address: number, depth: number): number {
+  const host = throughStage2(s, stage2, address, 'table', s.tableAccess, depth);
+  if (host >= 0) s.checkBlocks(bus);
+  return host;
 }
 
 /** The address of frame `pfn`, one below 2^32 (pfn <= s.lastFrame), in integer arithmetic. */
@@ -470,20 +502,20 @@ function stop(s: WalkState, depth: number, index: number, role: WalkStep['role']
  * final stage-2 translation, then the A/D updates.
  */
 function finish(s: WalkState, bus: ReadBus, va: number, depth: number, index: number, perms: number, o: WalkOptions, steps: WalkStep[] | undefined): boolean {
-  const { rules, bits: b, pageSize } = s;
+  const b = s.bits;
   const lo = s.lo[depth];
   const hi = s.hi[depth];
   const entryPfn = pfnOf(b, lo, hi);
   const span = s.spanPages[depth];
   const pfn = span === 1 ? entryPfn : entryPfn - (entryPfn % span);
-  if (steps) steps.push(s.step(depth, index, 'leaf', pfn * pageSize));
+  if (steps) steps.push(s.step(depth, index, 'leaf', pfn * s.pageSize));
   if (pfn > s.lastFrame) return fail(s, 'reserved', depth);
   const pa = frameAddress(s, pfn) + (va & s.pageMask[depth]);
-  if (pa - (va & s.offsetMask) + pageSize > s.limit) return fail(s, 'reserved', depth);
+  if (pa - (va & s.offsetMask) > s.lastPage) return fail(s, 'reserved', depth);
   const dirty = !s.hasDirty || hasBits(lo, hi, b.dirtyLo, b.dirtyHi);
   if (dirty) perms |= PERM_DIRTY;
-  if (!rules.permits(perms, s.access, s.user, s.switches)) return fail(s, 'protection', depth);
-  if (misalignedAt(s, depth)) return fail(s, 'page', depth);
+  if (!s.rules.permits(perms, s.access, s.user, s.switches)) return fail(s, 'protection', depth);
+  if (hasBits(lo, hi, s.alignLo[depth], s.alignHi[depth])) return fail(s, 'page', depth);
   const hostPa = o.stage2 === undefined ? pa : throughStage2(s, o.stage2, pa, 'final', s.access, s.levels);
   if (hostPa < 0) return false;
   if (o.updateAD) {
