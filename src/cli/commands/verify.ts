@@ -243,8 +243,15 @@ function theoremLines(d: VerifyData, t: TheoremVerdict): string[] {
   const pre = t.precondition ? '  precondition holds' : `  precondition fails: ${t.violators.join(', ')} ${t.violators.length === 1 ? 'is' : 'are'} sensitive and not privileged`;
   const lines = [head, t.theorem === 't2' ? pre.replace('precondition', "precondition (Theorem 1's)") : pre];
   for (const k of kindsOfVerdict(t)) lines.push(...kindLines(d, k));
-  if (t.under && t.precondition) lines.push(`  ${t.established ? 'confirmed' : 'NOT confirmed'} under ${t.under.map((k) => k.kind).join(', ')}`);
+  if (t.under && t.precondition) lines.push(`  ${t.established ? 'confirmed' : 'NOT confirmed'}: ${underText(t.under)}`);
   return lines;
+}
+
+/** The kinds whose runs confirmed the theorem and those whose did not, e.g. "confirmed under shadow-eager, shadow-lazy; not under nested". */
+function underText(under: readonly KindVerdict[]): string {
+  const yes = under.filter((k) => k.established).map((k) => k.kind);
+  const no = under.filter((k) => !k.established).map((k) => k.kind);
+  return [yes.length ? `confirmed under ${yes.join(', ')}` : '', no.length ? `not under ${no.join(', ')}` : ''].filter(Boolean).join('; ');
 }
 
 /** What one kind's runs showed: a note, a confirmation or a search, and a counterexample. */
