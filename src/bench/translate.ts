@@ -6,6 +6,7 @@ import { Access } from '../mmu/fault.js';
 import { PhysicalMemory } from '../mmu/memory.js';
 import { createPager, type PagingUnit } from '../mmu/paging-unit.js';
 import { GEOMETRIES, map, type Geometry } from '../paging/index.js';
+import { median } from './median.js';
 
 export interface TranslateTiming {
   readonly geometry: string;
@@ -72,13 +73,31 @@ function setupPager(g: Geometry, entries: number, nested = false): PagingUnit {
   return pager;
 }
 
-/** Nanoseconds per call of `f` on `p` over `n` calls (after a warm-up of n / 10). */
+/** Calls made before timing at least: enough for V8's optimizing compiler to have finished with the path. */
+const MIN_WARMUP = 100_000;
+const BATCHES = 5;
+
+/**
+ * Nanoseconds per call of `f` on `p`: the median of BATCHES batches of n / BATCHES calls, after
+ * a warm-up of n / 10 calls and at least MIN_WARMUP (a few thousand walks time the compiler's
+ * tier-up, not the walk; the median drops a batch another process slowed).
+ */
 function time(n: number, p: PagingUnit, f: (p: PagingUnit, i: number) => number): number {
-  let sink = 0;
-  for (let i = 0; i < n / 10; i++) sink += f(p, i);
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) sink += f(p, i);
-  const ns = ((performance.now() - t0) * 1e6 / n);
+  let sink = calls(Math.max(n / 10, MIN_WARMUP), p, f);
+  const batch = Math.max(1, Math.round(n / BATCHES));
+  const ns: number[] = [];
+  for (let b = 0; b < BATCHES; b++) {
+    const t0 = performance.now();
+    sink += calls(batch, p, f);
+    ns.push(((performance.now() - t0) * 1e6) / batch);
+  }
   if (sink === -1) console.log(sink);
-  return ns;
+  return median(ns);
+}
+
+/** Calls f(p, i) for i = 0 .. n - 1; returns the sum of the answers (kept, so no call is dropped). */
+function calls(n: number, p: PagingUnit, f: (p: PagingUnit, i: number) => number): number {
+  let sink = 0;
+  for (let i = 0; i < n; i++) sink += f(p, i);
+  return sink;
 }
