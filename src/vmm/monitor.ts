@@ -327,6 +327,7 @@ export class Monitor {
   private takePendingInterrupt(vm: Vm): void {
     const vcpu = vm.vcpu;
     if (!vcpu.running || !vcpu.timerPending || (vcpu.status & ST_IE) === 0) return;
+    vm.memory.beforeVcpu?.(this.host, vcpu);
     this.safety.act(vm.id, 'tick');
     vcpu.run(0, true);
     this.safety.act(vm.id, 'vmm');
@@ -495,6 +496,7 @@ export class Monitor {
     const vcpu = vm.vcpu;
     const before = vcpu.retired;
     const trap = vcpu.lastTrap;
+    vm.memory.beforeVcpu?.(this.host, vcpu);
     this.safety.act(vm.id, 'execute');
     vcpu.run(1, true);
     this.safety.act(vm.id, 'vmm');
@@ -517,6 +519,7 @@ export class Monitor {
     const memory = isMemoryCause(cause, vcpu.compiled);
     const error = guestError(cause, host.load32(TRAP_ERROR), vcpu.mode, vcpu.compiled);
     const vaddr = memory ? host.load32(TRAP_VADDR) : 0;
+    vm.memory.beforeVcpu?.(host, vcpu);
     this.safety.act(vm.id, 'execute');
     vcpu.trap(cause, vaddr, error, host.load32(TRAP_DETAIL), savedPc);
     this.safety.act(vm.id, 'vmm');

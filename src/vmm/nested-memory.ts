@@ -11,8 +11,17 @@
 //             resume; anything else — a guest-physical address outside the guest's memory — the
 //             guest takes itself: the instruction runs on the virtual CPU, which faults exactly as
 //             bare hardware does
-//   after*    a guest PTBR write, invlpg, tlbflush or trap entry flushed the guest's TLB: the real
-//             TLB (which caches gVA → hPA for this guest) is flushed too
+//   TLB       the guest has one TLB, as on bare hardware: the real TLB, which caches gVA → hPA
+//             while it runs directly. Whatever runs on the virtual CPU (an emulated instruction,
+//             a trap entry) first takes the real TLB's entries, host frames turned back into
+//             guest-physical ones (beforeVcpu), and the real TLB takes the virtual CPU's back
+//             after it (afterEmulate, afterReflect) — fills, drops and flushes included. So an
+//             emulated `lpsw` reads its PSW image through the same, possibly stale, translation
+//             the direct loads before it used, as the bare machine's one TLB gives it; a fresh
+//             walk there would be another allowed translation, but not one the bare run picks.
+//             (With stage-2 pages smaller than the guest's the two TLBs cache different page
+//             sizes: then the real TLB is flushed wherever the guest's was, as a TLB may drop
+//             entries at any time.)
 //
 // The real TLB is not tagged by VM: switching VMs flushes it (PagingUnit.setStage2Root).
 
@@ -20,6 +29,7 @@ import { Cause } from '../isa/arch.js';
 import type { Machine, Psw } from '../isa/machine.js';
 import { PhysmapMemory } from '../mmu/physmap-memory.js';
 import type { Physmap } from '../mmu/physmap.js';
+import type { Pager } from '../mmu/pager.js';
 import type { PagingUnit } from '../mmu/paging-unit.js';
 import { map, type Geometry } from '../paging/index.js';
 import { exitKind, realStatus, type StatusV } from './construction.js';
@@ -50,6 +60,21 @@ export class TableArea {
   get used(): number {
     return this.next - this.lo;
   }
+}
+
+/**
+ * Makes `to`'s TLB hold `from`'s entries and replacement state, each entry's frame mapped by
+ * `frame` (an entry whose frame maps to -1 is left out: dropping an entry is always allowed).
+ * `to`'s CPU is told, so it drops the translations it cached from its old entries.
+ */
+function copyTlb(from: Pager, to: Pager, frame: (pa: number) => number): void {
+  const s = from.saveTlb();
+  const entries = s.entries.flatMap((e) => {
+    const f = frame(e.frame);
+    return f < 0 ? [] : [{ ...e, frame: f }];
+  });
+  to.restoreTlb({ entries, victims: s.victims });
+  to.onDrop?.();
 }
 
 /** A VM touched a guest page and no free host page is left to back it: the host was planned too small. */
@@ -142,13 +167,38 @@ export class NestedMemory implements MemoryVirtualizer {
     return true;
   }
 
-  afterEmulate(host: Machine, _vcpu: Machine, op: number): void {
-    if (op < 0 || TLB_OPS.has(op)) host.pager!.flush();
+  /** The virtual CPU's TLB becomes the real one's (see the header). */
+  beforeVcpu(host: Machine, vcpu: Machine): void {
+    if (this.sharesTlb(host, vcpu)) copyTlb(host.pager!, vcpu.pager!, (hpa) => this.guestAddress(hpa));
   }
 
-  /** A trap entry loads the guest's new PSW (and PTBR): its TLB was flushed, so is the real one. */
-  afterReflect(host: Machine): void {
-    host.pager!.flush();
+  /** The real TLB becomes the virtual CPU's; without a shared page size, flushed after `invlpg`, `tlbflush`, a PTBR write or a repair fallback. */
+  afterEmulate(host: Machine, vcpu: Machine, op: number): void {
+    if (this.sharesTlb(host, vcpu)) copyTlb(vcpu.pager!, host.pager!, (gpa) => this.hostAddress(gpa));
+    else if (op < 0 || TLB_OPS.has(op)) host.pager!.flush();
+  }
+
+  /** As afterEmulate; without a shared page size, flushed (a trap entry loads the guest's new PSW and PTBR). */
+  afterReflect(host: Machine, vcpu: Machine): void {
+    if (this.sharesTlb(host, vcpu)) copyTlb(vcpu.pager!, host.pager!, (gpa) => this.hostAddress(gpa));
+    else host.pager!.flush();
+  }
+
+  /** Whether the real TLB and the virtual CPU's cache the same pages (stage-2 pages as large as the guest's). */
+  private sharesTlb(host: Machine, vcpu: Machine): boolean {
+    return host.pager !== undefined && vcpu.pager !== undefined && host.pager.pageBytes === vcpu.pager.pageBytes;
+  }
+
+  /** The guest-physical address of host address `hpa` in this VM's memory, or -1. */
+  private guestAddress(hpa: number): number {
+    const gpn = this.physmap.guestPageOf(hpa);
+    return gpn < 0 ? -1 : gpn * this.physmap.pageBytes + (hpa % this.physmap.pageBytes);
+  }
+
+  /** The host address of guest-physical `gpa`, or -1 when its page is not mapped. */
+  private hostAddress(gpa: number): number {
+    const page = this.physmap.hostPage(Math.floor(gpa / this.physmap.pageBytes));
+    return page < 0 ? -1 : page + (gpa % this.physmap.pageBytes);
   }
 
   placement(): PlacementReport {

@@ -105,6 +105,13 @@ export interface MemoryVirtualizer {
    * faulting instruction on the virtual CPU, which faults exactly as bare hardware would).
    */
   repair(host: Machine, vcpu: Machine): boolean;
+  /**
+   * Before the virtual CPU runs anything of the guest's (an instruction, a trap entry): brings
+   * it the translation state the guest built while it ran directly, so that what runs in
+   * software translates as it would have run on the real machine (nested paging: the real TLB's
+   * entries for this guest). Absent: there is none to bring.
+   */
+  beforeVcpu?(host: Machine, vcpu: Machine): void;
   /** After an instruction was emulated on the virtual CPU (its opcode `op`). */
   afterEmulate(host: Machine, vcpu: Machine, op: number): void;
   /** After a trap was reflected into the guest. */

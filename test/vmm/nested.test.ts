@@ -1,17 +1,19 @@
 // Nested paging as a memory strategy: random paging guests run bare and under the nested-paging
 // VMM (contiguous and on-demand physmaps) are equivalent and safe — and so under shadow paging; the checkers fail on purpose
 // when the VMM's stage-2 table sends a guest page into the VMM's own memory or another VM's —
-// a read alone, and a table walk, included.
+// a read alone, and a table walk, included. The guest has one TLB: an emulated instruction
+// translates through the entries the direct run left, stale ones included.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Cause } from '../../src/isa/arch.js';
 import { map } from '../../src/paging/index.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { guestOf } from '../../src/scenario/under.js';
-import { Monitor, runGuest, type GuestImage, type NestedMemory, type NestedOptions } from '../../src/vmm/index.js';
+import { Monitor, runGuest, type GuestImage, type NestedOptions } from '../../src/vmm/index.js';
+import { NestedMemory } from '../../src/vmm/nested-memory.js';
 import { programText, RESUMING_KERNEL } from '../isa/programs.js';
-import { describeDivergence } from './helpers.js';
+import { describeDivergence, expectEquivalentAndSafe, scenarioGuest } from './helpers.js';
 import { fcParams, PROPERTY_TIMEOUT } from './params.js';
 
 /** A paging guest: the resuming kernel unpaged at 0, the random `program` as a user process at virtual 0x400000 with three data pages at virtual 0. */
@@ -109,5 +111,22 @@ describe('nested paging', () => {
     const [first] = m.safety.report().violations;
     expect(first).toMatchObject({ kind: 'access', path: 'walk', access: 'read', retired: 0 });
     expect(first.detail).toMatch(/^walk: read of 4 bytes at host 0x[0-9a-f]+ outside VM 0's memory \[0x3000, 0x43000\) and the stage-2 table area, in the VMM's reserve$/);
+  });
+
+  it('an emulated lpsw reads its PSW image through the stale TLB entry the direct loads used, as bare hardware does (nested/stale-emulated); without the TLB handed to the virtual CPU, a fresh walk faults and the run diverges', () => {
+    const guest = scenarioGuest('nested/stale-emulated.yaml');
+    const r = runGuest('nested', guest);
+    expectEquivalentAndSafe(r);
+    expect(r.console).toBe('ok');
+
+    const broken = vi.spyOn(NestedMemory.prototype, 'beforeVcpu').mockImplementation(() => {});
+    try {
+      const b = runGuest('nested', guest);
+      expect(b.checks!.equivalence.holds).toBe(false);
+      expect(b.console).toBe('F');
+      expect(b.traps['page-fault']).toBe(1);
+    } finally {
+      broken.mockRestore();
+    }
   });
 });
