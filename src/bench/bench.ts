@@ -27,8 +27,8 @@ export interface BenchOptions {
   readonly instructions: number;
   /** the churn guest (scenarios/shadow/churn.yaml, which the caller loads) and its host options: measured when given */
   readonly churn?: { readonly guest: GuestImage; readonly nested?: NestedOptions };
-  /** the diff table's renderer (the CLI's): one exit's diff is measured when given */
-  readonly renderDiff?: (geometry: Geometry, rows: readonly DiffRow[]) => string;
+  /** the diff table's renderer (the CLI's: its text in chunks): one exit's diff is measured when given */
+  readonly renderDiff?: (geometry: Geometry, rows: readonly DiffRow[]) => readonly string[];
 }
 const FOREVER = 2 ** 31 - 1;
 

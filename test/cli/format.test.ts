@@ -5,7 +5,7 @@
 import Table from 'cli-table3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { table } from '../../src/cli/format.js';
+import { table, tableLines, textChunks } from '../../src/cli/format.js';
 
 /** The same table drawn by cli-table3, as format.ts drew it before it drew tables itself. */
 function cliTable3(head: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -32,6 +32,29 @@ describe('table', () => {
 
   it('numbers are printed as strings; short rows get empty cells', () => {
     expect(table(['a', 'bb'], [[1, 22], ['x']])).toBe(['┌───┬────┐', '│ a │ bb │', '│ 1 │ 22 │', '│ x │    │', '└───┴────┘'].join('\n'));
+  });
+});
+
+describe('textChunks', () => {
+  it('cuts the lines, each ended by a newline, into chunks of whole lines that join to the text, none far over 16 Ki characters', () => {
+    const line = fc.string({ unit: fc.constantFrom('a', '│', ' '), maxLength: 3000 });
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 60 }), (lines) => {
+        const chunks = textChunks(lines);
+        expect(chunks.join('')).toBe(lines.map((l) => `${l}\n`).join(''));
+        for (const c of chunks) {
+          expect(c.endsWith('\n')).toBe(true);
+          expect(c.length).toBeLessThan((1 << 14) + 3001);
+        }
+      }),
+      { numRuns: 200, seed: 5 },
+    );
+  });
+
+  it('a thousand-row table comes in several chunks', () => {
+    const lines = tableLines(['a', 'b'], Array.from({ length: 1000 }, (_, i) => [i, 'x'.repeat(40)]));
+    expect(lines.join('\n')).toBe(table(['a', 'b'], Array.from({ length: 1000 }, (_, i) => [i, 'x'.repeat(40)])));
+    expect(textChunks(lines).length).toBeGreaterThan(2);
   });
 });
 

@@ -3,9 +3,9 @@
 
 import type { Command } from 'commander';
 import { diffRecord, type DiffData } from '../../scenario/diff.js';
-import type { DecodedEntry } from '../../shadow/index.js';
+import type { DecodedEntry, DiffRow } from '../../shadow/index.js';
 import { printable, UsageError } from '../../scenario/errors.js';
-import { count, hex, jsonText, table } from '../format.js';
+import { count, hex, jsonText, tableLines, textChunks } from '../format.js';
 import type { Outcome } from '../main.js';
 import { MAX_STEPS, parseCount } from '../options.js';
 import { resolveTargets } from '../targets.js';
@@ -45,22 +45,41 @@ export function registerDiff(program: Command, done: (o: Outcome) => void): void
         ...(to === undefined ? {} : { to }),
         ...(opts.steps === undefined ? {} : { steps: parseCount(opts.steps, '--steps', 1, MAX_STEPS) }),
       });
-      process.stdout.write(opts.json ? `${jsonText(data)}\n` : printable(printDiff(data)));
+      if (opts.json) process.stdout.write(`${jsonText(data)}\n`);
+      else for (const chunk of printDiff(data)) process.stdout.write(printable(chunk));
       done('ok');
     });
 }
 
 const entry = (e: DecodedEntry | undefined) => (e ? `${hex(e.hpa)} ${e.flags}` : '-');
 
-export function printDiff(d: DiffData): string {
+/** What `shadowlab diff` prints for `d`: the text in chunks of whole lines (textChunks), to be written one after another. */
+export function printDiff(d: DiffData): string[] {
+  return textChunks(diffLines(d));
+}
+
+/** The lines of the diff of `d`, without line ends: a summary, then the rows as a table (at most MAX_ROWS). */
+function diffLines(d: DiffData): string[] {
   const out = [
     `scenario ${d.scenario.name}, VM ${d.vm.index} (${d.vm.name}) under shadow-eager: ${d.geometry} shadow tables, ${count(d.exits, 'exit')}, ${count(d.changes, 'entry change')}`,
     `exits ${d.from} to ${d.to}: ${count(d.rows.length, 'row')} (consecutive pages changed alike are one row)`,
   ];
   if (d.dropped) out.push(`(the first ${count(d.dropped, 'change')} fell out of the log and are not shown)`);
-  if (d.rows.length === 0) return `${out.join('\n')}\n`;
-  const rows = d.rows.slice(0, MAX_ROWS).map((r) => [`${r.event} ${r.cause}`, r.reason, `${r.guestRoot < 0 ? 'physical' : hex(r.guestRoot)} ${r.view}`, r.pages === 1 ? hex(r.gva) : `${hex(r.gva)} +${r.pages} pages`, entry(r.before), entry(r.after)]);
-  out.push(table(['exit (cause)', 'reason', 'space (root, view)', 'gVA', 'before (hPA, rwxuad)', 'after'], rows));
-  if (d.rows.length > MAX_ROWS) out.push(`... ${count(d.rows.length - MAX_ROWS, 'more row')} (--json has them all)`);
-  return `${out.join('\n')}\n`;
+  if (d.rows.length === 0) return out;
+  const lines = out.concat(tableLines(['exit (cause)', 'reason', 'space (root, view)', 'gVA', 'before (hPA, rwxuad)', 'after'], diffCells(d.rows.slice(0, MAX_ROWS))));
+  if (d.rows.length > MAX_ROWS) lines.push(`... ${count(d.rows.length - MAX_ROWS, 'more row')} (--json has them all)`);
+  return lines;
+}
+
+/** The table cells of each row; a row of the same exit and space as the one before reuses its texts for them (rows come in runs of both). */
+function diffCells(rows: readonly DiffRow[]): string[][] {
+  let prev: DiffRow | undefined;
+  let exit = '';
+  let space = '';
+  return rows.map((r) => {
+    if (prev?.event !== r.event || prev.cause !== r.cause) exit = `${r.event} ${r.cause}`;
+    if (prev?.guestRoot !== r.guestRoot || prev.view !== r.view) space = `${r.guestRoot < 0 ? 'physical' : hex(r.guestRoot)} ${r.view}`;
+    prev = r;
+    return [exit, r.reason, space, r.pages === 1 ? hex(r.gva) : `${hex(r.gva)} +${r.pages} pages`, entry(r.before), entry(r.after)];
+  });
 }
