@@ -145,9 +145,9 @@ export class NestedMemory implements MemoryVirtualizer {
 
   classify(cause: number): ExitKind {
     if (cause === Cause.Stage2) return 'repair';
-    // the real MMU walked the guest's own tables, in the guest's mode, through a TLB that holds
-    // only the guest's translations: its page fault is the one bare hardware takes (re-running
-    // the instruction on the virtual CPU, whose own TLB differs, could pick another allowed one)
+    // the real MMU walked the guest's own tables, in the guest's mode, through the guest's one
+    // TLB (see the header): its page fault is the one bare hardware takes, delivered as recorded
+    // (re-running the instruction in software would only walk again)
     if (cause === Cause.PageFault) return 'deliver';
     return exitKind(cause);
   }
