@@ -284,13 +284,26 @@ export class Machine extends TrappingCpu implements ProfileCpu {
     this.lastDataVa = va;
     this.lastDataPa = pa;
     this.lastDataAccess = access;
-    switch (op) {
-      case Op.Ld: this.regs[rd] = this.load32(pa); break;
-      case Op.Ldb: this.regs[rd] = this.mem.read8(pa); break;
-      case Op.St: this.store32(pa, this.regs[rd]); break;
-      default: this.mem.write8(pa, this.regs[rd]);
+    if (!word) {
+      if (op === Op.Ldb) this.regs[rd] = this.mem.read8(pa);
+      else this.mem.write8(pa, this.regs[rd]);
+      return 0;
     }
-    if (word) this.openWindow(access === Access.Write ? this.writeWindow : this.readWindow, va, pa, 4, access === Access.Write);
+    const write = access === Access.Write;
+    const w = write ? this.writeWindow : this.readWindow;
+    if (this.store.bus === undefined) {
+      // the window first, then the word through it: one frame lookup, not two
+      this.openWindow(w, va, pa, 4, write);
+      if (w.covers(va, this.xlateGen, this.store.generation)) {
+        if (write) w.frame[w.wordIndex(va)] = this.regs[rd];
+        else this.regs[rd] = w.frame[w.wordIndex(va)];
+        return 0;
+      }
+    }
+    // on an observed bus the access is told to it first (then the window), as everywhere else
+    if (write) this.store32(pa, this.regs[rd]);
+    else this.regs[rd] = this.load32(pa);
+    if (this.store.bus !== undefined) this.openWindow(w, va, pa, 4, write);
     return 0;
   }
 
