@@ -75,8 +75,8 @@ export function checkpoint(m: Machine): MachineSnapshot {
   };
 }
 
-/** The causes of `counts` with a count, as [cause, count] in cause order. */
-function deliveredCounts(counts: Float64Array): [number, number][] {
+/** The causes of `counts` (a count per cause code) with a count, as [cause, count] in cause order: a snapshot's trapCounts. */
+export function deliveredCounts(counts: ArrayLike<number>): [number, number][] {
   const out: [number, number][] = [];
   for (let c = 0; c < counts.length; c++) if (counts[c] !== 0) out.push([c, counts[c]]);
   return out;

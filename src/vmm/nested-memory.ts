@@ -88,7 +88,7 @@ export class HostMemoryExhausted extends Error {
 
 export class NestedMemory implements MemoryVirtualizer {
   readonly name = 'nested';
-  readonly guestMemory: PhysicalMemory;
+  readonly guestMemory: PhysmapMemory;
   /** host address of this VM's stage-2 root table */
   readonly root: number;
   /** stage-2 table pages of this VM (VMM memory the MMU reads and marks accessed) */
@@ -163,7 +163,7 @@ export class NestedMemory implements MemoryVirtualizer {
     if (gpa === undefined || gpa >= this.physmap.guestBytes) return false;
     const gpn = Math.floor(gpa / this.physmap.pageBytes);
     if (this.physmap.hostPage(gpn) >= 0) return false;
-    if ((this.guestMemory as PhysmapMemory).touch(gpn) < 0) throw new HostMemoryExhausted(gpa);
+    if (this.guestMemory.touch(gpn) < 0) throw new HostMemoryExhausted(gpa);
     return true;
   }
 
@@ -174,14 +174,19 @@ export class NestedMemory implements MemoryVirtualizer {
 
   /** The real TLB becomes the virtual CPU's; without a shared page size, flushed after `invlpg`, `tlbflush`, a PTBR write or a repair fallback. */
   afterEmulate(host: Machine, vcpu: Machine, op: number): void {
-    if (this.sharesTlb(host, vcpu)) copyTlb(vcpu.pager!, host.pager!, (gpa) => this.hostAddress(gpa));
-    else if (op < 0 || TLB_OPS.has(op)) host.pager!.flush();
+    if (!this.handBack(host, vcpu) && (op < 0 || TLB_OPS.has(op))) host.pager!.flush();
   }
 
   /** As afterEmulate; without a shared page size, flushed (a trap entry loads the guest's new PSW and PTBR). */
   afterReflect(host: Machine, vcpu: Machine): void {
-    if (this.sharesTlb(host, vcpu)) copyTlb(vcpu.pager!, host.pager!, (gpa) => this.hostAddress(gpa));
-    else host.pager!.flush();
+    if (!this.handBack(host, vcpu)) host.pager!.flush();
+  }
+
+  /** The real TLB takes the virtual CPU's entries (guest-physical frames to host ones), where the two share a page size; returns whether they do. */
+  private handBack(host: Machine, vcpu: Machine): boolean {
+    if (!this.sharesTlb(host, vcpu)) return false;
+    copyTlb(vcpu.pager!, host.pager!, (gpa) => this.guestMemory.hostAddress(gpa));
+    return true;
   }
 
   /** Whether the real TLB and the virtual CPU's cache the same pages (stage-2 pages as large as the guest's). */
@@ -193,12 +198,6 @@ export class NestedMemory implements MemoryVirtualizer {
   private guestAddress(hpa: number): number {
     const gpn = this.physmap.guestPageOf(hpa);
     return gpn < 0 ? -1 : gpn * this.physmap.pageBytes + (hpa % this.physmap.pageBytes);
-  }
-
-  /** The host address of guest-physical `gpa`, or -1 when its page is not mapped. */
-  private hostAddress(gpa: number): number {
-    const page = this.physmap.hostPage(Math.floor(gpa / this.physmap.pageBytes));
-    return page < 0 ? -1 : page + (gpa % this.physmap.pageBytes);
   }
 
   placement(): PlacementReport {

@@ -5,7 +5,7 @@
 
 import { freeze } from 'immer';
 import { readPsw, type Psw } from '../isa/machine.js';
-import type { MachineSnapshot } from '../isa/snapshot.js';
+import { deliveredCounts, type MachineSnapshot } from '../isa/snapshot.js';
 import type { PhysicalMemory } from '../mmu/memory.js';
 import type { GuestEnd } from './bare.js';
 import type { EquivalenceSummary } from './checks.js';
@@ -104,7 +104,7 @@ export function innerSnapshot(t: Vmm2Table, out: Pick<MachineSnapshot, 'console'
       consoleWritten: out.consoleWritten,
       consoleHash: out.consoleHash,
       trapsDelivered: t.counts.reduce((a, b) => a + b, 0),
-      trapCounts: t.counts.map((n, c) => [c, n] as const).filter(([, n]) => n !== 0),
+      trapCounts: deliveredCounts(t.counts),
       lastTrap,
       memory: memory.image(),
       tlb: undefined,

@@ -35,7 +35,7 @@ import type { InstructionDef, OperandKind } from '../../isa/instructions.js';
 import type { Profile } from '../../isa/profile.js';
 import { guestFromSources, type GuestImage } from '../../vmm/guest.js';
 import type { Palette, Template } from './palette.js';
-import { PAGING_VMSIZE, pagingLayout, pagingMachine, pagingPrologue, pagingValues, type PagingLayout } from './paging-guest.js';
+import { PAGING_VMSIZE, pagingLayout, pagingMachine, pagingPrologue, type PagingLayout } from './paging-guest.js';
 
 export const VMSIZE = 0x3000;
 export const USER_BASE = 0x1000;
@@ -131,7 +131,7 @@ function drawValue(palette: Palette, d: Draw): number {
     case 1:
       return d.int(0, VMSIZE / 4) * 4;
     case 2: {
-      const paged = palette.paging === undefined ? [] : pagingValues(pagingLayout(palette.paging, USER_BASE));
+      const paged = palette.paging === undefined ? [] : pagingLayout(palette.paging, USER_BASE).values;
       return d.pick([SLOT_OLD_PSW, TRAP_CAUSE, USER_SIZE - 4, USER_SIZE, VMSIZE, 0xfffffffc | 0, ...paged]);
     }
     default:
@@ -145,7 +145,7 @@ function drawLine(palette: Palette, d: Draw, label: string, user: boolean): stri
   const templates = palette.templates.filter((t) => t.mnemonic === entry.def.mnemonic && t.user === user);
   if (templates.length && d.int(0, 1) === 0) return fromTemplate(d.pick(templates), label);
   const reg = () => `r${d.int(1, 9)}`;
-  const tableWords = palette.paging === undefined ? [] : pagingLayout(palette.paging, USER_BASE).words.map(([at]) => at); // its page-table entries
+  const tableWords = palette.paging === undefined ? [] : pagingLayout(palette.paging, USER_BASE).entryAddresses; // its page-table entries
   const operand = (k: OperandKind): string => {
     if (k === 'rd' || k === 'rs' || k === 'rt') return reg();
     if (k === 'n4') return String(d.int(0, palette.profile.modes.length));

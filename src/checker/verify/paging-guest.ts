@@ -35,6 +35,10 @@ export interface PagingLayout {
   readonly userRoot: number;
   /** the non-zero words of the tables, (guest-physical address, value), in address order */
   readonly words: readonly (readonly [number, number])[];
+  /** operand values worth drawing: the roots, the process's pages, the tables' entries (to write elsewhere) */
+  readonly values: readonly number[];
+  /** the addresses of the tables' entries, as memory operands (to rewrite them) */
+  readonly entryAddresses: readonly number[];
 }
 
 const layouts = new Map<string, PagingLayout>();
@@ -66,7 +70,8 @@ export function pagingLayout(name: string, userBase: number): PagingLayout {
     const v = mem.read32(a);
     if (v !== 0) words.push([a, v]);
   }
-  const out = { geometry: g, kernelRoot, userRoot, words };
+  const values = [kernelRoot, userRoot, 0, FRAME_SIZE, 2 * FRAME_SIZE, ...words.map(([, v]) => v)];
+  const out = { geometry: g, kernelRoot, userRoot, words, values, entryAddresses: words.map(([at]) => at) };
   layouts.set(key, out);
   return out;
 }
@@ -80,9 +85,4 @@ export function pagingPrologue(l: PagingLayout, at: (a: number) => string): stri
 /** The guest machine of a paging guest of `p`, and its paging hardware as data (what nested and shadow paging size their hosts by). */
 export function pagingMachine(p: Profile, l: PagingLayout): { config: MachineConfig; paging: { geometry: Geometry; tlb: TlbConfig } } {
   return { config: pagedConfig(p, PAGING_VMSIZE, l.geometry), paging: { geometry: l.geometry, tlb: PAGING_TLB } };
-}
-
-/** Values worth drawing for operands of a paging guest: the roots, the process's pages, the entries of the tables (to write elsewhere). */
-export function pagingValues(l: PagingLayout): number[] {
-  return [l.kernelRoot, l.userRoot, 0, FRAME_SIZE, 2 * FRAME_SIZE, ...l.words.map(([, v]) => v)];
 }

@@ -40,8 +40,8 @@ interface VerifyCliOptions {
   timing?: boolean;
 }
 
-/** What `verify` found, as plain data: the classes, each theorem's verdict, a scenario's expectations. */
-export interface VerifyData {
+/** What a verification is of, as `verify` and `verify --shard` both print it (merge checks that shards agree on it). */
+export interface VerifyHeader {
   readonly schemaVersion: number;
   /** what was verified: a profile by name, or a scenario file (its profile, its guest run first) */
   readonly input: { readonly profile: string } | { readonly scenario: string };
@@ -53,6 +53,10 @@ export interface VerifyData {
   readonly seed: number;
   readonly runs: number;
   readonly instructions: readonly InstructionRow[];
+}
+
+/** What `verify` found, as plain data: the classes, each theorem's verdict, a scenario's expectations. */
+export interface VerifyData extends VerifyHeader {
   readonly theorems: Readonly<Record<TheoremKey, TheoremVerdict>>;
   /** verify of a scenario: its `expect.theorems` checked */
   readonly expectations?: { readonly checked: number; readonly failures: readonly ExpectationFailure[] };
@@ -61,16 +65,8 @@ export interface VerifyData {
 }
 
 /** What `verify --shard k/n` prints: its slice's campaigns and what merge checks the shards agree on. */
-export interface ShardData {
-  readonly schemaVersion: number;
+export interface ShardData extends VerifyHeader {
   readonly shard: Shard;
-  readonly input: VerifyData['input'];
-  readonly profile: string;
-  readonly overrides?: readonly OverrideSpec[];
-  readonly paging?: string;
-  readonly seed: number;
-  readonly runs: number;
-  readonly instructions: readonly InstructionRow[];
   readonly preconditions: Verification['classification']['theorems'];
   readonly campaigns: Readonly<Record<TheoremKey, Campaigns>>;
 }
