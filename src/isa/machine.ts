@@ -296,7 +296,10 @@ export class Machine extends TrappingCpu implements ProfileCpu {
       this.openWindow(w, va, pa, 4, write);
       if (w.covers(va, this.xlateGen, this.store.generation)) {
         if (write) w.frame[w.wordIndex(va)] = this.regs[rd];
-        else this.regs[rd] = w.frame[w.wordIndex(va)];
+        else {
+          this.regs[rd] = w.frame[w.wordIndex(va)];
+          this.shareReadWindow(va, pa);
+        }
         return 0;
       }
     }

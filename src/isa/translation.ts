@@ -18,6 +18,11 @@ import { TranslationWindow } from '../mmu/window.js';
 export abstract class TranslatingCpu extends CpuState implements ProfileCpu {
   private readonly useSegment = this.config.translation !== 'paging';
   private readonly endConvention = this.config.bounds === 'end';
+  /**
+   * Whether shareReadWindow may apply: memory addressed linearly (pa is the store's address),
+   * translation by paging alone, no region hook.
+   */
+  private readonly writesShareReads = this.linear && this.config.translation === 'paging' && this.profile.region === undefined;
 
   // ---- last access, recorded when `tracing` (callers reset lastDataVa before a step) ----
   /** virtual and physical address of the last successful fetch */
@@ -165,6 +170,21 @@ export abstract class TranslatingCpu extends CpuState implements ProfileCpu {
   }
 
   // ---------------------------------------------------------------- windows
+
+  /**
+   * After a word read at `va` opened the read window over pa's page with paging on: when a
+   * write there would now be a TLB hit with no side effect (the cached permissions allow it, D
+   * set) into a frame already writable in place, the write window becomes the same window — a
+   * read-modify-write then stores without translating again. The pager remembers that write
+   * translation as the one it last served, so dropping it closes both windows (onDrop).
+   */
+  protected shareReadWindow(va: number, pa: number): void {
+    const pager = this.pager;
+    if (pager?.cachedTranslation === undefined || (this.status & ST_PG) === 0 || !this.writesShareReads) return;
+    const r = this.readWindow;
+    if (!this.store.writableInPlace((pa + this.memOff) >>> FRAME_BITS) || pager.cachedTranslation(va, Access.Write, this.pagingUser()) !== pa) return;
+    this.writeWindow.open(r.lo, r.hi, r.pa, r.frame, r.byte, r.gen, r.storeGen);
+  }
 
   /**
    * After `va` translated to `pa` for an access of `n` bytes, opens `w` over the widest run of

@@ -107,6 +107,15 @@ export class FrameStore {
     return (leaf && leaf.frames[fn & (LEAF_SIZE - 1)]) || ZERO_FRAME;
   }
 
+  /**
+   * Whether frameForWrite(fn) would return frame `fn` as it is, with no side effect: no write
+   * log attached, and the frame owned by the current epoch (so frameForRead returns it too).
+   */
+  writableInPlace(fn: number): boolean {
+    const leaf = this.dir.leaves[fn >>> LEAF_BITS];
+    return this.logs.length === 0 && leaf !== undefined && leaf.epoch === this.epoch && leaf.owners[fn & (LEAF_SIZE - 1)] === this.epoch;
+  }
+
   /** Returns frame `fn` owned by the current epoch, allocating or copying it (and its path) first. */
   frameForWrite(fn: number): Int32Array {
     if (this.logs.length !== 0) this.noteWrite(fn);

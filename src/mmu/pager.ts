@@ -23,6 +23,12 @@ export interface Pager {
    */
   translate(va: number, access: Access, user: boolean): number;
   /**
+   * Without walking, counting or any side effect on R: the physical address when the TLB serves
+   * `access` at `va` now (the cached permissions allow it; a write finds D set), remembered as
+   * the translation last served for (access, mode) — else -1 (absent: no TLB to ask).
+   */
+  cachedTranslation?(va: number, access: Access, user: boolean): number;
+  /**
    * Nested paging only (absent otherwise): with the guest's paging off, the guest-physical
    * address `gpa` of an access of `n` bytes through stage 2 alone. Returns the host address; -1
    * with `fault` set (a stage-2 fault); -2 when the access lies past guest-physical memory (the

@@ -122,6 +122,8 @@ export class PagingUnit implements Pager {
   private readonly hotFrame = new Float64Array(SLOTS);
   private readonly hotTlbSlot = new Int32Array(SLOTS).fill(-1);
   onDrop: (() => void) | undefined = undefined;
+  /** the TLB slot last remembered in a hot entry (0 before any: checked against the page before use) */
+  private lastSlot = 0;
   private hotHits = 0;
   private walks = 0;
   private refreshes = 0;
@@ -179,6 +181,20 @@ export class PagingUnit implements Pager {
       this.refreshes++;
     }
     return this.walkAndFill(va, vpn, s);
+  }
+
+  /** Pager.cachedTranslation: the TLB level of `lookup`, without its walk, refresh or counters. */
+  cachedTranslation(va: number, access: Access, user: boolean): number {
+    const vpn = va >>> this.offsetBits;
+    const s = (access << 1) | (user ? 1 : 0);
+    const tlb = this.tlb;
+    const last = this.lastSlot; // usually the slot just served for another access to the page
+    const i = tlb.vpns[last] === vpn ? last : tlb.find(vpn);
+    if (i < 0) return -1;
+    const perms = tlb.perms[i];
+    if (((this.allow[perms] >> s) & 1) === 0 || (access === WRITE && (perms & PERM_DIRTY) === 0)) return -1;
+    this.remember(s, vpn, i);
+    return tlb.frames[i] + (va & this.offsetMask);
   }
 
   /** Walks with A/D updates; on success fills the TLB and the hot entry of slot `s`. */
@@ -246,6 +262,7 @@ export class PagingUnit implements Pager {
   }
 
   private remember(s: number, vpn: number, tlbSlot: number): void {
+    this.lastSlot = tlbSlot;
     this.hotVpn[s] = vpn;
     this.hotFrame[s] = this.tlb.frames[tlbSlot];
     this.hotTlbSlot[s] = tlbSlot;

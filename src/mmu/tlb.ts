@@ -74,16 +74,17 @@ export class Tlb {
 
   /** The slot caching `vpn`, or -1. Counts a hit or a miss. */
   lookup(vpn: number): number {
-    if (this.sets > 0) {
-      const first = this.setOf(vpn) * this.ways;
-      for (let i = first; i < first + this.ways; i++) {
-        if (this.vpns[i] === vpn) {
-          this.hits++;
-          return i;
-        }
-      }
-    }
-    this.misses++;
+    const i = this.find(vpn);
+    if (i >= 0) this.hits++;
+    else this.misses++;
+    return i;
+  }
+
+  /** The slot caching `vpn`, or -1. Counts nothing. */
+  find(vpn: number): number {
+    if (this.sets === 0) return -1;
+    const first = this.setOf(vpn) * this.ways;
+    for (let i = first; i < first + this.ways; i++) if (this.vpns[i] === vpn) return i;
     return -1;
   }
 
