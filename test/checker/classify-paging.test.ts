@@ -106,10 +106,25 @@ describe('sabotaged paging relocations', () => {
   });
 });
 
+describe('the exhaustive mode under paging', () => {
+  it('every state of the tiny configuration with paging on: the same classes and theorems as random paged states, witnesses that replay, its bounds stated', () => {
+    const exhaustive = classify(profile('classic'), { paging: 'x86-32', exhaustive: true });
+    const key = (c: InstructionClass) => [c.privileged, c.controlSensitive, c.locationSensitive, c.modeSensitive, c.substitutionSensitive, c.userSensitive].join();
+    expect(exhaustive.instructions.map((c) => [c.name, key(c)])).toEqual(paged().instructions.map((c) => [c.name, key(c)]));
+    expect(exhaustive.theorems).toEqual(paged().theorems);
+    expect(exhaustive.exhaustive?.paging).toMatchObject({ geometry: 'x86-32', pages: 12, tlbFilled: ['read at 0x100', 'read at 0x1000', 'write at 0x1000'] });
+    for (const n of ['setptbr', 'getptbr', 'invlpg', 'tlbflush']) {
+      const i = of(exhaustive, n);
+      const w = (i.witnesses.control ?? i.witnesses.location)!;
+      expect(w, n).not.toBeNull();
+      expect(replayWitness(profile('classic'), n, w, { paging: 'x86-32', exhaustive: true }), n).toEqual(w.differences);
+    }
+  });
+});
+
 describe('bad paging options', () => {
-  it('an unknown or unusable geometry, or paging with the exhaustive mode, is a RangeError', () => {
+  it('an unknown or unusable geometry is a RangeError', () => {
     expect(() => classify(profile('classic'), { paging: 'vax' })).toThrow(/unknown geometry 'vax'/);
     expect(() => classify(profile('classic'), { paging: 'tiny' })).toThrow(/4096-byte pages/);
-    expect(() => classify(profile('classic'), { paging: 'x86-32', exhaustive: true })).toThrow(/exhaustive mode is for the segment machine/);
   });
 });

@@ -39,7 +39,7 @@ export interface ClassifyOptions {
   readonly seed?: number;
   /** random states per instruction (ignored with `exhaustive`) */
   readonly states?: number;
-  /** every state of the tiny configuration (exhaustiveBounds) instead of random ones (segment machine only) */
+  /** every state of the tiny configuration (exhaustiveBounds) instead of random ones (with `paging`, that configuration paged) */
   readonly exhaustive?: boolean;
   /** a preset geometry's name: states with paging on over it (page tables, PTBR, TLB entries) */
   readonly paging?: string;
@@ -323,7 +323,7 @@ class Tally {
 
 /** The samples of `d`: `states` random ones from `seed`, or the exhaustive enumeration. */
 function samplesOf(p: Profile, d: InstructionDef, o: Resolved): Iterable<Sample> {
-  if (o.exhaustive) return exhaustiveSamples(p, d);
+  if (o.exhaustive) return exhaustiveSamples(p, d, o.geometry);
   return (function* () {
     for (let i = 0; i < o.states; i++) yield randomSample(p, d, o.seed, i, o.geometry);
   })();
@@ -338,7 +338,6 @@ function resolved(o: ClassifyOptions): Resolved {
   const seed = o.seed ?? DEFAULT_SEED;
   if (!Number.isSafeInteger(seed)) throw new RangeError(`classify: seed ${seed} is not an integer`);
   const geometry = o.paging === undefined ? undefined : pagingGeometry(o.paging);
-  if (geometry && o.exhaustive) throw new RangeError('classify: the exhaustive mode is for the segment machine (its tiny configuration has no page tables); leave out paging or exhaustive');
   return { seed, states, exhaustive: o.exhaustive ?? false, comparisons, moves: o.moves ?? ALL_MOVES, geometry, ...(o.paging === undefined ? {} : { paging: o.paging }) };
 }
 
@@ -359,7 +358,7 @@ export function classify(p: Profile, options: ClassifyOptions = {}): Classificat
   const o = resolved(options);
   const instructions = p.instructions.map((d) => classifyInstruction(p, d, o));
   const precondition = (violators: string[]): Precondition => ({ precondition: violators.length === 0, violators });
-  const bounds = o.exhaustive ? exhaustiveBounds(p) : null;
+  const bounds = o.exhaustive ? exhaustiveBounds(p, o.geometry) : null;
   return {
     profile: p.name,
     modes: p.modes,
@@ -389,7 +388,7 @@ export function witnessSample(p: Profile, name: string, w: Pick<Witness, 'sample
   const d = p.instructions.find((x) => x.mnemonic === name);
   if (!d) throw new RangeError(`witnessSample: profile ${p.name} has no instruction '${name}'`);
   if (!o.exhaustive) return randomSample(p, d, o.seed, w.sample, o.geometry);
-  for (const x of exhaustiveSamples(p, d)) if (x.index === w.sample) return x;
+  for (const x of exhaustiveSamples(p, d, o.geometry)) if (x.index === w.sample) return x;
   throw new RangeError(`witnessSample: the exhaustive enumeration of '${name}' has no sample ${w.sample}`);
 }
 

@@ -18,7 +18,8 @@
 // mapped; the others seven times in eight), each user-accessible and writable three times in
 // four, A preset; the tables in the frames above; a few TLB entries filled by translating
 // mapped pages in the state's mode, and one time in four one of them made stale (its leaf
-// rewritten to another frame after the fill, no invalidation).
+// rewritten to another frame after the fill, no invalidation). The exhaustive mode pages too
+// when given a geometry: one fixed family's mappings, fixed fills, nothing stale (tinyPaging).
 
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -353,6 +354,8 @@ export interface ExhaustiveBounds {
   readonly statusFields: readonly string[];
   readonly memoryWords: number;
   readonly segment: { readonly base: number; readonly limit: number; readonly pc: number; readonly relocation: number };
+  /** with paging: the geometry, the pages mapped of those in [0, limit), the TLB entries filled before the instruction */
+  readonly paging: { readonly geometry: string; readonly pagesMapped: number; readonly pages: number; readonly tlbFilled: readonly string[] } | null;
 }
 
 /** Exhaustive configuration: fixed segment, pc and relocation. */
@@ -370,7 +373,8 @@ function tinyValues(p: Profile, regions: boolean): number[] {
   return regions ? [...base, ...regionStarts(p).slice(1).map((a) => (a + 0x100) | 0)] : base;
 }
 
-export function exhaustiveBounds(p: Profile): ExhaustiveBounds {
+export function exhaustiveBounds(p: Profile, geometry?: Geometry): ExhaustiveBounds {
+  const pg = geometry ? tinyPaging(geometry) : undefined;
   return {
     modes: p.modes,
     registers: ['r1', 'r2'],
@@ -378,29 +382,55 @@ export function exhaustiveBounds(p: Profile): ExhaustiveBounds {
     r2Values: tinyValues(p, false).map((v) => v >>> 0),
     statusFields: TINY_STATUS.map((s) => `ie ${s.ie ? 1 : 0}, profile byte 0x${s.profileByte.toString(16)}`),
     memoryWords: MEMORY / 4,
-    segment: { base: TINY.base, limit: TINY.limit, pc: TINY.pc, relocation: TINY.delta },
+    segment: pg ? { base: 0, limit: SEGMENT_END, pc: TINY.pc, relocation: TINY.delta } : { base: TINY.base, limit: TINY.limit, pc: TINY.pc, relocation: TINY.delta },
+    paging: pg
+      ? {
+          geometry: pg.geometry.name,
+          pagesMapped: pg.pages.frames.filter((f) => f >= 0).length,
+          pages: PAGES,
+          tlbFilled: pg.fills.map((f) => `${f.write ? 'write' : 'read'} at 0x${f.va.toString(16)}`),
+        }
+      : null,
   };
 }
+
+/**
+ * The exhaustive mode's paging (with a geometry): the mappings of random state family 0 from
+ * seed 0 (pages 0 and 1, the code and the images, always mapped), the TLB filled by reading
+ * the code page and reading and writing the image page in the state's mode, no stale entry.
+ */
+function tinyPaging(g: Geometry): PagedSpec {
+  const { pages, tables } = pagingFamily(0, 0, g);
+  return { geometry: g, pages, tables, fills: [{ va: TINY.pc, write: false }, { va: IMAGES, write: false }, { va: IMAGES, write: true }] };
+}
+
+/** The exhaustive mode's relocation π under paging: one fixed permutation into a memory TINY.delta bytes larger. */
+const tinyFrames = (): number[] => randomFrames(randomChoice(0, 0, 0x71e), TINY.delta);
 
 /**
  * The exhaustive mode's PSW images: the first (the one the value set points at) returns to the
  * user mode with interrupts off inside the same segment; the others as the random generator
  * makes them from seed 0.
  */
-function tinyImages(p: Profile): Psw[] {
+function tinyImages(p: Profile, paging: boolean): Psw[] {
   const c = randomChoice(0, 0, 0);
-  const first: Psw = { pc: TINY.pc + 8, status: p.modes.length - 1, base: TINY.base, limit: TINY.limit, ptbr: 0, extra: 0 };
-  return [first, ...Array.from({ length: IMAGE_COUNT - 1 }, () => imagePsw(p, c))];
+  const first: Psw = paging
+    ? { pc: TINY.pc + 8, status: (p.modes.length - 1) | ST_PG, base: 0, limit: SEGMENT_END, ptbr: ROOT, extra: 0 }
+    : { pc: TINY.pc + 8, status: p.modes.length - 1, base: TINY.base, limit: TINY.limit, ptbr: 0, extra: 0 };
+  return [first, ...Array.from({ length: IMAGE_COUNT - 1 }, () => imagePsw(p, c, paging ? ROOT : undefined))];
 }
 
 /**
  * Every state of the tiny configuration for `d`: each mode, each status variant, r1 over the
- * value set and r2 over the same less the region addresses, each operand variant (below).
+ * value set and r2 over the same less the region addresses, each operand variant (below). With
+ * `geometry`, paging on as tinyPaging says, the segment from 0 (as in random paged states).
  */
-export function* exhaustiveSamples(p: Profile, d: InstructionDef): Generator<Sample> {
+export function* exhaustiveSamples(p: Profile, d: InstructionDef, geometry?: Geometry): Generator<Sample> {
   const values = tinyValues(p, true);
   const fixed = background(0, 0);
-  const images = tinyImages(p);
+  const paging = geometry ? tinyPaging(geometry) : undefined;
+  const images = tinyImages(p, paging !== undefined);
+  const frames = paging ? tinyFrames() : undefined;
   const banks = Array.from({ length: p.modes.length * p.bankedRegisters.length }, (_, i) => 0x100 * (i + 1));
   let index = 0;
   for (let mode = 0; mode < p.modes.length; mode++)
@@ -416,8 +446,8 @@ export function* exhaustiveSamples(p: Profile, d: InstructionDef): Generator<Sam
               mode,
               ...st,
               flags: 0,
-              base: TINY.base,
-              limit: TINY.limit,
+              base: paging ? 0 : TINY.base,
+              limit: paging ? SEGMENT_END : TINY.limit,
               pc: TINY.pc,
               regs,
               banks,
@@ -427,8 +457,9 @@ export function* exhaustiveSamples(p: Profile, d: InstructionDef): Generator<Sam
               memory: fixed,
               header,
               imm,
+              ...(paging ? { paging } : {}),
             };
-            yield { index: index++, state: build(p, spec), header, imm, delta: TINY.delta };
+            yield { index: index++, state: build(p, spec), header, imm, delta: TINY.delta, ...(frames ? { frames } : {}) };
           }
 }
 

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { classify, DEFAULT_GEOMETRY, DEFAULT_SEED, DEFAULT_STATES, MAX_STATES, type Classification, type InstructionClass, type Witness } from '../../checker/classify/classify.js';
 import type { Difference } from '../../checker/classify/compare.js';
+import type { ExhaustiveBounds } from '../../checker/classify/states.js';
 import { overrideProblems, withOverrides, type InstructionOverride, type Profile } from '../../isa/profile.js';
 import { PROFILES } from '../../isa/profiles/index.js';
 import { printable, UsageError } from '../../scenario/errors.js';
@@ -86,7 +87,6 @@ export function collectClassify(name: string, opts: ClassifyCliOptions): Classif
   const states = opts.states === undefined ? undefined : parseCount(opts.states, '--states', 1, MAX_STATES);
   const overrides = parseOverrides(p, opts.override ?? []);
   const paging = opts.paging === undefined || opts.paging === false ? undefined : opts.paging === true ? DEFAULT_GEOMETRY : opts.paging;
-  if (paging !== undefined && opts.exhaustive) throw new UsageError('--exhaustive is for the segment machine (its tiny configuration has no page tables); give --paging or --exhaustive');
   try {
     const c = classify(withOverrides(p, overrides), { ...(seed === undefined ? {} : { seed }), ...(states === undefined ? {} : { states }), exhaustive: opts.exhaustive === true, ...(paging === undefined ? {} : { paging }) });
     return { schemaVersion: SCHEMA_VERSION, ...c, ...(overrides.length ? { overrides: overrideSpecs(overrides) } : {}) };
@@ -132,9 +132,15 @@ function machineText(d: Classification): string {
   return `with paging on (geometry ${d.paging.geometry}, page tables built in each state's memory, a ${d.paging.tlbEntries}-entry ${d.paging.tlbWays}-way TLB holding entries; TLB fills never count)`;
 }
 
+/** The paging part of the exhaustive mode's bounds, for the header ('' without paging). */
+function exhaustivePagingText(pg: ExhaustiveBounds['paging']): string {
+  if (!pg) return '';
+  return `; paging fixed: ${pg.pagesMapped} of the ${pg.pages} pages mapped (one fixed map and frame order), the TLB filled by ${pg.tlbFilled.join(', ')} in the state's mode, no stale entry; relocation into other frames by one fixed permutation`;
+}
+
 export function printClassify(d: ClassifyData): string {
   const states = d.exhaustive
-    ? `every state of a tiny configuration (up to ${d.states} per instruction): modes ${d.exhaustive.modes.join(', ')}; r1 over ${d.exhaustive.values.map((v) => hex(v)).join(', ')}, r2 over ${d.exhaustive.r2Values.map((v) => hex(v)).join(', ')}, the other registers 0; status ${d.exhaustive.statusFields.join(' | ')}; ${d.exhaustive.memoryWords} memory words of a fixed pattern; segment base ${hex(d.exhaustive.segment.base)}, limit ${hex(d.exhaustive.segment.limit)}, pc ${hex(d.exhaustive.segment.pc)}, relocation +${hex(d.exhaustive.segment.relocation)}`
+    ? `every state of a tiny configuration (up to ${d.states} per instruction): modes ${d.exhaustive.modes.join(', ')}; r1 over ${d.exhaustive.values.map((v) => hex(v)).join(', ')}, r2 over ${d.exhaustive.r2Values.map((v) => hex(v)).join(', ')}, the other registers 0; status ${d.exhaustive.statusFields.join(' | ')}; ${d.exhaustive.memoryWords} memory words of a fixed pattern; segment base ${hex(d.exhaustive.segment.base)}, limit ${hex(d.exhaustive.segment.limit)}, pc ${hex(d.exhaustive.segment.pc)}, relocation +${hex(d.exhaustive.segment.relocation)}${exhaustivePagingText(d.exhaustive.paging)}`
     : `${d.states} random states per instruction, seed ${d.seed}`;
   const out = [
     `classify ${d.profile}${d.overrides ? ` (overridden: ${overridesText(d.overrides)})` : ''}: ${count(d.instructions.length, 'instruction')} by execution ${machineText(d)}, ${states}`,
