@@ -66,7 +66,7 @@ function machineWith(source: string, pages: readonly PageSpec[], tracing: boolea
   const { m, root } = bootPaged(RESUMING_KERNEL, 'paging', [[CODE_VA, CODE_PA, 0x1000, { user: true }]], { symbols: { MAXTRAPS: 400 } });
   const leaf = m.mem.read32(root) & ~0xfff;
   expect(leaf).toBe(root + 0x1000); // the table of va 0..4 MiB, allocated by the code's mapping
-  for (let k = 0; k < PAGES; k++) m.mem.write32(leaf + ((DATA_VA >>> 12) + k) * 4, DATA_PA + k * 0x1000 + P | U | A | (pages[k].write ? W : 0) | (pages[k].dirty ? D : 0));
+  for (let k = 0; k < PAGES; k++) m.mem.write32(leaf + ((DATA_VA >>> 12) + k) * 4, (DATA_PA + k * 0x1000) | P | U | A | (pages[k].write ? W : 0) | (pages[k].dirty ? D : 0));
   m.mem.write32(leaf + (TABLE_VIEW_VA >>> 12) * 4, leaf | P | U | W | A | D);
   for (const c of assembleFor(source).chunks) m.mem.writeBytes(CODE_PA + (c.address - CODE_VA), c.bytes);
   for (let k = 0; k < PAGES; k++) m.mem.write32(DATA_PA + k * 0x1000, 0x1111 * (k + 1));
