@@ -1,6 +1,6 @@
 // Building the machine a scenario describes: memory contents, programs, PSW and registers.
 
-import { STATUS_SWITCHES, SWITCH_NAMES, type SwitchName } from '../isa/arch.js';
+import { STATUS_SWITCHES, ST_FLAGS_SHIFT, ST_PROFILE_SHIFT, SWITCH_NAMES, type SwitchName } from '../isa/arch.js';
 import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
 import type { PswFields } from './schema.js';
 import { blockAddress, resolveValue, type Scenario } from './model.js';
@@ -41,6 +41,7 @@ export function buildMachine(s: Scenario): Machine {
   }
   for (const [name, v] of Object.entries(s.spec.registers)) m.regs[registerIndex(name)] = resolveValue(v, s.symbols);
   m.loadPsw(initialPsw(s));
+  for (const [name, v] of Object.entries(s.spec.control)) m.control[controlIndex(s, name)] = resolveValue(v, s.symbols);
   return m;
 }
 
@@ -57,9 +58,15 @@ export function initialPsw(s: Scenario): Psw {
   };
 }
 
-/** The status word for PSW fields (mode by name, switches as booleans). */
-export function statusOf(p: Pick<PswFields, 'mode' | SwitchName>, modes: readonly string[]): number {
-  return SWITCH_NAMES.reduce((status, k) => (p[k] ? status | STATUS_SWITCHES[k] : status), Math.max(0, modes.indexOf(p.mode ?? modes[0])));
+/** The status word for PSW fields (mode by name, switches as booleans, the flags and the profile byte as numbers). */
+export function statusOf(p: Pick<PswFields, 'mode' | SwitchName | 'flags' | 'profileBits'>, modes: readonly string[]): number {
+  const fields = Math.max(0, modes.indexOf(p.mode ?? modes[0])) | ((p.flags ?? 0) << ST_FLAGS_SHIFT) | ((p.profileBits ?? 0) << ST_PROFILE_SHIFT);
+  return SWITCH_NAMES.reduce((status, k) => (p[k] ? status | STATUS_SWITCHES[k] : status), fields);
+}
+
+/** The index of control register `name` of the scenario's profile (checked when the scenario loaded). */
+export function controlIndex(s: Scenario, name: string): number {
+  return s.profile.controlRegisters.findIndex((r) => r.name === name);
 }
 
 /** r0..r15, sp (r15), lr (r14), in either case → index. Caller has validated the name. */

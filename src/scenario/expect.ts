@@ -1,8 +1,8 @@
 // Checking a scenario's `expect:` block against a run's final state.
 
-import { ST_MODE_MASK, STATUS_SWITCHES, SWITCH_NAMES } from '../isa/arch.js';
+import { ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_MODE_MASK, ST_PROFILE_SHIFT, STATUS_SWITCHES, SWITCH_NAMES } from '../isa/arch.js';
 import type { MachineSnapshot } from '../isa/snapshot.js';
-import { registerIndex } from './build.js';
+import { controlIndex, registerIndex } from './build.js';
 import { resolveAddress, resolveValue, type Scenario } from './load.js';
 import type { RunEnd } from '../isa/run.js';
 import type { GuestChecks, VmmKind } from '../vmm/index.js';
@@ -46,6 +46,11 @@ export function checkExpectations(s: Scenario, outcome: RunOutcome): Expectation
     if (!same32(want, got)) fail(`registers.${name}`, `${want >>> 0} (${hex(want)})`, `${got >>> 0} (${hex(got)})`);
   }
   for (const [field, want, got] of pswChecks(s, f)) if (!same32(want, got)) fail(`psw.${field}`, describe(field, want, s), describe(field, got, s));
+  for (const [name, v] of Object.entries(e.control ?? {})) {
+    const want = resolveValue(v, s.symbols);
+    const got = f.control[controlIndex(s, name)];
+    if (!same32(want, got)) fail(`control.${name}`, `${want >>> 0} (${hex(want)})`, `${got >>> 0} (${hex(got)})`);
+  }
   for (const [key, v] of Object.entries(e.memory ?? {})) {
     const pa = resolveAddress(key, s.symbols)!;
     const want = resolveValue(v, s.symbols);
@@ -71,6 +76,8 @@ function pswChecks(s: Scenario, f: MachineSnapshot): [string, number, number][] 
     ['limit', p.limit, f.psw.limit],
     ['ptbr', p.ptbr === undefined ? undefined : resolveValue(p.ptbr, s.symbols), f.psw.ptbr],
     ['extra', p.extra === undefined ? undefined : resolveValue(p.extra, s.symbols), f.psw.extra],
+    ['flags', p.flags, (f.psw.status & ST_FLAGS_MASK) >>> ST_FLAGS_SHIFT],
+    ['profileBits', p.profileBits, (f.psw.status >>> ST_PROFILE_SHIFT) & 0xff],
   ];
   for (const k of SWITCH_NAMES) rows.push([k, p[k] === undefined ? undefined : p[k] ? 1 : 0, (f.psw.status & STATUS_SWITCHES[k]) !== 0 ? 1 : 0]);
   return rows.filter((r): r is [string, number, number] => r[1] !== undefined);

@@ -22,6 +22,7 @@ export interface RefContext {
 export function checkReferences(spec: ScenarioFile, ctx: RefContext): void {
   checkPswRefs(['psw'], spec.psw, ctx);
   for (const [r, v] of Object.entries(spec.registers)) checkValueRef(['registers', r], v, ctx);
+  checkControlRefs(['control'], spec.control, ctx);
   spec.memory.forEach((b, i) => b.words?.forEach((w, j) => checkValueRef(['memory', i, 'words', j], w, ctx)));
   if (spec.expect) checkExpectationRefs(['expect'], spec.expect, ctx);
 }
@@ -30,6 +31,7 @@ export function checkReferences(spec: ScenarioFile, ctx: RefContext): void {
 export function checkExpectationRefs(at: Path, e: Expectation, ctx: RefContext): void {
   checkPswRefs([...at, 'psw'], e.psw, ctx);
   for (const [r, v] of Object.entries(e.registers ?? {})) checkValueRef([...at, 'registers', r], v, ctx);
+  checkControlRefs([...at, 'control'], e.control, ctx);
   const causes = new Set([...CORE_CAUSES, ...ctx.profile.causes].map((c) => c.name));
   for (const c of Object.keys(e.traps ?? {})) {
     if (!causes.has(c)) ctx.reportKey([...at, 'traps'], c, `unknown trap cause '${c}' (known: ${[...causes].join(', ')})`);
@@ -39,6 +41,15 @@ export function checkExpectationRefs(at: Path, e: Expectation, ctx: RefContext):
     if (pa === undefined) ctx.reportKey([...at, 'memory'], k, missingSymbol(k, `'${k}' is neither an address nor a symbol`, ctx));
     else if (pa + 4 > ctx.memory) ctx.reportKey([...at, 'memory'], k, `the word at 0x${pa.toString(16)} lies outside memory (0x${ctx.memory.toString(16)} bytes)`);
     checkValueRef([...at, 'memory', k], v, ctx);
+  }
+}
+
+/** Control registers by name: each a register of the profile, its value a number or a symbol. */
+function checkControlRefs(at: Path, control: Readonly<Record<string, number | string>> | undefined, ctx: RefContext): void {
+  const names = ctx.profile.controlRegisters.map((r) => r.name);
+  for (const [name, v] of Object.entries(control ?? {})) {
+    if (!names.includes(name)) ctx.reportKey(at, name, `unknown control register '${name}' (profile ${ctx.profile.name} has ${names.length ? names.join(', ') : 'none'})`);
+    checkValueRef([...at, name], v, ctx);
   }
 }
 

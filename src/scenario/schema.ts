@@ -83,8 +83,12 @@ const psw = z
     nxe: z.boolean().optional().describe('no-execute bits enabled'),
     sum: z.boolean().optional().describe('supervisor may access user pages (sv32)'),
     extra: value.optional().describe("the profile's PSW word"),
+    flags: z.number().int().min(0).max(15).optional().describe('the condition flags NZCV as a number 0-15 (default 0)'),
+    profileBits: z.number().int().min(0).max(255).optional().describe("the status word's profile byte (x86: IOPL in its low bits; default 0)"),
   })
   .strict();
+
+const controlRegisters = z.record(z.string(), value).describe("the profile's control registers by name (`shadowlab list` shows them)");
 
 const override = z
   .object({
@@ -177,6 +181,7 @@ const expectation = z
     retired: z.number().int().min(0).optional().describe('instructions retired'),
     registers: registers.optional(),
     psw: psw.optional(),
+    control: controlRegisters.optional(),
     memory: z
       .record(z.string(), value)
       .optional()
@@ -251,6 +256,7 @@ export const scenarioSchema = z
     pageTables: z.array(pageTable).default([]).describe('page tables the loader builds in memory from declarative mappings'),
     psw: psw.default({}).describe('initial PSW (defaults: pc 0x80, mode s, base 0, limit = memory size)'),
     registers: registers.default({}),
+    control: controlRegisters.default({}).describe("initial values of the profile's control registers by name (the others start at their reset values)"),
     steps: z.number().int().min(1).max(1e10).default(1_000_000).describe('budget of instructions retired'),
     expect: expectation.optional(),
     vmm: vmmSettings.optional().describe('how the VMM runs the VMs of `vms`'),

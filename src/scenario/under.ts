@@ -63,6 +63,8 @@ export function guestOf(s: Scenario, steps = s.spec.steps): GuestImage {
 /** Why `kind` cannot run scenario `s` (its VMs together, in a file that lists them), or undefined when it can. */
 export function whyNotUnder(kind: UnderKind, s: Scenario, o: Pick<UnderOptions, 'allowUnsafe'> = {}): string | undefined {
   const options = { allowUnsafe: o.allowUnsafe === true, nested: s.vmm.nested };
+  const guests = s.host ? s.host.vms.map((vm) => vm.guest) : [s];
+  if (kind !== 'bare' && guests.some((g) => Object.keys(g.spec.control).length)) return `${kind} cannot run '${s.name}': it sets control registers (\`control\`), and a VMM starts a guest's at their reset values; run it bare`;
   if (!s.host) {
     const why = whyNot(kind, guestOf(s), { ...options, ...singleLayout(s) });
     return why && `${kind} cannot run '${s.name}': ${why}`;

@@ -48,7 +48,7 @@ describe('shadowlab verify', () => {
     const dir = mkdtempSync(join(tmpdir(), 'verify-emit-'));
     const r = await cli('verify', 'pdp10', '--runs', '10', '--emit', dir);
     expect(r.code).toBe(0);
-    const files = readdirSync(dir);
+    const files = readdirSync(dir).filter((f) => f.startsWith('pdp10-t1-'));
     expect(files).toEqual([expect.stringMatching(/^pdp10-t1-vmm-seed1974-guest\d+\.yaml$/)]);
     const file = join(dir, files[0]);
     expect(r.stdout).toContain(`emitted: ${file}`);
@@ -62,9 +62,32 @@ describe('shadowlab verify', () => {
     expect(run.code).toBe(0);
     const again = await cli('verify', 'pdp10', '--runs', '10', '--emit', dir);
     expect(again.code).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual([files[0], files[0].replace('.yaml', '-2.yaml')].sort());
+    expect(readdirSync(dir).filter((f) => f.startsWith('pdp10-t1-')).sort()).toEqual([files[0], files[0].replace('.yaml', '-2.yaml')].sort());
     expect(readFileSync(file, 'utf8')).toBe(text);
   }, 60_000);
+
+  it("--emit writes the classifier's witnesses as scenarios of one instruction that `run` reproduces, and says which it cannot", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verify-witnesses'));
+    const r = await cli('verify', 'x86-lite', '--runs', '2', '--emit', dir, '--json');
+    const d = JSON.parse(r.stdout);
+    const witnesses = readdirSync(dir).filter((f) => f.includes('-witness-')).sort();
+    expect(d.emitted.map((f: string) => f.slice(dir.length + 1)).filter((f: string) => f.includes('-witness-')).sort()).toEqual(witnesses);
+    expect(witnesses).toEqual(expect.arrayContaining(['x86-lite-witness-sgdt-substitution-S.yaml', 'x86-lite-witness-sgdt-substitution-phiS.yaml', 'x86-lite-witness-popf-control-S.yaml']));
+    expect(d.notEmitted).toEqual(['x86-lite-witness-settimer-control: it differs in timer.reload, which a scenario cannot expect']);
+    for (const f of witnesses) {
+      const run = await cli('run', join(dir, f));
+      expect(run.stdout, f).toContain('expectations: all met');
+      expect(run.code, f).toBe(0);
+    }
+    // sgdt reads GDTR: φ(S) states the VMM's value in its control block; without it the run reads the reset value
+    const phi = readFileSync(join(dir, 'x86-lite-witness-sgdt-substitution-phiS.yaml'), 'utf8');
+    expect(phi).toMatch(/\ncontrol:\n {2}gdtr: 0x7f000\n/);
+    const stripped = join(dir, 'stripped.yaml');
+    writeFileSync(stripped, phi.replace(/\ncontrol:\n {2}gdtr: 0x7f000\n/, '\n'));
+    const failed = await cli('run', stripped);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/│ registers\.r\d+ +│ 520192 \(0x7f000\) +│ 4096 \(0x1000\) +│/);
+  }, 180_000);
 
   it('a scenario: its profile, its own guest first (vmm/jrst diverges itself), and expect.theorems checked', async () => {
     const ok = await cli('verify', jrstWith('{ t1: false, t2: false, t3: true }'), '--runs', '5');

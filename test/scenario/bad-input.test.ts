@@ -44,6 +44,9 @@ const cases: { name: string; text: string; extra?: Record<string, string>; where
   { name: 'unknown mode', text: `${ok}psw: { mode: hyper }\n`, where: ':8:14', message: /unknown mode 'hyper'/ },
   { name: 'undefined symbol in psw', text: `${ok}psw: { pc: start }\n`, where: ':8:12', message: /undefined symbol 'start'/ },
   { name: 'bad register name', text: `${ok}registers: { r16: 1 }\n`, where: ':8:14', message: /register name/ },
+  { name: 'unknown control register', text: `${ok}control: { gdtr: 1 }\n`, where: ':8:12', message: /control\.gdtr: unknown control register 'gdtr' \(profile classic has none\)/ },
+  { name: 'unknown control register in expect', text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  profile: x86-lite') + `expect:\n  control: { gdt9: 1 }\n`, where: ':10:14', message: /expect\.control\.gdt9: unknown control register 'gdt9' \(profile x86-lite has gdtr, idtr, / },
+  { name: 'flags out of range', text: `${ok}psw: { flags: 16 }\n`, where: ':8:15', message: /psw\.flags/ },
   { name: 'unknown trap cause in expect', text: `${ok}expect:\n  traps: { pagefault: 1 }\n`, where: ':9:12', message: /unknown trap cause 'pagefault'/ },
   { name: 'memory block beyond memory', text: `${ok}memory:\n  - { at: 0xFFFE, words: [1] }\n`, where: ':9:11', message: /beyond memory/ },
   { name: 'odd hex bytes', text: `${ok}memory:\n  - { at: 0x100, bytes: "abc" }\n`, where: ':9:25', message: /odd number of hex digits/ },
@@ -59,6 +62,21 @@ describe('bad scenario input', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toContain(where);
     expect(r.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+  });
+
+  it('control registers, flags and the profile byte are set and checked; the VMM kinds refuse a guest that sets control registers', async () => {
+    const source = '.org 0x80\\nsgdt r1\\npushf r2\\nhalt';
+    const text = `machine:\n  memory: 64 KiB\n  profile: x86-lite\nprograms:\n  - { at: 0, source: "${source}" }\npsw: { mode: r0, flags: 5, profileBits: 3 }\ncontrol: { gdtr: 0x2000 }\nexpect:\n  registers: { r1: 0x2000, r2: 0x05030000 }\n  psw: { flags: 5, profileBits: 3 }\n  control: { gdtr: 0x2000, cs: 8 }\n`;
+    const file = scenario(text);
+    const bare = await cli('run', file);
+    expect(bare.stdout).toContain('expectations: all met');
+    expect(bare.code).toBe(0);
+    const wrong = await cli('run', scenario(text.replace('control: { gdtr: 0x2000, cs: 8 }', 'control: { gdtr: 0x3000 }')));
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(/│ control\.gdtr │ 12288 \(0x3000\) │ 8192 \(0x2000\) │/);
+    const vmm = await cli('run', file, '--under', 'vmm');
+    expect(vmm.code).toBe(2);
+    expect(vmm.stderr).toMatch(/vmm cannot run '.*': it sets control registers \(`control`\), and a VMM starts a guest's at their reset values; run it bare/);
   });
 
   it('a shadow table pool that cannot hold one address space → exit 2, located at vmm.tables, saying what would do', async () => {

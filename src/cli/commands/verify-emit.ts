@@ -23,16 +23,21 @@ const MAX_SUFFIX = 1000;
 export function emitCounterexamples(dir: string, d: VerifyData, p: Profile, s: Scenario | undefined): string[] {
   const found = Object.values(d.theorems).flatMap((t) => kindsOfVerdict(t).flatMap((k) => (k.counterexample?.plan ? [[t.theorem, k.counterexample] as const] : [])));
   if (!found.length) return [];
+  makeDir(dir);
+  return found.map(([theorem, c]) => writeNew(dir, `${d.profile}-${theorem}-${c.kind}-seed${d.seed}-guest${c.index}`, scenarioText(d, theorem, c, p, s)));
+}
+
+/** Creates `dir` (and its parents) when missing; UsageError naming --emit when it cannot. */
+export function makeDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new UsageError(`--emit: cannot create the directory '${dir}': ${(e as Error).message}`);
   }
-  return found.map(([theorem, c]) => writeNew(dir, `${d.profile}-${theorem}-${c.kind}-seed${d.seed}-guest${c.index}`, scenarioText(d, theorem, c, p, s)));
 }
 
 /** Writes `text` to DIR/NAME.yaml, or NAME-2.yaml ... when taken; returns the path. */
-function writeNew(dir: string, name: string, text: string): string {
+export function writeNew(dir: string, name: string, text: string): string {
   for (let n = 1; n <= MAX_SUFFIX; n++) {
     const path = join(dir, `${name}${n === 1 ? '' : `-${n}`}.yaml`);
     try {

@@ -27,6 +27,8 @@ import type { Outcome } from '../main.js';
 import { parseCount } from '../options.js';
 import { OVERRIDE_HELP, overrideSpecs, overridesText, parseOverrides, repeated, type OverrideSpec } from './classify.js';
 import { emitCounterexamples } from './verify-emit.js';
+import { emitWitnesses } from './verify-witness.js';
+import type { Classification } from '../../checker/classify/classify.js';
 
 interface VerifyCliOptions {
   runs?: string;
@@ -106,16 +108,22 @@ export function registerVerify(program: Command, done: (o: Outcome) => void): vo
         done('ok');
         return;
       }
-      const { data, scenario, profile, workers } = result;
-      done(writeVerify(data, profile, scenario, opts, opts.timing ? timingLine(data.theorems, seconds, workers) : ''));
+      const { data, scenario, profile, workers, classification } = result;
+      done(writeVerify(data, profile, scenario, opts, opts.timing ? timingLine(data.theorems, seconds, workers) : '', classification));
     });
 }
 
-/** Prints `d` (text or JSON), writes --emit's files; returns the outcome. */
-export function writeVerify(d: VerifyData, p: Profile, s: Scenario | undefined, opts: { emit?: string; json?: boolean }, timing: string): Outcome {
+/**
+ * Prints `d` (text or JSON), writes --emit's files — the counterexamples, and with the
+ * `classification` it was verified with the classifier's witnesses too; returns the outcome.
+ */
+export function writeVerify(d: VerifyData, p: Profile, s: Scenario | undefined, opts: { emit?: string; json?: boolean }, timing: string, classification?: Classification): Outcome {
   const emitted = opts.emit === undefined ? [] : emitCounterexamples(opts.emit, d, p, s);
-  if (opts.json) process.stdout.write(`${jsonText(emitted.length ? { ...d, emitted } : d)}\n`);
-  else process.stdout.write(printable(printVerify(d) + emitted.map((f) => `emitted: ${f}\n`).join('') + timing));
+  const witnesses = opts.emit === undefined || !classification ? undefined : emitWitnesses(opts.emit, p, classification, { seed: d.seed, ...(d.paging ? { paging: d.paging } : {}) }, d.overrides ?? []);
+  const files = [...emitted, ...(witnesses?.written ?? [])];
+  const notEmitted = witnesses?.skipped ?? [];
+  if (opts.json) process.stdout.write(`${jsonText(opts.emit === undefined ? d : { ...d, emitted: files, ...(notEmitted.length ? { notEmitted } : {}) })}\n`);
+  else process.stdout.write(printable(printVerify(d) + files.map((f) => `emitted: ${f}\n`).join('') + notEmitted.map((w) => `not emitted: ${w}\n`).join('') + timing));
   return d.ok ? 'ok' : 'failed';
 }
 
@@ -129,7 +137,7 @@ export function parseShard(text: string, runs: number): Shard {
 }
 
 type Collected =
-  | { readonly data: VerifyData; readonly scenario: Scenario | undefined; readonly profile: Profile; readonly workers: number }
+  | { readonly data: VerifyData; readonly scenario: Scenario | undefined; readonly profile: Profile; readonly workers: number; readonly classification: Classification }
   | { readonly shard: ShardData; readonly verification: Verification; readonly workers: number };
 
 /** The verification `verify` prints (or a shard's part of it); UsageError / InputError for bad input. */
@@ -150,7 +158,7 @@ export async function collectVerify(target: string, opts: VerifyCliOptions, prog
   const v = workers > 1 ? await verifySpread(profile, profileRef(base, s, overrides), workers, options) : verify(profile, options);
   const head = { schemaVersion: SCHEMA_VERSION, input: s ? { scenario: s.file } : { profile: profile.name }, profile: profile.name, ...(overrides.length ? { overrides: overrideSpecs(overrides) } : {}), ...(paging ? { paging } : {}), seed, runs, instructions: rows(v) };
   if (shard) return { shard: { ...head, shard, preconditions: v.classification.theorems, campaigns: v.campaigns }, verification: v, workers };
-  return { data: verifyData(head, v.theorems, s), scenario: s, profile, workers };
+  return { data: verifyData(head, v.theorems, s), scenario: s, profile, workers, classification: v.classification };
 }
 
 /**

@@ -1,0 +1,162 @@
+// `verify --emit DIR` also writes the classifier's witnesses: each state a witness names (S, and
+// for a behaviour witness φ(S) too) as a scenario file of one instruction that `shadowlab run
+// FILE` reproduces — the words the instruction reads and writes, the registers, the PSW (flags
+// and profile byte included) and the control registers, a budget of 1, and an `expect` block
+// with the state after it. A file is written only when running it gives that state (checked
+// here, as `run` would); a witness whose state a scenario cannot state — TLB entries (paging),
+// banked registers, a timer the instruction depends on — is listed as not emitted, with why.
+
+import { Scalar, stringify } from 'yaml';
+import { executeOnce, witnessSample, type Classification, type ClassifyOptions, type Witness, type WitnessClass } from '../../checker/classify/classify.js';
+import { machineConfig } from '../../checker/classify/states.js';
+import { applyPhi } from '../../checker/classify/transforms.js';
+import { ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_MODE_MASK, ST_PROFILE_SHIFT, STATUS_SWITCHES, SWITCH_NAMES } from '../../isa/arch.js';
+import type { Profile } from '../../isa/profile.js';
+import { restore, type MachineSnapshot } from '../../isa/snapshot.js';
+import { CYCLE_DATA, type BusObserver } from '../../mmu/bus.js';
+import { checkExpectations } from '../../scenario/expect.js';
+import { parseScenario } from '../../scenario/load.js';
+import { runUnder } from '../../scenario/under.js';
+import { witnessSummary, type OverrideSpec } from './classify.js';
+import { makeDir, writeNew } from './verify-emit.js';
+
+/** What emitting the witnesses gave: the files written, and each witness not emitted with why. */
+export interface WitnessFiles {
+  readonly written: readonly string[];
+  readonly skipped: readonly string[];
+}
+
+const CLASSES: readonly WitnessClass[] = ['control', 'location', 'mode', 'substitution'];
+
+/** Writes every witness of `c` (classified from `p` with `options`) into `dir` as scenarios of one instruction. */
+export function emitWitnesses(dir: string, p: Profile, c: Classification, options: ClassifyOptions, overrides: readonly OverrideSpec[]): WitnessFiles {
+  const written: string[] = [];
+  const skipped: string[] = [];
+  for (const i of c.instructions) {
+    for (const k of CLASSES) {
+      const w = i.witnesses[k];
+      if (!w) continue;
+      const name = `${c.profile}-witness-${i.name}-${k}`;
+      const files = witnessScenarios(name, p, i.name, w, options, overrides, c);
+      if (typeof files === 'string') skipped.push(`${name}: ${files}`);
+      else {
+        makeDir(dir);
+        for (const f of files) written.push(writeNew(dir, f.name, f.text));
+      }
+    }
+  }
+  return { written, skipped };
+}
+
+/** Components a scenario can neither set nor expect. */
+const UNSTATED = /^(timer\.|banks\.|tlb\[|console)/;
+
+/** The scenario texts of witness `w` of instruction `name` (one per state it names, files `base`-S and `base`-phiS), or why it cannot be one. */
+function witnessScenarios(base: string, p: Profile, name: string, w: Witness, options: ClassifyOptions, overrides: readonly OverrideSpec[], c: Classification): { name: string; text: string }[] | string {
+  if (c.paging) return 'its state pages, and a scenario cannot state TLB entries';
+  if (p.bankedRegisters.length) return `profile ${p.name} banks registers per mode, and a scenario cannot state banked copies`;
+  const unstated = w.differences.find((d) => UNSTATED.test(d.component));
+  if (unstated) return `it differs in ${unstated.component}, which a scenario cannot expect`;
+  const s = witnessSample(p, name, w, options).state;
+  const twin = w.phi ? applyPhi(p, w.phi, s, 'size') : undefined;
+  if (w.phi && !twin) return 'φ cannot be applied to its state again';
+  const states: [string, MachineSnapshot][] = twin ? [['S', s], ['phiS', twin]] : [['S', s]];
+  const out: { name: string; text: string }[] = [];
+  for (const [label, x] of states) {
+    const which = label === 'S' ? 'S' : 'φ(S)';
+    const text = scenarioOf(p, x, overrides, `${base}-${label}`, `${p.name}: the classifier's ${w.class} witness for ${name}, state ${which} (seed ${c.seed}, sample ${w.sample}): ${witnessSummary(c, w)}`);
+    const why = reproduces(text, `${base}-${label}.yaml`);
+    if (why) return `state ${which}: ${why}`;
+    out.push({ name: `${base}-${label}`, text });
+  }
+  return out;
+}
+
+/** `v` as an unsigned 32-bit number, written in hexadecimal in the YAML. */
+function hex(v: number): Scalar<number> {
+  const s = new Scalar(v >>> 0);
+  s.format = 'HEX';
+  return s;
+}
+const hexKey = (v: number) => `0x${(v >>> 0).toString(16)}`;
+
+/** The scenario of state `x` running one instruction, expecting the state after it. */
+function scenarioOf(p: Profile, x: MachineSnapshot, overrides: readonly OverrideSpec[], name: string, description: string): string {
+  const after = executeOnce(p, x).after;
+  const touched = touchedWords(p, x);
+  const changedControl = (m: MachineSnapshot) => Object.fromEntries(p.controlRegisters.flatMap((r, i) => (m.control[i] === r.reset ? [] : [[r.name, hex(m.control[i])]])));
+  const doc = {
+    name,
+    description,
+    machine: { profile: p.name, memory: x.memory.size, translation: 'segment', bounds: 'size', ...(overrides.length ? { overrides } : {}) },
+    memory: blocks(touched.map((a) => [a, x.memory.read32(a)] as const)),
+    psw: pswOf(p, x),
+    registers: Object.fromEntries(x.regs.flatMap((v, r) => (v === 0 ? [] : [[`r${r}`, hex(v)]]))),
+    ...(p.controlRegisters.length ? { control: changedControl(x) } : {}),
+    steps: 1,
+    expect: {
+      end: 'budget',
+      retired: 1,
+      registers: Object.fromEntries(after.regs.map((v, r) => [`r${r}`, hex(v)])),
+      psw: pswOf(p, after),
+      ...(p.controlRegisters.length ? { control: Object.fromEntries(p.controlRegisters.map((r, i) => [r.name, hex(after.control[i])])) } : {}),
+      memory: Object.fromEntries(touched.map((a) => [hexKey(a), hex(after.memory.read32(a))])),
+    },
+  };
+  return `# Emitted by \`shadowlab verify --emit\`: a classifier witness, the state it names running its one instruction.\n# Reproduce: shadowlab run THIS-FILE\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** The PSW of `m` as scenario fields. */
+function pswOf(p: Profile, m: MachineSnapshot) {
+  const st = m.psw.status;
+  const switches = Object.fromEntries(SWITCH_NAMES.flatMap((k) => ((st & STATUS_SWITCHES[k]) !== 0 ? [[k, true]] : [])));
+  return { pc: hex(m.psw.pc), mode: p.modes[st & ST_MODE_MASK], base: hex(m.psw.base), limit: hex(m.psw.limit), ptbr: hex(m.psw.ptbr), ...switches, flags: (st & ST_FLAGS_MASK) >>> ST_FLAGS_SHIFT, profileBits: (st >>> ST_PROFILE_SHIFT) & 0xff, extra: hex(m.psw.extra) };
+}
+
+/** The word addresses state `x`'s instruction fetches, reads or writes (its two words first), seen on an observed bus, ascending. */
+function touchedWords(p: Profile, x: MachineSnapshot): number[] {
+  const m = restore(x, machineConfig(p, x.memory.size));
+  const seen = new Set<number>();
+  const recorder: BusObserver = {
+    cpu: m,
+    cycle: CYCLE_DATA,
+    access: (a, n) => {
+      for (let w = a - (a & 3); w < a + n; w += 4) seen.add(w);
+    },
+    window: () => false, // every access told
+  };
+  m.mem.store.observe(recorder);
+  m.tracing = true;
+  m.step();
+  return [...seen].filter((a) => a + 4 <= x.memory.size).sort((a, b) => a - b);
+}
+
+/** Runs of consecutive words as memory blocks. */
+function blocks(words: readonly (readonly [number, number])[]): { at: Scalar<number>; words: Scalar<number>[] }[] {
+  const out: { at: Scalar<number>; words: Scalar<number>[] }[] = [];
+  let last = -8;
+  for (const [a, v] of words) {
+    if (a !== last + 4) out.push({ at: hex(a), words: [] });
+    out[out.length - 1].words.push(hex(v));
+    last = a;
+  }
+  return out;
+}
+
+/**
+ * Why the scenario `text` does not reproduce its state after one step (undefined when it does):
+ * run as `run` runs it, it must meet its own expectations — every register, the whole PSW,
+ * every control register and every word the instruction touched, as the classifier's step left them.
+ */
+function reproduces(text: string, file: string): string | undefined {
+  let failures;
+  try {
+    const s = parseScenario(text, file);
+    failures = checkExpectations(s, runUnder(s, ['bare'])[0]);
+  } catch (e) {
+    return `the scenario would not run: ${(e as Error).message}`;
+  }
+  if (!failures.length) return undefined;
+  const f = failures[0];
+  return `run as a scenario it fails ${f.field} (expected ${f.expected}, got ${f.actual}): it depends on state a scenario cannot set, such as the timer`;
+}
