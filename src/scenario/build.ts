@@ -42,6 +42,12 @@ export function buildMachine(s: Scenario): Machine {
   for (const [name, v] of Object.entries(s.spec.registers)) m.regs[registerIndex(name)] = resolveValue(v, s.symbols);
   m.loadPsw(initialPsw(s));
   for (const [name, v] of Object.entries(s.spec.control)) m.control[controlIndex(s, name)] = resolveValue(v, s.symbols);
+  const t = s.spec.timer;
+  if (t) {
+    m.timerReload = t.reload ?? 0;
+    m.timerEnabled = t.enabled ?? false;
+    m.timerCount = t.count ?? m.timerReload;
+  }
   return m;
 }
 

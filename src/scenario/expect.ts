@@ -46,6 +46,10 @@ export function checkExpectations(s: Scenario, outcome: RunOutcome): Expectation
     if (!same32(want, got)) fail(`registers.${name}`, `${want >>> 0} (${hex(want)})`, `${got >>> 0} (${hex(got)})`);
   }
   for (const [field, want, got] of pswChecks(s, f)) if (!same32(want, got)) fail(`psw.${field}`, describe(field, want, s), describe(field, got, s));
+  const t = e.timer ?? {};
+  if (t.reload !== undefined && t.reload !== f.timer.reload) fail('timer.reload', String(t.reload), String(f.timer.reload));
+  if (t.count !== undefined && t.count !== f.timer.count) fail('timer.count', String(t.count), String(f.timer.count));
+  if (t.enabled !== undefined && t.enabled !== f.timer.enabled) fail('timer.enabled', String(t.enabled), String(f.timer.enabled));
   for (const [name, v] of Object.entries(e.control ?? {})) {
     const want = resolveValue(v, s.symbols);
     const got = f.control[controlIndex(s, name)];

@@ -90,6 +90,14 @@ const psw = z
 
 const controlRegisters = z.record(z.string(), value).describe("the profile's control registers by name (`shadowlab list` shows them)");
 
+const timer = z
+  .object({
+    reload: z.number().int().min(0).max(0xffffffff).optional().describe('the value settimer last set (default 0)'),
+    count: z.number().int().min(0).max(0xffffffff).optional().describe('instructions left before the next tick, while enabled (default: reload)'),
+    enabled: z.boolean().optional().describe('whether the timer counts (default false)'),
+  })
+  .strict();
+
 const override = z
   .object({
     instruction: z.string().describe('mnemonic'),
@@ -182,6 +190,7 @@ const expectation = z
     registers: registers.optional(),
     psw: psw.optional(),
     control: controlRegisters.optional(),
+    timer: timer.optional().describe('the interval timer after the run'),
     memory: z
       .record(z.string(), value)
       .optional()
@@ -257,6 +266,7 @@ export const scenarioSchema = z
     psw: psw.default({}).describe('initial PSW (defaults: pc 0x80, mode s, base 0, limit = memory size)'),
     registers: registers.default({}),
     control: controlRegisters.default({}).describe("initial values of the profile's control registers by name (the others start at their reset values)"),
+    timer: timer.optional().describe('the interval timer at the start (default: off)'),
     steps: z.number().int().min(1).max(1e10).default(1_000_000).describe('budget of instructions retired'),
     expect: expectation.optional(),
     vmm: vmmSettings.optional().describe('how the VMM runs the VMs of `vms`'),

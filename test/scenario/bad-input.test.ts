@@ -47,6 +47,7 @@ const cases: { name: string; text: string; extra?: Record<string, string>; where
   { name: 'unknown control register', text: `${ok}control: { gdtr: 1 }\n`, where: ':8:12', message: /control\.gdtr: unknown control register 'gdtr' \(profile classic has none\)/ },
   { name: 'unknown control register in expect', text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  profile: x86-lite') + `expect:\n  control: { gdt9: 1 }\n`, where: ':10:14', message: /expect\.control\.gdt9: unknown control register 'gdt9' \(profile x86-lite has gdtr, idtr, / },
   { name: 'flags out of range', text: `${ok}psw: { flags: 16 }\n`, where: ':8:15', message: /psw\.flags/ },
+  { name: 'unknown timer field', text: `${ok}timer: { period: 5 }\n`, where: ':8:10', message: /timer\.period: unknown field/ },
   { name: 'unknown trap cause in expect', text: `${ok}expect:\n  traps: { pagefault: 1 }\n`, where: ':9:12', message: /unknown trap cause 'pagefault'/ },
   { name: 'memory block beyond memory', text: `${ok}memory:\n  - { at: 0xFFFE, words: [1] }\n`, where: ':9:11', message: /beyond memory/ },
   { name: 'odd hex bytes', text: `${ok}memory:\n  - { at: 0x100, bytes: "abc" }\n`, where: ':9:25', message: /odd number of hex digits/ },
@@ -76,7 +77,19 @@ describe('bad scenario input', () => {
     expect(wrong.stdout).toMatch(/│ control\.gdtr │ 12288 \(0x3000\) │ 8192 \(0x2000\) │/);
     const vmm = await cli('run', file, '--under', 'vmm');
     expect(vmm.code).toBe(2);
-    expect(vmm.stderr).toMatch(/vmm cannot run '.*': it sets control registers \(`control`\), and a VMM starts a guest's at their reset values; run it bare/);
+    expect(vmm.stderr).toMatch(/vmm cannot run '.*': it sets control registers or the timer \(`control`, `timer`\), and a VMM starts a guest's at their reset values; run it bare/);
+  });
+
+  it('the timer is set and checked: settimer changes its reload and count, gettimer reads the count', async () => {
+    const text = `machine:\n  memory: 64 KiB\nprograms:\n  - { at: 0, source: ".org 0x80\\ngettimer r1\\nli r2, 500\\nsettimer r2\\nhalt" }\ntimer: { reload: 1000, count: 700, enabled: true }\nexpect:\n  registers: { r1: 700 }\n  timer: { reload: 500, count: 499, enabled: true }\n`;
+    const r = await cli('run', scenario(text));
+    expect(r.stdout).toContain('expectations: all met');
+    expect(r.code).toBe(0);
+    const wrong = await cli('run', scenario(text.replace('reload: 500', 'reload: 600')));
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(/│ timer\.reload +│ 600 +│ 500 +│/);
+    const vmm = await cli('run', scenario(text), '--under', 'vmm');
+    expect(vmm.code).toBe(2);
   });
 
   it('a shadow table pool that cannot hold one address space → exit 2, located at vmm.tables, saying what would do', async () => {

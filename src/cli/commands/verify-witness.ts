@@ -1,10 +1,10 @@
 // `verify --emit DIR` also writes the classifier's witnesses: each state a witness names (S, and
 // for a behaviour witness φ(S) too) as a scenario file of one instruction that `shadowlab run
 // FILE` reproduces — the words the instruction reads and writes, the registers, the PSW (flags
-// and profile byte included) and the control registers, a budget of 1, and an `expect` block
+// and profile byte included), the control registers and the timer, a budget of 1, and an `expect` block
 // with the state after it. A file is written only when running it gives that state (checked
 // here, as `run` would); a witness whose state a scenario cannot state — TLB entries (paging),
-// banked registers, a timer the instruction depends on — is listed as not emitted, with why.
+// banked registers — is listed as not emitted, with why.
 
 import { Scalar, stringify } from 'yaml';
 import { executeOnce, witnessSample, type Classification, type ClassifyOptions, type Witness, type WitnessClass } from '../../checker/classify/classify.js';
@@ -49,7 +49,7 @@ export function emitWitnesses(dir: string, p: Profile, c: Classification, option
 }
 
 /** Components a scenario can neither set nor expect. */
-const UNSTATED = /^(timer\.|banks\.|tlb\[|console)/;
+const UNSTATED = /^(timer\.pending|banks\.|tlb\[|console)/;
 
 /** The scenario texts of witness `w` of instruction `name` (one per state it names, files `base`-S and `base`-phiS), or why it cannot be one. */
 function witnessScenarios(base: string, p: Profile, name: string, w: Witness, options: ClassifyOptions, overrides: readonly OverrideSpec[], c: Classification): { name: string; text: string }[] | string {
@@ -93,6 +93,7 @@ function scenarioOf(p: Profile, x: MachineSnapshot, overrides: readonly Override
     psw: pswOf(p, x),
     registers: Object.fromEntries(x.regs.flatMap((v, r) => (v === 0 ? [] : [[`r${r}`, hex(v)]]))),
     ...(p.controlRegisters.length ? { control: changedControl(x) } : {}),
+    timer: timerOf(x),
     steps: 1,
     expect: {
       end: 'budget',
@@ -101,9 +102,15 @@ function scenarioOf(p: Profile, x: MachineSnapshot, overrides: readonly Override
       psw: pswOf(p, after),
       ...(p.controlRegisters.length ? { control: Object.fromEntries(p.controlRegisters.map((r, i) => [r.name, hex(after.control[i])])) } : {}),
       memory: Object.fromEntries(touched.map((a) => [hexKey(a), hex(after.memory.read32(a))])),
+      timer: timerOf(after),
     },
   };
   return `# Emitted by \`shadowlab verify --emit\`: a classifier witness, the state it names running its one instruction.\n# Reproduce: shadowlab run THIS-FILE\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** The timer of `m` as scenario fields (the count only while it counts). */
+function timerOf(m: MachineSnapshot) {
+  return { reload: m.timer.reload, ...(m.timer.enabled ? { count: m.timer.count } : {}), enabled: m.timer.enabled };
 }
 
 /** The PSW of `m` as scenario fields. */
@@ -158,5 +165,5 @@ function reproduces(text: string, file: string): string | undefined {
   }
   if (!failures.length) return undefined;
   const f = failures[0];
-  return `run as a scenario it fails ${f.field} (expected ${f.expected}, got ${f.actual}): it depends on state a scenario cannot set, such as the timer`;
+  return `run as a scenario it fails ${f.field} (expected ${f.expected}, got ${f.actual}): it depends on state a scenario cannot set`;
 }
