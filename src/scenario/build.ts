@@ -39,8 +39,10 @@ export function buildMachine(s: Scenario): Machine {
     const problems = buildTables(s.spec, s.paging, m.mem);
     if (problems.length) throw new InputError(problems.map((p) => s.locate(p.path, p.message)));
   }
-  for (const [name, v] of Object.entries(s.spec.registers)) m.regs[registerIndex(name)] = resolveValue(v, s.symbols);
   m.loadPsw(initialPsw(s));
+  // the registers are the initial mode's (loading the PSW first swaps in that mode's banked copies)
+  for (const [name, v] of Object.entries(s.spec.registers)) m.regs[registerIndex(name)] = resolveValue(v, s.symbols);
+  for (const [name, v] of Object.entries(s.spec.banks)) m.banks[bankIndex(s, name)] = resolveValue(v, s.symbols);
   for (const [name, v] of Object.entries(s.spec.control)) m.control[controlIndex(s, name)] = resolveValue(v, s.symbols);
   const t = s.spec.timer;
   if (t) {
@@ -68,6 +70,13 @@ export function initialPsw(s: Scenario): Psw {
 export function statusOf(p: Pick<PswFields, 'mode' | SwitchName | 'flags' | 'profileBits'>, modes: readonly string[]): number {
   const fields = Math.max(0, modes.indexOf(p.mode ?? modes[0])) | ((p.flags ?? 0) << ST_FLAGS_SHIFT) | ((p.profileBits ?? 0) << ST_PROFILE_SHIFT);
   return SWITCH_NAMES.reduce((status, k) => (p[k] ? status | STATUS_SWITCHES[k] : status), fields);
+}
+
+/** The index in Machine.banks (and a snapshot's banks) of banked copy 'mode.rN' (checked when the scenario loaded). */
+export function bankIndex(s: Scenario, name: string): number {
+  const [mode, reg] = name.split('.');
+  const p = s.profile;
+  return p.modes.indexOf(mode) * p.bankedRegisters.length + p.bankedRegisters.indexOf(Number(reg.slice(1)));
 }
 
 /** The index of control register `name` of the scenario's profile (checked when the scenario loaded). */

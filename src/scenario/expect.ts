@@ -2,7 +2,7 @@
 
 import { ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_MODE_MASK, ST_PROFILE_SHIFT, STATUS_SWITCHES, SWITCH_NAMES } from '../isa/arch.js';
 import type { MachineSnapshot } from '../isa/snapshot.js';
-import { controlIndex, registerIndex } from './build.js';
+import { bankIndex, controlIndex, registerIndex } from './build.js';
 import { resolveAddress, resolveValue, type Scenario } from './load.js';
 import type { RunEnd } from '../isa/run.js';
 import type { GuestChecks, VmmKind } from '../vmm/index.js';
@@ -50,6 +50,11 @@ export function checkExpectations(s: Scenario, outcome: RunOutcome): Expectation
   if (t.reload !== undefined && t.reload !== f.timer.reload) fail('timer.reload', String(t.reload), String(f.timer.reload));
   if (t.count !== undefined && t.count !== f.timer.count) fail('timer.count', String(t.count), String(f.timer.count));
   if (t.enabled !== undefined && t.enabled !== f.timer.enabled) fail('timer.enabled', String(t.enabled), String(f.timer.enabled));
+  for (const [name, v] of Object.entries(e.banks ?? {})) {
+    const want = resolveValue(v, s.symbols);
+    const got = f.banks[bankIndex(s, name)];
+    if (!same32(want, got)) fail(`banks.${name}`, `${want >>> 0} (${hex(want)})`, `${got >>> 0} (${hex(got)})`);
+  }
   for (const [name, v] of Object.entries(e.control ?? {})) {
     const want = resolveValue(v, s.symbols);
     const got = f.control[controlIndex(s, name)];

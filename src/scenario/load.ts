@@ -116,7 +116,7 @@ function notAScenario(file: string, yamlProblem?: InputProblem, value?: unknown)
 }
 
 /** Top-level fields that describe a guest; a file listing `vms` describes only the host. */
-const GUEST_FIELDS = ['programs', 'memory', 'pageTables', 'psw', 'registers', 'control', 'timer', 'steps', 'expect'] as const;
+const GUEST_FIELDS = ['programs', 'memory', 'pageTables', 'psw', 'registers', 'control', 'timer', 'banks', 'steps', 'expect'] as const;
 const HOST_MACHINE_FIELDS = ['memory'];
 
 /**

@@ -23,6 +23,7 @@ export function checkReferences(spec: ScenarioFile, ctx: RefContext): void {
   checkPswRefs(['psw'], spec.psw, ctx);
   for (const [r, v] of Object.entries(spec.registers)) checkValueRef(['registers', r], v, ctx);
   checkControlRefs(['control'], spec.control, ctx);
+  checkBankRefs(['banks'], spec.banks, ctx, spec.psw.mode ?? ctx.profile.modes[0]);
   spec.memory.forEach((b, i) => b.words?.forEach((w, j) => checkValueRef(['memory', i, 'words', j], w, ctx)));
   if (spec.expect) checkExpectationRefs(['expect'], spec.expect, ctx);
 }
@@ -32,6 +33,7 @@ export function checkExpectationRefs(at: Path, e: Expectation, ctx: RefContext):
   checkPswRefs([...at, 'psw'], e.psw, ctx);
   for (const [r, v] of Object.entries(e.registers ?? {})) checkValueRef([...at, 'registers', r], v, ctx);
   checkControlRefs([...at, 'control'], e.control, ctx);
+  checkBankRefs([...at, 'banks'], e.banks, ctx);
   const causes = new Set([...CORE_CAUSES, ...ctx.profile.causes].map((c) => c.name));
   for (const c of Object.keys(e.traps ?? {})) {
     if (!causes.has(c)) ctx.reportKey([...at, 'traps'], c, `unknown trap cause '${c}' (known: ${[...causes].join(', ')})`);
@@ -49,6 +51,17 @@ function checkControlRefs(at: Path, control: Readonly<Record<string, number | st
   const names = ctx.profile.controlRegisters.map((r) => r.name);
   for (const [name, v] of Object.entries(control ?? {})) {
     if (!names.includes(name)) ctx.reportKey(at, name, `unknown control register '${name}' (profile ${ctx.profile.name} has ${names.length ? names.join(', ') : 'none'})`);
+    checkValueRef([...at, name], v, ctx);
+  }
+}
+
+/** Banked copies by 'mode.rN': a mode and a banked register of the profile, not the mode `visible` runs in (its copies are its registers). */
+function checkBankRefs(at: Path, banks: Readonly<Record<string, number | string>> | undefined, ctx: RefContext, visible?: string): void {
+  const p = ctx.profile;
+  const names = p.modes.flatMap((m) => p.bankedRegisters.map((r) => `${m}.r${r}`));
+  for (const [name, v] of Object.entries(banks ?? {})) {
+    if (!names.includes(name)) ctx.reportKey(at, name, `unknown banked register '${name}' (profile ${p.name} has ${names.length ? names.join(', ') : 'none'})`);
+    else if (name.startsWith(`${visible}.`)) ctx.reportKey(at, name, `'${name}' is a register of the initial mode ${visible}: give it in \`registers\``);
     checkValueRef([...at, name], v, ctx);
   }
 }

@@ -90,6 +90,8 @@ const psw = z
 
 const controlRegisters = z.record(z.string(), value).describe("the profile's control registers by name (`shadowlab list` shows them)");
 
+const banks = z.record(z.string(), value).describe("banked register copies by mode and register, e.g. 'irq.r13' (profiles that bank registers, as arm)");
+
 const timer = z
   .object({
     reload: z.number().int().min(0).max(0xffffffff).optional().describe('the value settimer last set (default 0)'),
@@ -191,6 +193,7 @@ const expectation = z
     psw: psw.optional(),
     control: controlRegisters.optional(),
     timer: timer.optional().describe('the interval timer after the run'),
+    banks: banks.optional().describe("banked copies after the run (the final mode's are its registers)"),
     memory: z
       .record(z.string(), value)
       .optional()
@@ -267,6 +270,7 @@ export const scenarioSchema = z
     registers: registers.default({}),
     control: controlRegisters.default({}).describe("initial values of the profile's control registers by name (the others start at their reset values)"),
     timer: timer.optional().describe('the interval timer at the start (default: off)'),
+    banks: banks.default({}).describe("the other modes' copies of the banked registers at the start (the initial mode's are its registers)"),
     steps: z.number().int().min(1).max(1e10).default(1_000_000).describe('budget of instructions retired'),
     expect: expectation.optional(),
     vmm: vmmSettings.optional().describe('how the VMM runs the VMs of `vms`'),

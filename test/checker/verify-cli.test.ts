@@ -87,12 +87,15 @@ describe('shadowlab verify', () => {
     const failed = await cli('run', stripped);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/│ registers\.r\d+ +│ 520192 \(0x7f000\) +│ 4096 \(0x1000\) +│/);
-    // arm banks r13 and r14 per mode, which a scenario cannot state: its witnesses are listed, none written
+    // arm banks r13 and r14 per mode: the files state the other modes' copies; cps into irq shows irq's copies
     const armDir = mkdtempSync(join(tmpdir(), 'verify-arm'));
     const arm = JSON.parse((await cli('verify', 'arm', '--runs', '1', '--emit', armDir, '--json')).stdout);
-    expect(arm.notEmitted.length).toBeGreaterThan(5);
-    for (const w of arm.notEmitted) expect(w).toMatch(/^arm-witness-\w+-\w+: profile arm banks registers per mode, and a scenario cannot state banked copies$/);
-    expect(readdirSync(armDir).filter((f) => f.includes('-witness-'))).toEqual([]);
+    expect(arm.notEmitted).toBeUndefined();
+    const armFiles = readdirSync(armDir).filter((f) => f.includes('-witness-'));
+    expect(armFiles).toEqual(expect.arrayContaining(['arm-witness-cps-mode-S.yaml', 'arm-witness-cps-mode-phiS.yaml', 'arm-witness-mrs-substitution-S.yaml']));
+    for (const f of armFiles) expect((await cli('run', join(armDir, f))).stdout, f).toContain('expectations: all met');
+    const cps = readFileSync(join(armDir, 'arm-witness-msrs-mode-S.yaml'), 'utf8');
+    expect(cps).toMatch(/\nbanks:\n( {2}\w+\.r1[34]: 0x[0-9a-f]+\n){4}/);
   }, 180_000);
 
   it('a scenario: its profile, its own guest first (vmm/jrst diverges itself), and expect.theorems checked', async () => {

@@ -135,6 +135,7 @@ describe('shadowlab verify --paging', () => {
     expect(r.code).toBe(0); // Theorem 1's precondition fails, and a counterexample shows it: as expected
     const files = readdirSync(dir).sort();
     expect(files).toEqual(['pdp10-t1-nested-seed1974-guest1.yaml', 'pdp10-t1-shadow-eager-seed1974-guest1.yaml', 'pdp10-t1-shadow-lazy-seed1974-guest1.yaml']);
+    expect(r.stdout).toContain('not emitted: pdp10-witness-jrst-control: its state pages, and a scenario cannot state TLB entries\n');
     const text = readFileSync(join(dir, files[0]), 'utf8');
     expect(text).toMatch(/^# Emitted by `shadowlab verify pdp10 --paging x86-32 --seed 1974 --runs 3`/);
     expect(text).toMatch(/translation: paging\n {2}paging:\n {4}geometry: x86-32/);

@@ -47,6 +47,8 @@ const cases: { name: string; text: string; extra?: Record<string, string>; where
   { name: 'unknown control register', text: `${ok}control: { gdtr: 1 }\n`, where: ':8:12', message: /control\.gdtr: unknown control register 'gdtr' \(profile classic has none\)/ },
   { name: 'unknown control register in expect', text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  profile: x86-lite') + `expect:\n  control: { gdt9: 1 }\n`, where: ':10:14', message: /expect\.control\.gdt9: unknown control register 'gdt9' \(profile x86-lite has gdtr, idtr, / },
   { name: 'flags out of range', text: `${ok}psw: { flags: 16 }\n`, where: ':8:15', message: /psw\.flags/ },
+  { name: 'unknown banked register', text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  profile: arm') + `banks: { irq.r12: 1 }\n`, where: ':9:10', message: /banks\.irq\.r12: unknown banked register 'irq\.r12' \(profile arm has svc\.r13, svc\.r14, irq\.r13, / },
+  { name: "a bank of the initial mode", text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  profile: arm') + `banks: { svc.r13: 1 }\n`, where: ':9:10', message: /banks\.svc\.r13: 'svc\.r13' is a register of the initial mode svc: give it in `registers`/ },
   { name: 'unknown timer field', text: `${ok}timer: { period: 5 }\n`, where: ':8:10', message: /timer\.period: unknown field/ },
   { name: 'unknown trap cause in expect', text: `${ok}expect:\n  traps: { pagefault: 1 }\n`, where: ':9:12', message: /unknown trap cause 'pagefault'/ },
   { name: 'memory block beyond memory', text: `${ok}memory:\n  - { at: 0xFFFE, words: [1] }\n`, where: ':9:11', message: /beyond memory/ },
@@ -77,7 +79,17 @@ describe('bad scenario input', () => {
     expect(wrong.stdout).toMatch(/│ control\.gdtr │ 12288 \(0x3000\) │ 8192 \(0x2000\) │/);
     const vmm = await cli('run', file, '--under', 'vmm');
     expect(vmm.code).toBe(2);
-    expect(vmm.stderr).toMatch(/vmm cannot run '.*': it sets control registers or the timer \(`control`, `timer`\), and a VMM starts a guest's at their reset values; run it bare/);
+    expect(vmm.stderr).toMatch(/vmm cannot run '.*': it sets control registers, the timer or banked copies \(`control`, `timer`, `banks`\), and a VMM starts a guest's at their reset values; run it bare/);
+  });
+
+  it('banked copies are set and checked: after cps into irq its r13 is the copy given', async () => {
+    const text = `machine:\n  memory: 64 KiB\n  profile: arm\nprograms:\n  - { at: 0, source: ".org 0x80\\ncps 1\\nmov r1, r13\\ncps 0\\nhalt" }\nregisters: { r13: 0x111 }\nbanks: { irq.r13: 0x222 }\nexpect:\n  registers: { r1: 0x222, r13: 0x111 }\n  banks: { irq.r13: 0x222, svc.r13: 0x111 }\n`;
+    const r = await cli('run', scenario(text));
+    expect(r.stdout).toContain('expectations: all met');
+    expect(r.code).toBe(0);
+    const wrong = await cli('run', scenario(text.replace('banks: { irq.r13: 0x222, svc', 'banks: { irq.r13: 0x333, svc')));
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(/│ banks\.irq\.r13 +│ 819 \(0x333\) +│ 546 \(0x222\) +│/);
   });
 
   it('the timer is set and checked: settimer changes its reload and count, gettimer reads the count', async () => {

@@ -1,10 +1,11 @@
 // `verify --emit DIR` also writes the classifier's witnesses: each state a witness names (S, and
 // for a behaviour witness φ(S) too) as a scenario file of one instruction that `shadowlab run
 // FILE` reproduces — the words the instruction reads and writes, the registers, the PSW (flags
-// and profile byte included), the control registers and the timer, a budget of 1, and an `expect` block
+// and profile byte included), the control registers, the timer and the other modes' banked
+// copies, a budget of 1, and an `expect` block
 // with the state after it. A file is written only when running it gives that state (checked
-// here, as `run` would); a witness whose state a scenario cannot state — TLB entries (paging),
-// banked registers — is listed as not emitted, with why.
+// here, as `run` would); a witness whose state a scenario cannot state — TLB entries (paging) —
+// is listed as not emitted, with why.
 
 import { Scalar, stringify } from 'yaml';
 import { executeOnce, witnessSample, type Classification, type ClassifyOptions, type Witness, type WitnessClass } from '../../checker/classify/classify.js';
@@ -49,12 +50,11 @@ export function emitWitnesses(dir: string, p: Profile, c: Classification, option
 }
 
 /** Components a scenario can neither set nor expect. */
-const UNSTATED = /^(timer\.pending|banks\.|tlb\[|console)/;
+const UNSTATED = /^(timer\.pending|tlb\[|console)/;
 
 /** The scenario texts of witness `w` of instruction `name` (one per state it names, files `base`-S and `base`-phiS), or why it cannot be one. */
 function witnessScenarios(base: string, p: Profile, name: string, w: Witness, options: ClassifyOptions, overrides: readonly OverrideSpec[], c: Classification): { name: string; text: string }[] | string {
   if (c.paging) return 'its state pages, and a scenario cannot state TLB entries';
-  if (p.bankedRegisters.length) return `profile ${p.name} banks registers per mode, and a scenario cannot state banked copies`;
   const unstated = w.differences.find((d) => UNSTATED.test(d.component));
   if (unstated) return `it differs in ${unstated.component}, which a scenario cannot expect`;
   const s = witnessSample(p, name, w, options).state;
@@ -94,6 +94,7 @@ function scenarioOf(p: Profile, x: MachineSnapshot, overrides: readonly Override
     registers: Object.fromEntries(x.regs.flatMap((v, r) => (v === 0 ? [] : [[`r${r}`, hex(v)]]))),
     ...(p.controlRegisters.length ? { control: changedControl(x) } : {}),
     timer: timerOf(x),
+    ...(p.bankedRegisters.length ? { banks: banksOf(p, x, true) } : {}),
     steps: 1,
     expect: {
       end: 'budget',
@@ -103,9 +104,17 @@ function scenarioOf(p: Profile, x: MachineSnapshot, overrides: readonly Override
       ...(p.controlRegisters.length ? { control: Object.fromEntries(p.controlRegisters.map((r, i) => [r.name, hex(after.control[i])])) } : {}),
       memory: Object.fromEntries(touched.map((a) => [hexKey(a), hex(after.memory.read32(a))])),
       timer: timerOf(after),
+      ...(p.bankedRegisters.length ? { banks: banksOf(p, after, false) } : {}),
     },
   };
   return `# Emitted by \`shadowlab verify --emit\`: a classifier witness, the state it names running its one instruction.\n# Reproduce: shadowlab run THIS-FILE\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** The banked copies of `m` by 'mode.rN' — without the current mode's (its registers) when `others`. */
+function banksOf(p: Profile, m: MachineSnapshot, others: boolean) {
+  const n = p.bankedRegisters.length;
+  const current = m.psw.status & ST_MODE_MASK;
+  return Object.fromEntries(m.banks.flatMap((v, i) => (others && Math.floor(i / n) === current ? [] : [[`${p.modes[Math.floor(i / n)]}.r${p.bankedRegisters[i % n]}`, hex(v)]])));
 }
 
 /** The timer of `m` as scenario fields (the count only while it counts). */
