@@ -40,26 +40,22 @@ export function checkExpectations(s: Scenario, outcome: RunOutcome): Expectation
   if (wantEnd !== outcome.end) fail('end', wantEnd, outcome.end === 'budget' ? `budget (${outcome.budget} instructions retired without stopping)` : outcome.end);
   if (e.retired !== undefined && e.retired !== outcome.retired) fail('retired', String(e.retired), String(outcome.retired));
   const f = outcome.final;
-  for (const [name, v] of Object.entries(e.registers ?? {})) {
-    const want = resolveValue(v, s.symbols);
-    const got = f.regs[registerIndex(name)];
-    if (!same32(want, got)) fail(`registers.${name}`, `${want >>> 0} (${hex(want)})`, `${got >>> 0} (${hex(got)})`);
-  }
+  /** Each word `entries` names (a value or a symbol) against what `got` reads of the final state. */
+  const words = (field: string, entries: Readonly<Record<string, number | string>> | undefined, got: (name: string) => number) => {
+    for (const [name, v] of Object.entries(entries ?? {})) {
+      const want = resolveValue(v, s.symbols);
+      const actual = got(name);
+      if (!same32(want, actual)) fail(`${field}.${name}`, `${want >>> 0} (${hex(want)})`, `${actual >>> 0} (${hex(actual)})`);
+    }
+  };
+  words('registers', e.registers, (name) => f.regs[registerIndex(name)]);
   for (const [field, want, got] of pswChecks(s, f)) if (!same32(want, got)) fail(`psw.${field}`, describe(field, want, s), describe(field, got, s));
   const t = e.timer ?? {};
   if (t.reload !== undefined && t.reload !== f.timer.reload) fail('timer.reload', String(t.reload), String(f.timer.reload));
   if (t.count !== undefined && t.count !== f.timer.count) fail('timer.count', String(t.count), String(f.timer.count));
   if (t.enabled !== undefined && t.enabled !== f.timer.enabled) fail('timer.enabled', String(t.enabled), String(f.timer.enabled));
-  for (const [name, v] of Object.entries(e.banks ?? {})) {
-    const want = resolveValue(v, s.symbols);
-    const got = f.banks[bankIndex(s, name)];
-    if (!same32(want, got)) fail(`banks.${name}`, `${want >>> 0} (${hex(want)})`, `${got >>> 0} (${hex(got)})`);
-  }
-  for (const [name, v] of Object.entries(e.control ?? {})) {
-    const want = resolveValue(v, s.symbols);
-    const got = f.control[controlIndex(s, name)];
-    if (!same32(want, got)) fail(`control.${name}`, `${want >>> 0} (${hex(want)})`, `${got >>> 0} (${hex(got)})`);
-  }
+  words('banks', e.banks, (name) => f.banks[bankIndex(s, name)]);
+  words('control', e.control, (name) => f.control[controlIndex(s, name)]);
   for (const [key, v] of Object.entries(e.memory ?? {})) {
     const pa = resolveAddress(key, s.symbols)!;
     const want = resolveValue(v, s.symbols);
