@@ -44,6 +44,8 @@ export function buildMachine(s: Scenario): Machine {
   for (const [name, v] of Object.entries(s.spec.registers)) m.regs[registerIndex(name)] = resolveValue(v, s.symbols);
   for (const [name, v] of Object.entries(s.spec.banks)) m.banks[bankIndex(s, name)] = resolveValue(v, s.symbols);
   for (const [name, v] of Object.entries(s.spec.control)) m.control[controlIndex(s, name)] = resolveValue(v, s.symbols);
+  const tlb = s.spec.tlb;
+  if (tlb && m.pager) m.pager.restoreTlb({ entries: tlb.entries, victims: tlb.victims ?? new Array<number>(s.paging!.tlb.entries === 0 ? 0 : s.paging!.tlb.entries / s.paging!.tlb.ways).fill(0) });
   const t = s.spec.timer;
   if (t) {
     m.timerReload = t.reload ?? 0;

@@ -2,6 +2,7 @@
 
 import { ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_MODE_MASK, ST_PROFILE_SHIFT, STATUS_SWITCHES, SWITCH_NAMES } from '../isa/arch.js';
 import type { MachineSnapshot } from '../isa/snapshot.js';
+import type { TlbEntry } from '../mmu/tlb.js';
 import { bankIndex, controlIndex, registerIndex } from './build.js';
 import { resolveAddress, resolveValue, type Scenario } from './load.js';
 import type { RunEnd } from '../isa/run.js';
@@ -55,6 +56,12 @@ export function checkExpectations(s: Scenario, outcome: RunOutcome): Expectation
   if (t.count !== undefined && t.count !== f.timer.count) fail('timer.count', String(t.count), String(f.timer.count));
   if (t.enabled !== undefined && t.enabled !== f.timer.enabled) fail('timer.enabled', String(t.enabled), String(f.timer.enabled));
   words('banks', e.banks, (name) => f.banks[bankIndex(s, name)]);
+  if (e.tlb) {
+    const text = (es: readonly TlbEntry[]) => [...es].sort((a, b) => a.slot - b.slot).map((x) => `slot ${x.slot}: vpn 0x${x.vpn.toString(16)} frame 0x${x.frame.toString(16)} perms 0x${x.perms.toString(16)} page 2^${x.pageBits}`).join('; ') || 'empty';
+    const want = text(e.tlb);
+    const got = text(f.tlb?.entries ?? []);
+    if (want !== got) fail('tlb', want, got);
+  }
   words('control', e.control, (name) => f.control[controlIndex(s, name)]);
   for (const [key, v] of Object.entries(e.memory ?? {})) {
     const pa = resolveAddress(key, s.symbols)!;

@@ -14,7 +14,7 @@ import { InputError, type InputProblem } from './errors.js';
 import { displayPath, InputFileError, MAX_SOURCE_BYTES, MAX_TOTAL_SOURCE_BYTES, readInputFile } from './input.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { parseYaml, problemAt, scalarOrigin, toPlain, type Path, type YamlSource } from './yaml.js';
-import { pagingSetup } from './paging.js';
+import { pagingSetup, type PagingSetup } from './paging.js';
 import { checkPlacement, imageBudget, startWarnings } from './placement.js';
 import type { LoadedProgram, LoadedVm, Scenario, Symbol } from './model.js';
 import { checkExpectationRefs, checkReferences, type RefContext } from './refs.js';
@@ -81,6 +81,7 @@ function loadGuest(src: YamlSource, spec: ScenarioFile, dir: string): Scenario {
   const ctx: RefContext = { profile: profile!, symbols, ambiguous, memory: spec.machine.memory, report, reportKey: (path, key, message) => problems.push(problemAt(src, path, message, key)) };
   checkPlacement(spec, programs, paging, ctx);
   checkReferences(spec, ctx);
+  checkTlbContents(spec, paging, report);
   const vmm = vmmOptions(spec.vmm, [{ setting: spec.vmm?.physmap, at: ['vmm', 'physmap'], guestBytes: spec.machine.memory, pageBytes: pageBytesOf(paging?.geometry) }], spec.vmm?.memory, report);
   if (problems.length) throw new InputError(problems);
   return {
@@ -116,7 +117,7 @@ function notAScenario(file: string, yamlProblem?: InputProblem, value?: unknown)
 }
 
 /** Top-level fields that describe a guest; a file listing `vms` describes only the host. */
-const GUEST_FIELDS = ['programs', 'memory', 'pageTables', 'psw', 'registers', 'control', 'timer', 'banks', 'steps', 'expect'] as const;
+const GUEST_FIELDS = ['programs', 'memory', 'pageTables', 'psw', 'registers', 'control', 'timer', 'banks', 'tlb', 'steps', 'expect'] as const;
 const HOST_MACHINE_FIELDS = ['memory'];
 
 /**
@@ -176,6 +177,33 @@ function loadHost(src: YamlSource, spec: ScenarioFile, entries: NonNullable<Scen
     warnings: vms.flatMap((vm) => vm.guest.warnings),
     locate: (path, message) => problemAt(src, path, message),
   };
+}
+
+/** The TLB a scenario states (at the start, and expected): only on a paging machine, each slot inside its TLB and named once, each victim a way of its set. */
+function checkTlbContents(spec: ScenarioFile, paging: PagingSetup | undefined, report: (p: Path, m: string) => void): void {
+  const lists: [Path, readonly { slot: number }[] | undefined][] = [
+    [['tlb', 'entries'], spec.tlb?.entries],
+    [['expect', 'tlb'], spec.expect?.tlb],
+  ];
+  for (const [at, entries] of lists) {
+    if (!entries) continue;
+    if (!paging) {
+      report(at, 'TLB entries need a paging machine (machine.translation paging or segment+paging)');
+      continue;
+    }
+    entries.forEach((e, i) => {
+      if (e.slot >= paging.tlb.entries) report([...at, i, 'slot'], `slot ${e.slot} is outside the ${paging.tlb.entries}-entry TLB`);
+      else if (entries.findIndex((o) => o.slot === e.slot) !== i) report([...at, i, 'slot'], `slot ${e.slot} is given twice`);
+    });
+  }
+  const victims = spec.tlb?.victims;
+  if (!victims || !paging) return;
+  const { entries, ways } = paging.tlb;
+  const sets = entries === 0 ? 0 : entries / ways;
+  if (victims.length !== sets) report(['tlb', 'victims'], `expected one victim per set: ${sets}, got ${victims.length}`);
+  victims.forEach((v, i) => {
+    if (v >= ways) report(['tlb', 'victims', i], `way ${v} is outside a ${ways}-way set`);
+  });
 }
 
 function realPath(path: string): string | undefined {

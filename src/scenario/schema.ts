@@ -92,6 +92,23 @@ const controlRegisters = z.record(z.string(), value).describe("the profile's con
 
 const banks = z.record(z.string(), value).describe("banked register copies by mode and register, e.g. 'irq.r13' (profiles that bank registers, as arm)");
 
+const tlbEntry = z
+  .object({
+    slot: z.number().int().min(0).describe('set * ways + way'),
+    vpn: z.number().int().min(0).max(0xffffffff).describe('virtual page number (base pages)'),
+    frame: z.number().int().min(0).max(0xffffffff).describe('physical address of the base page'),
+    perms: z.number().int().min(0).max(255).describe('the cached permissions (bits: read 1, write 2, exec 4, user 8, dirty 16; nested paging adds the host bits)'),
+    pageBits: z.number().int().min(0).max(32).describe('log2 of the size of the page it came from'),
+  })
+  .strict();
+
+const tlbContents = z
+  .object({
+    entries: z.array(tlbEntry).max(4096).default([]).describe('the valid entries'),
+    victims: z.array(z.number().int().min(0)).max(4096).optional().describe("each set's round-robin victim way (default: all 0)"),
+  })
+  .strict();
+
 const timer = z
   .object({
     reload: z.number().int().min(0).max(0xffffffff).optional().describe('the value settimer last set (default 0)'),
@@ -194,6 +211,7 @@ const expectation = z
     control: controlRegisters.optional(),
     timer: timer.optional().describe('the interval timer after the run'),
     banks: banks.optional().describe("banked copies after the run (the final mode's are its registers)"),
+    tlb: z.array(tlbEntry).max(4096).optional().describe('exactly the valid TLB entries after the run, by slot (paging machines)'),
     memory: z
       .record(z.string(), value)
       .optional()
@@ -271,6 +289,7 @@ export const scenarioSchema = z
     control: controlRegisters.default({}).describe("initial values of the profile's control registers by name (the others start at their reset values)"),
     timer: timer.optional().describe('the interval timer at the start (default: off)'),
     banks: banks.default({}).describe("the other modes' copies of the banked registers at the start (the initial mode's are its registers)"),
+    tlb: tlbContents.optional().describe('the TLB at the start (paging machines; default: empty) — loaded after the PSW, whose PTBR would flush it'),
     steps: z.number().int().min(1).max(1e10).default(1_000_000).describe('budget of instructions retired'),
     expect: expectation.optional(),
     vmm: vmmSettings.optional().describe('how the VMM runs the VMs of `vms`'),

@@ -64,8 +64,8 @@ export function guestOf(s: Scenario, steps = s.spec.steps): GuestImage {
 export function whyNotUnder(kind: UnderKind, s: Scenario, o: Pick<UnderOptions, 'allowUnsafe'> = {}): string | undefined {
   const options = { allowUnsafe: o.allowUnsafe === true, nested: s.vmm.nested };
   const guests = s.host ? s.host.vms.map((vm) => vm.guest) : [s];
-  if (kind !== 'bare' && guests.some((g) => Object.keys(g.spec.control).length || g.spec.timer || Object.keys(g.spec.banks).length)) {
-    return `${kind} cannot run '${s.name}': it sets control registers, the timer or banked copies (\`control\`, \`timer\`, \`banks\`), and a VMM starts a guest's at their reset values; run it bare`;
+  if (kind !== 'bare' && guests.some((g) => Object.keys(g.spec.control).length || g.spec.timer || Object.keys(g.spec.banks).length || g.spec.tlb)) {
+    return `${kind} cannot run '${s.name}': it sets control registers, the timer, banked copies or TLB entries (\`control\`, \`timer\`, \`banks\`, \`tlb\`), and a VMM starts a guest's at their reset values; run it bare`;
   }
   if (!s.host) {
     const why = whyNot(kind, guestOf(s), { ...options, ...singleLayout(s) });

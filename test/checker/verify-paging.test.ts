@@ -133,9 +133,15 @@ describe('shadowlab verify --paging', () => {
     const dir = mkdtempSync(join(tmpdir(), 'paging-emit-'));
     const r = await cli('verify', 'pdp10', '--paging', '--runs', '3', '--emit', dir);
     expect(r.code).toBe(0); // Theorem 1's precondition fails, and a counterexample shows it: as expected
-    const files = readdirSync(dir).sort();
+    const files = readdirSync(dir).filter((f) => f.includes('-t1-')).sort();
     expect(files).toEqual(['pdp10-t1-nested-seed1974-guest1.yaml', 'pdp10-t1-shadow-eager-seed1974-guest1.yaml', 'pdp10-t1-shadow-lazy-seed1974-guest1.yaml']);
-    expect(r.stdout).toContain('not emitted: pdp10-witness-jrst-control: its state pages, and a scenario cannot state TLB entries\n');
+    // the classifier's witnesses page too: the geometry, the state's TLB entries, the table entries the step reads
+    expect(r.stdout).not.toContain('not emitted');
+    const witness = readFileSync(join(dir, 'pdp10-witness-jrst-control-S.yaml'), 'utf8');
+    expect(witness).toMatch(/translation: paging\n {2}paging:\n {4}geometry: x86-32\n/);
+    expect(witness).toMatch(/\ntlb:\n {2}entries:\n {4}- slot: \d+\n/);
+    const replay = await cli('run', join(dir, 'pdp10-witness-jrst-control-S.yaml'));
+    expect(replay.stdout).toContain('expectations: all met');
     const text = readFileSync(join(dir, files[0]), 'utf8');
     expect(text).toMatch(/^# Emitted by `shadowlab verify pdp10 --paging x86-32 --seed 1974 --runs 3`/);
     expect(text).toMatch(/translation: paging\n {2}paging:\n {4}geometry: x86-32/);

@@ -49,6 +49,7 @@ const cases: { name: string; text: string; extra?: Record<string, string>; where
   { name: 'flags out of range', text: `${ok}psw: { flags: 16 }\n`, where: ':8:15', message: /psw\.flags/ },
   { name: 'unknown banked register', text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  profile: arm') + `banks: { irq.r12: 1 }\n`, where: ':9:10', message: /banks\.irq\.r12: unknown banked register 'irq\.r12' \(profile arm has svc\.r13, svc\.r14, irq\.r13, / },
   { name: "a bank of the initial mode", text: ok.replace('memory: 64 KiB', 'memory: 64 KiB\n  profile: arm') + `banks: { svc.r13: 1 }\n`, where: ':9:10', message: /banks\.svc\.r13: 'svc\.r13' is a register of the initial mode svc: give it in `registers`/ },
+  { name: 'TLB entries on a segment machine', text: `${ok}tlb: { entries: [{ slot: 0, vpn: 1, frame: 0x1000, perms: 15, pageBits: 12 }] }\n`, where: ':8:17', message: /tlb\.entries: TLB entries need a paging machine/ },
   { name: 'unknown timer field', text: `${ok}timer: { period: 5 }\n`, where: ':8:10', message: /timer\.period: unknown field/ },
   { name: 'unknown trap cause in expect', text: `${ok}expect:\n  traps: { pagefault: 1 }\n`, where: ':9:12', message: /unknown trap cause 'pagefault'/ },
   { name: 'memory block beyond memory', text: `${ok}memory:\n  - { at: 0xFFFE, words: [1] }\n`, where: ':9:11', message: /beyond memory/ },
@@ -79,7 +80,7 @@ describe('bad scenario input', () => {
     expect(wrong.stdout).toMatch(/│ control\.gdtr │ 12288 \(0x3000\) │ 8192 \(0x2000\) │/);
     const vmm = await cli('run', file, '--under', 'vmm');
     expect(vmm.code).toBe(2);
-    expect(vmm.stderr).toMatch(/vmm cannot run '.*': it sets control registers, the timer or banked copies \(`control`, `timer`, `banks`\), and a VMM starts a guest's at their reset values; run it bare/);
+    expect(vmm.stderr).toMatch(/vmm cannot run '.*': it sets control registers, the timer, banked copies or TLB entries \(`control`, `timer`, `banks`, `tlb`\), and a VMM starts a guest's at their reset values; run it bare/);
   });
 
   it('banked copies are set and checked: after cps into irq its r13 is the copy given', async () => {
@@ -90,6 +91,23 @@ describe('bad scenario input', () => {
     const wrong = await cli('run', scenario(text.replace('banks: { irq.r13: 0x222, svc', 'banks: { irq.r13: 0x333, svc')));
     expect(wrong.code).toBe(1);
     expect(wrong.stdout).toMatch(/│ banks\.irq\.r13 +│ 819 \(0x333\) +│ 546 \(0x222\) +│/);
+  });
+
+  it('TLB entries are loaded after the PSW and checked: a stated entry that the tables no longer hold serves the load; a bad slot or victim list is refused', async () => {
+    // the tables map va 0x4000 to 0x5000; the stated (stale) entry maps it to 0x6000, where 0x77 lies
+    const text = `machine:\n  memory: 256 KiB\n  translation: paging\n  paging: { geometry: x86-32, tlb: { entries: 8, ways: 2 } }\npageTables:\n  - name: pt\n    map:\n      - { va: 0, pa: 0, size: 16 KiB, perms: rwx }\n      - { va: 0x4000, pa: 0x5000, size: 4 KiB, perms: rw }\nprograms:\n  - { at: 0, source: ".org 0x80\\nld r1, 0x4000\\nhalt" }\nmemory:\n  - { at: 0x5000, words: [0x55] }\n  - { at: 0x6000, words: [0x77] }\npsw: { pc: 0x80, mode: s, pg: true, ptbr: pt }\ntlb: { entries: [{ slot: 0, vpn: 4, frame: 0x6000, perms: 0x1f, pageBits: 12 }] }\nexpect:\n  registers: { r1: 0x77 }\n`;
+    const r = await cli('run', scenario(text));
+    expect(r.stdout).toContain('expectations: all met');
+    expect(r.code).toBe(0);
+    const without = await cli('run', scenario(text.replace(/\ntlb: .*\n/, '\n')));
+    expect(without.code).toBe(1);
+    expect(without.stdout).toMatch(/│ registers\.r1 +│ 119 \(0x77\) +│ 85 \(0x55\) +│/);
+    const badSlot = await cli('run', scenario(text.replace('slot: 0,', 'slot: 8,')));
+    expect(badSlot.code).toBe(2);
+    expect(badSlot.stderr).toMatch(/tlb\.entries\.0\.slot: slot 8 is outside the 8-entry TLB/);
+    const badVictims = await cli('run', scenario(text.replace('pageBits: 12 }] }', 'pageBits: 12 }], victims: [0, 0, 2] }')));
+    expect(badVictims.code).toBe(2);
+    expect(badVictims.stderr).toMatch(/tlb\.victims: expected one victim per set: 4, got 3/);
   });
 
   it('the timer is set and checked: settimer changes its reload and count, gettimer reads the count', async () => {

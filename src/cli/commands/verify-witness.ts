@@ -4,17 +4,21 @@
 // and profile byte included), the control registers, the timer and the other modes' banked
 // copies, a budget of 1, and an `expect` block
 // with the state after it. A file is written only when running it gives that state (checked
-// here, as `run` would); a witness whose state a scenario cannot state — TLB entries (paging) —
-// is listed as not emitted, with why.
+// here, as `run` would); a witness whose state a scenario cannot state is listed as not
+// emitted, with why. With paging on, the file also pages: the geometry, the state's TLB entries,
+// and the table entries the step reads (its walks are accesses like any other).
 
 import { Scalar, stringify } from 'yaml';
 import { executeOnce, witnessSample, type Classification, type ClassifyOptions, type Witness, type WitnessClass } from '../../checker/classify/classify.js';
+import { PAGING_TLB, pagingGeometry } from '../../checker/classify/paging.js';
 import { machineConfig } from '../../checker/classify/states.js';
 import { applyPhi } from '../../checker/classify/transforms.js';
 import { ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_MODE_MASK, ST_PROFILE_SHIFT, STATUS_SWITCHES, SWITCH_NAMES } from '../../isa/arch.js';
 import type { Profile } from '../../isa/profile.js';
 import { restore, type MachineSnapshot } from '../../isa/snapshot.js';
 import { CYCLE_DATA, type BusObserver } from '../../mmu/bus.js';
+import type { TlbEntry } from '../../mmu/tlb.js';
+import type { Geometry } from '../../paging/index.js';
 import { checkExpectations } from '../../scenario/expect.js';
 import { parseScenario } from '../../scenario/load.js';
 import { runUnder } from '../../scenario/under.js';
@@ -50,21 +54,21 @@ export function emitWitnesses(dir: string, p: Profile, c: Classification, option
 }
 
 /** Components a scenario can neither set nor expect. */
-const UNSTATED = /^(timer\.pending|tlb\[|console)/;
+const UNSTATED = /^(timer\.pending|console)/;
 
 /** The scenario texts of witness `w` of instruction `name` (one per state it names, files `base`-S and `base`-phiS), or why it cannot be one. */
 function witnessScenarios(base: string, p: Profile, name: string, w: Witness, options: ClassifyOptions, overrides: readonly OverrideSpec[], c: Classification): { name: string; text: string }[] | string {
-  if (c.paging) return 'its state pages, and a scenario cannot state TLB entries';
   const unstated = w.differences.find((d) => UNSTATED.test(d.component));
   if (unstated) return `it differs in ${unstated.component}, which a scenario cannot expect`;
+  const geometry = c.paging ? pagingGeometry(c.paging.geometry) : undefined;
   const s = witnessSample(p, name, w, options).state;
-  const twin = w.phi ? applyPhi(p, w.phi, s, 'size') : undefined;
+  const twin = w.phi ? applyPhi(p, w.phi, s, 'size', geometry) : undefined;
   if (w.phi && !twin) return 'φ cannot be applied to its state again';
   const states: [string, MachineSnapshot][] = twin ? [['S', s], ['phiS', twin]] : [['S', s]];
   const out: { name: string; text: string }[] = [];
   for (const [label, x] of states) {
     const which = label === 'S' ? 'S' : 'φ(S)';
-    const text = scenarioOf(p, x, overrides, `${base}-${label}`, `${p.name}: the classifier's ${w.class} witness for ${name}, state ${which} (seed ${c.seed}, sample ${w.sample}): ${witnessSummary(c, w)}`);
+    const text = scenarioOf(p, x, geometry, overrides, `${base}-${label}`, `${p.name}: the classifier's ${w.class} witness for ${name}, state ${which} (seed ${c.seed}, sample ${w.sample}): ${witnessSummary(c, w)}`);
     const why = reproduces(text, `${base}-${label}.yaml`);
     if (why) return `state ${which}: ${why}`;
     out.push({ name: `${base}-${label}`, text });
@@ -81,20 +85,22 @@ function hex(v: number): Scalar<number> {
 const hexKey = (v: number) => `0x${(v >>> 0).toString(16)}`;
 
 /** The scenario of state `x` running one instruction, expecting the state after it. */
-function scenarioOf(p: Profile, x: MachineSnapshot, overrides: readonly OverrideSpec[], name: string, description: string): string {
-  const after = executeOnce(p, x).after;
-  const touched = touchedWords(p, x);
+function scenarioOf(p: Profile, x: MachineSnapshot, geometry: Geometry | undefined, overrides: readonly OverrideSpec[], name: string, description: string): string {
+  const after = executeOnce(p, x, geometry).after;
+  const touched = touchedWords(p, x, geometry);
+  const paging = geometry ? { translation: 'paging', paging: { geometry: geometry.name, tlb: PAGING_TLB } } : { translation: 'segment' };
   const changedControl = (m: MachineSnapshot) => Object.fromEntries(p.controlRegisters.flatMap((r, i) => (m.control[i] === r.reset ? [] : [[r.name, hex(m.control[i])]])));
   const doc = {
     name,
     description,
-    machine: { profile: p.name, memory: x.memory.size, translation: 'segment', bounds: 'size', ...(overrides.length ? { overrides } : {}) },
+    machine: { profile: p.name, memory: x.memory.size, ...paging, bounds: 'size', ...(overrides.length ? { overrides } : {}) },
     memory: blocks(touched.map((a) => [a, x.memory.read32(a)] as const)),
     psw: pswOf(p, x),
     registers: Object.fromEntries(x.regs.flatMap((v, r) => (v === 0 ? [] : [[`r${r}`, hex(v)]]))),
     ...(p.controlRegisters.length ? { control: changedControl(x) } : {}),
     timer: timerOf(x),
     ...(p.bankedRegisters.length ? { banks: banksOf(p, x, true) } : {}),
+    ...(x.tlb ? { tlb: { entries: x.tlb.entries.map(tlbRow), victims: [...x.tlb.victims] } } : {}),
     steps: 1,
     expect: {
       end: 'budget',
@@ -105,6 +111,7 @@ function scenarioOf(p: Profile, x: MachineSnapshot, overrides: readonly Override
       memory: Object.fromEntries(touched.map((a) => [hexKey(a), hex(after.memory.read32(a))])),
       timer: timerOf(after),
       ...(p.bankedRegisters.length ? { banks: banksOf(p, after, false) } : {}),
+      ...(after.tlb ? { tlb: after.tlb.entries.map(tlbRow) } : {}),
     },
   };
   return `# Emitted by \`shadowlab verify --emit\`: a classifier witness, the state it names running its one instruction.\n# Reproduce: shadowlab run THIS-FILE\n${stringify(doc, { lineWidth: 0 })}`;
@@ -115,6 +122,11 @@ function banksOf(p: Profile, m: MachineSnapshot, others: boolean) {
   const n = p.bankedRegisters.length;
   const current = m.psw.status & ST_MODE_MASK;
   return Object.fromEntries(m.banks.flatMap((v, i) => (others && Math.floor(i / n) === current ? [] : [[`${p.modes[Math.floor(i / n)]}.r${p.bankedRegisters[i % n]}`, hex(v)]])));
+}
+
+/** A TLB entry as scenario fields. */
+function tlbRow(e: TlbEntry) {
+  return { slot: e.slot, vpn: hex(e.vpn), frame: hex(e.frame), perms: hex(e.perms), pageBits: e.pageBits };
 }
 
 /** The timer of `m` as scenario fields (the count only while it counts). */
@@ -130,8 +142,8 @@ function pswOf(p: Profile, m: MachineSnapshot) {
 }
 
 /** The word addresses state `x`'s instruction fetches, reads or writes (its two words first), seen on an observed bus, ascending. */
-function touchedWords(p: Profile, x: MachineSnapshot): number[] {
-  const m = restore(x, machineConfig(p, x.memory.size));
+function touchedWords(p: Profile, x: MachineSnapshot, geometry: Geometry | undefined): number[] {
+  const m = restore(x, machineConfig(p, x.memory.size, geometry));
   const seen = new Set<number>();
   const recorder: BusObserver = {
     cpu: m,
