@@ -8,20 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../cli/helpers.js';
-
-/** The shards k/n of `args` written to files in a fresh directory. */
-async function shards(n: number, ...args: string[]): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'shards-'));
-  const files: string[] = [];
-  for (let k = 1; k <= n; k++) {
-    const r = await cli('verify', ...args, '--shard', `${k}/${n}`);
-    expect(r.code).toBe(0);
-    const file = join(dir, `shard-${k}.json`);
-    writeFileSync(file, r.stdout);
-    files.push(file);
-  }
-  return files;
-}
+import { shards } from './shards.js';
 
 describe('verify --workers and --shard', () => {
   it('--workers 2 prints the JSON of --workers 1, byte for byte', async () => {

@@ -7,7 +7,7 @@
 // CLI: determinism, --workers, --shard and merge, --emit reproduced by run, a paging scenario
 // taking the paging path, bad input. The worker threads run the built dist/ (global setup).
 
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -20,6 +20,7 @@ import { classic } from '../../src/isa/profiles/classic.js';
 import { runGuest } from '../../src/vmm/run.js';
 import { ShadowMemory } from '../../src/vmm/shadow-memory.js';
 import { cli } from '../cli/helpers.js';
+import { shards } from './shards.js';
 
 const RUNS = 20;
 const PAGING = 'x86-32';
@@ -84,19 +85,6 @@ describe('verify --paging: the verdicts the runs give', () => {
     expect(v.theorems.t2.note).toMatch(/Theorem 1's precondition fails/);
   }, 120_000);
 });
-
-/** The shards k/n of `args` written to files in a fresh directory. */
-async function shards(n: number, ...args: string[]): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'paging-shards-'));
-  const files: string[] = [];
-  for (let k = 1; k <= n; k++) {
-    const r = await cli('verify', ...args, '--shard', `${k}/${n}`);
-    expect(r.code).toBe(0);
-    files.push(join(dir, `shard-${k}.json`));
-    writeFileSync(files[k - 1], r.stdout);
-  }
-  return files;
-}
 
 describe('shadowlab verify --paging', () => {
   const args = ['classic', '--paging', '--runs', '6', '--json'];

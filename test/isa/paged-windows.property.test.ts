@@ -13,9 +13,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ST_PG } from '../../src/isa/arch.js';
 import type { Machine } from '../../src/isa/machine.js';
-import { compareRuns, snapshot, type MachineSnapshot } from '../../src/isa/snapshot.js';
+import { compareRuns } from '../../src/isa/snapshot.js';
 import { assembleFor, bootPaged, USER } from './helpers.js';
-import { RESUMING_KERNEL } from './programs.js';
+import { RESUMING_KERNEL, runChunks } from './programs.js';
 
 const CODE_VA = 0x1000;
 const CODE_PA = 0x10000;
@@ -75,17 +75,6 @@ function machineWith(source: string, pages: readonly PageSpec[], tracing: boolea
   return m;
 }
 
-function runChunks(m: Machine, chunks: readonly number[], snap: readonly boolean[]): MachineSnapshot[] {
-  const out: MachineSnapshot[] = [];
-  chunks.forEach((k, i) => {
-    if (k === 1) m.step();
-    else m.run(k);
-    if (snap[i]) out.push(snapshot(m));
-  });
-  m.run(2000);
-  out.push(snapshot(m));
-  return out;
-}
 
 describe('paging: data windows are invisible', () => {
   it('random programs rewriting their own page-table entries end identically with windows on and off', () => {
@@ -97,8 +86,8 @@ describe('paging: data windows are invisible', () => {
         fc.array(fc.integer({ min: 1, max: 16 }), { minLength: 1, maxLength: 12 }),
         fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
         (ops, bases, pages, chunks, snap) => {
-          const traced = runChunks(machineOf(ops, bases, pages, true), chunks, snap);
-          const windowed = runChunks(machineOf(ops, bases, pages, false), chunks, snap);
+          const traced = runChunks(machineOf(ops, bases, pages, true), chunks, snap, 2000);
+          const windowed = runChunks(machineOf(ops, bases, pages, false), chunks, snap, 2000);
           const d = compareRuns(traced, windowed);
           expect(d && { field: d.field, a: d.a, b: d.b, retired: d.retired }).toBeUndefined();
         },

@@ -9,26 +9,14 @@ import { assemble } from '../../src/asm/index.js';
 import { ST_IE, ST_PG } from '../../src/isa/arch.js';
 import { Machine } from '../../src/isa/machine.js';
 import { classic } from '../../src/isa/profiles/classic.js';
-import { compareRuns, snapshot, type MachineSnapshot } from '../../src/isa/snapshot.js';
+import { compareRuns, type MachineSnapshot } from '../../src/isa/snapshot.js';
 import type { PhysicalMemory } from '../../src/mmu/memory.js';
 import { createPager } from '../../src/mmu/paging-unit.js';
 import { GEOMETRIES, map, type Geometry } from '../../src/paging/index.js';
 import { USER } from './helpers.js';
 import { LAYOUT_KINDS, layoutMemory, layoutPlan, type LayoutPlan } from './layouts.js';
-import { guestMachineOn, guestRun, programText, registerValues, RESUMING_KERNEL, type GuestRun } from './programs.js';
+import { guestMachineOn, guestRun, programText, registerValues, RESUMING_KERNEL, runChunks, type GuestRun } from './programs.js';
 
-/** Steps `m` in `chunks`, snapshotting where `snap` says, then runs it out; the snapshots taken. */
-function runChunks(m: Machine, chunks: readonly number[], snap: readonly boolean[]): MachineSnapshot[] {
-  const out: MachineSnapshot[] = [];
-  chunks.forEach((k, i) => {
-    if (k === 1) m.step();
-    else m.run(k);
-    if (snap[i]) out.push(snapshot(m));
-  });
-  m.run(300);
-  out.push(snapshot(m));
-  return out;
-}
 
 /** Every layout's run agrees with the plain memory's: at every snapshot and at the end (hash included). */
 function expectSameRuns(runs: readonly MachineSnapshot[][]): void {

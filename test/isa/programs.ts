@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { assemble } from '../../src/asm/index.js';
 import { Machine, type MachineConfig } from '../../src/isa/machine.js';
 import { classic } from '../../src/isa/profiles/classic.js';
+import { snapshot, type MachineSnapshot } from '../../src/isa/snapshot.js';
 import { PhysicalMemory } from '../../src/mmu/memory.js';
 import type { BoundsConvention } from '../../src/mmu/segment.js';
 import { MEM } from './helpers.js';
@@ -227,4 +228,21 @@ export function guestRun(o: { minBase: number; modes: readonly number[]; selfMod
         timer: fc.constant(timer),
       });
     });
+}
+
+/**
+ * Runs `m` in chunks of `chunks[i]` retired instructions (1: one step), snapshotting after chunk i
+ * where `snap[i]` says — the same points in two runs compared, as a retired count may hold several
+ * steps — then `tail` more instructions and a last snapshot; the snapshots taken.
+ */
+export function runChunks(m: Machine, chunks: readonly number[], snap: readonly boolean[], tail = 300): MachineSnapshot[] {
+  const out: MachineSnapshot[] = [];
+  chunks.forEach((k, i) => {
+    if (k === 1) m.step();
+    else m.run(k);
+    if (snap[i]) out.push(snapshot(m));
+  });
+  m.run(tail);
+  out.push(snapshot(m));
+  return out;
 }

@@ -4,23 +4,15 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareRuns, snapshot, type MachineSnapshot } from '../../src/isa/snapshot.js';
+import { compareRuns, type MachineSnapshot } from '../../src/isa/snapshot.js';
 import { boot, HALT_KERNEL, USER } from './helpers.js';
-import { guestMachine, guestRun, RESUMING_KERNEL, type GuestRun } from './programs.js';
+import { guestMachine, guestRun, RESUMING_KERNEL, runChunks, type GuestRun } from './programs.js';
 
-/** Runs `g` in chunks of `chunks[i]` retired instructions, snapshotting where `snap[i]` says. */
-function runChunks(g: GuestRun, tracing: boolean, chunks: readonly number[], snap: readonly boolean[], hostOffset?: number, trapSwitchesAddressSpace = true): MachineSnapshot[] {
+/** Runs `g` (tracing: windows off) in chunks of `chunks[i]` retired instructions, snapshotting where `snap[i]` says. */
+function runGuestChunks(g: GuestRun, tracing: boolean, chunks: readonly number[], snap: readonly boolean[], hostOffset?: number, trapSwitchesAddressSpace = true): MachineSnapshot[] {
   const m = guestMachine(RESUMING_KERNEL, g, { trapSwitchesAddressSpace }, hostOffset);
   m.tracing = tracing;
-  const out: MachineSnapshot[] = [];
-  chunks.forEach((k, i) => {
-    if (k === 1) m.step();
-    else m.run(k);
-    if (snap[i]) out.push(snapshot(m)); // same points in both runs: a retired count may hold several steps
-  });
-  m.run(300);
-  out.push(snapshot(m));
-  return out;
+  return runChunks(m, chunks, snap);
 }
 
 describe('translation windows are invisible', () => {
@@ -33,8 +25,8 @@ describe('translation windows are invisible', () => {
         fc.boolean(),
         (g, chunks, snap, switches) => {
           // switches = false: the handler runs inside the program's segment (whatever is there)
-          const traced = runChunks(g, true, chunks, snap, undefined, switches);
-          const windowed = runChunks(g, false, chunks, snap, undefined, switches);
+          const traced = runGuestChunks(g, true, chunks, snap, undefined, switches);
+          const windowed = runGuestChunks(g, false, chunks, snap, undefined, switches);
           const d = compareRuns(traced, windowed);
           expect(d && { field: d.field, a: d.a, b: d.b, retired: d.retired }).toBeUndefined();
         },
@@ -51,9 +43,9 @@ describe('translation windows are invisible', () => {
         fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
         fc.constantFrom(0x1000, 0x1004, 0x2ffc, 0x3ff8, 0x802),
         (g, chunks, snap, offset) => {
-          const traced = runChunks(g, true, chunks, snap, offset);
-          const windowed = runChunks(g, false, chunks, snap, offset);
-          const plain = runChunks(g, true, chunks, snap);
+          const traced = runGuestChunks(g, true, chunks, snap, offset);
+          const windowed = runGuestChunks(g, false, chunks, snap, offset);
+          const plain = runGuestChunks(g, true, chunks, snap);
           for (const other of [windowed, plain]) {
             const d = compareRuns(traced, other);
             expect(d && { field: d.field, a: d.a, b: d.b, retired: d.retired }).toBeUndefined();
