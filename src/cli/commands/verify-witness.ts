@@ -9,13 +9,13 @@
 // and the table entries the step reads (its walks are accesses like any other).
 
 import { Scalar, stringify } from 'yaml';
-import { executeOnce, witnessSample, type Classification, type ClassifyOptions, type Witness, type WitnessClass } from '../../checker/classify/classify.js';
+import { witnessSample, type Classification, type ClassifyOptions, type Witness, type WitnessClass } from '../../checker/classify/classify.js';
 import { PAGING_TLB, pagingGeometry } from '../../checker/classify/paging.js';
 import { machineConfig } from '../../checker/classify/states.js';
 import { applyPhi } from '../../checker/classify/transforms.js';
 import { ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_MODE_MASK, ST_PROFILE_SHIFT, STATUS_SWITCHES, SWITCH_NAMES } from '../../isa/arch.js';
 import type { Profile } from '../../isa/profile.js';
-import { restore, type MachineSnapshot } from '../../isa/snapshot.js';
+import { checkpoint, restore, type MachineSnapshot } from '../../isa/snapshot.js';
 import { CYCLE_DATA, type BusObserver } from '../../mmu/bus.js';
 import type { TlbEntry } from '../../mmu/tlb.js';
 import type { Geometry } from '../../paging/index.js';
@@ -86,8 +86,7 @@ const hexKey = (v: number) => `0x${(v >>> 0).toString(16)}`;
 
 /** The scenario of state `x` running one instruction, expecting the state after it. */
 function scenarioOf(p: Profile, x: MachineSnapshot, geometry: Geometry | undefined, overrides: readonly OverrideSpec[], name: string, description: string): string {
-  const after = executeOnce(p, x, geometry).after;
-  const touched = touchedWords(p, x, geometry);
+  const { after, touched } = observedStep(p, x, geometry);
   const paging = geometry ? { translation: 'paging', paging: { geometry: geometry.name, tlb: PAGING_TLB } } : { translation: 'segment' };
   const changedControl = (m: MachineSnapshot) => Object.fromEntries(p.controlRegisters.flatMap((r, i) => (m.control[i] === r.reset ? [] : [[r.name, hex(m.control[i])]])));
   const doc = {
@@ -141,8 +140,12 @@ function pswOf(p: Profile, m: MachineSnapshot) {
   return { pc: hex(m.psw.pc), mode: p.modes[st & ST_MODE_MASK], base: hex(m.psw.base), limit: hex(m.psw.limit), ptbr: hex(m.psw.ptbr), ...switches, flags: (st & ST_FLAGS_MASK) >>> ST_FLAGS_SHIFT, profileBits: (st >>> ST_PROFILE_SHIFT) & 0xff, extra: hex(m.psw.extra) };
 }
 
-/** The word addresses state `x`'s instruction fetches, reads or writes (its two words first), seen on an observed bus, ascending. */
-function touchedWords(p: Profile, x: MachineSnapshot, geometry: Geometry | undefined): number[] {
+/**
+ * One step from state `x`, as the classifier takes it (executeOnce: restored, tracing, one
+ * instruction), on an observed bus: the state after it, and the word addresses the step fetched,
+ * read or wrote (table walks included), ascending.
+ */
+function observedStep(p: Profile, x: MachineSnapshot, geometry: Geometry | undefined): { after: MachineSnapshot; touched: number[] } {
   const m = restore(x, machineConfig(p, x.memory.size, geometry));
   const seen = new Set<number>();
   const recorder: BusObserver = {
@@ -156,7 +159,8 @@ function touchedWords(p: Profile, x: MachineSnapshot, geometry: Geometry | undef
   m.mem.store.observe(recorder);
   m.tracing = true;
   m.step();
-  return [...seen].filter((a) => a + 4 <= x.memory.size).sort((a, b) => a - b);
+  m.mem.store.observe(undefined);
+  return { after: checkpoint(m), touched: [...seen].filter((a) => a + 4 <= x.memory.size).sort((a, b) => a - b) };
 }
 
 /** Runs of consecutive words as memory blocks. */
