@@ -1,7 +1,8 @@
 // Frames: the storage under every memory. Byte-addressed, little-endian, 32-bit words, up to
 // 4 GiB, in frames of 4 KiB allocated on first write behind a two-level frame directory
-// (1024 leaves x 1024 frames), so a 4 GiB machine whose guest touches three pages costs three
-// frames. Reads of a frame never written return zeros without allocating.
+// (up to 1024 leaves x 1024 frames, each level's slots growing as writes need them), so a 4 GiB
+// machine whose guest touches three pages costs three frames, and a 64 KiB one copies 16 slots
+// when a snapshot's leaf is written. Reads of a frame never written return zeros without allocating.
 //
 // Snapshots share frames by ownership (path copying): freezing closes the current epoch, and a
 // later write to a frame, leaf or directory created in an older epoch copies it first. A frozen
@@ -27,25 +28,57 @@ export const MAX_MEMORY = 2 ** 32;
 /** The frame every absent frame reads as (never written). */
 const ZERO_FRAME = new Int32Array(FRAME_WORDS);
 
+/**
+ * A leaf's and a directory's slots start few and double when a write needs one past the end (up
+ * to LEAF_SIZE): a small memory's snapshots then copy a few slots per write, not 1024 (the
+ * classifier builds thousands of 64 KiB machines). A read past the end finds nothing, as an
+ * empty slot.
+ */
+const FIRST_LEAF_SLOTS = 16;
+const FIRST_DIRECTORY_SLOTS = 1;
+
+/** `slots` grown (by doubling, at most LEAF_SIZE) to hold index `i`; `slots` itself when it already does. */
+function grown<T>(slots: T[], i: number, empty: T): T[] {
+  if (i < slots.length) return slots;
+  let n = slots.length;
+  while (n <= i) n *= 2;
+  return slots.concat(new Array<T>(Math.min(n, LEAF_SIZE) - slots.length).fill(empty));
+}
+
 class Leaf {
-  readonly frames: (Int32Array | undefined)[];
-  readonly owners: Int32Array;
+  frames: (Int32Array | undefined)[];
+  owners: Int32Array;
   constructor(
     readonly epoch: number,
     from?: Leaf,
   ) {
-    this.frames = from ? from.frames.slice() : new Array<Int32Array | undefined>(LEAF_SIZE).fill(undefined);
-    this.owners = from ? from.owners.slice() : new Int32Array(LEAF_SIZE);
+    this.frames = from ? from.frames.slice() : new Array<Int32Array | undefined>(FIRST_LEAF_SLOTS).fill(undefined);
+    this.owners = from ? from.owners.slice() : new Int32Array(FIRST_LEAF_SLOTS);
+  }
+
+  /** Makes slot `fi` exist. */
+  reach(fi: number): void {
+    if (fi < this.owners.length) return;
+    this.frames = grown(this.frames, fi, undefined);
+    const owners = new Int32Array(this.frames.length);
+    owners.set(this.owners);
+    this.owners = owners;
   }
 }
 
 export class Directory {
-  readonly leaves: (Leaf | undefined)[];
+  leaves: (Leaf | undefined)[];
   constructor(
     readonly epoch: number,
     from?: Directory,
   ) {
-    this.leaves = from ? from.leaves.slice() : new Array<Leaf | undefined>(LEAF_SIZE).fill(undefined);
+    this.leaves = from ? from.leaves.slice() : new Array<Leaf | undefined>(FIRST_DIRECTORY_SLOTS).fill(undefined);
+  }
+
+  /** Leaf `li`, created in `epoch` when absent (slot made to exist). */
+  leafAt(li: number, epoch: number): Leaf {
+    this.leaves = grown(this.leaves, li, undefined);
+    return this.leaves[li] ?? (this.leaves[li] = new Leaf(epoch));
   }
 }
 
@@ -126,9 +159,9 @@ export class FrameStore {
     const leaf0 = dir.leaves[li];
     if (leaf0 && leaf0.epoch === e && leaf0.owners[fi] === e) return leaf0.frames[fi]!;
     if (dir.epoch !== e) dir = this.dir = new Directory(e, dir);
-    let leaf = dir.leaves[li];
-    if (!leaf) leaf = dir.leaves[li] = new Leaf(e);
-    else if (leaf.epoch !== e) leaf = dir.leaves[li] = new Leaf(e, leaf);
+    let leaf = dir.leafAt(li, e);
+    if (leaf.epoch !== e) leaf = dir.leaves[li] = new Leaf(e, leaf);
+    leaf.reach(fi);
     const old = leaf.frames[fi];
     let frame: Int32Array;
     if (!old) {
@@ -159,7 +192,7 @@ export class FrameStore {
       const leaf = dir.leaves[li];
       if (!leaf) continue;
       const lo = Math.max(first - li * LEAF_SIZE, 0);
-      const hi = Math.min(last - li * LEAF_SIZE, LEAF_SIZE - 1);
+      const hi = Math.min(last - li * LEAF_SIZE, leaf.frames.length - 1);
       for (let fi = lo; fi <= hi; fi++) if (leaf.frames[fi]) out.push(li * LEAF_SIZE + fi);
     }
     return out;
@@ -227,7 +260,8 @@ export function directoryOf(frames: Iterable<readonly [number, Int32Array]>): Di
   const dir = new Directory(1);
   for (const [fn, frame] of frames) {
     const li = fn >>> LEAF_BITS;
-    const leaf = dir.leaves[li] ?? (dir.leaves[li] = new Leaf(1));
+    const leaf = dir.leafAt(li, 1);
+    leaf.reach(fn & (LEAF_SIZE - 1));
     leaf.frames[fn & (LEAF_SIZE - 1)] = frame;
   }
   return dir;

@@ -369,6 +369,33 @@ describe('memory properties', () => {
   });
 });
 
+describe('frame slots that grow', () => {
+  it('words at frames anywhere in 4 GiB, with images between the writes, read back as written, and every image as it was taken', () => {
+    // a leaf starts with 16 frame slots and the directory with 1 leaf slot: these writes make both grow, in any order
+    const frameArb = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 2 ** 20 - 1 }));
+    const stepArb = fc.oneof(fc.record({ frame: frameArb, word: fc.integer({ min: 0, max: FRAME_SIZE / 4 - 1 }), value: fc.integer() }), fc.constant('image' as const));
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), (steps) => {
+        const m = new PhysicalMemory(MAX_MEMORY);
+        const model = new Map<number, number>();
+        const taken: { img: MemoryImage; model: Map<number, number> }[] = [];
+        for (const s of steps) {
+          if (s === 'image') taken.push({ img: m.image(), model: new Map(model) });
+          else {
+            const a = s.frame * FRAME_SIZE + s.word * 4;
+            m.write32(a, s.value);
+            model.set(a, s.value | 0);
+          }
+        }
+        for (const [a, v] of model) expect(m.read32(a)).toBe(v);
+        for (const t of taken) for (const [a] of model) expect(t.img.thaw().read32(a)).toBe(t.model.get(a) ?? 0);
+        expect(m.store.framesAllocated).toBe(new Set([...model.keys()].map((a) => Math.floor(a / FRAME_SIZE))).size);
+      }),
+      { seed: 0x6e0, numRuns: 100 },
+    );
+  });
+});
+
 describe('copyFrom: loading one memory from another', () => {
   it('copies every byte of a 4 GiB image that touches three frames, at once (cost: the frames, not the size)', () => {
     const src = new PhysicalMemory(MAX_MEMORY);
