@@ -9,7 +9,7 @@ import type { Psw } from './cpu.js';
 import { LOW_MEMORY_END, PSW_BASE, PSW_LIMIT, PSW_PC, PSW_PROFILE, PSW_PTBR, PSW_STATUS, ST_DEFINED, ST_IE, ST_MODE_MASK, ST_NXE, ST_SUM, ST_WP } from './arch.js';
 import { compileProfile, OP_UNDEFINED, type CompiledProfile, type Profile } from './profile.js';
 import { FRAME_BITS, FRAME_SIZE, PhysicalMemory, type FrameStore } from '../mmu/memory.js';
-import type { Pager, PagerSwitches } from '../mmu/pager.js';
+import type { DropListener, Pager, PagerSwitches } from '../mmu/pager.js';
 import type { BoundsConvention, TranslationMode } from '../mmu/segment.js';
 
 export interface MachineConfig {
@@ -38,7 +38,7 @@ export const HALTED = 1;
 export const DOUBLE_FAULT = 2;
 const STATUS_NAMES: readonly MachineStatus[] = ['running', 'halted', 'double-fault'];
 
-export abstract class CpuState {
+export abstract class CpuState implements DropListener {
   readonly config: Required<Omit<MachineConfig, 'pager'>> & Pick<MachineConfig, 'pager'>;
   readonly compiled: CompiledProfile;
   readonly mem: PhysicalMemory;
@@ -86,6 +86,11 @@ export abstract class CpuState {
   /** bumped by every change that can alter a translation (PSW, PTBR, TLB invalidation) */
   protected xlateGen = 0;
 
+  /** DropListener: the pager dropped translations, so the windows opened over them close. */
+  translationsDropped(): void {
+    this.xlateGen++;
+  }
+
   /**
    * A machine over `memory` (default: a fresh plain memory of config.memorySize): a plain
    * memory, a window onto a larger one, or guest-physical memory over a physmap
@@ -109,7 +114,7 @@ export abstract class CpuState {
     const paging = this.config.translation !== 'segment';
     if (paging && !config.pager) throw new Error(`Machine: translation '${this.config.translation}' needs paging hardware`);
     this.pager = paging ? config.pager!(this.mem) : undefined;
-    if (this.pager) this.pager.onDrop = () => this.xlateGen++;
+    if (this.pager) this.pager.dropListener = this;
     const p = config.profile;
     this.banks = new Int32Array(p.modes.length * p.bankedRegisters.length);
     this.control = new Int32Array(p.controlRegisters.map((c) => c.reset));

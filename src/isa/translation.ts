@@ -176,7 +176,7 @@ export abstract class TranslatingCpu extends CpuState implements ProfileCpu {
    * write there would now be a TLB hit with no side effect (the cached permissions allow it, D
    * set) into a frame already writable in place, the write window becomes the same window — a
    * read-modify-write then stores without translating again. The pager remembers that write
-   * translation as the one it last served, so dropping it closes both windows (onDrop).
+   * translation as the one it last served, so dropping it closes both windows (translationsDropped).
    */
   protected shareReadWindow(va: number, pa: number): void {
     const pager = this.pager;

@@ -13,6 +13,15 @@ export interface PagerSwitches {
   sum: boolean;
 }
 
+/**
+ * Told when a pager drops translations (see Pager.dropListener). An object with a method rather
+ * than a closure: every machine's listener is then the same function, so the pager's call site
+ * stays monomorphic when machines come and go (a closure per machine made it deoptimize).
+ */
+export interface DropListener {
+  translationsDropped(): void;
+}
+
 export interface Pager {
   /** Bytes in a base page of the geometry, a power of two (translations are linear within one). */
   readonly pageBytes: number;
@@ -52,7 +61,7 @@ export interface Pager {
    * drop those caches. A cache outliving an evicted translation that was not last served still
    * holds one the tables held since the last invalidation covering it (allowed, docs/paging.md).
    */
-  onDrop: (() => void) | undefined;
+  dropListener: DropListener | undefined;
   /** The valid TLB entries and replacement state (part of R), for snapshots. */
   saveTlb(): TlbState;
   /** Restores what saveTlb returned (same TLB configuration). */

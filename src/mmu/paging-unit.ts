@@ -18,7 +18,7 @@
 
 import { memFault, pagingErrorCode, stage2ErrorCode, type Access, type MemFault, type Stage2Detail } from './fault.js';
 import type { PhysicalMemory } from './memory.js';
-import type { Pager, PagerSwitches } from './pager.js';
+import type { DropListener, Pager, PagerSwitches } from './pager.js';
 import { Tlb, type TlbConfig, type TlbEntry, type TlbState } from './tlb.js';
 import {
   accessSlot,
@@ -121,7 +121,7 @@ export class PagingUnit implements Pager {
   private readonly hotVpn = new Int32Array(SLOTS).fill(-1);
   private readonly hotFrame = new Float64Array(SLOTS);
   private readonly hotTlbSlot = new Int32Array(SLOTS).fill(-1);
-  onDrop: (() => void) | undefined = undefined;
+  dropListener: DropListener | undefined = undefined;
   /** the TLB slot last remembered in a hot entry (0 before any: checked against the page before use) */
   private lastSlot = 0;
   private hotHits = 0;
@@ -209,10 +209,10 @@ export class PagingUnit implements Pager {
     const perms = this.stage2 ? this.combined(w.perms, this.stage2.finalPerms) : w.perms;
     const i = this.tlb.fill(vpn, w.pa - (va & this.offsetMask), perms, w.pageBits);
     if (i < 0) {
-      this.onDrop?.();
+      this.dropListener?.translationsDropped();
       return w.pa;
     }
-    if (this.forgetHot(i)) this.onDrop?.();
+    if (this.forgetHot(i)) this.dropListener?.translationsDropped();
     this.remember(s, vpn, i);
     return w.pa;
   }
@@ -271,7 +271,7 @@ export class PagingUnit implements Pager {
   /** Drops TLB slot `i` and every hot entry mirroring it. */
   private dropSlot(i: number): void {
     this.tlb.drop(i);
-    this.onDrop?.();
+    this.dropListener?.translationsDropped();
     this.forgetHot(i);
   }
 
@@ -289,7 +289,7 @@ export class PagingUnit implements Pager {
 
   private clearHot(): void {
     this.hotVpn.fill(-1);
-    this.onDrop?.();
+    this.dropListener?.translationsDropped();
   }
 
   setRoot(ptbr: number): void {
@@ -343,6 +343,16 @@ export class PagingUnit implements Pager {
    * rules on its low bits and, under stage 2, the host's allowed accesses above HOST_SHIFT.
    */
   private permissionBytes(): Uint8Array {
+    const key = `${this.sw.wp ? 1 : 0}${this.sw.nxe ? 1 : 0}${this.sw.sum ? 1 : 0}${this.stage2 ? 1 : 0}`;
+    let tables = PERMISSION_BYTES.get(this.geometry);
+    if (!tables) PERMISSION_BYTES.set(this.geometry, (tables = new Map()));
+    let table = tables.get(key);
+    if (!table) tables.set(key, (table = this.computePermissionBytes()));
+    return table;
+  }
+
+  /** permissionBytes' table, computed (permissionBytes keeps it in PERMISSION_BYTES). */
+  private computePermissionBytes(): Uint8Array {
     const guest = permissionTable(this.geometry, this.sw);
     const table = new Uint8Array(256);
     for (let p = 0; p < 256; p++) {
@@ -441,7 +451,18 @@ export function createPager(mem: PhysicalMemory, config: PagingConfig): PagingUn
   return new PagingUnit(mem, config.geometry, config.tlb, config.stage2);
 }
 
+/** Geometries already validated: a geometry is an immutable row, checked once, not per paging unit. */
+const VALID_GEOMETRIES = new WeakSet<Geometry>();
+
+/**
+ * Per geometry and key (switches, stage 2 or not): the permission bytes of PagingUnit.allow,
+ * computed once and shared, never written (the classifier makes a paging unit per state).
+ */
+const PERMISSION_BYTES = new WeakMap<Geometry, Map<string, Uint8Array>>();
+
 function checkGeometry(g: Geometry, what: string): void {
+  if (VALID_GEOMETRIES.has(g)) return;
   const errors = validateGeometry(g);
   if (errors.length > 0) throw new Error(`PagingUnit: ${what} '${g.name}' is invalid: ${errors.join('; ')}`);
+  VALID_GEOMETRIES.add(g);
 }

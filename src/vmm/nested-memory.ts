@@ -74,7 +74,7 @@ function copyTlb(from: Pager, to: Pager, frame: (pa: number) => number): void {
     return f < 0 ? [] : [{ ...e, frame: f }];
   });
   to.restoreTlb({ entries, victims: s.victims });
-  to.onDrop?.();
+  to.dropListener?.translationsDropped();
 }
 
 /** A VM touched a guest page and no free host page is left to back it: the host was planned too small. */

@@ -22,7 +22,7 @@
 // invalidation.)
 
 import { Access } from '../mmu/fault.js';
-import type { Pager, PagerSwitches } from '../mmu/pager.js';
+import type { DropListener, Pager, PagerSwitches } from '../mmu/pager.js';
 import type { TlbState } from '../mmu/tlb.js';
 
 export const TLB_MODES = ['tlb', 'fresh', 'drop', 'refill'] as const;
@@ -48,11 +48,11 @@ export class TlbModePager implements Pager {
   get fault() {
     return this.inner.fault;
   }
-  get onDrop(): (() => void) | undefined {
-    return this.inner.onDrop;
+  get dropListener(): DropListener | undefined {
+    return this.inner.dropListener;
   }
-  set onDrop(f: (() => void) | undefined) {
-    this.inner.onDrop = f;
+  set dropListener(l: DropListener | undefined) {
+    this.inner.dropListener = l;
   }
 
   translate(va: number, access: Access, user: boolean): number {
