@@ -102,7 +102,8 @@ describe('sabotaged paging relocations', () => {
   });
 
   it('one that forgets the tables turns loads location-sensitive', () => {
-    expect(one('classic', 'ld', { moves: { permute: true, tables: false, tlb: true, ptbr: true } }).locationSensitive).toBe(true);
+    // most twins walk the old tables into a fault (no evidence); 400 states hold witnesses under several seeds
+    expect(one('classic', 'ld', { states: 400, moves: { permute: true, tables: false, tlb: true, ptbr: true } }).locationSensitive).toBe(true);
   });
 });
 

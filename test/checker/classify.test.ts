@@ -3,7 +3,7 @@
 // sabotaged.
 
 import { describe, expect, it } from 'vitest';
-import { classify, classifyInstruction, executeOnce, witnessSample, type Classification, type Comparisons, type InstructionClass } from '../../src/checker/classify/classify.js';
+import { classify, classifyInstruction, DEFAULT_STATES, EXTEND_LIMIT, executeOnce, witnessSample, type Classification, type Comparisons, type InstructionClass } from '../../src/checker/classify/classify.js';
 import { controlDifferences, stateDifferences } from '../../src/checker/classify/compare.js';
 import { applyPhi } from '../../src/checker/classify/transforms.js';
 import { withOverrides, type Profile } from '../../src/isa/profile.js';
@@ -80,6 +80,24 @@ describe('x86-lite: the critical instructions', () => {
     expect(c.theorems.t3.violators).toEqual(expect.arrayContaining(critical));
   });
 
+  it('at the defaults, Theorem 1 fails on the critical instructions with a witness: all but the segment loads and jumps (which differ only by trapping) and callf (its witness needs a conforming code segment)', () => {
+    const t1 = classified('x86-lite').theorems.t1.violators;
+    const found = ['pushf', 'popf', 'sgdt', 'sidt', 'sldt', 'str', 'smsw', 'lar', 'lsl', 'verr', 'verw', 'rdseg', 'pushseg', 'retf', 'iret'];
+    expect(t1).toEqual(expect.arrayContaining(found));
+    expect(t1.filter((n) => !found.includes(n))).toEqual(t1.includes('callf') ? ['callf'] : []);
+    expect(classified('x86-lite').theorems.t3.violators).toEqual(['pushf', 'popf', 'sgdt', 'sidt', 'sldt', 'str', 'smsw']);
+  });
+
+  it('an instruction that faults in nearly every state gets more of them (retf: a valid return selector on the stack), a system call never', () => {
+    const c = classified('x86-lite');
+    const retf = of(c, 'retf').evidence;
+    expect(retf.states).toBeGreaterThan(DEFAULT_STATES);
+    expect(retf.states).toBeLessThanOrEqual(DEFAULT_STATES * EXTEND_LIMIT);
+    expect(retf.states === DEFAULT_STATES * EXTEND_LIMIT || retf.untrapped >= DEFAULT_STATES / 8).toBe(true);
+    expect(of(c, 'svc').evidence).toMatchObject({ states: DEFAULT_STATES, untrapped: 0 });
+    expect(of(c, 'add').evidence.states).toBe(DEFAULT_STATES);
+  });
+
   it("their loads are privileged: each traps outside ring 0", () => {
     const c = classified('x86-lite');
     for (const n of ['lgdt', 'lidt', 'lldt', 'ltr', 'lmsw']) expect(of(c, n).privileged, n).toBe(true);
@@ -105,10 +123,23 @@ describe('x86 selectors and x86-vt', () => {
     }
   });
 
-  it('x86-vt: every critical instruction traps in the non-root user ring and not in r0 — privileged, so both preconditions hold', () => {
+  it('x86-vt: every critical instruction that never faults in r0 traps in the non-root user ring — privileged; Theorem 3 holds', () => {
     const c = classified('x86-vt');
     for (const n of ['pushf', 'popf', 'sgdt', 'sidt', 'sldt', 'str', 'smsw', 'lar', 'lsl', 'verr', 'verw']) expect(of(c, n).privileged, n).toBe(true);
-    expect(c.theorems).toEqual({ t1: { precondition: true, violators: [] }, t3: { precondition: true, violators: [] } });
+    expect(c.theorems.t3).toEqual({ precondition: true, violators: [] });
+  });
+
+  it("x86-vt's far returns break Theorem 1's precondition by the definitions: they leave r0-r2 without a trap, and a bad selector's #GP in r0 is the lab's privilege trap", () => {
+    const c = classified('x86-vt');
+    expect(c.theorems.t1).toEqual({ precondition: false, violators: ['retf', 'iret'] });
+    for (const n of ['retf', 'iret']) {
+      const i = of(c, n);
+      expect(i, n).toMatchObject({ privileged: false, controlSensitive: true, userSensitive: false });
+      expect(i.notPrivileged, n).toMatchObject({ mode: 'r0', why: 'a privilege trap in the most privileged mode' });
+      expect(['r0', 'r1', 'r2'], n).toContain(i.witnesses.control!.mode);
+    }
+    // retf's witness returns to an outer ring: the mode changes
+    expect(of(c, 'retf').witnesses.control!.differences.some((d) => d.component === 'mode')).toBe(true);
   });
 });
 

@@ -19,7 +19,7 @@
 
 import type { InstructionDef } from '../../isa/instructions.js';
 import { Cause } from '../../isa/arch.js';
-import { Machine } from '../../isa/machine.js';
+import { isFaultCause, Machine } from '../../isa/machine.js';
 import type { Profile } from '../../isa/profile.js';
 import { checkpoint, restore, type MachineSnapshot } from '../../isa/snapshot.js';
 import { disassemble } from '../../asm/disassembler.js';
@@ -209,6 +209,8 @@ class Tally {
   userStates = 0;
   userPrivilegeTraps = 0;
   untrapped = 0;
+  /** states in which the instruction faulted (a trap other than one after it retired, as svc's) */
+  faulted = 0;
   evidence: Record<PhiClass, number> = { location: 0, mode: 0, substitution: 0 };
   control: Witness | null = null;
   user: Partial<Record<WitnessClass, Witness>> = {};
@@ -233,7 +235,10 @@ class Tally {
     const run = executeOnce(p, s, geometry);
     this.states++;
     this.privilege(x, mode, run);
-    if (run.cause !== undefined) return;
+    if (run.cause !== undefined) {
+      if (isFaultCause(run.cause)) this.faulted++;
+      return;
+    }
     this.untrapped++;
     const witness = (cls: WitnessClass, differences: Difference[], phi?: Phi): Witness => ({
       class: cls,
@@ -346,7 +351,24 @@ export function classifyInstruction(p: Profile, d: InstructionDef, options: Clas
   const o = resolved(options);
   const tally = new Tally(p, d, stateNames(p), o.comparisons, o.geometry, o.moves);
   for (const x of samplesOf(p, d, o)) tally.add(x);
+  if (!o.exhaustive) extend(p, d, o, tally);
   return tally.result();
+}
+
+/** Random mode: the most states an instruction gets, as a multiple of `states` (see extend). */
+export const EXTEND_LIMIT = 20;
+/** Random mode: the share of its states in which an instruction must run without a fault before extend stops. */
+const RAN_SHARE = 8;
+
+/**
+ * An instruction that faulted in all but fewer than 1 in RAN_SHARE of its `states` random states
+ * (x86's far returns need a valid selector on the stack) gets more of the same sequence, up to
+ * EXTEND_LIMIT × states in all, until that many ran: every check needs states in which it ran.
+ * A trap that follows a retired instruction (svc) is no fault, so a system call is never extended.
+ */
+function extend(p: Profile, d: InstructionDef, o: Resolved, tally: Tally): void {
+  const want = Math.ceil(o.states / RAN_SHARE);
+  for (let i = o.states; i < o.states * EXTEND_LIMIT && tally.states - tally.faulted < want; i++) tally.add(randomSample(p, d, o.seed, i, o.geometry));
 }
 
 /**

@@ -3,6 +3,15 @@
 // the operand kinds and the profile's data — its mode numbers, the status word's fields, the
 // blocks of its address-region hook — never from instruction names.
 //
+// Where the checks need their evidence, the draws lean (measured in docs/classify.md):
+// - modes: odd samples cycle through the modes V moves (realModeOf[m] !== m), even ones through
+//   every mode, since deprivileging changes nothing in a mode V leaves alone — half the states
+//   are where mode-sensitivity can show;
+// - control registers: all at reset three times in four (a table the profile defines at reset,
+//   such as x86's descriptors, is what most instructions that read it expect), else each drawn;
+// - the stack pointer (r15, the assembler's sp) points at one of the stack frames one time in
+//   two, so pops and returns read a frame rather than an arbitrary word.
+//
 // Layout of a generated machine (segment translation, size convention):
 //
 //   physical  [0, MEMORY)          a background pattern (different per state), then:
@@ -32,6 +41,7 @@ import { Access } from '../../mmu/fault.js';
 import { FRAME_SIZE, imageOfFrames, PhysicalMemory } from '../../mmu/memory.js';
 import { leafEntry, writeEntry, leafAddress, type Geometry, type MapPerms } from '../../paging/index.js';
 import { buildTables, pagedConfig, type PageMap } from './paging.js';
+import { STACK_POINTER } from '../../asm/registers.js';
 
 /** Bytes of physical memory of a generated state. */
 export const MEMORY = 0x10000;
@@ -290,15 +300,26 @@ function randomFrames(c: Choice, delta: number): number[] {
 }
 
 /**
- * Random state `index` for instruction `d` of `p` from `seed` (with `geometry`: paging on):
- * mode `index` mod the mode count (so every mode gets its share), the rest drawn — the same
- * (seed, instruction, index, geometry) always gives the same state.
+ * The mode of random state `index`: odd indexes take the modes V moves (realModeOf[m] !== m) in
+ * turn, even ones every mode in turn (every index when V moves none), so every mode gets its
+ * share and deprivileging gets half the states.
+ */
+function sampleMode(p: Profile, index: number): number {
+  const moved = p.modes.flatMap((_, m) => (p.realModeOf[m] !== m ? [m] : []));
+  if (moved.length === 0) return index % p.modes.length;
+  return index % 2 === 1 ? moved[(index >> 1) % moved.length] : (index >> 1) % p.modes.length;
+}
+
+/**
+ * Random state `index` for instruction `d` of `p` from `seed` (with `geometry`: paging on): its
+ * mode from sampleMode, the rest drawn — the same (seed, instruction, index, geometry) always
+ * gives the same state.
  */
 export function randomSample(p: Profile, d: InstructionDef, seed: number, index: number, geometry?: Geometry): Sample {
   const c = randomChoice(seed, index, d.op);
   const base = geometry ? 0 : c.int(0, 7) * FRAME_SIZE;
   const limit = c.int(2, (SEGMENT_END - base) / FRAME_SIZE) * FRAME_SIZE;
-  const atReset = c.int(0, 1) === 0;
+  const atReset = c.int(0, 3) !== 0;
   const control = p.controlRegisters.map((r) => (atReset ? r.reset : c.pick([r.reset, c.int(-0x80000000, 0x7fffffff), c.int(0, 0xffff) * 8, c.int(0, SMALL - 1)])));
   const pointers = Array.from({ length: POINTERS }, () => c.int(0x80 / 4, limit / 4 - FRAME_WORDS - 1) * 4);
   const values = interestingValues(p, c, control, pointers);
@@ -309,6 +330,7 @@ export function randomSample(p: Profile, d: InstructionDef, seed: number, index:
   };
   const pc = c.int(0x10, 0x1ff) * 8;
   const regs = Array.from({ length: 16 }, value);
+  if (c.int(0, 1) === 0) regs[STACK_POINTER] = c.pick(pointers);
   const small = () => (c.int(0, 3) === 0 ? c.int(0, 15) : c.int(0, p.modes.length));
   const fields = { rd: c.int(0, 15), rs: c.int(0, 15), rt: c.int(0, 15), n4: small(), abs: c.int(0, 1) === 1 };
   const target = (pc + 8 * c.int(-8, 64)) >>> 0;
@@ -319,7 +341,7 @@ export function randomSample(p: Profile, d: InstructionDef, seed: number, index:
   const words = pointers.flatMap((at) => Array.from({ length: FRAME_WORDS }, (_, i) => [at + 4 * i, value()] as const));
   const paging = geometry ? randomPaging(c, geometry, seed, index) : undefined;
   const spec: StateSpec = {
-    mode: index % p.modes.length,
+    mode: sampleMode(p, index),
     ie: c.int(0, 1) === 1,
     profileByte: c.int(0, 255),
     flags: c.int(0, 15),
