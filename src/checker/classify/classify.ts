@@ -363,12 +363,14 @@ const RAN_SHARE = 8;
 /**
  * An instruction that faulted in all but fewer than 1 in RAN_SHARE of its `states` random states
  * (x86's far returns need a valid selector on the stack) gets more of the same sequence, up to
- * EXTEND_LIMIT × states in all, until that many ran: every check needs states in which it ran.
+ * EXTEND_LIMIT × states in all (and never past MAX_STATES), until that many ran: every check
+ * needs states in which it ran.
  * A trap that follows a retired instruction (svc) is no fault, so a system call is never extended.
  */
 function extend(p: Profile, d: InstructionDef, o: Resolved, tally: Tally): void {
   const want = Math.ceil(o.states / RAN_SHARE);
-  for (let i = o.states; i < o.states * EXTEND_LIMIT && tally.states - tally.faulted < want; i++) tally.add(randomSample(p, d, o.seed, i, o.geometry));
+  const limit = Math.min(o.states * EXTEND_LIMIT, MAX_STATES);
+  for (let i = o.states; i < limit && tally.states - tally.faulted < want; i++) tally.add(randomSample(p, d, o.seed, i, o.geometry));
 }
 
 /**

@@ -3,7 +3,7 @@
 // collectClassify() returns the data (--json prints it), printClassify() renders it.
 
 import type { Command } from 'commander';
-import { classify, DEFAULT_GEOMETRY, DEFAULT_SEED, DEFAULT_STATES, MAX_STATES, type Classification, type InstructionClass, type Witness } from '../../checker/classify/classify.js';
+import { classify, DEFAULT_GEOMETRY, DEFAULT_SEED, DEFAULT_STATES, EXTEND_LIMIT, MAX_STATES, type Classification, type InstructionClass, type Witness } from '../../checker/classify/classify.js';
 import type { Difference } from '../../checker/classify/compare.js';
 import type { ExhaustiveBounds } from '../../checker/classify/states.js';
 import { overrideProblems, withOverrides, type InstructionOverride, type Profile } from '../../isa/profile.js';
@@ -66,7 +66,7 @@ export function registerClassify(program: Command, done: (o: Outcome) => void): 
     .description("derive the Popek-Goldberg class of every instruction of a profile by executing it, and Theorems 1 and 3's preconditions")
     .argument('<profile>', `an instruction set: ${[...PROFILES.keys()].join(', ')}`)
     .option('--seed <n>', `the seed of the generated states (default ${DEFAULT_SEED})`)
-    .option('--states <n>', `generated states per instruction, 1 to ${MAX_STATES} (default ${DEFAULT_STATES})`)
+    .option('--states <n>', `generated states per instruction, 1 to ${MAX_STATES} (default ${DEFAULT_STATES}); one that faults in nearly all gets up to ${EXTEND_LIMIT}x as many, never past ${MAX_STATES}`)
     .option('--exhaustive', 'every state of a tiny configuration (its bounds are printed) instead of random ones')
     .option('--paging [geometry]', `states with paging on: page tables of a preset geometry (default ${DEFAULT_GEOMETRY}), PTBR and a filled TLB; relocation permutes frames`)
     .option('--override <spec>', OVERRIDE_HELP, repeated)
