@@ -19,6 +19,12 @@
 // compare and a typed-array load. Kept blocks are dropped whenever the bus's wordsVersion moves
 // (checked at every walk and after every stage-2 callback, which may write memory); a bus with an
 // observer gives no words, so every read of the walk is still told to it.
+//
+// On top of the kept words, a memo of the upper levels (every depth but the last) of the last
+// walk through them: a walk with the same root and upper index bits, whose upper entries still
+// hold the same halves in memory (one compare each), would read exactly those entries and reach
+// the same last-level table, so it starts there. It counts the references as read and sets A/D in
+// them as any walk does: its results, counts and memory are a full walk's.
 
 import { READ, WRITE, NO_SWITCHES, WORD_BLOCK_BITS, type AccessKind, type PhysicalBus, type ReadBus, type Switches, type WalkFaultKind } from './bus.js';
 import { decodeFlags, entryBits, entryHex, hasBits, pfnOf, pow2, readPfn, writeChangedHalves, type EntryBits, type EntryFormat, type Flag } from './formats.js';
@@ -140,7 +146,7 @@ const BLOCK_MASK = 2 ** WORD_BLOCK_BITS - 1;
  * the outcome of the last `walkInto` — on success `pa`, `stage1Pa`, `pageBits`, `perms`,
  * `leafDepth`; on a fault `kind`, `depth`, `stage` (and for stage 2 `address`, `inner`); always
  * `refs` and `adWrites`. Per depth it keeps the entry read (halves as signed 32-bit words) and
- * where it was read.
+ * where it was read (after a walk the memo served, the upper depths' once restoreMemo runs).
  */
 export class WalkState {
   // Fields set in the constructor are declared only (no emitted field that starts undefined):
@@ -211,6 +217,36 @@ export class WalkState {
   declare readonly blockWords: Int32Array[];
   wordsVersion = -1;
 
+  /**
+   * The upper levels (every depth above the last) of the last walk that passed them with plain,
+   * aligned entries read from kept words, and no stage 2: the root, the va bits that index them
+   * (va >>> shift[levels - 2]), per depth the entry's halves, where it was read and the kept words
+   * and index it came from, then the accumulators and the last level's table. A later walk with
+   * the same root and bits whose entries still hold those halves in memory (compared in the kept
+   * words) would read exactly them and compute exactly this: it starts at the last level (counting
+   * the references it did not repeat). Dropped with the kept blocks, and by prepare for another
+   * bus or physical size (what the upper levels' bounds checks used); plain entries' roles do not
+   * depend on the access, mode or switches, and permissions are computed at the leaf.
+   */
+  memoRoot = -1;
+  /**
+   * Whether the last walk took its upper levels from the memo: their entries in lo, hi and
+   * hostAddress are then the memo's, put there by restoreMemo only when something reads them
+   * (A/D updates).
+   */
+  upperFromMemo = false;
+  memoTag = 0;
+  memoTable = 0;
+  memoAllLo = 0;
+  memoAllHi = 0;
+  memoAnyLo = 0;
+  memoAnyHi = 0;
+  declare readonly memoLo: Int32Array;
+  declare readonly memoHi: Int32Array;
+  declare readonly memoHost: Float64Array;
+  declare readonly memoIndex: Int32Array;
+  declare readonly memoWords: Int32Array[];
+
   // the options of the walks (decoded by prepare)
   options: WalkOptions | undefined = undefined;
   bus: ReadBus | undefined = undefined;
@@ -266,6 +302,11 @@ export class WalkState {
     this.lastTable = new Float64Array(this.levels + 1);
     this.block = new Int32Array(this.levels).fill(-1);
     this.blockWords = new Array<Int32Array>(this.levels).fill(NO_WORDS);
+    this.memoLo = new Int32Array(this.levels);
+    this.memoHi = new Int32Array(this.levels);
+    this.memoHost = new Float64Array(this.levels);
+    this.memoIndex = new Int32Array(this.levels);
+    this.memoWords = new Array<Int32Array>(this.levels).fill(NO_WORDS);
   }
 
   /**
@@ -275,13 +316,15 @@ export class WalkState {
    */
   prepare(o: WalkOptions, bus: ReadBus): void {
     if (o.updateAD && typeof (bus as Partial<PhysicalBus>).write32 !== 'function') throw new Error('walk: updateAD needs a writable bus');
+    const limit = o.physicalSize ?? (o.stage2 ? STAGE2_SPACE : bus.size);
     if (bus !== this.bus) this.block.fill(-1);
+    if (bus !== this.bus || limit !== this.limit) this.memoRoot = -1;
     this.options = o;
     this.bus = bus;
     this.access = o.access ?? READ;
     this.user = o.user ?? false;
     this.switches = o.switches ?? NO_SWITCHES;
-    this.limit = o.physicalSize ?? (o.stage2 ? STAGE2_SPACE : bus.size);
+    this.limit = limit;
     for (let d = 0; d < this.levels; d++) this.lastTable[d] = this.limit - this.tableBytes[d];
     this.lastPage = this.limit - this.pageSize;
     this.tableAccess = o.tableAccess ?? (o.updateAD ? this.updatingTableAccess : READ);
@@ -293,6 +336,55 @@ export class WalkState {
     if (version === this.wordsVersion) return;
     this.wordsVersion = version;
     this.block.fill(-1);
+    this.memoRoot = -1;
+  }
+
+  /**
+   * Whether the memo (see memoRoot) serves a walk from `root` for `va` (no stage 2, no trace):
+   * the same root and upper index bits, and every upper entry still holding its halves in the
+   * words it was read from.
+   */
+  memoHolds(root: number, va: number): boolean {
+    const last = this.levels - 1;
+    if (root !== this.memoRoot || va >>> this.shift[last - 1] !== this.memoTag) return false;
+    const wide = this.entryBytes === 8;
+    for (let d = 0; d < last; d++) {
+      const words = this.memoWords[d];
+      const i = this.memoIndex[d];
+      if (words[i] !== this.memoLo[d] || (wide && words[i + 1] !== this.memoHi[d])) return false;
+    }
+    return true;
+  }
+
+  /** Records the upper levels just walked (depths 0 .. levels - 2) as the memo, `table` the last level's. */
+  keepMemo(root: number, va: number, table: number, allLo: number, allHi: number, anyLo: number, anyHi: number): void {
+    const last = this.levels - 1;
+    for (let d = 0; d < last; d++) {
+      const host = this.hostAddress[d];
+      this.memoLo[d] = this.lo[d];
+      this.memoHi[d] = this.hi[d];
+      this.memoHost[d] = host;
+      this.memoIndex[d] = (host & BLOCK_MASK) >> 2;
+      this.memoWords[d] = this.blockWords[d];
+    }
+    this.memoRoot = root;
+    this.memoTag = va >>> this.shift[last - 1];
+    this.memoTable = table;
+    this.memoAllLo = allLo;
+    this.memoAllHi = allHi;
+    this.memoAnyLo = anyLo;
+    this.memoAnyHi = anyHi;
+  }
+
+  /** Puts the memo's upper entries back as the last walk's, when it used the memo (see upperFromMemo). */
+  restoreMemo(): void {
+    if (!this.upperFromMemo) return;
+    this.upperFromMemo = false;
+    for (let d = 0; d < this.levels - 1; d++) {
+      this.lo[d] = this.memoLo[d];
+      this.hi[d] = this.memoHi[d];
+      this.hostAddress[d] = this.memoHost[d];
+    }
   }
 
   /** Keeps, for `depth`, the block of `bus` holding `address` (see `block`); returns its words. */
@@ -335,6 +427,7 @@ export class WalkState {
    * in the leaf on a write, writing only the halves that change; returns the memory writes.
    */
   setAccessedDirty(bus: PhysicalBus, leafDepth: number): number {
+    this.restoreMemo();
     const b = this.bits;
     const write = this.access === WRITE;
     let writes = 0;
@@ -396,6 +489,7 @@ export function walkInto(s: WalkState, bus: ReadBus, ptbr: number, va: number, o
   s.refs = 0;
   s.adWrites = 0;
   s.inner = undefined;
+  s.upperFromMemo = false;
   if (!(va >= 0 && va < s.vaSpace)) return fail(s, 'bounds', -1);
   const root = ptbr - (ptbr & (s.format.bytes - 1));
   if (root > s.lastTable[0]) return fail(s, 'bounds', 0);
@@ -423,7 +517,21 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
   let allHi = -1;
   let anyLo = 0;
   let anyHi = 0;
-  for (let depth = 0; ; depth++) {
+  let depth = 0;
+  // the memo may stand for the upper levels; a walk that reads them keeps them when all were plain and direct
+  let memoable = last > 0 && bytes !== 1 && stage2 === undefined && steps === undefined;
+  if (memoable && s.memoHolds(root, va)) {
+    s.upperFromMemo = true;
+    s.refs += last;
+    depth = last;
+    table = s.memoTable;
+    allLo = s.memoAllLo;
+    allHi = s.memoAllHi;
+    anyLo = s.memoAnyLo;
+    anyHi = s.memoAnyHi;
+    memoable = false;
+  }
+  for (; ; depth++) {
     const index = (va >>> shift[depth]) & indexMask[depth];
     const address = table + index * bytes;
     const host = stage2 === undefined ? address : tableThroughStage2(s, bus, stage2, address, depth);
@@ -456,6 +564,8 @@ function descend(s: WalkState, bus: ReadBus, root: number, va: number, o: WalkOp
     if (pfn > s.lastFrame) return fail(s, 'reserved', depth);
     table = frameAddress(s, pfn);
     if (table > lastTable[depth + 1]) return fail(s, 'reserved', depth);
+    memoable = memoable && plain && direct;
+    if (memoable && depth === last - 1) s.keepMemo(root, va, table, allLo, allHi, anyLo, anyHi);
   }
 }
 

@@ -126,6 +126,25 @@ describe('walker: kept blocks stay coherent with memory', () => {
     expect(g.reused.ok).toBe(true);
   });
 
+  it('a walk whose upper levels the memo serves sets A/D in its own entries, even after a walk down another path failed', () => {
+    const mem = new PhysicalMemory(16 * MiB);
+    const root = tables(four, mem);
+    const s = new WalkState(four);
+    const read: WalkOptions = { access: READ, user: true, updateAD: true };
+    const write: WalkOptions = { access: WRITE, user: true, updateAD: true };
+    const step = (va: number, o: WalkOptions) => {
+      const copy = new PhysicalMemory(mem.size);
+      copy.copyFrom(mem);
+      walkInto(s, mem, root, va, o);
+      expect(s.result()).toEqual(walk(four, copy, root, va, { ...o, trace: false }));
+      expect(mem.sameContents(copy)).toBe(true);
+    };
+    step(VA, read); // sets A in the upper entries
+    step(VA + 0x1000, read); // keeps the upper levels, A set, as the memo
+    step(VA + 2 ** 30, read); // another depth-1 entry, not present: fails there
+    step(VA + 0x2000, write); // the memo serves the upper levels; A and D go into this path's leaf
+  });
+
   it('agrees with fresh walks under random table writes and images (property)', () => {
     const geometries = [four, x86, tiny];
     fc.assert(
