@@ -169,14 +169,9 @@ export class PagingUnit implements Pager {
   /** The TLB level: a usable hit refills the hot entry; otherwise the page is walked. */
   private lookup(va: number, access: Access, s: number): number {
     const vpn = va >>> this.offsetBits;
-    const tlb = this.tlb;
-    const i = tlb.lookup(vpn);
+    const i = this.tlb.lookup(vpn);
     if (i >= 0) {
-      const perms = tlb.perms[i];
-      if ((this.allow[perms] >> s) & 1 && (access !== WRITE || perms & PERM_DIRTY)) {
-        this.remember(s, vpn, i);
-        return tlb.frames[i] + (va & this.offsetMask);
-      }
+      if (this.serves(i, access, s)) return this.served(i, va, vpn, s);
       this.dropSlot(i);
       this.refreshes++;
     }
@@ -187,14 +182,24 @@ export class PagingUnit implements Pager {
   cachedTranslation(va: number, access: Access, user: boolean): number {
     const vpn = va >>> this.offsetBits;
     const s = (access << 1) | (user ? 1 : 0);
-    const tlb = this.tlb;
     const last = this.lastSlot; // usually the slot just served for another access to the page
-    const i = tlb.vpns[last] === vpn ? last : tlb.find(vpn);
-    if (i < 0) return -1;
-    const perms = tlb.perms[i];
-    if (((this.allow[perms] >> s) & 1) === 0 || (access === WRITE && (perms & PERM_DIRTY) === 0)) return -1;
+    const i = this.tlb.vpns[last] === vpn ? last : this.tlb.find(vpn);
+    return i >= 0 && this.serves(i, access, s) ? this.served(i, va, vpn, s) : -1;
+  }
+
+  /**
+   * Whether TLB slot `i` serves `access` from access slot `s` with no side effect: its cached
+   * permissions allow it and, for a write, D is set (else the page is walked again).
+   */
+  private serves(i: number, access: Access, s: number): boolean {
+    const perms = this.tlb.perms[i];
+    return ((this.allow[perms] >> s) & 1) !== 0 && (access !== WRITE || (perms & PERM_DIRTY) !== 0);
+  }
+
+  /** The address `va` translates to through TLB slot `i`, which becomes access slot `s`'s hot entry. */
+  private served(i: number, va: number, vpn: number, s: number): number {
     this.remember(s, vpn, i);
-    return tlb.frames[i] + (va & this.offsetMask);
+    return this.tlb.frames[i] + (va & this.offsetMask);
   }
 
   /** Walks with A/D updates; on success fills the TLB and the hot entry of slot `s`. */
