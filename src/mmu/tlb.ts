@@ -30,6 +30,11 @@ export interface TlbState {
   readonly victims: readonly number[];
 }
 
+/** The sets of a TLB of `config` (0 without a TLB); the configuration is checked where a Tlb is made. */
+export function tlbSets(config: TlbConfig): number {
+  return config.entries === 0 ? 0 : config.entries / config.ways;
+}
+
 export class Tlb {
   readonly entries: number;
   readonly ways: number;
@@ -58,7 +63,7 @@ export class Tlb {
     }
     this.entries = entries;
     this.ways = entries === 0 ? 0 : ways;
-    this.sets = entries === 0 ? 0 : entries / ways;
+    this.sets = tlbSets(config);
     this.vpns = new Int32Array(entries).fill(-1);
     this.frames = new Float64Array(entries);
     this.perms = new Uint8Array(entries);

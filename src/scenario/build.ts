@@ -2,6 +2,7 @@
 
 import { STATUS_SWITCHES, ST_FLAGS_SHIFT, ST_PROFILE_SHIFT, SWITCH_NAMES, type SwitchName } from '../isa/arch.js';
 import { Machine, type MachineConfig, type Psw } from '../isa/machine.js';
+import { tlbSets } from '../mmu/tlb.js';
 import type { PswFields } from './schema.js';
 import { blockAddress, resolveValue, type Scenario } from './model.js';
 import { DEFAULT_PC, defaultLimit } from './placement.js';
@@ -45,7 +46,7 @@ export function buildMachine(s: Scenario): Machine {
   for (const [name, v] of Object.entries(s.spec.banks)) m.banks[bankIndex(s, name)] = resolveValue(v, s.symbols);
   for (const [name, v] of Object.entries(s.spec.control)) m.control[controlIndex(s, name)] = resolveValue(v, s.symbols);
   const tlb = s.spec.tlb;
-  if (tlb && m.pager) m.pager.restoreTlb({ entries: tlb.entries, victims: tlb.victims ?? new Array<number>(s.paging!.tlb.entries === 0 ? 0 : s.paging!.tlb.entries / s.paging!.tlb.ways).fill(0) });
+  if (tlb && m.pager) m.pager.restoreTlb({ entries: tlb.entries, victims: tlb.victims ?? new Array<number>(tlbSets(s.paging!.tlb)).fill(0) });
   const t = s.spec.timer;
   if (t) {
     m.timerReload = t.reload ?? 0;

@@ -52,9 +52,7 @@ export function checkExpectations(s: Scenario, outcome: RunOutcome): Expectation
   words('registers', e.registers, (name) => f.regs[registerIndex(name)]);
   for (const [field, want, got] of pswChecks(s, f)) if (!same32(want, got)) fail(`psw.${field}`, describe(field, want, s), describe(field, got, s));
   const t = e.timer ?? {};
-  if (t.reload !== undefined && t.reload !== f.timer.reload) fail('timer.reload', String(t.reload), String(f.timer.reload));
-  if (t.count !== undefined && t.count !== f.timer.count) fail('timer.count', String(t.count), String(f.timer.count));
-  if (t.enabled !== undefined && t.enabled !== f.timer.enabled) fail('timer.enabled', String(t.enabled), String(f.timer.enabled));
+  for (const k of ['reload', 'count', 'enabled'] as const) if (t[k] !== undefined && t[k] !== f.timer[k]) fail(`timer.${k}`, String(t[k]), String(f.timer[k]));
   words('banks', e.banks, (name) => f.banks[bankIndex(s, name)]);
   if (e.tlb) {
     const text = (es: readonly TlbEntry[]) => [...es].sort((a, b) => a.slot - b.slot).map((x) => `slot ${x.slot}: vpn 0x${x.vpn.toString(16)} frame 0x${x.frame.toString(16)} perms 0x${x.perms.toString(16)} page 2^${x.pageBits}`).join('; ') || 'empty';

@@ -10,6 +10,7 @@ import { overrideProblems, withOverrides, type Profile } from '../isa/profile.js
 import { profileByName, PROFILES } from '../isa/profiles/index.js';
 import { checkLayout, VMM_RESERVE, type HostLayout } from '../vmm/index.js';
 import { FRAME_SIZE } from '../mmu/memory.js';
+import { tlbSets } from '../mmu/tlb.js';
 import { InputError, type InputProblem } from './errors.js';
 import { displayPath, InputFileError, MAX_SOURCE_BYTES, MAX_TOTAL_SOURCE_BYTES, readInputFile } from './input.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
@@ -198,8 +199,8 @@ function checkTlbContents(spec: ScenarioFile, paging: PagingSetup | undefined, r
   }
   const victims = spec.tlb?.victims;
   if (!victims || !paging) return;
-  const { entries, ways } = paging.tlb;
-  const sets = entries === 0 ? 0 : entries / ways;
+  const sets = tlbSets(paging.tlb);
+  const ways = paging.tlb.ways;
   if (victims.length !== sets) report(['tlb', 'victims'], `expected one victim per set: ${sets}, got ${victims.length}`);
   victims.forEach((v, i) => {
     if (v >= ways) report(['tlb', 'victims', i], `way ${v} is outside a ${ways}-way set`);

@@ -48,20 +48,24 @@ export function checkExpectationRefs(at: Path, e: Expectation, ctx: RefContext):
 
 /** Control registers by name: each a register of the profile, its value a number or a symbol. */
 function checkControlRefs(at: Path, control: Readonly<Record<string, number | string>> | undefined, ctx: RefContext): void {
-  const names = ctx.profile.controlRegisters.map((r) => r.name);
-  for (const [name, v] of Object.entries(control ?? {})) {
-    if (!names.includes(name)) ctx.reportKey(at, name, `unknown control register '${name}' (profile ${ctx.profile.name} has ${names.length ? names.join(', ') : 'none'})`);
-    checkValueRef([...at, name], v, ctx);
-  }
+  checkNamedValues(at, control, ctx.profile.controlRegisters.map((r) => r.name), 'control register', ctx);
 }
 
 /** Banked copies by 'mode.rN': a mode and a banked register of the profile, not the mode `visible` runs in (its copies are its registers). */
 function checkBankRefs(at: Path, banks: Readonly<Record<string, number | string>> | undefined, ctx: RefContext, visible?: string): void {
   const p = ctx.profile;
   const names = p.modes.flatMap((m) => p.bankedRegisters.map((r) => `${m}.r${r}`));
-  for (const [name, v] of Object.entries(banks ?? {})) {
-    if (!names.includes(name)) ctx.reportKey(at, name, `unknown banked register '${name}' (profile ${p.name} has ${names.length ? names.join(', ') : 'none'})`);
-    else if (name.startsWith(`${visible}.`)) ctx.reportKey(at, name, `'${name}' is a register of the initial mode ${visible}: give it in \`registers\``);
+  checkNamedValues(at, banks, names, 'banked register', ctx, (name) => (name.startsWith(`${visible}.`) ? `'${name}' is a register of the initial mode ${visible}: give it in \`registers\`` : undefined));
+}
+
+/**
+ * Values keyed by name: each name one of `names` (else reported as an unknown `what`, with the
+ * profile's list), then `refuse`'s objection to it if any; each value a number or a symbol.
+ */
+function checkNamedValues(at: Path, values: Readonly<Record<string, number | string>> | undefined, names: readonly string[], what: string, ctx: RefContext, refuse?: (name: string) => string | undefined): void {
+  for (const [name, v] of Object.entries(values ?? {})) {
+    const objection = !names.includes(name) ? `unknown ${what} '${name}' (profile ${ctx.profile.name} has ${names.length ? names.join(', ') : 'none'})` : refuse?.(name);
+    if (objection) ctx.reportKey(at, name, objection);
     checkValueRef([...at, name], v, ctx);
   }
 }
