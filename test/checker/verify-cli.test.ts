@@ -10,11 +10,13 @@ import { cli } from '../cli/helpers.js';
 
 const JRST = new URL('../../scenarios/vmm/jrst.yaml', import.meta.url).pathname;
 
-/** vmm/jrst with `theorems` in its expect block, in a fresh directory. */
-function jrstWith(theorems: string): string {
+/** vmm/jrst with `theorems` in its expect block instead of its own (none: without one), in a fresh directory. */
+function jrstWith(theorems: string | null): string {
   const dir = mkdtempSync(join(tmpdir(), 'verify-'));
   const file = join(dir, 'jrst.yaml');
-  writeFileSync(file, readFileSync(JRST, 'utf8').replace(/\nexpect:\n/, `\nexpect:\n  theorems: ${theorems}\n`));
+  const without = readFileSync(JRST, 'utf8').replace(/\n {2}theorems: .*\n/, '\n');
+  expect(without).not.toMatch(/theorems:/);
+  writeFileSync(file, theorems === null ? without : without.replace(/\nexpect:\n/, `\nexpect:\n  theorems: ${theorems}\n`));
   return file;
 }
 
@@ -107,7 +109,7 @@ describe('shadowlab verify', () => {
     const bad = await cli('verify', jrstWith('{ t1: true }'), '--runs', '5');
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('theorems.t1: expected established, got not established');
-    const none = await cli('verify', 'vmm/jrst', '--runs', '3');
+    const none = await cli('verify', jrstWith(null), '--runs', '3');
     expect(none.stdout).toContain('expectations: none given for the theorems');
   }, 60_000);
 
