@@ -42,7 +42,7 @@ export interface ProfileCpu {
   translate(va: number, n: number, access: Access): number;
   /** the trap cause of `fault` */
   faultCause(): number;
-  /** for region hooks: records a fault with the profile's cause and returns REGION_FAULT */
+  /** records a fault at `va` with a memory-like cause of the profile's (region hooks; x86's selector checks) and returns REGION_FAULT */
   regionFault(va: number, cause: number, access: Access): number;
   load32(pa: number): number;
   store32(pa: number, v: number): void;

@@ -9,6 +9,7 @@ import { applyPhi } from '../../src/checker/classify/transforms.js';
 import { withOverrides, type Profile } from '../../src/isa/profile.js';
 import { PROFILES } from '../../src/isa/profiles/index.js';
 import { ADDRESS_ERROR } from '../../src/isa/profiles/mips.js';
+import { SELECTOR_FAULT } from '../../src/isa/profiles/x86-lite.js';
 
 const profile = (name: string): Profile => PROFILES.get(name)!;
 const cache = new Map<string, Classification>();
@@ -80,12 +81,14 @@ describe('x86-lite: the critical instructions', () => {
     expect(c.theorems.t3.violators).toEqual(expect.arrayContaining(critical));
   });
 
-  it('at the defaults, Theorem 1 fails on the critical instructions with a witness: all but the segment loads and jumps (which differ only by trapping) and callf (its witness needs a conforming code segment)', () => {
-    const t1 = classified('x86-lite').theorems.t1.violators;
-    const found = ['pushf', 'popf', 'sgdt', 'sidt', 'sldt', 'str', 'smsw', 'lar', 'lsl', 'verr', 'verw', 'rdseg', 'pushseg', 'retf', 'iret'];
-    expect(t1).toEqual(expect.arrayContaining(found));
-    expect(t1.filter((n) => !found.includes(n))).toEqual(t1.includes('callf') ? ['callf'] : []);
-    expect(classified('x86-lite').theorems.t3.violators).toEqual(['pushf', 'popf', 'sgdt', 'sidt', 'sldt', 'str', 'smsw']);
+  it('at the defaults, Theorem 1 fails on exactly the critical instructions with a witness: all but the segment loads and jmpf (which differ only by trapping) and int n (svc: a trap stores the PSW unchanged)', () => {
+    const c = classified('x86-lite');
+    expect(c.theorems.t1.violators).toEqual(['pushf', 'popf', 'sgdt', 'sidt', 'sldt', 'str', 'smsw', 'lar', 'lsl', 'verr', 'verw', 'rdseg', 'pushseg', 'callf', 'retf', 'iret']);
+    expect(c.theorems.t3.violators).toEqual(['pushf', 'popf', 'sgdt', 'sidt', 'sldt', 'str', 'smsw']);
+    // callf's witness is a far call to the reset table's conforming code segment, pushing CS with the CPL
+    const callf = of(c, 'callf').witnesses.mode!;
+    expect(callf.mode).toBe('r0');
+    expect(callf.differences.some((d) => d.component.startsWith('memory['))).toBe(true);
   });
 
   it('an instruction that faults in nearly every state gets more of them (retf: a valid return selector on the stack), a system call never', () => {
@@ -129,17 +132,30 @@ describe('x86 selectors and x86-vt', () => {
     expect(c.theorems.t3).toEqual({ precondition: true, violators: [] });
   });
 
-  it("x86-vt's far returns break Theorem 1's precondition by the definitions: they leave r0-r2 without a trap, and a bad selector's #GP in r0 is the lab's privilege trap", () => {
+  it("x86-vt: Theorem 1 holds — the far returns leave r0-r2 without a trap (control-sensitive), but trap in v3 and raise no privilege trap in r0: a bad return selector there is a selector fault, memory-like", () => {
     const c = classified('x86-vt');
-    expect(c.theorems.t1).toEqual({ precondition: false, violators: ['retf', 'iret'] });
+    expect(c.theorems.t1).toEqual({ precondition: true, violators: [] });
     for (const n of ['retf', 'iret']) {
       const i = of(c, n);
-      expect(i, n).toMatchObject({ privileged: false, controlSensitive: true, userSensitive: false });
-      expect(i.notPrivileged, n).toMatchObject({ mode: 'r0', why: 'a privilege trap in the most privileged mode' });
+      expect(i, n).toMatchObject({ privileged: true, controlSensitive: true, userSensitive: false });
       expect(['r0', 'r1', 'r2'], n).toContain(i.witnesses.control!.mode);
     }
     // retf's witness returns to an outer ring: the mode changes
     expect(of(c, 'retf').witnesses.control!.differences.some((d) => d.component === 'mode')).toBe(true);
+    // the decision matters: among retf's states, some in r0 end in a selector fault
+    const p = profile('x86-vt');
+    const r0Faults = Array.from({ length: DEFAULT_STATES }, (_, i) => witnessSample(p, 'retf', { sample: i }).state)
+      .filter((s) => (s.psw.status & 0xf) === 0)
+      .filter((s) => executeOnce(p, s).cause === SELECTOR_FAULT);
+    expect(r0Faults.length).toBeGreaterThan(0);
+  });
+
+  it('sabotage: with selector faults reported as a non-memory cause (as #GP(0) is), the far returns are not privileged and break Theorem 1 on x86-vt', () => {
+    const p = profile('x86-vt');
+    const gp: Profile = { ...p, causes: [{ code: SELECTOR_FAULT, name: 'selector', memory: false }] };
+    const c = classify(gp);
+    expect(c.theorems.t1).toEqual({ precondition: false, violators: ['retf', 'iret'] });
+    for (const n of ['retf', 'iret']) expect(of(c, n).notPrivileged, n).toMatchObject({ mode: 'r0', why: 'a privilege trap in the most privileged mode' });
   });
 });
 

@@ -13,7 +13,7 @@ import { classic } from '../../src/isa/profiles/classic.js';
 import { ibm360 } from '../../src/isa/profiles/ibm360.js';
 import { mips } from '../../src/isa/profiles/mips.js';
 import { pdp10 } from '../../src/isa/profiles/pdp10.js';
-import { x86lite } from '../../src/isa/profiles/x86-lite.js';
+import { x86lite, x86vt } from '../../src/isa/profiles/x86-lite.js';
 
 const RUNS = 20;
 
@@ -57,6 +57,13 @@ describe('verify: the bundled profiles', () => {
       expect(c.lines).toBeLessThan(c.linesBefore);
       expect(v.theorems[key].violators.some((m) => c.instruction?.text?.startsWith(`${m} `) || c.instruction?.text === m)).toBe(true);
     }
+  }, 120_000);
+
+  it('x86-vt: Theorem 1 holds and is confirmed under vmm — every guest ring runs in a non-root ring, where the critical instructions exit; Theorem 3 confirmed with hvm', () => {
+    const v = verify(x86vt, { runs: RUNS });
+    expect(v.theorems.t1).toMatchObject({ precondition: true, violators: [], counterexample: null, established: true, confirmation: { kind: 'vmm', runs: RUNS, equivalent: RUNS, safe: RUNS, confirmed: true } });
+    expect(v.theorems.t1.confirmation!.untrappedSoftware).toBe(0);
+    expect(v.theorems.t3).toMatchObject({ precondition: true, established: true, confirmation: { kind: 'hvm', runs: RUNS, equivalent: RUNS, safe: RUNS, confirmed: true } });
   }, 120_000);
 
   it('ibm360: lra breaks both preconditions; a counterexample even under the hybrid VMM', () => {

@@ -2,12 +2,14 @@
 // (docs/profiles/x86-lite.md): none of them traps; popf changes IF only when CPL <= IOPL and IOPL
 // only at CPL 0, silently; the descriptor-table registers and CR0 read anywhere, load in ring 0;
 // lar, lsl, verr and verw check DPL against CPL and RPL and answer in ZF; segment loads, far
-// transfers and iret check their descriptors and raise #GP (the lab's `privileged`) otherwise.
+// transfers and iret check their descriptors and raise #GP(selector) otherwise — the lab's
+// `selector` cause, a memory-like trap whose fault address is the selector — while a privileged
+// instruction outside ring 0 raises #GP(0), the lab's `privileged`.
 
 import { describe, expect, it } from 'vitest';
 import { Cause, ST_IE, ST_MODE_MASK } from '../../src/isa/arch.js';
-import { CS, DESC0, DS, ES, ESP, IOPL_SHIFT, SEG0, SS, x86lite, x86vt, ZF } from '../../src/isa/profiles/x86-lite.js';
-import { ERR_USER } from '../../src/mmu/fault.js';
+import { CS, DESC0, DS, ES, ESP, IOPL_SHIFT, SELECTOR_FAULT, SEG0, SS, x86lite, x86vt, ZF } from '../../src/isa/profiles/x86-lite.js';
+import { ERR_USER, ERR_WRITE } from '../../src/mmu/fault.js';
 import { boot, trapRecord } from './helpers.js';
 
 /** Runs `body` from 0x80 in ring `ring` with IOPL `iopl` and IF `ie` on an 8 KiB x86-lite machine, to its svc (or first trap). */
@@ -98,7 +100,7 @@ describe('x86-lite: segment registers', () => {
   it('wrseg loads DS with a descriptor visible at CPL and RPL (or null), SS only with writable data of the CPL; CS never', () => {
     const load = (ring: number, seg: number, sel: number) => {
       const m = run(ring, `li r1, ${sel}\nwrseg ${seg}, r1\nrdseg r2, ${seg}`);
-      return trapRecord(m).cause === Cause.Svc ? m.regs[2] : trapRecord(m).cause === Cause.Privileged ? 'gp' : 'ud';
+      return trapRecord(m).cause === Cause.Svc ? m.regs[2] : trapRecord(m).cause === SELECTOR_FAULT ? 'gp' : 'ud';
     };
     expect(load(0, DS, 0x10)).toBe(0x10);
     expect(load(3, DS, 0x10)).toBe('gp');
@@ -117,27 +119,36 @@ describe('x86-lite: segment registers', () => {
     const m = run(0, `li r15, 0x1800\npushseg ${DS}\npopseg ${ES}\nrdseg r1, ${ES}`);
     expect([m.regs[1], m.regs[ESP]]).toEqual([0x10, 0x1800]);
     const bad = run(3, `li r15, 0x1800\nli r1, 0x10\nst r1, 0x1800\npopseg ${DS}`);
-    expect([trapRecord(bad).cause, bad.regs[ESP]]).toEqual([Cause.Privileged, 0x1800]);
+    expect([trapRecord(bad).cause, bad.regs[ESP]]).toEqual([SELECTOR_FAULT, 0x1800]);
+  });
+
+  it('a refused selector is a selector fault recording the selector as the fault address and a read in the ring (x86 #GP(selector)); lgdt outside ring 0 stays privileged (#GP(0))', () => {
+    const inRing = (ring: number) => trapRecord(run(ring, 'li r1, 0x13\nwrseg 3, r1'));
+    expect(inRing(1)).toEqual({ cause: SELECTOR_FAULT, vaddr: 0x13, error: 0, detail: 0 });
+    expect(inRing(3)).toEqual({ cause: SELECTOR_FAULT, vaddr: 0x13, error: ERR_USER, detail: 0 });
+    expect(inRing(3).error & ERR_WRITE).toBe(0);
+    expect(trapRecord(run(1, 'lgdt r1')).cause).toBe(Cause.Privileged);
+    expect(x86lite.causes).toEqual([{ code: SELECTOR_FAULT, name: 'selector', memory: true }]);
   });
 });
 
 describe('x86-lite: far transfers, iret, int', () => {
-  it('jmpf and callf go to code of the same ring (CS loaded, callf pushes CS and the return address); another ring is #GP', () => {
+  it('jmpf and callf go to code of the same ring (CS loaded, callf pushes CS and the return address); another ring is a selector fault', () => {
     const m = run(0, 'li r15, 0x1800\nli r1, 0x08\ncallf r1, there\nsvc 1\nthere: rdseg r2, 1');
     expect(trapRecord(m).cause).toBe(Cause.Svc);
     expect([m.regs[ESP], m.load32(0x17f8), m.load32(0x17fc), m.regs[2]]).toEqual([0x17f8, m.labels.get('there')! - 8, 0x08, 0x08]);
-    expect(trapRecord(run(3, 'li r1, 0x08\njmpf r1, 0x80')).cause).toBe(Cause.Privileged);
-    expect(trapRecord(run(0, 'li r1, 0x1b\njmpf r1, 0x80')).cause).toBe(Cause.Privileged);
+    expect(trapRecord(run(3, 'li r1, 0x08\njmpf r1, 0x80')).cause).toBe(SELECTOR_FAULT);
+    expect(trapRecord(run(0, 'li r1, 0x1b\njmpf r1, 0x80')).cause).toBe(SELECTOR_FAULT);
   });
 
-  it('retf to an outer ring changes the ring, loads sp from the stack and nulls data segment registers the ring may not name; to an inner ring it is #GP', () => {
+  it('retf to an outer ring changes the ring, loads sp from the stack and nulls data segment registers the ring may not name; to an inner ring it is a selector fault', () => {
     const setup = 'li r15, 0x1800\nli r1, after\nst r1, 0x1800\nli r1, 0x1b\nst r1, 0x1804\nli r1, 0x1700\nst r1, 0x1808\nli r1, 0x23\nwrseg 0, r1';
     const m = run(0, `${setup}\nretf\nafter: svc 2`);
     expect(trapRecord(m).cause).toBe(Cause.Svc);
     expect(m.load32(0x20 + 4) & ST_MODE_MASK).toBe(3); // the svc was raised in ring 3
     expect([m.regs[ESP], m.control[SEG0 + DS], m.control[SEG0 + ES], m.control[SEG0 + CS]]).toEqual([0x1700, 0, 0x23, 0x1b]);
     const inner = run(3, 'li r15, 0x1800\nli r1, 0x08\nst r1, 0x1804\nretf');
-    expect([trapRecord(inner).cause, inner.regs[ESP]]).toEqual([Cause.Privileged, 0x1800]);
+    expect([trapRecord(inner).cause, inner.regs[ESP]]).toEqual([SELECTOR_FAULT, 0x1800]);
   });
 
   it('iret takes IF only when CPL <= IOPL and IOPL only at CPL 0, like popf, and returns within the ring', () => {

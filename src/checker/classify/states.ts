@@ -4,9 +4,10 @@
 // blocks of its address-region hook — never from instruction names.
 //
 // Where the checks need their evidence, the draws lean (measured in docs/classify.md):
-// - modes: odd samples cycle through the modes V moves (realModeOf[m] !== m), even ones through
-//   every mode, since deprivileging changes nothing in a mode V leaves alone — half the states
-//   are where mode-sensitivity can show;
+// - modes: odd samples cycle through the modes V moves (realModeOf[m] !== m), since
+//   deprivileging changes nothing in a mode V leaves alone — half the states are where
+//   mode-sensitivity can show; of the even ones, half are in the user mode, where
+//   user-sensitivity shows, and half cycle through every mode;
 // - control registers: all at reset three times in four (a table the profile defines at reset,
 //   such as x86's descriptors, is what most instructions that read it expect), else each drawn;
 // - the stack pointer (r15, the assembler's sp) points at one of the stack frames one time in
@@ -301,13 +302,16 @@ function randomFrames(c: Choice, delta: number): number[] {
 
 /**
  * The mode of random state `index`: odd indexes take the modes V moves (realModeOf[m] !== m) in
- * turn, even ones every mode in turn (every index when V moves none), so every mode gets its
- * share and deprivileging gets half the states.
+ * turn; of the even ones (every index when V moves none), every other one is in the user mode
+ * (the profile's last) and the rest take every mode in turn. So deprivileging gets half the
+ * states, the user mode at least a quarter, and every mode its share.
  */
 function sampleMode(p: Profile, index: number): number {
   const moved = p.modes.flatMap((_, m) => (p.realModeOf[m] !== m ? [m] : []));
-  if (moved.length === 0) return index % p.modes.length;
-  return index % 2 === 1 ? moved[(index >> 1) % moved.length] : (index >> 1) % p.modes.length;
+  const user = p.modes.length - 1;
+  if (moved.length === 0) return index % 2 === 0 ? user : (index >> 1) % p.modes.length;
+  if (index % 2 === 1) return moved[(index >> 1) % moved.length];
+  return index % 4 === 0 ? user : (index >> 2) % p.modes.length;
 }
 
 /**

@@ -16,10 +16,18 @@
 //   +---+------+---+---+---+---+---+
 //
 // A selector is index << 3 | TI << 2 | RPL; index 0 is the null selector, indexes past 7 and TI
-// = 1 (the LDT, not modelled) name no descriptor; a selector is a register's low 16 bits. x86's #GP is the lab's `privileged` cause.
+// = 1 (the LDT, not modelled) name no descriptor; a selector is a register's low 16 bits.
+//
+// Traps. x86 raises #GP for two different things, and its error code tells them apart: #GP(0)
+// for an instruction the ring may not execute, #GP(selector) (and #NP, #SS) for a selector that
+// fails a descriptor check. The first is the lab's `privileged` cause. The second is `selector`, a
+// memory-like trap: the descriptor is x86's relocation register, and a failed check on it is the
+// segmentation unit refusing an operand, as a bounds trap is (docs/profiles/x86-lite.md). Its
+// fault address is the selector.
+//
 // The stack is r15 (the assembler's `sp`): push stores at sp − 4 and lowers sp.
 
-import { Cause, ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_IE, ST_MODE_MASK, ST_PROFILE_SHIFT } from '../arch.js';
+import { Cause, PROFILE_CAUSE_BASE, ST_FLAGS_MASK, ST_FLAGS_SHIFT, ST_IE, ST_MODE_MASK, ST_PROFILE_SHIFT } from '../arch.js';
 import type { ProfileCpu } from '../cpu.js';
 import { CLASSIC_INSTRUCTIONS, type ExecFn, type InstructionDef } from '../instructions.js';
 import type { ControlRegisterDef, Profile } from '../profile.js';
@@ -30,6 +38,9 @@ export const IOPL_SHIFT = ST_PROFILE_SHIFT;
 export const IOPL_MASK = 3 << IOPL_SHIFT;
 /** ZF, the flag lar, lsl, verr and verw report in (NZCV: Z is the second). */
 export const ZF = 1 << (ST_FLAGS_SHIFT + 2);
+
+/** A selector failed a descriptor check: x86's #GP(selector), #NP, #SS (see the header). */
+export const SELECTOR_FAULT = PROFILE_CAUSE_BASE;
 
 /** The system registers, in Profile.controlRegisters order. */
 export const GDTR = 0;
@@ -92,23 +103,23 @@ function selector(m: ProfileCpu, n: number): number {
   return n === CS ? (v & ~3) | cpl(m) : v;
 }
 
-/**
- * Whether `sel` may be loaded into data segment register `n` (not CS) at the current CPL, as
- * `mov`/`pop` of a segment register checks it: 0, or the trap cause (x86 #GP, #SS, #NP → `privileged`).
- */
-function segmentLoadCause(m: ProfileCpu, n: number, sel: number): number {
+/** Records a failed descriptor check of `sel` (a read of its descriptor) and returns SELECTOR_FAULT. */
+function selectorFault(m: ProfileCpu, sel: number): number {
+  m.regionFault(sel & 0xffff, SELECTOR_FAULT, Access.Read);
+  return SELECTOR_FAULT;
+}
+
+/** Whether `sel` may be loaded into data segment register `n` (not CS) at the current CPL, as `mov`/`pop` of a segment register checks it. */
+function segmentLoadable(m: ProfileCpu, n: number, sel: number): boolean {
   const null_ = (sel & 0xfffc) === 0;
-  if (n === SS) {
-    const d = descriptor(m, sel);
-    if (null_ || d === undefined || (sel & 3) !== cpl(m) || dpl(d) !== cpl(m)) return Cause.Privileged;
-    if ((d & (D_CODE | D_RW)) !== D_RW || (d & D_PRESENT) === 0) return Cause.Privileged;
-    return 0;
-  }
-  if (null_) return 0;
   const d = descriptor(m, sel);
-  if (d === undefined || ((d & D_CODE) !== 0 && (d & D_RW) === 0)) return Cause.Privileged;
-  if (!visible(m, sel, d) || (d & D_PRESENT) === 0) return Cause.Privileged;
-  return 0;
+  if (n === SS) {
+    if (null_ || d === undefined || (sel & 3) !== cpl(m) || dpl(d) !== cpl(m)) return false;
+    return (d & (D_CODE | D_RW)) === D_RW && (d & D_PRESENT) !== 0;
+  }
+  if (null_) return true;
+  if (d === undefined || ((d & D_CODE) !== 0 && (d & D_RW) === 0)) return false;
+  return visible(m, sel, d) && (d & D_PRESENT) !== 0;
 }
 
 /** A segment register number from an instruction's immediate (0..5; CS only where `csOk`), or -1. */
@@ -247,9 +258,9 @@ const wrseg: ExecFn = (m, _rd, rs, _rt, imm) => {
   const n = segmentOperand(imm, false);
   if (n < 0) return Cause.Illegal;
   const sel = m.regs[rs];
-  const cause = segmentLoadCause(m, n, sel);
-  if (cause === 0) m.control[SEG0 + n] = sel & 0xffff;
-  return cause;
+  if (!segmentLoadable(m, n, sel)) return selectorFault(m, sel);
+  m.control[SEG0 + n] = sel & 0xffff;
+  return 0;
 };
 
 const pushseg: ExecFn = (m, _rd, _rs, _rt, imm) => {
@@ -261,7 +272,7 @@ const popseg: ExecFn = (m, _rd, _rs, _rt, imm) => {
   const n = segmentOperand(imm, false);
   if (n < 0) return Cause.Illegal;
   const w: number[] = [];
-  const cause = popWords(m, w, 1) || segmentLoadCause(m, n, w[0]);
+  const cause = popWords(m, w, 1) || (segmentLoadable(m, n, w[0]) ? 0 : selectorFault(m, w[0]));
   if (cause !== 0) return cause;
   m.control[SEG0 + n] = w[0] & 0xffff;
   m.regs[ESP] = (m.regs[ESP] + 4) | 0;
@@ -270,7 +281,7 @@ const popseg: ExecFn = (m, _rd, _rs, _rt, imm) => {
 
 const jmpf: ExecFn = (m, _rd, rs, _rt, imm) => {
   const sel = m.regs[rs];
-  if (!sameRingCode(m, sel)) return Cause.Privileged;
+  if (!sameRingCode(m, sel)) return selectorFault(m, sel);
   m.control[SEG0 + CS] = sel & 0xffff;
   m.nextPc = imm >>> 0;
   return 0;
@@ -278,7 +289,7 @@ const jmpf: ExecFn = (m, _rd, rs, _rt, imm) => {
 
 const callf: ExecFn = (m, _rd, rs, _rt, imm) => {
   const sel = m.regs[rs];
-  if (!sameRingCode(m, sel)) return Cause.Privileged;
+  if (!sameRingCode(m, sel)) return selectorFault(m, sel);
   const cause = pushWords(m, [m.nextPc, selector(m, CS)]);
   if (cause !== 0) return cause;
   m.control[SEG0 + CS] = sel & 0xffff;
@@ -292,7 +303,7 @@ const retf: ExecFn = (m) => {
   const cause = popWords(m, w, 2);
   if (cause !== 0) return cause;
   const outer = (w[1] & 3) > cpl(m);
-  if (!returnCode(m, w[1])) return Cause.Privileged;
+  if (!returnCode(m, w[1])) return selectorFault(m, w[1]);
   if (outer && popWords(m, w, 3) !== 0) return m.faultCause();
   const sp = m.regs[ESP];
   farReturn(m, w[1], w[0], outer ? w[2] : (sp + 8) | 0);
@@ -306,7 +317,7 @@ const iret: ExecFn = (m) => {
   const cause = popWords(m, w, 3);
   if (cause !== 0) return cause;
   const outer = (w[1] & 3) > cpl(m);
-  if (!returnCode(m, w[1])) return Cause.Privileged;
+  if (!returnCode(m, w[1])) return selectorFault(m, w[1]);
   if (outer && popWords(m, w, 4) !== 0) return m.faultCause();
   const sp = m.regs[ESP];
   takeFlags(m, w[2]);
@@ -338,20 +349,24 @@ const X86_ROWS: readonly InstructionDef[] = [
   { mnemonic: 'verr', op: 0xb2, operands: ['rs'], summary: 'ZF = 1 if selector rs names a readable segment visible at CPL and RPL; never traps', exec: verify(false) },
   { mnemonic: 'verw', op: 0xb3, operands: ['rs'], summary: 'ZF = 1 if selector rs names a writable data segment visible at CPL and RPL; never traps', exec: verify(true) },
   { mnemonic: 'rdseg', op: 0xb4, operands: ['rd', 'imm'], summary: "rd = segment register imm's selector (0 es, 1 cs, 2 ss, 3 ds, 4 fs, 5 gs; CS's RPL is the CPL): x86 mov r, Sreg", exec: rdseg },
-  { mnemonic: 'wrseg', op: 0xb5, operands: ['imm', 'rs'], summary: 'segment register imm (not cs) = selector rs, if the descriptor passes the load checks at CPL, else #GP: x86 mov Sreg, r', exec: wrseg },
+  { mnemonic: 'wrseg', op: 0xb5, operands: ['imm', 'rs'], summary: 'segment register imm (not cs) = selector rs, if the descriptor passes the load checks at CPL, else a selector fault (#GP(sel)): x86 mov Sreg, r', exec: wrseg },
   { mnemonic: 'pushseg', op: 0xb6, operands: ['imm'], summary: "push segment register imm's selector", exec: pushseg },
   { mnemonic: 'popseg', op: 0xb7, operands: ['imm'], summary: 'pop a selector into segment register imm (not cs), with the load checks of wrseg', exec: popseg },
-  { mnemonic: 'jmpf', op: 0xb8, operands: ['rs', 'target'], summary: 'far jmp: CS = selector rs, pc = target, if it names code of this ring (conforming: of this ring or an inner one), else #GP', exec: jmpf },
+  { mnemonic: 'jmpf', op: 0xb8, operands: ['rs', 'target'], summary: 'far jmp: CS = selector rs, pc = target, if it names code of this ring (conforming: of this ring or an inner one), else a selector fault (#GP(sel))', exec: jmpf },
   { mnemonic: 'callf', op: 0xb9, operands: ['rs', 'target'], summary: 'far call: push CS and the return address, then as jmpf', exec: callf },
-  { mnemonic: 'retf', op: 0xba, operands: [], summary: 'far ret: pop EIP and CS; to an outer ring (RPL > CPL) also ESP, and the ring changes; an inner ring is #GP', exec: retf },
+  { mnemonic: 'retf', op: 0xba, operands: [], summary: 'far ret: pop EIP and CS; to an outer ring (RPL > CPL) also ESP, and the ring changes; an inner ring is a selector fault (#GP(sel))', exec: retf },
   { mnemonic: 'iret', op: 0xbb, operands: [], summary: 'pop EIP, CS and EFLAGS (IF only when CPL <= IOPL, IOPL only at CPL 0); to an outer ring also ESP, and the ring changes', exec: iret },
 ];
 
 const ROOT_RINGS = ['r0', 'r1', 'r2', 'r3'];
 const NON_ROOT_RINGS = ['v0', 'v1', 'v2', 'v3'];
 
-/** The GDT's access words: a flat ring-0 code and data segment, then a ring-3 code and data segment (entries 1..4). */
-const RESET_GDT = [0, 0x9a00, 0x9200, 0xfa00, 0xf200, 0, 0, 0];
+/**
+ * The GDT's access words, one descriptor of each kind the rules tell apart: ring-0 code and data
+ * (entries 1, 2), ring-3 code and data (3, 4), ring-1 code (5) — the ring ring compression runs
+ * a kernel in — conforming ring-0 code (6) and ring-1 data (7).
+ */
+const RESET_GDT = [0, 0x9a00, 0x9200, 0xfa00, 0xf200, 0xba00, 0x9e00, 0xb200];
 
 /** The system, descriptor and segment registers, with V's real values for the system registers. */
 const CONTROL_REGISTERS: readonly ControlRegisterDef[] = [
@@ -381,7 +396,7 @@ function x86Profile(nonRoot: boolean): Profile {
     userModes: nonRoot ? ['r3', 'v3'] : ['r3'],
     instructions: [...CLASSIC_INSTRUCTIONS, ...rows],
     aliases: { int: { mnemonic: 'svc', operands: [] } },
-    causes: [],
+    causes: [{ code: SELECTOR_FAULT, name: 'selector', memory: true }],
     controlRegisters: CONTROL_REGISTERS,
     bankedRegisters: [],
     // x86-lite: rings 0 and 1 in real ring 1 (ring compression); x86-vt: every ring in its non-root twin
