@@ -17,6 +17,7 @@ import { runAs, verify, type KindVerdict } from '../../src/checker/verify/verify
 import { classify } from '../../src/checker/classify/classify.js';
 import { withOverrides } from '../../src/isa/profile.js';
 import { classic } from '../../src/isa/profiles/classic.js';
+import { x86vt } from '../../src/isa/profiles/x86-lite.js';
 import { runGuest } from '../../src/vmm/run.js';
 import { ShadowMemory } from '../../src/vmm/shadow-memory.js';
 import { cli } from '../cli/helpers.js';
@@ -60,6 +61,14 @@ describe('verify --paging: the verdicts the runs give', () => {
     expect(v.theorems.t2.note).toMatch(/^vmm2 cannot host these guests: translation 'paging'/);
     expect(v.theorems.t3).toMatchObject({ precondition: true, kind: 'hvm', confirmation: null, established: false });
     expect(v.theorems.t3.note).toMatch(/^hvm cannot host these guests: translation 'paging'/);
+  }, 120_000);
+
+  it('x86-vt: Theorem 1 holds with paging on too, and nested, shadow-eager and shadow-lazy confirm every run — the guest rings run in the non-root rings, where the critical instructions exit', () => {
+    const v = verify(x86vt, { paging: PAGING, runs: 10 });
+    expect(v.theorems.t1).toMatchObject({ precondition: true, violators: [], established: true, counterexample: null });
+    for (const kind of ['nested', 'shadow-eager', 'shadow-lazy']) {
+      expect(byKind(v.theorems.t1.under, kind)).toMatchObject({ established: true, confirmation: { runs: 10, equivalent: 10, safe: 10, refused: 0, untrappedSoftware: 0, confirmed: true } });
+    }
   }, 120_000);
 
   it('sabotage: shadow paging that no longer empties its spaces after an emulated write or invalidation turns shadow-eager from confirmed to a counterexample', () => {
