@@ -109,6 +109,11 @@ function selectorFault(m: ProfileCpu, sel: number): number {
   return SELECTOR_FAULT;
 }
 
+/** 0 when `sel` may be loaded into data segment register `n`, else its selector fault (segmentLoadable). */
+function segmentLoadCause(m: ProfileCpu, n: number, sel: number): number {
+  return segmentLoadable(m, n, sel) ? 0 : selectorFault(m, sel);
+}
+
 /** Whether `sel` may be loaded into data segment register `n` (not CS) at the current CPL, as `mov`/`pop` of a segment register checks it. */
 function segmentLoadable(m: ProfileCpu, n: number, sel: number): boolean {
   const null_ = (sel & 0xfffc) === 0;
@@ -258,9 +263,9 @@ const wrseg: ExecFn = (m, _rd, rs, _rt, imm) => {
   const n = segmentOperand(imm, false);
   if (n < 0) return Cause.Illegal;
   const sel = m.regs[rs];
-  if (!segmentLoadable(m, n, sel)) return selectorFault(m, sel);
-  m.control[SEG0 + n] = sel & 0xffff;
-  return 0;
+  const cause = segmentLoadCause(m, n, sel);
+  if (cause === 0) m.control[SEG0 + n] = sel & 0xffff;
+  return cause;
 };
 
 const pushseg: ExecFn = (m, _rd, _rs, _rt, imm) => {
@@ -272,7 +277,7 @@ const popseg: ExecFn = (m, _rd, _rs, _rt, imm) => {
   const n = segmentOperand(imm, false);
   if (n < 0) return Cause.Illegal;
   const w: number[] = [];
-  const cause = popWords(m, w, 1) || (segmentLoadable(m, n, w[0]) ? 0 : selectorFault(m, w[0]));
+  const cause = popWords(m, w, 1) || segmentLoadCause(m, n, w[0]);
   if (cause !== 0) return cause;
   m.control[SEG0 + n] = w[0] & 0xffff;
   m.regs[ESP] = (m.regs[ESP] + 4) | 0;
@@ -297,34 +302,27 @@ const callf: ExecFn = (m, _rd, rs, _rt, imm) => {
   return 0;
 };
 
-/** `retf`: pops EIP and CS — and, to an outer ring, ESP (SS is not switched here). */
-const retf: ExecFn = (m) => {
-  const w: number[] = [];
-  const cause = popWords(m, w, 2);
-  if (cause !== 0) return cause;
-  const outer = (w[1] & 3) > cpl(m);
-  if (!returnCode(m, w[1])) return selectorFault(m, w[1]);
-  if (outer && popWords(m, w, 3) !== 0) return m.faultCause();
-  const sp = m.regs[ESP];
-  farReturn(m, w[1], w[0], outer ? w[2] : (sp + 8) | 0);
-  if (!outer) m.regs[ESP] = (sp + 8) | 0;
-  return 0;
-};
-
-/** `iret`: pops EIP, CS and EFLAGS (IF and IOPL as popf takes them) — and, to an outer ring, ESP. */
-const iret: ExecFn = (m) => {
-  const w: number[] = [];
-  const cause = popWords(m, w, 3);
-  if (cause !== 0) return cause;
-  const outer = (w[1] & 3) > cpl(m);
-  if (!returnCode(m, w[1])) return selectorFault(m, w[1]);
-  if (outer && popWords(m, w, 4) !== 0) return m.faultCause();
-  const sp = m.regs[ESP];
-  takeFlags(m, w[2]);
-  farReturn(m, w[1], w[0], outer ? w[3] : (sp + 12) | 0);
-  if (!outer) m.regs[ESP] = (sp + 12) | 0;
-  return 0;
-};
+/**
+ * A far return: pops EIP, CS and, with `flags` (`iret`), EFLAGS — taken as popf takes them, at the
+ * ring returning — and, to an outer ring, ESP (SS is not switched here). A CS that fails the
+ * return checks is a selector fault.
+ */
+function returnInstruction(flags: boolean): ExecFn {
+  const n = flags ? 3 : 2;
+  return (m) => {
+    const w: number[] = [];
+    const cause = popWords(m, w, n);
+    if (cause !== 0) return cause;
+    const outer = (w[1] & 3) > cpl(m);
+    if (!returnCode(m, w[1])) return selectorFault(m, w[1]);
+    if (outer && popWords(m, w, n + 1) !== 0) return m.faultCause();
+    const frameEnd = (m.regs[ESP] + 4 * n) | 0;
+    if (flags) takeFlags(m, w[2]);
+    farReturn(m, w[1], w[0], outer ? w[n] : frameEnd);
+    if (!outer) m.regs[ESP] = frameEnd;
+    return 0;
+  };
+}
 
 /** `store` reads system register `r` in every ring; `load` writes it, ring 0 only. */
 function systemRegister(store: string, load: string, r: number, op: number, what: string): InstructionDef[] {
@@ -354,8 +352,8 @@ const X86_ROWS: readonly InstructionDef[] = [
   { mnemonic: 'popseg', op: 0xb7, operands: ['imm'], summary: 'pop a selector into segment register imm (not cs), with the load checks of wrseg', exec: popseg },
   { mnemonic: 'jmpf', op: 0xb8, operands: ['rs', 'target'], summary: 'far jmp: CS = selector rs, pc = target, if it names code of this ring (conforming: of this ring or an inner one), else a selector fault (#GP(sel))', exec: jmpf },
   { mnemonic: 'callf', op: 0xb9, operands: ['rs', 'target'], summary: 'far call: push CS and the return address, then as jmpf', exec: callf },
-  { mnemonic: 'retf', op: 0xba, operands: [], summary: 'far ret: pop EIP and CS; to an outer ring (RPL > CPL) also ESP, and the ring changes; an inner ring is a selector fault (#GP(sel))', exec: retf },
-  { mnemonic: 'iret', op: 0xbb, operands: [], summary: 'pop EIP, CS and EFLAGS (IF only when CPL <= IOPL, IOPL only at CPL 0); to an outer ring also ESP, and the ring changes', exec: iret },
+  { mnemonic: 'retf', op: 0xba, operands: [], summary: 'far ret: pop EIP and CS; to an outer ring (RPL > CPL) also ESP, and the ring changes; an inner ring is a selector fault (#GP(sel))', exec: returnInstruction(false) },
+  { mnemonic: 'iret', op: 0xbb, operands: [], summary: 'pop EIP, CS and EFLAGS (IF only when CPL <= IOPL, IOPL only at CPL 0); to an outer ring also ESP, and the ring changes', exec: returnInstruction(true) },
 ];
 
 const ROOT_RINGS = ['r0', 'r1', 'r2', 'r3'];
